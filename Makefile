@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PYTHONUNBUFFERED := 1
+
+.PHONY: demo test check lint venv browser bench lock clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --no-deps -r requirements.txt
+	$(PY) -m pip check || echo "pip check reported the packages installed without their declared extras (see requirements.txt)"
+	touch $@
+
+# Chromium for the browser tests (Debian package; Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Chromium (Debian: sudo apt-get install chromium) to run the browser tests."; fi; }
+
+demo: venv
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py run_demo
+
+test: venv browser
+	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) -m recognition.bench ../shared/bench/openalpr-dev --json
+
+lock:
+	$(PIP) freeze | grep -v '^-e' > /tmp/requirements.lock && sed -n '1,3p' requirements.txt > /tmp/requirements.head && cat /tmp/requirements.head /tmp/requirements.lock > requirements.txt
+
+clean:
+	rm -rf $(VENV) var staticfiles

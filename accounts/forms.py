@@ -1,0 +1,34 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+
+from .roles import ROLES
+
+User = get_user_model()
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=[(r, r) for r in ROLES])
+    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 10 characters, not common, not all digits.")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("A user with that name exists.")
+        return username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("username"):
+            try:
+                validate_password(data["password"], User(username=data["username"], email=data.get("email", "")))
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class UserRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=[(r, r) for r in ROLES])
+    active = forms.BooleanField(required=False)

@@ -1,0 +1,58 @@
+"""State changes of users and roles."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+
+from .roles import ROLE_PERMISSIONS, ROLES
+
+User = get_user_model()
+
+
+def do_sync_role_groups() -> None:
+    """Create the role groups and give them their permissions (idempotent)."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+@transaction.atomic
+def do_create_user(username: str, password: str, role: str, *, email: str = "", validate: bool = True):
+    if role not in ROLES:
+        raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    if validate:
+        validate_password(password, User(username=username, email=email))
+    user = User.objects.create_user(username=username, password=password, email=email)
+    do_set_role(user, role)
+    return user
+
+
+@transaction.atomic
+def do_set_role(user, role: str) -> None:
+    if role not in ROLES:
+        raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    do_sync_role_groups()
+    user.groups.remove(*Group.objects.filter(name__in=ROLES))
+    user.groups.add(Group.objects.get(name=role))
+    if hasattr(user, "_alpr_roles"):
+        del user._alpr_roles
+
+
+def do_set_active(user, active: bool) -> None:
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)

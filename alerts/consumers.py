@@ -1,0 +1,38 @@
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from accounts.roles import ADMIN, OFFICER, has_role
+
+from .services import GROUP
+
+# Close codes the browser can tell apart from network failures.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class AlertConsumer(AsyncJsonWebsocketConsumer):
+    """Pushes new and updated alerts to logged-in officers and admins. Moves messages only."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(has_role)(user, OFFICER, ADMIN):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(GROUP, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def alert_new(self, event):
+        await self.send_json({"type": "alert.new", "alert": event["alert"]})
+
+    async def alert_updated(self, event):
+        await self.send_json({"type": "alert.updated", "alert": event["alert"]})

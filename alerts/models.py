@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.db import models
+
+from hotlist.models import Entry, Hotlist
+from recognition.models import Read
+
+
+class Alert(models.Model):
+    """A read that matched a hotlist entry. The entry's fields are copied so the alert stays true if the list changes."""
+
+    class Status(models.TextChoices):
+        NEW = "new"
+        ACKNOWLEDGED = "acknowledged"
+
+    read = models.ForeignKey(Read, on_delete=models.CASCADE, related_name="alerts")
+    entry = models.ForeignKey(Entry, on_delete=models.SET_NULL, null=True, related_name="alerts")
+    hotlist = models.ForeignKey(Hotlist, on_delete=models.SET_NULL, null=True, related_name="alerts")
+    hotlist_name = models.CharField(max_length=100)
+    entry_plate = models.CharField(max_length=16)
+    entry_state = models.CharField(max_length=8, blank=True)
+    reason = models.CharField(max_length=100, blank=True)
+    case_number = models.CharField(max_length=50, blank=True)
+    notes = models.TextField(blank=True)
+    match_kind = models.CharField(max_length=20, default="exact")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["read", "entry"], name="one_alert_per_read_and_entry")]
+
+    def __str__(self) -> str:
+        return f"alert {self.pk}: {self.entry_plate}"

@@ -1,0 +1,81 @@
+"""Creating, acknowledging and broadcasting alerts."""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import Alert
+
+log = logging.getLogger(__name__)
+GROUP = "alerts"
+
+
+def _media_url(field) -> str | None:
+    return reverse("media", args=[field.name]) if field else None
+
+
+def alert_payload(alert: Alert) -> dict:
+    read = alert.read
+    frame = read.frame
+    camera = read.camera
+    return {
+        "id": alert.pk,
+        "status": alert.status,
+        "created_at": alert.created_at.isoformat(),
+        "read": {
+            "id": read.pk,
+            "text": read.text,
+            "confidence": round(read.confidence, 3),
+            "captured_at": read.captured_at.isoformat(),
+            "crop_url": _media_url(read.crop),
+            "box": list(read.box),
+        },
+        "frame": {"id": frame.pk, "thumb_url": _media_url(frame.thumbnail), "image_url": _media_url(frame.image),
+                  "width": frame.width, "height": frame.height},
+        "camera": {"id": camera.pk, "name": camera.name, "location": camera.location},
+        "entry": {"plate": alert.entry_plate, "state": alert.entry_state, "list": alert.hotlist_name,
+                  "reason": alert.reason, "case_number": alert.case_number, "notes": alert.notes},
+        "match_kind": alert.match_kind,
+        "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by_id else None,
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+    }
+
+
+def broadcast(event_type: str, alert_id: int) -> None:
+    """Send an alert to every connected officer's browser (called after commit)."""
+    alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by").get(pk=alert_id)
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    async_to_sync(layer.group_send)(GROUP, {"type": event_type, "alert": alert_payload(alert)})
+
+
+def do_create_alerts(read, entries) -> list[Alert]:
+    alerts = []
+    for entry in entries:
+        alert, created = Alert.objects.get_or_create(
+            read=read, entry=entry,
+            defaults=dict(hotlist=entry.hotlist, hotlist_name=entry.hotlist.name, entry_plate=entry.plate,
+                          entry_state=entry.state, reason=entry.reason, case_number=entry.case_number,
+                          notes=entry.notes, match_kind="exact"),
+        )
+        if created:
+            alerts.append(alert)
+            transaction.on_commit(lambda pk=alert.pk: broadcast("alert.new", pk))
+    return alerts
+
+
+def do_acknowledge(alert_id: int, user) -> Alert:
+    """Mark an alert acknowledged by ``user``; a second acknowledgement changes nothing."""
+    with transaction.atomic():
+        changed = Alert.objects.filter(pk=alert_id, status=Alert.Status.NEW).update(
+            status=Alert.Status.ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=timezone.now())
+        if changed:
+            transaction.on_commit(lambda: broadcast("alert.updated", alert_id))
+    return Alert.objects.get(pk=alert_id)

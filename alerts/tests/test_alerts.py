@@ -1,0 +1,180 @@
+"""Matching, alert creation, acknowledgement and the websocket, with a fake vision pipeline."""
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.utils import timezone
+
+from alerts.models import Alert
+from cameras.models import Frame
+from conftest import png_bytes
+from hotlist.models import Entry, Hotlist
+from recognition.vision.types import Box, Candidate, OcrResult, PlateRead
+
+
+class FakePipeline:
+    """Stands in for the models: says it read ``texts`` in every frame."""
+
+    def __init__(self, *texts):
+        self.texts = texts
+        self.detector = type("D", (), {"name": "fake-det"})()
+        self.ocr = type("O", (), {"name": "fake-ocr"})()
+
+    def read(self, image, region=None):
+        return [PlateRead(box=Box(10 + 50 * i, 10, 40, 20), detector_confidence=0.9, text=t, confidence=0.8,
+                          candidates=(Candidate(t, 0.8),), crop=np.zeros((20, 40, 3), np.uint8))
+                for i, t in enumerate(self.texts)]
+
+
+@pytest.fixture
+def fake_pipeline(monkeypatch):
+    def install(*texts):
+        monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline(*texts))
+
+    return install
+
+
+def make_list(name="Stolen", **entry):
+    hotlist = Hotlist.objects.create(name=name)
+    defaults = dict(plate="ABC123", plate_raw="ABC-123", state="TX", reason="Stolen vehicle", case_number="C-9")
+    defaults.update(entry)
+    return Entry.objects.create(hotlist=hotlist, **defaults)
+
+
+def push_frame(client, token):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/api/frames/", {"image": SimpleUploadedFile("f.png", png_bytes(), "image/png")},
+                       HTTP_AUTHORIZATION=f"Token {token}")
+
+
+@pytest.mark.django_db
+def test_a_read_on_a_hotlist_raises_one_alert_with_the_entry(client, camera_and_token, fake_pipeline,
+                                                              django_capture_on_commit_callbacks):
+    camera, token = camera_and_token
+    make_list()
+    fake_pipeline("ABC123", "ZZZ999")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = push_frame(client, token)
+    frame = Frame.objects.get(pk=response.json()["frame"])
+    assert frame.status == Frame.Status.DONE
+    assert sorted(frame.reads.values_list("text", flat=True)) == ["ABC123", "ZZZ999"]
+    alert = Alert.objects.get()
+    assert (alert.read.text, alert.entry_plate, alert.reason, alert.case_number, alert.hotlist_name) == (
+        "ABC123", "ABC123", "Stolen vehicle", "C-9", "Stolen")
+    assert frame.thumbnail and alert.read.crop
+
+
+@pytest.mark.django_db
+def test_expired_entries_and_inactive_lists_do_not_alert(client, camera_and_token, fake_pipeline,
+                                                         django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    make_list("Old", expires_at=timezone.now() - timedelta(minutes=1))
+    make_list("Off").hotlist.__class__.objects.filter(name="Off").update(active=False)
+    fake_pipeline("ABC123")
+    with django_capture_on_commit_callbacks(execute=True):
+        push_frame(client, token)
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.django_db
+def test_processing_a_frame_twice_stores_its_reads_once(client, camera_and_token, fake_pipeline,
+                                                        django_capture_on_commit_callbacks):
+    from recognition.services import do_process_frame
+
+    _, token = camera_and_token
+    make_list()
+    fake_pipeline("ABC123")
+    with django_capture_on_commit_callbacks(execute=True):
+        frame_id = push_frame(client, token).json()["frame"]
+    assert do_process_frame(frame_id) == []
+    assert Frame.objects.get(pk=frame_id).reads.count() == 1
+    assert Alert.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_undecodable_frame_is_marked_failed(camera, fake_pipeline):
+    from django.core.files.base import ContentFile
+
+    from recognition.services import do_process_frame
+
+    fake_pipeline("ABC123")
+    frame = Frame(camera=camera, content_type="image/png", width=1, height=1, captured_at=timezone.now())
+    frame.image.save("broken.png", ContentFile(b"garbage"), save=False)
+    frame.save()
+    do_process_frame(frame.pk)
+    frame.refresh_from_db()
+    assert frame.status == Frame.Status.FAILED and frame.error
+
+
+def _ws(user=None, client=None):
+    from config.asgi import application
+
+    headers = [(b"origin", b"http://localhost")]
+    if client is not None:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()))
+    return WebsocketCommunicator(application, "/ws/alerts/", headers=headers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_websocket_refuses_anonymous_users_and_auditors(client, auditor):
+    async def scenario():
+        anon = _ws()
+        connected, code = await anon.connect()
+        assert (connected, code) == (False, 4401)
+        await sync_to_async(client.force_login)(auditor)
+        comm = _ws(client=client)
+        connected, code = await comm.connect()
+        assert (connected, code) == (False, 4403)
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_officer_sees_new_alert_and_its_acknowledgement_live(client, officer, camera_and_token, fake_pipeline):
+    _, token = camera_and_token
+    make_list()
+    fake_pipeline("ABC123")
+    client.force_login(officer)
+
+    async def scenario():
+        comm = _ws(client=client)
+        connected, _ = await comm.connect()
+        assert connected
+        response = await sync_to_async(push_frame)(client, token)
+        assert response.status_code == 202
+        message = await comm.receive_json_from(timeout=10)
+        assert message["type"] == "alert.new"
+        alert = message["alert"]
+        assert alert["read"]["text"] == "ABC123" and alert["entry"]["reason"] == "Stolen vehicle"
+        assert alert["camera"]["name"] == "Main St northbound"
+        assert alert["read"]["crop_url"].startswith("/media/crops/")
+        ack = await sync_to_async(client.post)(f"/alerts/{alert['id']}/acknowledge/")
+        assert ack.status_code == 200
+        update = await comm.receive_json_from(timeout=10)
+        assert update["type"] == "alert.updated"
+        assert update["alert"]["status"] == "acknowledged" and update["alert"]["acknowledged_by"] == "officer1"
+        await comm.disconnect()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db
+def test_alert_images_are_served_to_officers_only(client, officer, auditor, camera_and_token, fake_pipeline,
+                                                  django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    make_list()
+    fake_pipeline("ABC123")
+    with django_capture_on_commit_callbacks(execute=True):
+        push_frame(client, token)
+    crop = Alert.objects.get().read.crop.name
+    assert client.get(f"/media/{crop}").status_code == 302  # anonymous: to the login page
+    client.force_login(officer)
+    response = client.get(f"/media/{crop}")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert client.get("/media/crops/../../etc/passwd").status_code == 404
+    assert client.get("/media/db.sqlite3").status_code == 404

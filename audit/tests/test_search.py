@@ -1,0 +1,86 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from audit.models import AuditLog
+from audit.search import plate_filter
+from cameras.models import Frame
+from cameras.services import do_create_camera
+from recognition.models import Read
+
+
+def make_read(camera, text, when):
+    frame = Frame.objects.create(camera=camera, image="frames/x.jpg", content_type="image/jpeg", width=1, height=1,
+                                 captured_at=when, status="done")
+    return Read.objects.create(frame=frame, camera=camera, captured_at=when, text=text, confidence=0.9,
+                               candidates=[[text, 0.9]], box_x=0, box_y=0, box_w=1, box_h=1, detector_confidence=0.9,
+                               crop="", engine="test")
+
+
+def t(hour):
+    return datetime(2026, 11, 20, hour, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def reads(camera):
+    other, _ = do_create_camera(name="Other")
+    make_read(camera, "ABC123", t(8))
+    make_read(camera, "ABC124", t(9))
+    make_read(camera, "XABC12", t(10))
+    make_read(other, "ABC123", t(11))
+    return camera, other
+
+
+def test_wildcards_translate_to_queries():
+    assert plate_filter("abc-123") == {"text": "ABC123"}
+    assert plate_filter("ABC*") == {"text__startswith": "ABC"}
+    assert plate_filter("A?C*3") == {"text__regex": "^A.C.*3$"}
+    with pytest.raises(ValueError):
+        plate_filter("AB%")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"plate": "ABC123"}, ["ABC123", "ABC123"]),
+        ({"plate": "ABC12?"}, ["ABC123", "ABC124", "ABC123"]),
+        ({"plate": "*ABC12*"}, ["ABC123", "ABC124", "XABC12", "ABC123"]),
+        ({"plate": "ABC*", "start": "2026-11-20T08:30", "end": "2026-11-20T10:30"}, ["ABC124"]),
+    ],
+)
+def test_auditor_search_finds_reads_and_is_logged_with_its_reason(client, auditor, reads, query, expected):
+    client.force_login(auditor)
+    response = client.get("/audit/reads/", {**query, "reason": "Case 26-1182 stolen car"})
+    assert response.status_code == 200
+    found = [r.text for r in response.context["results"]]
+    assert sorted(found) == sorted(expected)
+    log = AuditLog.objects.get(action="search.reads")
+    assert (log.username, log.reason, log.result_count, log.query["plate"]) == (
+        "auditor1", "Case 26-1182 stolen car", len(expected), query["plate"])
+
+
+@pytest.mark.django_db
+def test_search_by_camera(client, auditor, reads):
+    camera, other = reads
+    client.force_login(auditor)
+    response = client.get("/audit/reads/", {"camera": other.pk, "reason": "routine audit"})
+    assert [r.camera_id for r in response.context["results"]] == [other.pk]
+
+
+@pytest.mark.django_db
+def test_a_search_without_reason_is_refused_and_not_run(client, auditor, reads):
+    client.force_login(auditor)
+    response = client.get("/audit/reads/", {"plate": "ABC123", "reason": ""})
+    assert response.status_code == 200
+    assert response.context["results"] is None
+    assert "reason" in response.context["form"].errors
+    assert not AuditLog.objects.filter(action="search.reads").exists()
+
+
+@pytest.mark.django_db
+def test_auditors_list_the_audit_log(client, auditor, reads):
+    client.force_login(auditor)
+    client.get("/audit/reads/", {"plate": "ABC*", "reason": "checking a tip"})
+    page = client.get("/audit/log/", {"action": "search.reads"})
+    assert "checking a tip" in page.content.decode()

@@ -1,0 +1,35 @@
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from accounts.roles import AUDITOR, role_required
+
+from .forms import ReadSearchForm
+from .models import AuditLog
+from .search import search_reads
+from .services import do_log
+
+PAGE = 100
+
+
+@role_required(AUDITOR)
+def read_search(request):
+    form = ReadSearchForm(request.GET or None)
+    results = None
+    total = None
+    if request.GET and form.is_valid():
+        data = form.cleaned_data
+        qs = search_reads(plate=data["plate"], camera=data["camera"], start=data["start"], end=data["end"])
+        total = qs.count()
+        results = list(qs[:PAGE])
+        do_log(request, "search.reads", query=form.audit_query(), reason=data["reason"], result_count=total)
+    return render(request, "audit/search.html", {"form": form, "results": results, "total": total, "page": PAGE})
+
+
+@role_required(AUDITOR)
+def audit_log(request):
+    qs = AuditLog.objects.all()
+    action = request.GET.get("action", "").strip()
+    if action:
+        qs = qs.filter(action=action)
+    page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    return render(request, "audit/log.html", {"page": page, "action": action})

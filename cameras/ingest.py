@@ -1,0 +1,89 @@
+"""Validation of frames pushed by cameras. Plain functions: no request objects."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from django.utils.dateparse import parse_datetime
+from PIL import Image, UnidentifiedImageError
+
+# A declared pixel count this many times larger than the file's bytes is no
+# photograph: real JPEG/PNG frames compress 2-30x, a decompression bomb 1000x+.
+BOMB_RATIO = 200
+
+
+class IngestError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
+
+
+def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
+    """Check that ``data`` is a whole JPEG or PNG within the limits; raise IngestError if not."""
+    if len(data) > max_bytes:
+        raise IngestError(413, f"Image is {len(data)} bytes; the limit is {max_bytes}.")
+    if not data:
+        raise IngestError(400, "The image is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in _FORMATS:
+                raise IngestError(400, f"Images must be JPEG or PNG, not {image.format or 'unknown'}.")
+            width, height = image.size
+            pixels = width * height
+            if pixels > max_pixels:
+                raw_bytes = pixels * max(1, len(image.getbands()))
+                if raw_bytes > BOMB_RATIO * len(data):
+                    raise IngestError(400, f"Rejected as a decompression bomb: {width}x{height} pixels in {len(data)} bytes.")
+                raise IngestError(413, f"Image is {width}x{height} = {pixels} pixels; the limit is {max_pixels}.")
+            image.load()  # full decode: truncated or corrupt data fails here
+    except IngestError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise IngestError(400, f"Rejected as a decompression bomb: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise IngestError(400, "The upload is not an image (JPEG or PNG expected).") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise IngestError(400, f"The image is corrupt: {exc}") from exc
+    content_type, extension = _FORMATS[image.format]
+    return ImageInfo(content_type=content_type, extension=extension, width=width, height=height)
+
+
+def parse_captured_at(value: str | None, now: datetime) -> datetime:
+    """ISO 8601 capture time; naive times are taken as UTC; absent means now."""
+    if value is None or value.strip() == "":
+        return now
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise IngestError(400, f"captured_at {value!r} is not an ISO 8601 date-time.")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def parse_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "token" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import hashlib
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def hash_token(token: str) -> str:
+    """Camera tokens are 256-bit random strings, so a plain SHA-256 is a safe hash."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Region(models.TextChoices):
+    US = "us", "United States"
+    EU = "eu", "Europe"
+    BR = "br", "Brazil"
+    OTHER = "other", "Other / unknown"
+
+
+class Camera(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    location = models.CharField(max_length=200, blank=True, help_text="Where the camera is, in words.")
+    latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    region = models.CharField(max_length=8, choices=Region.choices, default=Region.US)
+    enabled = models.BooleanField(default=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hint = models.CharField(max_length=8, editable=False, help_text="First characters of the token, for recognising it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_frame_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Frame(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        PROCESSING = "processing"
+        DONE = "done"
+        FAILED = "failed"
+
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="frames")
+    image = models.FileField(upload_to="frames/%Y/%m/%d/")
+    thumbnail = models.FileField(upload_to="thumbs/%Y/%m/%d/", blank=True)
+    content_type = models.CharField(max_length=20)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    captured_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    processing_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-captured_at"]
+
+    def __str__(self) -> str:
+        return f"frame {self.pk} from {self.camera_id}"

@@ -1,0 +1,155 @@
+import io
+import struct
+import zlib
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+from cameras.models import Camera, Frame
+from conftest import png_bytes
+
+URL = "/api/frames/"
+
+
+def post(client, token, data=None, **extra):
+    headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if token else {}
+    return client.post(URL, data or {}, **headers, **extra)
+
+
+def upload(content: bytes, name="frame.png"):
+    f = io.BytesIO(content)
+    f.name = name
+    return f
+
+
+@pytest.mark.django_db
+def test_camera_posts_a_png_and_gets_202_with_the_frame_id(client, camera_and_token, django_capture_on_commit_callbacks):
+    camera, token = camera_and_token
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, token, {"image": upload(png_bytes(320, 200)), "captured_at": "2026-11-20T10:15:00Z"})
+    assert response.status_code == 202
+    frame = Frame.objects.get(pk=response.json()["frame"])
+    assert (frame.camera, frame.width, frame.height, frame.content_type) == (camera, 320, 200, "image/png")
+    assert frame.captured_at.isoformat() == "2026-11-20T10:15:00+00:00"
+    assert frame.status == Frame.Status.QUEUED
+    assert len(callbacks) == 1, "recognition is enqueued once, after commit"
+    camera.refresh_from_db()
+    assert camera.last_frame_at is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", [None, "Token", "Bearer abc", "Token wrong-token"])
+def test_missing_or_wrong_token_is_401_and_stores_nothing(client, camera, header):
+    extra = {"HTTP_AUTHORIZATION": header} if header else {}
+    response = client.post(URL, {"image": upload(png_bytes())}, **extra)
+    assert response.status_code == 401
+    assert "error" in response.json()
+    assert Frame.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_disabled_camera_is_403(client, camera_and_token):
+    camera, token = camera_and_token
+    Camera.objects.filter(pk=camera.pk).update(enabled=False)
+    response = post(client, token, {"image": upload(png_bytes())})
+    assert response.status_code == 403
+    assert Frame.objects.count() == 0
+
+
+def _png_header_only(width, height) -> bytes:
+    """A PNG whose IHDR claims width x height but whose data is a tiny compressed run of zeros."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = zlib.compress(b"\x00" * (1 + width // 8) * 16, 9)  # nowhere near enough rows: a bomb's shape
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content, status, message",
+    [
+        (b"this is plain text, not a picture", 400, "not an image"),
+        (png_bytes(200, 200)[:-40], 400, "corrupt"),
+        (b"GIF89a" + b"\x00" * 64, 400, "not an image"),
+        (_png_header_only(30000, 30000), 400, "decompression bomb"),
+    ],
+    ids=["text", "truncated-png", "gif", "bomb"],
+)
+def test_bad_images_are_400_with_a_clear_error(client, camera_and_token, content, status, message):
+    _, token = camera_and_token
+    response = post(client, token, {"image": upload(content)})
+    assert response.status_code == status
+    assert message in response.json()["error"]
+    assert Frame.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_non_jpeg_png_formats_are_refused(client, camera_and_token):
+    _, token = camera_and_token
+    buf = io.BytesIO()
+    Image.new("RGB", (50, 50)).save(buf, "BMP")
+    response = post(client, token, {"image": upload(buf.getvalue(), "x.bmp")})
+    assert response.status_code == 400
+    assert "JPEG or PNG" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_over_40_megapixels_is_413(client, camera_and_token, settings):
+    _, token = camera_and_token
+    # A noisy image so that it does not look like a decompression bomb.
+    settings.ALPR_MAX_PIXELS = 100 * 100
+    import numpy as np
+
+    noise = np.random.default_rng(1).integers(0, 255, (120, 120, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, "PNG")
+    response = post(client, token, {"image": upload(buf.getvalue())})
+    assert response.status_code == 413
+    assert "pixels" in response.json()["error"]
+    assert Frame.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_over_10_megabytes_is_413(client, camera_and_token, settings):
+    _, token = camera_and_token
+    settings.ALPR_MAX_UPLOAD_BYTES = 1000
+    response = post(client, token, {"image": upload(png_bytes(300, 300, (1, 2, 3)) + b"\x00" * 2000)})
+    assert response.status_code == 413
+    assert Frame.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_default_limits_are_10_mb_and_40_megapixels(settings):
+    from config import settings as prod
+
+    assert prod.ALPR_MAX_UPLOAD_BYTES == 10 * 1024 * 1024
+    assert prod.ALPR_MAX_PIXELS == 40_000_000
+
+
+@pytest.mark.django_db
+def test_missing_image_field_and_bad_time_are_400(client, camera_and_token):
+    _, token = camera_and_token
+    assert post(client, token, {"other": "x"}).status_code == 400
+    response = post(client, token, {"image": upload(png_bytes()), "captured_at": "yesterday"})
+    assert response.status_code == 400
+    assert "captured_at" in response.json()["error"]
+    assert Frame.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_get_is_not_allowed(client, camera_and_token):
+    _, token = camera_and_token
+    assert client.get(URL, HTTP_AUTHORIZATION=f"Token {token}").status_code == 405
+
+
+@pytest.mark.django_db
+def test_add_camera_prints_a_working_token_on_its_last_line(client, capsys):
+    call_command("add_camera", "--name", "Gate 2", "--region", "br")
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    camera = Camera.objects.get(name="Gate 2")
+    assert camera.region == "br"
+    assert token not in (camera.token_hash, camera.token_hint)
+    assert post(client, token, {"image": upload(png_bytes())}).status_code == 202

@@ -1,0 +1,42 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.roles import ADMIN, role_required
+
+from .forms import CameraForm
+from .models import Camera
+from .services import do_create_camera, do_rotate_token
+
+
+@role_required(ADMIN)
+def camera_list(request):
+    return render(request, "cameras/list.html", {"cameras": Camera.objects.all()})
+
+
+@role_required(ADMIN)
+def camera_create(request):
+    form = CameraForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        camera, token = do_create_camera(**form.cleaned_data)
+        return render(request, "cameras/token.html", {"camera": camera, "token": token})
+    return render(request, "cameras/form.html", {"form": form, "title": "New camera"})
+
+
+@role_required(ADMIN)
+def camera_edit(request, pk: int):
+    camera = get_object_or_404(Camera, pk=pk)
+    form = CameraForm(request.POST or None, instance=camera)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Camera {camera.name} saved.")
+        return redirect("cameras:list")
+    return render(request, "cameras/form.html", {"form": form, "title": f"Camera {camera.name}", "camera": camera})
+
+
+@require_POST
+@role_required(ADMIN)
+def camera_rotate_token(request, pk: int):
+    camera = get_object_or_404(Camera, pk=pk)
+    token = do_rotate_token(camera)
+    return render(request, "cameras/token.html", {"camera": camera, "token": token})

@@ -1,0 +1,127 @@
+// Live alert dashboard: renders alerts, keeps a websocket open, reloads the feed after reconnecting.
+(function () {
+  "use strict";
+  const list = document.getElementById("alerts");
+  const empty = document.getElementById("empty");
+  const conn = document.getElementById("conn");
+  const feedUrl = list.dataset.feedUrl;
+  const known = new Map();
+
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined) continue;
+      if (k === "text") node.textContent = v; else node.setAttribute(k, v);
+    }
+    for (const child of children || []) if (child) node.appendChild(child);
+    return node;
+  }
+
+  function row(label, value) {
+    return [el("dt", { text: label }), el("dd", { text: value || "—" })];
+  }
+
+  function render(alert, fresh) {
+    const ack = alert.status !== "new";
+    const when = new Date(alert.read.captured_at).toLocaleString();
+    const dl = el("dl", {}, [
+      ...row("Reason", alert.entry.reason),
+      ...row("Case number", alert.entry.case_number),
+      ...row("List", alert.entry.list),
+      ...row("Camera", alert.camera.name + (alert.camera.location ? " — " + alert.camera.location : "")),
+      ...row("Seen", when),
+      ...row("Notes", alert.entry.notes),
+    ]);
+    const side = el("div", { class: "side" }, [
+      el("span", { class: "badge", "data-testid": "alert-status", text: ack ? "acknowledged by " + alert.acknowledged_by : "new" }),
+    ]);
+    if (!ack) {
+      const button = el("button", { type: "button", "data-testid": "ack", text: "Acknowledge" });
+      button.addEventListener("click", () => acknowledge(alert.id, button));
+      side.appendChild(button);
+    }
+    const card = el("article", { class: "alert" + (ack ? " acknowledged" : "") + (fresh ? " fresh" : ""), "data-alert-id": String(alert.id), "data-testid": "alert" }, [
+      el("div", { class: "images" }, [
+        alert.read.crop_url ? el("img", { class: "plate", src: alert.read.crop_url, alt: "plate crop " + alert.read.text }) : null,
+        alert.frame.thumb_url ? el("img", { class: "frame", src: alert.frame.thumb_url, alt: "frame" }) : null,
+      ]),
+      el("div", {}, [
+        el("div", { class: "compare" }, [
+          el("div", {}, [el("small", { text: "Read (" + Math.round(alert.read.confidence * 100) + "%)" }), el("div", { class: "plate-text", "data-testid": "read-text", text: alert.read.text })]),
+          el("div", {}, [el("small", { text: "Hotlist " + (alert.entry.state ? "(" + alert.entry.state + ")" : "") }), el("div", { class: "plate-text", "data-testid": "entry-plate", text: alert.entry.plate })]),
+          el("small", { text: alert.match_kind }),
+        ]),
+        dl,
+      ]),
+      side,
+    ]);
+    return card;
+  }
+
+  function upsert(alert, fresh) {
+    const card = render(alert, fresh);
+    const old = known.get(alert.id);
+    if (old) {
+      old.replaceWith(card);
+    } else {
+      // Keep newest first.
+      let before = null;
+      for (const node of list.children) {
+        if (Number(node.dataset.alertId) < alert.id) { before = node; break; }
+      }
+      list.insertBefore(card, before);
+    }
+    known.set(alert.id, card);
+    empty.hidden = known.size > 0;
+  }
+
+  async function acknowledge(id, button) {
+    button.disabled = true;
+    const response = await fetch("/alerts/" + id + "/acknowledge/", {
+      method: "POST", headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin",
+    });
+    if (response.ok) upsert((await response.json()).alert, false);
+    else button.disabled = false;
+  }
+
+  async function reloadFeed() {
+    const response = await fetch(feedUrl, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const data = await response.json();
+    for (const alert of data.alerts.slice().reverse()) upsert(alert, !known.has(alert.id));
+  }
+
+  let delay = 500;
+  let everConnected = false;
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + "/ws/alerts/");
+    socket.addEventListener("open", () => {
+      conn.textContent = "live"; conn.className = "conn conn-on"; delay = 500;
+      if (everConnected) reloadFeed();  // catch up on what happened while we were away
+      everConnected = true;
+    });
+    socket.addEventListener("message", (event) => {
+      const msg = JSON.parse(event.data);
+      if (msg.type === "alert.new") upsert(msg.alert, true);
+      else if (msg.type === "alert.updated") upsert(msg.alert, false);
+    });
+    socket.addEventListener("close", (event) => {
+      conn.textContent = event.code === 4401 || event.code === 4403 ? "not allowed" : "reconnecting…";
+      conn.className = "conn conn-off";
+      if (event.code === 4401) { location.reload(); return; }
+      if (event.code === 4403) return;
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 10000);
+    });
+  }
+
+  const initial = JSON.parse(document.getElementById("initial-alerts").textContent);
+  for (const alert of initial.slice().reverse()) upsert(alert, false);
+  connect();
+})();

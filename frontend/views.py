@@ -1,0 +1,40 @@
+import mimetypes
+
+from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+
+from accounts.roles import ADMIN, AUDITOR, OFFICER, user_roles
+
+
+def home(request):
+    roles = user_roles(request.user)
+    if OFFICER in roles:
+        return redirect("alerts:dashboard")
+    if ADMIN in roles:
+        return redirect("alerts:dashboard")
+    if AUDITOR in roles:
+        return redirect("audit:search")
+    return render(request, "frontend/no_role.html", status=403)
+
+
+_MEDIA_PREFIXES = ("frames/", "thumbs/", "crops/")
+
+
+def media(request, path: str):
+    """Frames and plate crops are evidence: served only to logged-in users with a role."""
+    if not user_roles(request.user):
+        raise PermissionDenied
+    if not path.startswith(_MEDIA_PREFIXES) or ".." in path.split("/"):
+        raise Http404
+    try:
+        if not default_storage.exists(path):
+            raise Http404
+        handle = default_storage.open(path, "rb")
+    except SuspiciousFileOperation as exc:
+        raise Http404 from exc
+    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

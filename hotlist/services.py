@@ -1,0 +1,53 @@
+"""State changes of hotlists, and matching reads against them."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .importing import EntryRow
+from .models import Entry, Hotlist
+
+IMPORT_MODES = ("replace", "append")
+BATCH = 5000
+
+
+@transaction.atomic
+def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "replace") -> dict[str, int]:
+    """Write parsed rows into a list in one transaction.
+
+    ``replace`` swaps the whole list for the file; ``append`` adds the rows,
+    updating entries already on the list (same plate and state).
+    """
+    if mode not in IMPORT_MODES:
+        raise ValueError(f"mode must be one of {', '.join(IMPORT_MODES)}")
+    removed = 0
+    if mode == "replace":
+        removed, _ = hotlist.entries.all().delete()
+    existing: dict[tuple[str, str], Entry] = {}
+    if mode == "append":
+        keys = {(r.plate, r.state) for r in rows}
+        for entry in hotlist.entries.filter(plate__in={k[0] for k in keys}):
+            existing[(entry.plate, entry.state)] = entry
+    new, updated = [], []
+    for row in rows:
+        fields = dict(plate_raw=row.plate_raw, reason=row.reason, case_number=row.case_number, notes=row.notes,
+                      expires_at=row.expires_at)
+        entry = existing.get((row.plate, row.state))
+        if entry is None:
+            new.append(Entry(hotlist=hotlist, plate=row.plate, state=row.state, **fields))
+        else:
+            for key, value in fields.items():
+                setattr(entry, key, value)
+            updated.append(entry)
+    Entry.objects.bulk_create(new, batch_size=BATCH)
+    if updated:
+        Entry.objects.bulk_update(updated, ["plate_raw", "reason", "case_number", "notes", "expires_at"], batch_size=BATCH)
+    hotlist.save(update_fields=["updated_at"])
+    return {"added": len(new), "updated": len(updated), "removed": removed}
+
+
+def match_read(read) -> list[Entry]:
+    """Live entries whose plate equals the read's text (exact matching for now)."""
+    if not read.text:
+        return []
+    return list(Entry.objects.live().filter(plate=read.text).select_related("hotlist"))

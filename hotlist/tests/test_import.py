@@ -1,0 +1,107 @@
+import pytest
+from django.core.management import CommandError, call_command
+
+from hotlist.importing import normalize_plate, parse_csv_bytes
+from hotlist.models import Entry, Hotlist
+
+
+def write(tmp_path, text: str, name="list.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def test_plates_are_normalised_to_upper_case_letters_and_digits():
+    assert normalize_plate(" abc-12 3 ") == "ABC123"
+    assert normalize_plate("7·xyz.123") == "7XYZ123"
+
+
+def test_parser_reports_every_bad_row_with_its_line():
+    data = (
+        "plate,state,reason,expires\n"
+        "ABC123,TX,stolen,2030-01-01\n"
+        "UNK,TX,stolen,\n"
+        "A,TX,stolen,\n"
+        "XYZ999,TX,stolen,next week\n"
+        "QQQ111,TX,\"=HYPERLINK(\"\"x\"\")\",\n"
+        "TOO,MANY,FIELDS,HERE,X\n"
+    ).encode()
+    result = parse_csv_bytes(data)
+    lines = {e.line: e.message for e in result.errors}
+    assert set(lines) == {3, 4, 5, 6, 7}
+    assert "placeholder" in lines[3]
+    assert "shorter than 2" in lines[4]
+    assert "expires" in lines[5]
+    assert "formula" in lines[6]
+    assert "expected 4 fields" in lines[7]
+
+
+@pytest.mark.django_db
+def test_load_hotlist_imports_a_csv_and_merges_duplicates(tmp_path, capsys):
+    path = write(tmp_path, "plate,state,reason,case_number,notes,expires\n"
+                           "abc-123,tx,Stolen vehicle,C-1,blue sedan,2099-12-31\n"
+                           "ABC 123,TX,Stolen vehicle,C-1,dup,\n"
+                           "7XYZ123,CA,Wanted person,C-2,,\n")
+    call_command("load_hotlist", path, "--list", "Stolen")
+    out = capsys.readouterr().out
+    assert "2 added" in out and "1 duplicate" in out
+    entry = Entry.objects.get(plate="ABC123")
+    assert (entry.state, entry.reason, entry.case_number, entry.plate_raw) == ("TX", "Stolen vehicle", "C-1", "abc-123")
+    assert entry.expires_at.year == 2100  # valid through 2099-12-31
+
+
+@pytest.mark.django_db
+def test_a_file_with_errors_changes_nothing(tmp_path, capsys):
+    call_command("load_hotlist", write(tmp_path, "plate\nAAA111\nBBB222\n"), "--list", "L")
+    bad = write(tmp_path, "plate\nCCC333\n0\n", name="bad.csv")
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("load_hotlist", bad, "--list", "L")
+    assert "line 3" in capsys.readouterr().err
+    assert sorted(Entry.objects.values_list("plate", flat=True)) == ["AAA111", "BBB222"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("plate\nABC123\n".encode("utf-16"), "not UTF-8"),
+        (b"state,reason\nTX,x\n", "'plate' column"),
+        (b"plate,colour\nABC123,red\n", "unknown column"),
+        (b"plate\n" + b"A" * 5000 + b"\n", "longer than 4096"),
+        (b"", "empty"),
+    ],
+    ids=["utf16", "no-plate-column", "unknown-column", "huge-line", "empty"],
+)
+def test_malformed_files_get_a_clear_error_and_change_nothing(tmp_path, capsys, content, message):
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    with pytest.raises(CommandError):
+        call_command("load_hotlist", str(path), "--list", "L")
+    assert message in capsys.readouterr().err
+    assert not Hotlist.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replace_and_append_modes(tmp_path):
+    call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b\n"), "--list", "L")
+    call_command("load_hotlist", write(tmp_path, "plate,reason\nBBB222,b2\nCCC333,c\n", "2.csv"), "--list", "L",
+                 "--mode", "append")
+    assert dict(Entry.objects.values_list("plate", "reason")) == {"AAA111": "a", "BBB222": "b2", "CCC333": "c"}
+    call_command("load_hotlist", write(tmp_path, "plate\nDDD444\n", "3.csv"), "--list", "L")
+    assert list(Entry.objects.values_list("plate", flat=True)) == ["DDD444"]
+
+
+@pytest.mark.django_db
+def test_admin_upload_page_shows_row_errors_and_imports_good_files(client, admin_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(admin_user)
+    bad = SimpleUploadedFile("l.csv", b"plate,reason\nABC123,x\nNONE,y\n", content_type="text/csv")
+    response = client.post("/hotlists/upload/", {"list_name": "Web", "file": bad, "mode": "replace"})
+    assert response.status_code == 400
+    assert "line 3" in response.content.decode()
+    assert not Entry.objects.exists()
+    good = SimpleUploadedFile("l.csv", b"plate,reason\nABC123,x\n", content_type="text/csv")
+    response = client.post("/hotlists/upload/", {"list_name": "Web", "file": good, "mode": "replace"})
+    assert response.status_code == 302
+    assert Entry.objects.get().hotlist.name == "Web"

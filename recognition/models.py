@@ -1,0 +1,36 @@
+from django.db import models
+
+from cameras.models import Camera, Frame
+
+
+class Read(models.Model):
+    """One plate read in one frame."""
+
+    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="reads")
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="reads")
+    captured_at = models.DateTimeField()
+    text = models.CharField(max_length=16, db_index=True)
+    confidence = models.FloatField()
+    candidates = models.JSONField(default=list, help_text="[[text, confidence], ...] best first.")
+    box_x = models.IntegerField()
+    box_y = models.IntegerField()
+    box_w = models.IntegerField()
+    box_h = models.IntegerField()
+    detector_confidence = models.FloatField()
+    crop = models.FileField(upload_to="crops/%Y/%m/%d/")
+    engine = models.CharField(max_length=40, help_text="detector+ocr that produced the read")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-captured_at", "-pk"]
+        indexes = [
+            models.Index(fields=["camera", "captured_at"]),
+            models.Index(fields=["captured_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.text} @ {self.camera_id} {self.captured_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.box_x, self.box_y, self.box_w, self.box_h)

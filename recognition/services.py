@@ -1,0 +1,127 @@
+"""Turn a stored frame into reads, matches and alerts.
+
+The vision work is done by ``recognition.vision`` (plain Python); this module
+translates its results into rows and hands them to hotlist matching.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from cameras.models import Frame
+
+from .models import Read
+
+log = logging.getLogger(__name__)
+
+_pipeline_lock = threading.Lock()
+THUMB_WIDTH = 480
+# A frame claimed longer ago than the task's hard time limit was abandoned by a dead worker.
+STALE_CLAIM = timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 120) + 30)
+
+
+def pipeline():
+    from .vision.pipeline import get_pipeline
+
+    return get_pipeline()
+
+
+def _encode_jpeg(image: np.ndarray, quality: int = 90) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [int(cv2.IMWRITE_JPEG_QUALITY), quality])
+    if not ok:
+        raise ValueError("could not encode JPEG")
+    return buf.tobytes()
+
+
+def _thumbnail(image: np.ndarray) -> bytes:
+    h, w = image.shape[:2]
+    if w > THUMB_WIDTH:
+        image = cv2.resize(image, (THUMB_WIDTH, round(h * THUMB_WIDTH / w)), interpolation=cv2.INTER_AREA)
+    return _encode_jpeg(image, 80)
+
+
+def claim_frame(frame_id: int) -> bool:
+    """Atomically take a frame for processing; False if it is done or being done by a live worker."""
+    now = timezone.now()
+    queued = Frame.objects.filter(pk=frame_id, status=Frame.Status.QUEUED).update(
+        status=Frame.Status.PROCESSING, claimed_at=now)
+    if queued:
+        return True
+    stale = Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING, claimed_at__lt=now - STALE_CLAIM).update(
+        claimed_at=now)
+    return bool(stale)
+
+
+def do_process_frame(frame_id: int) -> list[Read]:
+    """Run the plate pipeline on a frame and store its reads; safe to call twice."""
+    if not claim_frame(frame_id):
+        log.info("frame %s already processed or in progress; skipping", frame_id)
+        return []
+    frame = Frame.objects.select_related("camera").get(pk=frame_id)
+    started = time.perf_counter()
+    try:
+        with frame.image.open("rb") as fh:
+            data = fh.read()
+        from .vision.pipeline import decode_image
+
+        image = decode_image(data)
+        pipe = pipeline()
+        with _pipeline_lock:
+            plate_reads = pipe.read(image, region=frame.camera.region)
+        thumb = _thumbnail(image)
+    except Exception as exc:  # a broken frame must not be retried forever
+        log.exception("frame %s failed", frame_id)
+        Frame.objects.filter(pk=frame_id).update(status=Frame.Status.FAILED, error=str(exc)[:2000],
+                                                 processed_at=timezone.now())
+        return []
+    engine = f"{getattr(pipe.detector, 'name', '?')}+{getattr(pipe.ocr, 'name', '?')}"[:40]
+    elapsed_ms = int((time.perf_counter() - started) * 1000)
+
+    try:
+        return _store_results(frame_id, plate_reads, thumb, engine, elapsed_ms)
+    except Exception:
+        # Give the frame back so that the task's retry can claim it again at once.
+        try:
+            Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING).update(status=Frame.Status.QUEUED)
+        except Exception:  # the database is away; the stale-claim rule frees the frame later
+            log.warning("could not release frame %s", frame_id)
+        raise
+
+
+def _store_results(frame_id: int, plate_reads, thumb: bytes, engine: str, elapsed_ms: int) -> list[Read]:
+    from alerts.services import do_create_alerts
+    from hotlist.services import match_read
+
+    with transaction.atomic():
+        locked = Frame.objects.select_for_update().get(pk=frame_id)
+        if locked.status != Frame.Status.PROCESSING:
+            return []  # another worker finished it meanwhile
+        locked.thumbnail.save(f"{uuid.uuid4().hex}.jpg", ContentFile(thumb), save=False)
+        reads = []
+        for pr in plate_reads:
+            read = Read(frame=locked, camera_id=locked.camera_id, captured_at=locked.captured_at, text=pr.text,
+                        confidence=float(pr.confidence),
+                        candidates=[[c.text, round(float(c.confidence), 4)] for c in pr.candidates],
+                        box_x=pr.box.x, box_y=pr.box.y, box_w=pr.box.w, box_h=pr.box.h,
+                        detector_confidence=float(pr.detector_confidence), engine=engine)
+            read.crop.save(f"{uuid.uuid4().hex}.jpg", ContentFile(_encode_jpeg(pr.crop)), save=False)
+            read.save()
+            reads.append(read)
+        locked.status = Frame.Status.DONE
+        locked.processed_at = timezone.now()
+        locked.processing_ms = elapsed_ms
+        locked.save(update_fields=["thumbnail", "status", "processed_at", "processing_ms"])
+        for read in reads:
+            do_create_alerts(read, match_read(read))
+    return reads

@@ -1,0 +1,21 @@
+from celery import shared_task
+from celery.signals import worker_process_init
+from django.db import InterfaceError, OperationalError
+
+
+@shared_task(name="recognition.process_frame", acks_late=True, reject_on_worker_lost=True,
+             autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, retry_backoff_max=30,
+             max_retries=8)
+def process_frame(frame_id: int) -> int:
+    """Recognise plates in a stored frame. Takes an id; safe to run twice."""
+    from .services import do_process_frame
+
+    return len(do_process_frame(frame_id))
+
+
+@worker_process_init.connect
+def _load_models(**_kwargs) -> None:
+    """Each worker process loads the models once, before its first task."""
+    from .services import pipeline
+
+    pipeline()

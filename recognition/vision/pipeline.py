@@ -1,0 +1,115 @@
+"""Detect plates in a frame, crop them and read them.
+
+``build_pipeline()`` builds a pipeline from environment variables:
+
+- ``ALPR_DETECTOR``: ``onnx`` (default; same weights as ``yolo`` and the same
+  boxes, about 4x faster on CPU) or ``yolo`` (ultralytics + torch).
+- ``ALPR_OCR``: ``rapid`` (default) or ``easyocr``.
+- ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
+- ``ALPR_DET_IMGSZ``: detector input size, long side (default 640).
+- ``ALPR_THREADS``: inference threads (default: number of CPU cores).
+- ``ALPR_MODEL_CACHE``: folder for generated model files (default <repo>/var/models).
+
+``get_pipeline()`` returns one shared pipeline per process, so a worker loads
+the models once.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+
+from . import config
+from .detector import get_detector
+from .ocr import OCR_ENGINES, get_ocr
+from .types import Box, Detector, PlateOCR, PlateRead
+
+DETECTORS = ("onnx", "yolo")
+DEFAULT_DETECTOR = "onnx"
+DEFAULT_OCR = "rapid"
+MIN_PLATE_CHARS = 3
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Decode encoded image bytes (JPEG, PNG, ...) into a BGR array."""
+    if not data:
+        raise ValueError("empty image data")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("could not decode image data")
+    return image
+
+
+def expand_box(box: Box, width: int, height: int, margin_x: float = 0.06, margin_y: float = 0.10) -> Box:
+    """Grow a box by a margin (fraction of its size) and clip it to the frame."""
+    dx, dy = int(round(box.w * margin_x)), int(round(box.h * margin_y))
+    x0, y0 = max(0, box.x - dx), max(0, box.y - dy)
+    x1, y1 = min(width, box.x + box.w + dx), min(height, box.y + box.h + dy)
+    return Box(x0, y0, x1 - x0, y1 - y0)
+
+
+class PlatePipeline:
+    """Detector + OCR. Both are loaded by the caller; ``read`` is stateless."""
+
+    def __init__(self, detector: Detector, ocr: PlateOCR, min_chars: int = MIN_PLATE_CHARS) -> None:
+        self.detector = detector
+        self.ocr = ocr
+        self.min_chars = min_chars
+
+    def read(self, image_bgr: np.ndarray, region: str | None = None) -> list[PlateRead]:
+        """All plates read in a BGR frame, most confident detection first."""
+        if image_bgr is None or image_bgr.ndim not in (2, 3) or image_bgr.size == 0:
+            raise ValueError("expected a non-empty BGR image array")
+        if image_bgr.ndim == 2:
+            image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
+        elif image_bgr.shape[2] == 4:
+            image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_BGRA2BGR)
+        height, width = image_bgr.shape[:2]
+        reads: list[PlateRead] = []
+        for det in self.detector.detect(image_bgr):
+            crop_box = expand_box(det.box, width, height)
+            crop = image_bgr[crop_box.y : crop_box.y + crop_box.h, crop_box.x : crop_box.x + crop_box.w]
+            result = self.ocr.read(crop, region=region)
+            if len(result.text) < self.min_chars:
+                continue
+            candidates = tuple(c for c in result.candidates if len(c.text) >= self.min_chars)
+            reads.append(
+                PlateRead(
+                    box=det.box,
+                    detector_confidence=det.confidence,
+                    text=result.text,
+                    confidence=result.confidence,
+                    candidates=candidates,
+                    crop=crop.copy(),
+                )
+            )
+        return reads
+
+    def read_bytes(self, data: bytes, region: str | None = None) -> list[PlateRead]:
+        """Decode an encoded image and read it."""
+        return self.read(decode_image(data), region=region)
+
+
+def build_pipeline(detector: str | None = None, ocr: str | None = None) -> PlatePipeline:
+    """Build a pipeline; arguments override ``ALPR_DETECTOR`` and ``ALPR_OCR``."""
+    det_name = (detector or config.env_choice("ALPR_DETECTOR", DEFAULT_DETECTOR, DETECTORS)).lower()
+    ocr_name = (ocr or config.env_choice("ALPR_OCR", DEFAULT_OCR, OCR_ENGINES)).lower()
+    conf = config.env_float("ALPR_DET_CONF", 0.25)
+    imgsz = config.env_int("ALPR_DET_IMGSZ", 640, minimum=32)
+    return PlatePipeline(get_detector(det_name, conf=conf, imgsz=imgsz), get_ocr(ocr_name))
+
+
+_pipeline: PlatePipeline | None = None
+_lock = threading.Lock()
+
+
+def get_pipeline() -> PlatePipeline:
+    """The process-wide pipeline, built from the environment on first use."""
+    global _pipeline
+    if _pipeline is None:
+        with _lock:
+            if _pipeline is None:
+                _pipeline = build_pipeline()
+    return _pipeline
