@@ -1,0 +1,184 @@
+"""End-to-end benchmark of the vision pipeline on a labelled image folder.
+
+Usage::
+
+    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y]
+
+DIR holds region folders (``us/``, ``eu/``, ``br/``) of images, each with a
+``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
+separated, one plate per line); images without one are skipped. The folder
+name is passed to the pipeline as the region. Plain Python: no Django import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from recognition.vision.types import Box
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+IOU_MATCH = 0.3
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    image: str
+    box: Box
+    plate: str
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    plates: int
+    exact: int
+    exact_o0: int
+    detected: int
+    extra_reads: int
+    ms: float
+
+
+def parse_ground_truth(text: str) -> list[GroundTruth]:
+    """Parse ``IMAGE X Y W H PLATE`` lines; blank lines are ignored."""
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 6:
+            raise ValueError(f"line {n}: expected IMAGE X Y W H PLATE, got {line!r}")
+        x, y, w, h = (int(float(v)) for v in parts[1:5])
+        out.append(GroundTruth(parts[0], Box(x, y, w, h), parts[5].upper()))
+    return out
+
+
+def iou(a: Box, b: Box) -> float:
+    return a.iou(b)
+
+
+def o0(text: str) -> str:
+    """Treat the letter O and the digit 0 as equal."""
+    return text.replace("O", "0")
+
+
+def score_image(truths: list[GroundTruth], reads: list, ms: float) -> ImageScore:  # type: ignore[type-arg]
+    """Score the reads of one image against its ground-truth plates.
+
+    For each plate, the read whose box overlaps it most (IoU > 0.3) counts:
+    ``exact`` if its top text equals the plate, ``exact_o0`` the same with O
+    and 0 equal, ``detected`` if there is such a read at all. Reads that
+    overlap no plate are ``extra_reads``.
+    """
+    exact = exact_o0 = detected = 0
+    for gt in truths:
+        best = max(reads, key=lambda r: r.box.iou(gt.box), default=None)
+        if best is None or best.box.iou(gt.box) <= IOU_MATCH:
+            continue
+        detected += 1
+        exact += best.text == gt.plate
+        exact_o0 += o0(best.text) == o0(gt.plate)
+    extra = sum(1 for r in reads if all(r.box.iou(gt.box) <= IOU_MATCH for gt in truths))
+    return ImageScore(len(truths), exact, exact_o0, detected, extra, ms)
+
+
+def find_labelled_images(folder: Path) -> list[tuple[Path, list[GroundTruth]]]:
+    """Images of one region folder that have a ``.txt`` ground truth, sorted."""
+    items = []
+    for image in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS):
+        label = image.with_suffix(".txt")
+        if not label.is_file():
+            continue
+        truths = parse_ground_truth(label.read_text())
+        if truths:
+            items.append((image, truths))
+    return items
+
+
+def summarize(scores: list[ImageScore]) -> dict[str, float | int]:
+    plates = sum(s.plates for s in scores)
+    ms = sorted(s.ms for s in scores)
+
+    def pct(n: int) -> float:
+        return round(100.0 * n / plates, 1) if plates else 0.0
+
+    return {
+        "images": len(scores),
+        "plates": plates,
+        "exact": pct(sum(s.exact for s in scores)),
+        "exact_o0": pct(sum(s.exact_o0 for s in scores)),
+        "detected": pct(sum(s.detected for s in scores)),
+        "extra_reads": round(sum(s.extra_reads for s in scores) / len(scores), 3) if scores else 0.0,
+        "ms_median": round(statistics.median(ms), 1) if ms else 0.0,
+        "ms_p90": round(ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))], 1) if ms else 0.0,
+    }
+
+
+def run(root: Path, limit: int | None, detector: str | None, ocr: str | None, verbose: bool = False) -> dict:  # type: ignore[type-arg]
+    from recognition.vision.pipeline import build_pipeline, decode_image
+
+    regions = sorted(p for p in root.iterdir() if p.is_dir())
+    if not regions:
+        raise SystemExit(f"{root}: no region folders")
+    t0 = time.perf_counter()
+    pipeline = build_pipeline(detector=detector, ocr=ocr)
+    load_s = time.perf_counter() - t0
+    all_scores: list[ImageScore] = []
+    per_region: dict[str, dict] = {}  # type: ignore[type-arg]
+    for folder in regions:
+        items = find_labelled_images(folder)[:limit] if limit else find_labelled_images(folder)
+        scores = []
+        for image, truths in items:
+            start = time.perf_counter()
+            reads = pipeline.read(decode_image(image.read_bytes()), region=folder.name)
+            ms = (time.perf_counter() - start) * 1000.0
+            score = score_image(truths, reads, ms)
+            scores.append(score)
+            if verbose and score.exact < score.plates:
+                got = [(r.text, [c.text for c in r.candidates[1:3]]) for r in reads]
+                print(f"{folder.name}/{image.name}: want {[t.plate for t in truths]} got {got}", file=sys.stderr)
+        per_region[folder.name] = summarize(scores)
+        all_scores.extend(scores)
+    result = summarize(all_scores)
+    result.update(
+        detector=pipeline.detector.name,
+        ocr=pipeline.ocr.name,
+        load_s=round(load_s, 2),
+        regions=per_region,
+    )
+    return result
+
+
+def format_table(result: dict) -> str:  # type: ignore[type-arg]
+    keys = ("images", "exact", "exact_o0", "detected", "extra_reads", "ms_median", "ms_p90")
+    head = f"{'region':<8}" + "".join(f"{k:>12}" for k in keys)
+    lines = [f"detector={result['detector']} ocr={result['ocr']} (load {result['load_s']} s)", head]
+    rows = list(result["regions"].items()) + [("all", result)]
+    for name, r in rows:
+        lines.append(f"{name:<8}" + "".join(f"{r[k]:>12}" for k in keys))
+    lines.append("exact/exact_o0/detected: % of plates; extra_reads: per image; ms: per image")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recognition.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("dir", type=Path, help="folder of region folders (us/, eu/, br/)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--limit", type=int, default=None, help="at most N images per region")
+    parser.add_argument("--detector", choices=("onnx", "yolo"), default=None)
+    parser.add_argument("--ocr", choices=("rapid", "easyocr"), default=None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="list misread images on stderr")
+    args = parser.parse_args(argv)
+    if not args.dir.is_dir():
+        parser.error(f"{args.dir} is not a folder")
+    result = run(args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose)
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Officers in a real browser (Chromium through Playwright) against the real stack."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import jpeg_bytes, require
+from tests.conftest import make_stack_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+# Playwright's sync API keeps an event loop in this thread; the ORM calls in these tests are
+# plain synchronous setup and checks, so Django's async-safety guard is lifted for them.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(Path(CHROMIUM).exists(), "Chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def log_in(browser, base_url: str, username: str, password: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base_url}/alerts/")
+    assert "/login/" in page.url  # not logged in: sent to the login page
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/alerts/")
+    page.get_by_test_id("connection").filter(has_text="live").wait_for(timeout=15000)
+    return page
+
+
+def test_officers_see_a_live_alert_and_its_acknowledgement(stack, browser):
+    from playwright.sync_api import expect
+
+    from cameras.services import do_create_camera
+    from hotlist.models import Entry, Hotlist
+    from recognition.vision.synth import render_vehicle_scene
+
+    make_stack_user("officer-a", "officer", "officer-a-password")
+    make_stack_user("officer-b", "officer", "officer-b-password")
+    _, token = do_create_camera(name="Elm St camera", region="us", location="Elm St & 3rd")
+    hotlist = Hotlist.objects.create(name="Stolen vehicles")
+    Entry.objects.create(hotlist=hotlist, plate="8KTR552", plate_raw="8KTR552", state="CA", reason="Stolen vehicle",
+                         case_number="26-04412", notes="Grey sedan")
+
+    page_a = log_in(browser, stack.base_url, "officer-a", "officer-a-password")
+    page_b = log_in(browser, stack.base_url, "officer-b", "officer-b-password")
+    expect(page_a.get_by_test_id("alert")).to_have_count(0)
+
+    image, _ = render_vehicle_scene("8KTR552", seed=21)
+    assert stack.post_frame(token, jpeg_bytes(image)).status_code == 202
+
+    for page in (page_a, page_b):
+        card = page.get_by_test_id("alert").first
+        expect(card).to_be_visible(timeout=15000)
+        expect(card.get_by_test_id("read-text")).to_have_text("8KTR552")
+        expect(card.get_by_test_id("entry-plate")).to_have_text("8KTR552")
+        expect(card).to_contain_text("Stolen vehicle")
+        expect(card).to_contain_text("26-04412")
+        expect(card).to_contain_text("Elm St camera")
+        # The plate crop and the frame thumbnail really load (served behind the login).
+        for img in card.locator("img").all():
+            expect(img).to_have_js_property("complete", True)
+            assert img.evaluate("i => i.naturalWidth") > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page_a.screenshot(path=str(ARTIFACTS / "dashboard-alert.png"), full_page=True)
+
+    page_a.get_by_test_id("ack").first.click()
+    for page in (page_a, page_b):
+        expect(page.get_by_test_id("alert-status").first).to_have_text("acknowledged by officer-a", timeout=10000)
+    expect(page_b.get_by_test_id("ack")).to_have_count(0)
+    page_b.screenshot(path=str(ARTIFACTS / "dashboard-acknowledged.png"), full_page=True)
+
+
+def test_an_auditor_cannot_open_the_officer_dashboard(stack, browser):
+    make_stack_user("auditor-a", "auditor", "auditor-a-password")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{stack.base_url}/login/")
+    page.fill("input[name=username]", "auditor-a")
+    page.fill("input[name=password]", "auditor-a-password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{stack.base_url}/audit/reads/")
+    response = page.goto(f"{stack.base_url}/alerts/")
+    assert response.status == 403
