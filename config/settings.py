@@ -178,3 +178,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-frames": {"task": "recognition.requeue_stale_frames", "schedule": 60.0},
+}

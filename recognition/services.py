@@ -125,3 +125,14 @@ def _store_results(frame_id: int, plate_reads, thumb: bytes, engine: str, elapse
         for read in reads:
             do_create_alerts(read, match_read(read))
     return reads
+
+
+# A queued frame whose task has not started after this long is taken to be lost.
+LOST_AFTER = timedelta(minutes=2)
+
+
+def stale_frame_ids(limit: int = 500) -> list[int]:
+    now = timezone.now()
+    queued = Frame.objects.filter(status=Frame.Status.QUEUED, received_at__lt=now - LOST_AFTER)
+    abandoned = Frame.objects.filter(status=Frame.Status.PROCESSING, claimed_at__lt=now - STALE_CLAIM)
+    return list((queued | abandoned).order_by("pk").values_list("pk", flat=True)[:limit])

@@ -19,3 +19,14 @@ def _load_models(**_kwargs) -> None:
     from .services import pipeline
 
     pipeline()
+
+
+@shared_task(name="recognition.requeue_stale_frames", time_limit=60)
+def requeue_stale_frames() -> int:
+    """Beat job: re-enqueue frames whose task was lost (still queued, or claimed by a dead worker)."""
+    from .services import stale_frame_ids
+
+    ids = stale_frame_ids()
+    for frame_id in ids:
+        process_frame.delay(frame_id)
+    return len(ids)

@@ -101,3 +101,13 @@ def test_production_settings_refuse_to_start_without_secret_key_and_hosts():
     run = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
     assert "ALLOWED_HOSTS must be set" in run.stderr
+
+
+@pytest.mark.django_db
+def test_create_user_command_prints_a_password_that_works(client, capsys):
+    from django.core.management import call_command
+
+    call_command("create_user", "alice", "--role", "admin")
+    password = capsys.readouterr().out.strip().split("Password: ")[1]
+    assert client.login(username="alice", password=password)
+    assert client.get("/users/").status_code == 200

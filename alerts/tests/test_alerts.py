@@ -178,3 +178,25 @@ def test_alert_images_are_served_to_officers_only(client, officer, auditor, came
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert client.get("/media/crops/../../etc/passwd").status_code == 404
     assert client.get("/media/db.sqlite3").status_code == 404
+
+
+@pytest.mark.django_db
+def test_frames_whose_task_was_lost_are_found_for_requeueing(camera):
+    from django.core.files.base import ContentFile
+
+    from recognition.services import stale_frame_ids
+
+    def frame(status, **times):
+        f = Frame(camera=camera, content_type="image/png", width=1, height=1, captured_at=timezone.now(), status=status)
+        f.image.save("x.png", ContentFile(png_bytes()), save=False)
+        f.save()
+        Frame.objects.filter(pk=f.pk).update(**times)
+        return f.pk
+
+    old = timezone.now() - timedelta(minutes=10)
+    lost = frame("queued", received_at=old)
+    abandoned = frame("processing", claimed_at=old)
+    frame("queued")  # just arrived
+    frame("processing", claimed_at=timezone.now())  # a live worker has it
+    frame("done", received_at=old)
+    assert stale_frame_ids() == [lost, abandoned]
