@@ -4,6 +4,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from .forms import UserCreateForm, UserRoleForm
 from .roles import ADMIN, role_required, user_roles
+from audit.services import do_log
+
 from .services import do_create_user, do_set_active, do_set_role
 
 User = get_user_model()
@@ -22,6 +24,7 @@ def user_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         do_create_user(data["username"], data["password"], data["role"], email=data["email"], validate=False)
+        do_log(request, "user.create", query={"user": data["username"], "role": data["role"]})
         messages.success(request, f"User {data['username']} created as {data['role']}.")
         return redirect("accounts:users")
     return render(request, "accounts/user_form.html", {"form": form, "title": "New user"})
@@ -38,6 +41,8 @@ def user_edit(request, pk: int):
         else:
             do_set_role(target, form.cleaned_data["role"])
             do_set_active(target, form.cleaned_data["active"])
+            do_log(request, "user.change", query={"user": target.username, "role": form.cleaned_data["role"],
+                                                  "active": form.cleaned_data["active"]})
             messages.success(request, f"User {target.username} saved.")
             return redirect("accounts:users")
     return render(request, "accounts/user_form.html", {"form": form, "title": f"User {target.username}"})

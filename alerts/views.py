@@ -4,6 +4,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import ADMIN, OFFICER, role_required
 
+from audit.services import do_log
+
 from .models import Alert
 from .services import alert_payload, do_acknowledge
 
@@ -30,4 +32,5 @@ def alert_feed(request):
 def acknowledge(request, pk: int):
     get_object_or_404(Alert, pk=pk)
     alert = do_acknowledge(pk, request.user)
+    do_log(request, "alert.acknowledge", query={"alert": pk, "plate": alert.entry_plate})
     return JsonResponse({"alert": alert_payload(alert)})

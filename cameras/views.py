@@ -6,6 +6,8 @@ from accounts.roles import ADMIN, role_required
 
 from .forms import CameraForm
 from .models import Camera
+from audit.services import do_log
+
 from .services import do_create_camera, do_rotate_token
 
 
@@ -19,6 +21,7 @@ def camera_create(request):
     form = CameraForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         camera, token = do_create_camera(**form.cleaned_data)
+        do_log(request, "camera.create", query={"camera": camera.name, "region": camera.region})
         return render(request, "cameras/token.html", {"camera": camera, "token": token})
     return render(request, "cameras/form.html", {"form": form, "title": "New camera"})
 
@@ -29,6 +32,7 @@ def camera_edit(request, pk: int):
     form = CameraForm(request.POST or None, instance=camera)
     if request.method == "POST" and form.is_valid():
         form.save()
+        do_log(request, "camera.change", query={"camera": camera.name, "changed": form.changed_data})
         messages.success(request, f"Camera {camera.name} saved.")
         return redirect("cameras:list")
     return render(request, "cameras/form.html", {"form": form, "title": f"Camera {camera.name}", "camera": camera})
@@ -39,4 +43,5 @@ def camera_edit(request, pk: int):
 def camera_rotate_token(request, pk: int):
     camera = get_object_or_404(Camera, pk=pk)
     token = do_rotate_token(camera)
+    do_log(request, "camera.token_rotated", query={"camera": camera.name})
     return render(request, "cameras/token.html", {"camera": camera, "token": token})

@@ -12,6 +12,8 @@ from .importing import ImportFailed, parse_csv_bytes
 from .models import Hotlist
 from .services import do_import_entries
 
+from audit.services import do_log
+
 
 @role_required(ADMIN)
 def hotlist_list(request):
@@ -40,9 +42,14 @@ def hotlist_upload(request):
         if not errors:
             hotlist, _ = Hotlist.objects.get_or_create(name=form.cleaned_data["list_name"].strip())
             counts = do_import_entries(hotlist, result.rows, mode=form.cleaned_data["mode"])
+            do_log(request, "hotlist.import", query={"list": hotlist.name, "file": form.cleaned_data["file"].name,
+                                                     "mode": form.cleaned_data["mode"], **counts})
             messages.success(request, f"Imported into {hotlist.name}: {counts['added']} added, {counts['updated']} "
                                       f"updated, {counts['removed']} removed, {result.duplicates} duplicates merged.")
             return redirect("hotlist:detail", pk=hotlist.pk)
+    if errors:
+        do_log(request, "hotlist.import_rejected", query={"list": form.cleaned_data["list_name"],
+                                                          "file": form.cleaned_data["file"].name}, result_count=len(errors))
     status = 400 if errors else 200
     return render(request, "hotlist/upload.html", {"form": form, "errors": errors[:500],
                                                    "error_count": len(errors)}, status=status)

@@ -76,18 +76,22 @@ def test_real_photo_on_a_hotlist_reaches_the_officer_within_2_seconds(stack):
     warm, _ = render_vehicle_scene("WARM123", seed=5)
     assert stack.post_frame(token, jpeg_bytes(warm)).status_code == 202
 
-    started = time.monotonic()
-    response, accepted_at, message, arrived_at = asyncio.run(
-        _receive_alert(stack.ws_url, cookie, _timed_post(stack, token, jpeg)))
-    total = arrived_at - started
-    assert message["type"] == "alert.new", stack.logs()
-    alert = message["alert"]
-    assert alert["read"]["text"] == plate and alert["entry"]["plate"] == plate
-    assert alert["entry"]["reason"] == "Stolen vehicle" and alert["camera"]["name"] == "Stack camera"
-    assert alert["read"]["crop_url"] and alert["frame"]["thumb_url"]
-    print(f"real photo {plate}: 202 after {1000 * (accepted_at - started):.0f} ms, "
-          f"alert at the websocket after {1000 * total:.0f} ms")
-    assert total < 2.0, f"alert took {total:.2f} s\n{stack.logs()}"
+    latencies, accepts = [], []
+    for _ in range(5):
+        started = time.monotonic()
+        response, accepted_at, message, arrived_at = asyncio.run(
+            _receive_alert(stack.ws_url, cookie, _timed_post(stack, token, jpeg)))
+        assert message["type"] == "alert.new", stack.logs()
+        latencies.append(arrived_at - started)
+        accepts.append(accepted_at - started)
+        alert = message["alert"]
+        assert alert["read"]["text"] == plate and alert["entry"]["plate"] == plate
+        assert alert["entry"]["reason"] == "Stolen vehicle" and alert["camera"]["name"] == "Stack camera"
+        assert alert["read"]["crop_url"] and alert["frame"]["thumb_url"]
+    latencies.sort()
+    print(f"\nreal photo {plate}, 5 posts: 202 after median {1000 * sorted(accepts)[2]:.0f} ms; alert at the "
+          f"officer's websocket after median {1000 * latencies[2]:.0f} ms, max {1000 * latencies[-1]:.0f} ms")
+    assert latencies[-1] < 2.0, f"alert took {latencies[-1]:.2f} s\n{stack.logs()}"
 
     # The evidence images are served to the logged-in officer, not to anyone else.
     import requests

@@ -84,3 +84,18 @@ def test_auditors_list_the_audit_log(client, auditor, reads):
     client.get("/audit/reads/", {"plate": "ABC*", "reason": "checking a tip"})
     page = client.get("/audit/log/", {"action": "search.reads"})
     assert "checking a tip" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_changes_are_in_the_audit_log(client, admin_user, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(admin_user)
+    client.post("/cameras/new/", {"name": "Gate", "region": "us", "enabled": "on"})
+    client.post("/users/new/", {"username": "carol", "role": "auditor", "password": "a-long-unusual-pass"})
+    client.post("/hotlists/upload/", {"list_name": "L", "mode": "replace",
+                                      "file": SimpleUploadedFile("l.csv", b"plate\nABC123\n", "text/csv")})
+    actions = set(AuditLog.objects.filter(username="admin1").values_list("action", flat=True))
+    assert {"camera.create", "user.create", "hotlist.import"} <= actions
+    record = AuditLog.objects.get(action="hotlist.import")
+    assert record.query["list"] == "L" and record.query["added"] == 1

@@ -24,6 +24,9 @@ from .types import Candidate, OcrResult
 
 PLATE_ALPHABET = string.ascii_uppercase + string.digits
 _CHAR_INDEX = {c: i + 1 for i, c in enumerate(PLATE_ALPHABET)}  # column 0 = skip
+# Regions whose plates print the letter O and the digit 0 with one glyph (most
+# US states); reads there report 0, as hotlists there write it.
+ZERO_FOR_O_REGIONS = frozenset({"us"})
 
 
 def clean_plate_text(text: str) -> str:
@@ -219,11 +222,16 @@ def select_plate_lines(
                 break
         else:
             rows.append([x, y, x + w, y + h])
-    # Keep at most two rows, and a second one only when it is also wide.
+    # The biggest row holds the plate characters. A second row makes a two-line
+    # plate only when its characters are about as tall and it is not tiny;
+    # state names and slogans are clearly smaller.
     rows.sort(key=lambda r: (r[2] - r[0]) * (r[3] - r[1]), reverse=True)
-    rows = rows[:2]
-    if len(rows) == 2 and (rows[1][2] - rows[1][0]) < 0.25 * crop_w:
-        rows = rows[:1]
+    main_h = rows[0][3] - rows[0][1]
+    rows = rows[:1] + [
+        r
+        for r in rows[1:2]
+        if (r[3] - r[1]) >= 0.8 * main_h and (r[2] - r[0]) >= 0.25 * crop_w
+    ]
     rows.sort(key=lambda r: r[1])
     return [(r[0], r[1], r[2] - r[0], r[3] - r[1]) for r in rows]
 
@@ -287,6 +295,9 @@ class RapidPlateOCR:
             return OcrResult(())
         matrices = [self.recognize_line(line) for line in self._line_crops(crop)]
         probs = np.concatenate(matrices, axis=0)
+        if region is not None and region.lower() in ZERO_FOR_O_REGIONS:
+            probs[:, _CHAR_INDEX["0"]] += probs[:, _CHAR_INDEX["O"]]
+            probs[:, _CHAR_INDEX["O"]] = 0.0
         candidates = beam_decode(probs, top=self.top)
         return OcrResult(tuple(candidates))
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from hotlist.importing import ImportFailed, parse_csv_bytes
 from hotlist.models import Hotlist
+from audit.services import do_log
 from hotlist.services import IMPORT_MODES, do_import_entries
 
 
@@ -38,6 +39,8 @@ class Command(BaseCommand):
             raise CommandError(f"{len(errors)} error(s) in {file}; nothing was imported.")
         hotlist, created = Hotlist.objects.get_or_create(name=list_name)
         counts = do_import_entries(hotlist, result.rows, mode=mode)
+        do_log(None, "hotlist.import", username="manage.py load_hotlist",
+               query={"list": hotlist.name, "file": path.name, "mode": mode, **counts})
         self.stdout.write(
             f"{'Created' if created else 'Updated'} list {hotlist.name!r}: {counts['added']} added, "
             f"{counts['updated']} updated, {counts['removed']} removed, {result.duplicates} duplicate row(s) merged.")
