@@ -13,6 +13,7 @@ the default (much slower and less accurate on plates).
 from __future__ import annotations
 
 import math
+import re
 import string
 from pathlib import Path
 
@@ -64,20 +65,49 @@ def _plate_mapping(charset: tuple[str, ...]) -> np.ndarray:
     return cached
 
 
-def greedy_decode(probs: np.ndarray) -> tuple[str, list[float]]:
-    """Best-path CTC decode of a reduced (T, 37) matrix; per-character peak probs."""
+def greedy_path(probs: np.ndarray) -> list[tuple[int, int]]:
+    """Best-path CTC decode of a reduced (T, 37) matrix: (class, peak timestep) per character."""
     best = probs.argmax(axis=1)
-    text: list[str] = []
-    confs: list[float] = []
+    path: list[tuple[int, int]] = []
     prev = 0
     for t, k in enumerate(best):
         if k != 0 and k != prev:
-            text.append(PLATE_ALPHABET[k - 1])
-            confs.append(float(probs[t, k]))
-        elif k != 0 and k == prev:
-            confs[-1] = max(confs[-1], float(probs[t, k]))
+            path.append((int(k), t))
+        elif k != 0 and probs[t, k] > probs[path[-1][1], k]:
+            path[-1] = (int(k), t)
         prev = k
-    return "".join(text), confs
+    return path
+
+
+def greedy_decode(probs: np.ndarray) -> tuple[str, list[float]]:
+    """Best-path CTC decode of a reduced (T, 37) matrix; per-character peak probs."""
+    path = greedy_path(probs)
+    return "".join(PLATE_ALPHABET[k - 1] for k, _ in path), [float(probs[t, k]) for k, t in path]
+
+
+_LETTERS = np.arange(1, 27)
+_DIGITS = np.arange(27, 37)
+_ANY = np.arange(1, 37)
+
+
+def decode_with_pattern(probs: np.ndarray, pattern: str) -> Candidate | None:
+    """Re-read the best path position by position under a plate pattern.
+
+    ``pattern`` holds ``L`` (letter), ``D`` (digit) or ``A`` (either) per
+    character. When the best path has exactly that many characters, each one
+    becomes the most probable allowed class at its peak timestep, so a 0 in
+    a letter position turns into O, Q or D by the recogniser's own scores.
+    """
+    path = greedy_path(probs)
+    if len(path) != len(pattern):
+        return None
+    text, conf = [], 1.0
+    for (_, t), kind in zip(path, pattern):
+        allowed = _LETTERS if kind == "L" else _DIGITS if kind == "D" else _ANY
+        k = allowed[int(np.argmax(probs[t, allowed]))]
+        text.append(PLATE_ALPHABET[k - 1])
+        conf *= float(probs[t, k])
+    return Candidate("".join(text), conf)
 
 
 def beam_decode(probs: np.ndarray, beam: int = 10, top: int = 5, prune: float = 1e-3) -> list[Candidate]:
@@ -118,6 +148,32 @@ def beam_decode(probs: np.ndarray, beam: int = 10, top: int = 5, prune: float = 
         beams = {k: (v[0], v[1]) for k, v in ranked}
     ranked = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
     return [Candidate(text, min(1.0, pb + pnb)) for text, (pb, pnb) in ranked[:top] if text]
+
+
+# Plate formats per region: (shortest, longest, optional full pattern). A read
+# that fits its region's format ranks above one that does not; the order
+# within each group stays by probability. US: up to 7 characters on standard
+# issue; EU: up to 8 (Germany); BR: old AAA9999 and Mercosul AAA9A99.
+REGION_FORMATS: dict[str, tuple[int, int, re.Pattern[str] | None]] = {
+    "us": (2, 7, None),
+    "eu": (4, 8, None),
+    "br": (7, 7, re.compile(r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}")),
+}
+# Letter/digit layout per region for decode_with_pattern (L letter, D digit, A either).
+REGION_PATTERNS: dict[str, str] = {"br": "LLLDADD"}
+
+
+def fits_region_format(text: str, region: str | None) -> bool:
+    fmt = REGION_FORMATS.get((region or "").lower())
+    if fmt is None:
+        return True
+    shortest, longest, pattern = fmt
+    return shortest <= len(text) <= longest and (pattern is None or pattern.fullmatch(text) is not None)
+
+
+def rank_by_region_format(candidates: list[Candidate], region: str | None) -> list[Candidate]:
+    """Stable re-rank: candidates that fit the region's plate format first."""
+    return sorted(candidates, key=lambda c: not fits_region_format(c.text, region))
 
 
 # --------------------------------------------------------------------------- #
@@ -298,8 +354,13 @@ class RapidPlateOCR:
         if region is not None and region.lower() in ZERO_FOR_O_REGIONS:
             probs[:, _CHAR_INDEX["0"]] += probs[:, _CHAR_INDEX["O"]]
             probs[:, _CHAR_INDEX["O"]] = 0.0
-        candidates = beam_decode(probs, top=self.top)
-        return OcrResult(tuple(candidates))
+        candidates = beam_decode(probs, beam=16, top=max(self.top, 10))
+        pattern = REGION_PATTERNS.get((region or "").lower())
+        fixed = decode_with_pattern(probs, pattern) if pattern else None
+        if fixed is not None and all(c.text != fixed.text for c in candidates):
+            candidates.append(fixed)
+            candidates.sort(key=lambda c: c.confidence, reverse=True)
+        return OcrResult(tuple(rank_by_region_format(candidates, region)[: self.top]))
 
 
 # --------------------------------------------------------------------------- #

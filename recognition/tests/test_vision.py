@@ -1,0 +1,288 @@
+"""The vision core: real models on frames the project renders itself, plus bench scoring.
+
+No Django here: the vision core is plain Python. The pipeline is built once per
+module (loading models takes a few seconds).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from recognition.bench import GroundTruth, o0, parse_ground_truth, score_image, summarize
+from recognition.vision.ocr import beam_decode, clean_plate_text, greedy_decode, select_plate_lines
+from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
+from recognition.vision.synth import random_plate_text, render_plate, render_vehicle_scene
+from recognition.vision.types import Box, Candidate, Detection, OcrResult, PlateRead
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> PlatePipeline:
+    return build_pipeline()
+
+
+def _read_at(pipeline: PlatePipeline, image: np.ndarray, box: Box, region: str | None = None) -> list[PlateRead]:
+    return [r for r in pipeline.read(image, region=region) if r.box.iou(box) > 0.3]
+
+
+# --------------------------------------------------------------------------- #
+# Rendered scenes
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("text", "seed", "style"),
+    [("ABC1234", 0, "us"), ("7XYZ123", 1, "us"), ("KDT4421", 2, "us"), ("RK755AJ", 3, "eu"), ("BRA2E19", 4, "br")],
+)
+def test_pipeline_reads_the_plate_of_a_rendered_scene(pipeline, text, seed, style):
+    image, box = render_vehicle_scene(text, seed=seed, style=style)
+    assert image.shape == (720, 1280, 3) and image.dtype == np.uint8
+    reads = _read_at(pipeline, image, box)
+    assert reads, "the detector should find the rendered plate"
+    assert reads[0].text == text
+    assert 0.0 < reads[0].confidence <= 1.0
+    assert reads[0].candidates[0] == Candidate(reads[0].text, reads[0].confidence)
+    assert reads[0].crop.ndim == 3
+
+
+def test_rendered_scenes_are_read_reliably_across_seeds(pipeline):
+    plates = ["ABC1234", "7XYZ123", "KDT4421"]
+    exact = 0
+    for seed in range(10, 22):
+        text = plates[seed % 3]
+        image, box = render_vehicle_scene(text, seed=seed)
+        reads = _read_at(pipeline, image, box)
+        exact += bool(reads and reads[0].text == text)
+    assert exact >= 11
+
+
+def test_scene_plate_has_a_plausible_size():
+    for seed in range(5):
+        image, box = render_vehicle_scene("ABC1234", seed=seed)
+        assert box is not None
+        assert 120 <= box.w <= 220
+        assert 0 <= box.x and box.x + box.w <= image.shape[1] and box.y + box.h <= image.shape[0]
+
+
+def test_scene_is_deterministic_for_a_seed():
+    a, box_a = render_vehicle_scene("KDT4421", seed=7)
+    b, box_b = render_vehicle_scene("KDT4421", seed=7)
+    assert box_a == box_b and np.array_equal(a, b)
+
+
+def test_small_frames_keep_the_plate_readable(pipeline):
+    image, box = render_vehicle_scene("KDT4421", seed=3, size=(640, 360))
+    assert image.shape == (360, 640, 3)
+    reads = _read_at(pipeline, image, box)
+    assert reads and reads[0].text == "KDT4421"
+
+
+def test_a_car_without_a_plate_gives_no_reads(pipeline):
+    image, box = render_vehicle_scene(None, seed=5)
+    assert box is None
+    assert pipeline.read(image) == []
+
+
+def test_plain_noise_gives_no_reads(pipeline):
+    noise = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    assert pipeline.read(noise) == []
+
+
+def test_render_plate_styles_have_plate_proportions():
+    for style, ratio in (("us", 2.0), ("eu", 4.7), ("br", 3.1)):
+        plate = render_plate("ABC1234", style=style, width=400)
+        assert plate.shape[1] == 400
+        assert abs(plate.shape[1] / plate.shape[0] - ratio) < 0.1
+    with pytest.raises(ValueError):
+        render_plate("ABC1234", style="xx")
+
+
+def test_ocr_reads_a_rendered_plate_crop(pipeline):
+    result = pipeline.ocr.read(render_plate("KDT4421", style="us", width=200))
+    assert result.text == "KDT4421"
+    assert len(result.candidates) > 1
+    assert [c.confidence for c in result.candidates] == sorted((c.confidence for c in result.candidates), reverse=True)
+
+
+def test_random_plate_text_follows_the_style_formats():
+    assert len(random_plate_text(1, "us")) == 7
+    br = random_plate_text(2, "br")
+    assert br[:3].isalpha() and br[3].isdigit() and br[5:].isdigit()
+
+
+# --------------------------------------------------------------------------- #
+# Pipeline helpers
+# --------------------------------------------------------------------------- #
+
+
+def test_decode_image_round_trips_a_jpeg():
+    image, _ = render_vehicle_scene("ABC1234", seed=0, size=(320, 180))
+    ok, buf = cv2.imencode(".jpg", image)
+    assert ok
+    decoded = decode_image(buf.tobytes())
+    assert decoded.shape == image.shape
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image", b"\xff\xd8\xff\xe0broken"])
+def test_decode_image_rejects_bad_bytes(data):
+    with pytest.raises(ValueError):
+        decode_image(data)
+
+
+def test_expand_box_adds_a_margin_and_stays_in_the_frame():
+    assert expand_box(Box(100, 100, 100, 50), 1000, 1000) == Box(94, 95, 112, 60)
+    assert expand_box(Box(0, 0, 100, 50), 100, 50) == Box(0, 0, 100, 50)
+
+
+class _FakeDetector:
+    name = "fake"
+
+    def detect(self, image):
+        return [Detection(Box(0, 0, 20, 10), 0.9), Detection(Box(20, 0, 20, 10), 0.8)]
+
+
+class _FakeOCR:
+    name = "fake"
+
+    def __init__(self):
+        self.texts = iter(["AB", "XYZ123"])
+
+    def read(self, crop, region=None):
+        text = next(self.texts)
+        return OcrResult((Candidate(text, 0.9), Candidate(text[:2], 0.1)))
+
+
+def test_pipeline_drops_reads_with_too_short_text_and_short_candidates():
+    reads = PlatePipeline(_FakeDetector(), _FakeOCR()).read(np.zeros((10, 40, 3), np.uint8))
+    assert [r.text for r in reads] == ["XYZ123"]
+    assert reads[0].candidates == (Candidate("XYZ123", 0.9),)
+    assert reads[0].detector_confidence == 0.8
+
+
+# --------------------------------------------------------------------------- #
+# OCR decoding
+# --------------------------------------------------------------------------- #
+
+
+def _one_hot(seq: str, p: float = 0.9) -> np.ndarray:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    rows = []
+    for ch in seq:
+        row = np.full(37, (1 - p) / 36, np.float32)
+        row[0 if ch == "-" else alphabet.index(ch) + 1] = p
+        rows.append(row)
+    return np.array(rows)
+
+
+def test_greedy_decode_collapses_repeats_and_blanks():
+    text, confs = greedy_decode(_one_hot("AA-B--BB-1"))
+    assert text == "ABB1" and len(confs) == 4
+
+
+def test_beam_decode_returns_the_best_text_first_with_alternatives():
+    probs = _one_hot("-K-D-T-4-4-2-1-")
+    probs[1] = 0.0
+    probs[1, 11] = 0.6  # K
+    probs[1, 24] = 0.4  # X
+    cands = beam_decode(probs, top=3)
+    assert cands[0].text == "KDT4421"
+    assert cands[1].text == "XDT4421"
+    assert 0 < cands[1].confidence < cands[0].confidence <= 1
+
+
+def test_clean_plate_text_keeps_upper_case_letters_and_digits():
+    assert clean_plate_text("ab-12 3·x") == "AB123X"
+
+
+def test_select_plate_lines_keeps_the_tallest_line_and_drops_state_names():
+    boxes = [(10, 5, 80, 12, 0.9), (5, 25, 190, 50, 0.9), (40, 80, 120, 10, 0.9)]  # state, chars, slogan
+    assert select_plate_lines(boxes, 200, 100) == [(5, 25, 190, 50)]
+
+
+def test_select_plate_lines_reads_two_line_plates_top_to_bottom():
+    boxes = [(10, 55, 180, 40, 0.9), (30, 5, 140, 40, 0.9)]
+    assert select_plate_lines(boxes, 200, 100) == [(30, 5, 140, 40), (10, 55, 180, 40)]
+
+
+# --------------------------------------------------------------------------- #
+# Bench scoring
+# --------------------------------------------------------------------------- #
+
+
+def test_box_iou():
+    assert Box(0, 0, 10, 10).iou(Box(0, 0, 10, 10)) == 1.0
+    assert Box(0, 0, 10, 10).iou(Box(20, 20, 5, 5)) == 0.0
+    assert Box(0, 0, 10, 10).iou(Box(5, 0, 10, 10)) == pytest.approx(50 / 150)
+
+
+def test_parse_ground_truth_reads_tab_or_space_separated_lines():
+    truths = parse_ground_truth("car1.jpg\t911 136 62\t31 0sg719\n\n")
+    assert truths == [GroundTruth("car1.jpg", Box(911, 136, 62, 31), "0SG719")]
+    with pytest.raises(ValueError):
+        parse_ground_truth("car1.jpg 1 2 3")
+
+
+def _read(text: str, box: Box) -> PlateRead:
+    return PlateRead(box, 0.9, text, 0.9, (Candidate(text, 0.9),), np.zeros((1, 1, 3), np.uint8))
+
+
+def test_score_image_counts_exact_o0_detected_and_extra_reads():
+    gt = [GroundTruth("a.jpg", Box(100, 100, 60, 30), "RKO26AJ")]
+    reads = [_read("RK026AJ", Box(102, 101, 60, 30)), _read("ZZZ999", Box(500, 500, 60, 30))]
+    s = score_image(gt, reads, 12.0)
+    assert (s.plates, s.exact, s.exact_o0, s.detected, s.extra_reads) == (1, 0, 1, 1, 1)
+    missed = score_image(gt, [_read("RKO26AJ", Box(200, 100, 60, 30))], 5.0)
+    assert (missed.exact, missed.detected, missed.extra_reads) == (0, 0, 1)
+    assert o0("O0O") == "000"
+
+
+def test_summarize_reports_percentages_and_timing():
+    gt = [GroundTruth("a.jpg", Box(0, 0, 10, 10), "ABC123")]
+    scores = [score_image(gt, [_read("ABC123", Box(0, 0, 10, 10))], ms) for ms in (10.0, 20.0, 30.0)]
+    scores.append(score_image(gt, [], 40.0))
+    out = summarize(scores)
+    assert out["exact"] == 75.0 and out["detected"] == 75.0 and out["images"] == 4
+    assert out["ms_median"] == 25.0 and out["ms_p90"] == 40.0
+
+
+# --------------------------------------------------------------------------- #
+# Real photos and crops from ../shared (not part of the repository)
+# --------------------------------------------------------------------------- #
+
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} (benchmark photos and real crops) is absent")
+
+
+@pytest.mark.shared
+@needs_shared
+@pytest.mark.parametrize("region", ["us", "eu", "br"])
+def test_pipeline_reads_most_real_bench_photos(pipeline, region):
+    folder = SHARED / "bench" / "openalpr-dev" / region
+    items = []
+    labels = sorted(folder.glob("*.txt"))
+    for label in labels[:: max(1, len(labels) // 8)][:8]:  # spread over the folder
+        for gt in parse_ground_truth(label.read_text()):
+            items.append((folder / gt.image, gt))
+    exact = 0
+    for path, gt in items:
+        reads = _read_at(pipeline, decode_image(path.read_bytes()), gt.box, region=region)
+        exact += bool(reads) and o0(reads[0].text) == o0(gt.plate)
+    assert exact >= len(items) // 2, f"{exact}/{len(items)} {region} photos read exactly"
+
+
+@pytest.mark.shared
+@needs_shared
+def test_ocr_reads_real_brazilian_crops(pipeline):
+    folder = SHARED / "data" / "br-plate-crops"
+    with (folder / "labels.csv").open() as fh:
+        rows = [r for r in csv.reader(fh) if len(r) >= 2 and r[0] != "file"][:40:4]
+    exact = 0
+    for name, plate in rows:
+        crop = cv2.imread(str(folder / "images" / name))
+        exact += crop is not None and pipeline.ocr.read(crop, region="br").text == plate.upper()
+    assert exact >= len(rows) * 0.6, f"{exact}/{len(rows)} BR crops read exactly"
