@@ -22,6 +22,9 @@ class Alert(models.Model):
     case_number = models.CharField(max_length=50, blank=True)
     notes = models.TextField(blank=True)
     match_kind = models.CharField(max_length=20, default="exact")
+    matched_text = models.CharField(max_length=16, blank=True, help_text="The OCR candidate that hit the entry.")
+    differences = models.JSONField(default=list, help_text="How the read differs from the entry, for highlighting.")
+    explanation = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

@@ -42,6 +42,9 @@ def alert_payload(alert: Alert) -> dict:
         "entry": {"plate": alert.entry_plate, "state": alert.entry_state, "list": alert.hotlist_name,
                   "reason": alert.reason, "case_number": alert.case_number, "notes": alert.notes},
         "match_kind": alert.match_kind,
+        "matched_text": alert.matched_text or read.text,
+        "differences": alert.differences,
+        "explanation": alert.explanation,
         "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by_id else None,
         "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
     }
@@ -56,14 +59,21 @@ def broadcast(event_type: str, alert_id: int) -> None:
     async_to_sync(layer.group_send)(GROUP, {"type": event_type, "alert": alert_payload(alert)})
 
 
-def do_create_alerts(read, entries) -> list[Alert]:
+def _differences(match) -> list[dict]:
+    return [{"kind": d.kind, "position": d.position, "entry_position": d.entry_position, "entry_char": d.entry_char,
+             "read_char": d.read_char, "sentence": d.sentence} for d in match.differences]
+
+
+def do_create_alerts(read, matches) -> list[Alert]:
+    """One alert per (read, entry) for the (entry, match) pairs from ``hotlist.services.match_read``."""
     alerts = []
-    for entry in entries:
+    for entry, match in matches:
         alert, created = Alert.objects.get_or_create(
             read=read, entry=entry,
             defaults=dict(hotlist=entry.hotlist, hotlist_name=entry.hotlist.name, entry_plate=entry.plate,
                           entry_state=entry.state, reason=entry.reason, case_number=entry.case_number,
-                          notes=entry.notes, match_kind="exact"),
+                          notes=entry.notes, match_kind=match.kind, matched_text=match.read,
+                          differences=_differences(match), explanation=match.description[:300]),
         )
         if created:
             alerts.append(alert)

@@ -182,3 +182,6 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-frames": {"task": "recognition.requeue_stale_frames", "schedule": 60.0},
 }
+
+# Workers check for changed hotlists at most this often (seconds).
+HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "1.0"))

@@ -18,3 +18,4 @@ from .settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 # Unit tests run Celery tasks in-process; tests of the real stack start real workers.
 CELERY_TASK_ALWAYS_EAGER = True
+HOTLIST_REFRESH_SECONDS = 0  # tests change lists between reads: always check

@@ -1,12 +1,23 @@
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 
 class Hotlist(models.Model):
+    class MatchMode(models.TextChoices):
+        EXACT = "exact", "Exact"
+        LENIENT = "lenient", "Lenient (look-alikes and edits)"
+
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
     active = models.BooleanField(default=True)
+    # Defaults follow common vendor practice: one look-alike substitution, no plain edits.
+    match_mode = models.CharField(max_length=10, choices=MatchMode.choices, default=MatchMode.LENIENT)
+    lookalike_budget = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(2)],
+                                                        help_text="Look-alike substitutions allowed (0-2), e.g. 8 for B.")
+    edit_budget = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(2)],
+                                                   help_text="Other differences allowed (0-2): a wrong, missing or extra character.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -15,6 +26,13 @@ class Hotlist(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def policy(self):
+        from .matching import MatchPolicy
+
+        if self.match_mode == self.MatchMode.EXACT:
+            return MatchPolicy.exact()
+        return MatchPolicy.lenient(lookalike=self.lookalike_budget, edits=self.edit_budget)
 
 
 class EntryQuerySet(models.QuerySet):

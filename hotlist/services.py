@@ -46,8 +46,11 @@ def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "re
     return {"added": len(new), "updated": len(updated), "removed": removed}
 
 
-def match_read(read) -> list[Entry]:
-    """Live entries whose plate equals the read's text (exact matching for now)."""
-    if not read.text:
-        return []
-    return list(Entry.objects.live().filter(plate=read.text).select_related("hotlist"))
+def match_read(read):
+    """(entry, match) pairs for every live entry that any OCR candidate of ``read`` hits under its list's policy."""
+    from .matcher import match_candidates
+
+    candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
+    if read.text and read.text not in {t for t, _ in candidates}:
+        candidates.insert(0, (read.text, read.confidence))
+    return match_candidates(candidates)

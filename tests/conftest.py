@@ -123,6 +123,8 @@ def live_stack(django_db_setup, django_db_blocker):
         "MEDIA_ROOT": str(Path(var_dir) / "media"),
         "DB_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
+        # Tests replace lists between frames: the worker checks them before every read.
+        "HOTLIST_REFRESH_SECONDS": "0",
     })
     # The ONNX export of the detector is made once, before two processes could race for it.
     with django_db_blocker.unblock():

@@ -88,6 +88,17 @@ def test_officers_see_a_live_alert_and_its_acknowledgement(stack, browser):
     expect(page_b.get_by_test_id("ack")).to_have_count(0)
     page_b.screenshot(path=str(ARTIFACTS / "dashboard-acknowledged.png"), full_page=True)
 
+    # A look-alike misread (B for 8) still hits the lenient list, and the card says how it differs.
+    image, _ = render_vehicle_scene("BKTR552", seed=22)
+    assert stack.post_frame(token, jpeg_bytes(image)).status_code == 202
+    card = page_a.locator("[data-testid=alert]", has=page_a.get_by_test_id("match-kind").filter(has_text="lookalike"))
+    expect(card).to_be_visible(timeout=15000)
+    expect(card.get_by_test_id("read-text")).to_have_text("BKTR552")
+    expect(card.get_by_test_id("entry-plate")).to_have_text("8KTR552")
+    expect(card.get_by_test_id("explanation")).to_have_text("read B where the list has 8 (look-alike)")
+    expect(card.get_by_test_id("read-text").locator(".diff")).to_have_text("B")
+    page_a.screenshot(path=str(ARTIFACTS / "dashboard-lookalike.png"), full_page=True)
+
 
 def test_an_auditor_cannot_open_the_officer_dashboard(stack, browser):
     make_stack_user("auditor-a", "auditor", "auditor-a-password")

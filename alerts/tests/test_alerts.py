@@ -19,21 +19,23 @@ from recognition.vision.types import Box, Candidate, OcrResult, PlateRead
 class FakePipeline:
     """Stands in for the models: says it read ``texts`` in every frame."""
 
-    def __init__(self, *texts):
+    def __init__(self, *texts, alternatives=()):
         self.texts = texts
+        self.alternatives = tuple(alternatives)
         self.detector = type("D", (), {"name": "fake-det"})()
         self.ocr = type("O", (), {"name": "fake-ocr"})()
 
     def read(self, image, region=None):
         return [PlateRead(box=Box(10 + 50 * i, 10, 40, 20), detector_confidence=0.9, text=t, confidence=0.8,
-                          candidates=(Candidate(t, 0.8),), crop=np.zeros((20, 40, 3), np.uint8))
+                          candidates=(Candidate(t, 0.8), *(Candidate(a, 0.1) for a in self.alternatives)),
+                          crop=np.zeros((20, 40, 3), np.uint8))
                 for i, t in enumerate(self.texts)]
 
 
 @pytest.fixture
 def fake_pipeline(monkeypatch):
-    def install(*texts):
-        monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline(*texts))
+    def install(*texts, alternatives=()):
+        monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline(*texts, alternatives=alternatives))
 
     return install
 
@@ -200,3 +202,76 @@ def test_frames_whose_task_was_lost_are_found_for_requeueing(camera):
     frame("processing", claimed_at=timezone.now())  # a live worker has it
     frame("done", received_at=old)
     assert stale_frame_ids() == [lost, abandoned]
+
+
+def _process(client, token, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        push_frame(client, token)
+
+
+@pytest.mark.django_db
+def test_a_look_alike_misread_hits_a_lenient_list_and_explains_itself(client, camera_and_token, fake_pipeline,
+                                                                      django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    make_list(plate="ABC123")  # lists are lenient with one look-alike by default
+    fake_pipeline("A8C123")
+    _process(client, token, django_capture_on_commit_callbacks)
+    alert = Alert.objects.get()
+    assert (alert.match_kind, alert.matched_text, alert.entry_plate) == ("lookalike", "A8C123", "ABC123")
+    assert alert.differences == [{"kind": "lookalike", "position": 1, "entry_position": 1, "entry_char": "B",
+                                  "read_char": "8", "sentence": "read 8 where the list has B (look-alike)"}]
+    assert "look-alike" in alert.explanation
+
+
+@pytest.mark.django_db
+def test_exact_lists_and_spent_budgets_do_not_hit(client, camera_and_token, fake_pipeline,
+                                                  django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    entry = make_list(plate="ABC123")
+    Hotlist.objects.filter(pk=entry.hotlist_id).update(match_mode="exact")
+    fake_pipeline("A8C123")
+    _process(client, token, django_capture_on_commit_callbacks)
+    assert not Alert.objects.exists()
+    Hotlist.objects.filter(pk=entry.hotlist_id).update(match_mode="lenient", lookalike_budget=1, edit_budget=0,
+                                                       updated_at=timezone.now())
+    fake_pipeline("A8C1Z3")  # two look-alikes, budget one
+    _process(client, token, django_capture_on_commit_callbacks)
+    assert not Alert.objects.exists()
+    Hotlist.objects.filter(pk=entry.hotlist_id).update(lookalike_budget=2, updated_at=timezone.now())
+    _process(client, token, django_capture_on_commit_callbacks)
+    assert Alert.objects.get().match_kind == "lookalike"
+
+
+@pytest.mark.django_db
+def test_every_ocr_candidate_is_matched_not_only_the_top_one(client, camera_and_token, fake_pipeline,
+                                                             django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    make_list(plate="ABC123")
+    fake_pipeline("XBC1Z3", alternatives=["ABC123"])
+    _process(client, token, django_capture_on_commit_callbacks)
+    alert = Alert.objects.get()
+    assert (alert.read.text, alert.matched_text, alert.match_kind) == ("XBC1Z3", "ABC123", "exact")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_pick_up_a_new_list_within_5_seconds_without_stalling(settings):
+    import time
+
+    from hotlist import matcher
+
+    settings.HOTLIST_REFRESH_SECONDS = 0.5
+    make_list("First", plate="AAA111")
+    matcher.refresh(force=True)
+    assert [e.plate for e, _ in matcher.match_candidates([("AAA111", 0.9)])] == ["AAA111"]
+    make_list("Second", plate="BBB222")
+    started = time.monotonic()
+    slowest = 0.0
+    while time.monotonic() - started < 5:
+        t0 = time.monotonic()
+        hits = matcher.match_candidates([("BBB222", 0.9)])
+        slowest = max(slowest, time.monotonic() - t0)
+        if hits:
+            break
+        time.sleep(0.05)
+    assert hits and hits[0][0].plate == "BBB222", "the new list was not picked up within 5 s"
+    assert slowest < 0.5, "matching waited for the rebuild"

@@ -22,6 +22,15 @@
     return node;
   }
 
+  // Plate text with the characters that differ between read and entry marked.
+  function highlighted(text, differences, key, testid) {
+    const marked = new Set((differences || []).filter((d) => d[key] !== null && d[key] !== undefined &&
+      (key === "position" ? d.kind !== "deletion" : d.kind !== "insertion")).map((d) => d[key]));
+    const node = el("div", { class: "plate-text", "data-testid": testid });
+    [...text].forEach((ch, i) => node.appendChild(el("span", { class: marked.has(i) ? "diff" : null, text: ch })));
+    return node;
+  }
+
   function row(label, value) {
     return [el("dt", { text: label }), el("dd", { text: value || "—" })];
   }
@@ -52,10 +61,12 @@
       ]),
       el("div", {}, [
         el("div", { class: "compare" }, [
-          el("div", {}, [el("small", { text: "Read (" + Math.round(alert.read.confidence * 100) + "%)" }), el("div", { class: "plate-text", "data-testid": "read-text", text: alert.read.text })]),
-          el("div", {}, [el("small", { text: "Hotlist " + (alert.entry.state ? "(" + alert.entry.state + ")" : "") }), el("div", { class: "plate-text", "data-testid": "entry-plate", text: alert.entry.plate })]),
-          el("small", { text: alert.match_kind }),
+          el("div", {}, [el("small", { text: "Read (" + Math.round(alert.read.confidence * 100) + "%)" }), highlighted(alert.matched_text || alert.read.text, alert.differences, "position", "read-text")]),
+          el("div", {}, [el("small", { text: "Hotlist " + (alert.entry.state ? "(" + alert.entry.state + ")" : "") }), highlighted(alert.entry.plate, alert.differences, "entry_position", "entry-plate")]),
+          el("span", { class: "kind kind-" + alert.match_kind, "data-testid": "match-kind", text: alert.match_kind }),
         ]),
+        alert.match_kind !== "exact" ? el("p", { class: "explanation", "data-testid": "explanation", text: alert.explanation }) : null,
+        alert.matched_text && alert.matched_text !== alert.read.text ? el("p", { class: "hint", text: "Matched the OCR alternative " + alert.matched_text + " (top reading " + alert.read.text + ")" }) : null,
         dl,
       ]),
       side,

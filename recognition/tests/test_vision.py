@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 
 from recognition.bench import GroundTruth, o0, parse_ground_truth, score_image, summarize
-from recognition.vision.ocr import beam_decode, clean_plate_text, greedy_decode, select_plate_lines
+from recognition.vision.ocr import (
+    beam_decode,
+    clean_plate_text,
+    decode_with_pattern,
+    fits_region_format,
+    greedy_decode,
+    rank_by_region_format,
+    select_plate_lines,
+)
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
 from recognition.vision.synth import random_plate_text, render_plate, render_vehicle_scene
 from recognition.vision.types import Box, Candidate, Detection, OcrResult, PlateRead
@@ -194,6 +202,22 @@ def test_beam_decode_returns_the_best_text_first_with_alternatives():
     assert cands[0].text == "KDT4421"
     assert cands[1].text == "XDT4421"
     assert 0 < cands[1].confidence < cands[0].confidence <= 1
+
+
+def test_pattern_decode_turns_a_digit_in_a_letter_position_into_its_best_letter():
+    probs = _one_hot("-A-B-0-1-2-3-4-")
+    probs[5, 15] = 0.3  # O is the runner-up to 0 in the third position
+    assert greedy_decode(probs)[0] == "AB01234"
+    fixed = decode_with_pattern(probs, "LLLDADD")
+    assert fixed is not None and fixed.text == "ABO1234"
+    assert decode_with_pattern(probs, "LLLDAD") is None  # length differs
+
+
+def test_reads_that_fit_the_region_format_rank_first():
+    cands = [Candidate("4ASC7399", 0.8), Candidate("ASC7399", 0.1)]
+    assert rank_by_region_format(cands, "us")[0].text == "ASC7399"
+    assert rank_by_region_format(cands, None)[0].text == "4ASC7399"
+    assert fits_region_format("ABC1D23", "br") and not fits_region_format("AB12345", "br")
 
 
 def test_clean_plate_text_keeps_upper_case_letters_and_digits():

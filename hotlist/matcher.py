@@ -1,0 +1,94 @@
+"""The per-process hotlist index that every new read is matched against.
+
+Each worker (or the web process, in the demo) keeps a :class:`IndexHolder`.
+Before matching it checks, at most every ``HOTLIST_REFRESH_SECONDS``, a cheap
+signature of the lists (count, newest change, highest id); an import or a
+settings change alters it. The first index is built in line; later ones are
+built on a background thread while matching continues on the old index, then
+swapped in. Expiry and the list's active flag are checked in the database for
+the few entries that matched, so an entry that expired or was removed since
+the index was built never alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db.models import Count, Max
+
+from .matching import HotlistIndex, IndexHolder, Match
+from .models import Entry, Hotlist
+
+log = logging.getLogger(__name__)
+
+_holder = IndexHolder()
+_lock = threading.Lock()
+_state = {"signature": None, "checked": 0.0, "building": None}
+
+
+def _signature() -> tuple:
+    agg = Hotlist.objects.aggregate(n=Count("id"), changed=Max("updated_at"), top=Max("id"))
+    return (agg["n"], agg["changed"], agg["top"])
+
+
+def _load():
+    lists = {h.pk: h.policy() for h in Hotlist.objects.filter(active=True)}
+    rows = Entry.objects.filter(hotlist_id__in=list(lists)).values_list("id", "plate", "hotlist_id").iterator(chunk_size=20000)
+    return list(rows), lists
+
+
+def _build(signature) -> None:
+    started = time.perf_counter()
+    rows, policies = _load()
+    index = HotlistIndex.build(rows, policies)
+    _holder.swap(index)
+    _state["signature"] = signature
+    log.info("hotlist index: %d entries in %d lists, built in %.2f s", len(rows), len(policies),
+             time.perf_counter() - started)
+
+
+def _rebuild_in_background(signature) -> None:
+    def run():
+        try:
+            _build(signature)
+        except Exception:  # keep matching on the old index
+            log.exception("hotlist index rebuild failed")
+        finally:
+            from django.db import connection
+
+            connection.close()
+            _state["building"] = None
+
+    thread = threading.Thread(target=run, name="hotlist-index", daemon=True)
+    _state["building"] = thread
+    thread.start()
+
+
+def refresh(force: bool = False) -> None:
+    """Make sure the index reflects the lists (called before matching)."""
+    now = time.monotonic()
+    interval = getattr(settings, "HOTLIST_REFRESH_SECONDS", 1.0)
+    if not force and now - _state["checked"] < interval:
+        return
+    with _lock:
+        _state["checked"] = now
+        signature = _signature()
+        if signature == _state["signature"]:
+            return
+        if _holder.current is None or force or interval == 0:
+            _build(signature)  # nothing to serve yet, or asked to be current: build in line
+        elif _state["building"] is None:
+            _rebuild_in_background(signature)
+
+
+def match_candidates(candidates) -> list[tuple[Entry, Match]]:
+    """Live entries hit by any of ``candidates`` ([(text, confidence), ...]), best first, with explanations."""
+    refresh()
+    matches = _holder.match([(str(t), float(c)) for t, c in candidates if t])
+    if not matches:
+        return []
+    live = {e.pk: e for e in Entry.objects.live().filter(pk__in=[m.entry_id for m in matches]).select_related("hotlist")}
+    return [(live[m.entry_id], m) for m in matches if m.entry_id in live]
