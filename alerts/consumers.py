@@ -3,7 +3,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.roles import ADMIN, OFFICER, has_role
 
-from .services import GROUP
+from .services import GROUP, user_group
 
 # Close codes the browser can tell apart from network failures.
 CLOSE_UNAUTHENTICATED = 4401
@@ -21,11 +21,14 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         if not await database_sync_to_async(has_role)(user, OFFICER, ADMIN):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.channel_layer.group_add(GROUP, self.channel_name)
+        self.groups_joined = [GROUP, user_group(user.pk)]  # covert-list alerts come to the user's own group
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(GROUP, self.channel_name)
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         if content.get("type") == "ping":

@@ -25,6 +25,11 @@ class Alert(models.Model):
     matched_text = models.CharField(max_length=16, blank=True, help_text="The OCR candidate that hit the entry.")
     differences = models.JSONField(default=list, help_text="How the read differs from the entry, for highlighting.")
     explanation = models.CharField(max_length=300, blank=True)
+    priority = models.CharField(max_length=10, default="normal")
+    colour = models.CharField(max_length=7, default="#b3261e")
+    sound = models.CharField(max_length=10, default="chime")
+    covert = models.BooleanField(default=False, help_text="From a covert list: shown to admins and its chosen users only.")
+    historical = models.BooleanField(default=False, help_text="Found when a new entry was checked against past reads.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

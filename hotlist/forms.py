@@ -1,16 +1,85 @@
 from django import forms
 from django.conf import settings
 
+from .models import Hotlist
 from .services import IMPORT_MODES
 
 
 class UploadForm(forms.Form):
     list_name = forms.CharField(max_length=100, label="List")
-    file = forms.FileField(help_text="CSV with a header row: plate (required), state, reason, case_number, notes, expires.")
-    mode = forms.ChoiceField(choices=[(m, m) for m in IMPORT_MODES], initial="replace")
+    file = forms.FileField(help_text="CSV with a header, NCIC fixed width, Texas TCIC, Florida semicolon layout, "
+                                     "or one plate per line. UTF-8.")
+    format = forms.ChoiceField(required=False, choices=[], help_text="Leave on 'detect' unless detection picks wrong.")
+    mode = forms.ChoiceField(choices=[(m, m) for m in IMPORT_MODES], initial="replace",
+                             help_text="replace: the list becomes the file; append: add and update; "
+                                       "delta: add, update and remove to match the file.")
+
+    def __init__(self, *args, **kwargs):
+        from .importing import FORMATS
+
+        super().__init__(*args, **kwargs)
+        self.fields["format"].choices = [("", "detect"), *[(f, f) for f in FORMATS]]
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.ALPR_MAX_HOTLIST_BYTES:
             raise forms.ValidationError(f"The file is larger than {settings.ALPR_MAX_HOTLIST_BYTES} bytes.")
+        if upload.size == 0:
+            raise forms.ValidationError("The file is empty.")
         return upload
+
+
+class HotlistSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Hotlist
+        fields = ["description", "active", "match_mode", "lookalike_budget", "edit_budget", "priority", "colour",
+                  "sound", "covert", "visible_to", "active_from", "active_until", "expires_at", "refresh_hours",
+                  "history_days"]
+        widgets = {"colour": forms.TextInput(attrs={"type": "color"}),
+                   "active_from": forms.TimeInput(attrs={"type": "time"}),
+                   "active_until": forms.TimeInput(attrs={"type": "time"}),
+                   "expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("active_from") is None) != (data.get("active_until") is None):
+            raise forms.ValidationError("Give both ends of the active hours, or neither.")
+        return data
+
+
+class BoloForm(forms.Form):
+    """A single entry added by an officer or admin: plate, a reason and an expiry are required."""
+
+    plate = forms.CharField(max_length=20)
+    state = forms.CharField(max_length=8, required=False)
+    reason = forms.CharField(max_length=100)
+    expires = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    case_number = forms.CharField(max_length=50, required=False)
+    notes = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_plate(self):
+        from .importing import check_plate
+
+        plate, problem = check_plate(self.cleaned_data["plate"])
+        if problem:
+            raise forms.ValidationError(problem)
+        return plate
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if len(reason) < 3:
+            raise forms.ValidationError("Give the reason for this entry.")
+        return reason
+
+    def clean_expires(self):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        expires = self.cleaned_data["expires"]
+        now = timezone.now()
+        if expires <= now:
+            raise forms.ValidationError("The expiry must be in the future.")
+        if expires > now + timedelta(days=90):
+            raise forms.ValidationError("A BOLO may run for at most 90 days; renew it if it must run longer.")
+        return expires

@@ -1,12 +1,74 @@
 """Parsing hotlist files into validated rows. Plain Python: no database access.
 
-Imports are all-or-nothing: ``parse_csv`` returns every row error found, and
-the caller writes nothing unless the list of errors is empty.
+Imports are all-or-nothing: the parsers return every row error found (with its
+line number), and the caller writes nothing unless ``ParseResult.errors`` is
+empty. Only whole-file problems (not UTF-8, binary, unknown format) raise
+:class:`ImportFailed`.
+
+Public API::
+
+    parse_bytes(data, *, fmt=None, mapping=None, tz=None) -> ParseResult
+    detect_format(text, *, mapping=None) -> str        # one of FORMATS
+    parse_csv_bytes(data, *, tz=None, mapping=None)     # parse_bytes(..., fmt="csv")
+    FORMATS = ("csv", "ncic", "tx_tcic", "fl", "plain")
+
+The layouts of the formats and the list-code table are documented in
+:mod:`hotlist.formats`. Rules shared by every format:
+
+- Encoding: UTF-8, with or without BOM. Anything else is refused (with a hint
+  when the bytes look like UTF-16/32, Latin-1/Windows-1252, an Excel workbook,
+  a ZIP, a PDF...). NUL bytes mean binary and are refused. Line ends may be
+  LF, CRLF or CR; a trailing Ctrl-Z (DOS end of file) is dropped. A few other
+  control characters are row errors on their lines; many mean binary.
+- Lines longer than 4096 characters are row errors.
+- Spreadsheet formulas (CSV injection): every text field is checked after
+  stripping surrounding whitespace (so a leading tab or CR does not hide
+  anything). It is refused ("looks like a spreadsheet formula") when it
+
+  * starts with ``=``; or
+  * starts with ``+``, ``-`` or ``@`` immediately followed by a letter, ``_``,
+    ``(``, ``{``, ``$``, a quote or another of ``=+-@`` (``-SUM(A1)``, ``@cmd``,
+    ``+A1``, ``--x``); or
+  * starts with ``+``, ``-`` or ``@``, optional spaces, then a name directly
+    followed (spaces allowed) by ``(``, ``|`` or ``!`` (``- cmd|' /C calc'!A0``,
+    ``+ HYPERLINK(...)``); or
+  * starts with ``+``, ``-`` or ``@``, optional spaces, a number and then an
+    operator (``-2+3+cmd|...``, ``+1-555-0100``).
+
+  So ``-`` alone (an empty case number), ``- red door``, ``-5``, ``+44 20 7946``
+  and ``@ the depot`` are kept; they are not formulas a spreadsheet would run.
+- Plates: upper-cased; spaces, dashes and symbols removed, leaving A-Z and 0-9.
+  Letters or digits outside ASCII (Cyrillic, full-width...) are row errors, not
+  silently dropped. Refused: empty, placeholders (``UNK``, ``UNKNOWN``,
+  ``NONE``, ``NA``, ``N/A``, ``NOPLATE``, ``0``, ``00``, ``000``), shorter than 2 or
+  longer than 10 characters.
+- Wildcard entries (partial plates from witnesses), csv and plain formats only:
+  ``*`` (any run, also empty) and ``?`` (one character) are kept, runs of ``*``
+  collapse to one; at least 2 and at most 10 literal characters; at most 16
+  characters in all. In the other formats a ``*`` or ``?`` in a plate is a row
+  error (it would otherwise silently become a different, exact plate).
+- Duplicates (same normalised plate and state): the first row is kept and its
+  empty fields are filled from the later duplicates (non-empty fields of the
+  first row are never overwritten); each merged row counts in
+  ``ParseResult.duplicates``.
+- Dates (``entered``, ``expires``): ``YYYY-MM-DD``, ISO date-time
+  (``YYYY-MM-DDTHH:MM[:SS][+HH:MM|Z]``, space instead of ``T`` accepted; naive
+  means the import time zone), ``MM/DD/YYYY``, ``YYYYMMDD``, and ``YYMMDD`` in
+  NCIC extracts only (``YY`` < 70 is 20YY, else 19YY). A date without time means
+  the start of that day for ``entered`` and "valid through that day" (start of
+  the next day) for ``expires``, in the import time zone.
+- Years: ``vehicle_year`` 4 digits; ``plate_year`` 4 digits or ``NX``
+  (non-expiring).
+- List codes (NCIC ``V``, ``P``, ...) become words in ``category``, and also the
+  ``reason`` when the row has no reason of its own. Unknown codes are row errors.
+- Field limits (longer is a row error): state 8, reason 100, case_number 50,
+  notes 2000, nic 20, ori 20, vin 20, make 30, model 30, colour 20,
+  plate_type 4. ``state``, ``nic``, ``ori``, ``vin`` and ``plate_type`` are
+  upper-cased.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass, field
@@ -14,10 +76,22 @@ from datetime import datetime, time, timedelta
 from typing import IO, Iterable
 from zoneinfo import ZoneInfo
 
+__all__ = [
+    "FORMATS", "EntryRow", "ImportFailed", "ParseResult", "RowError", "check_plate", "decode_upload",
+    "detect_format", "normalize_plate", "parse_bytes", "parse_csv", "parse_csv_bytes", "parse_expiry",
+]
+
+#: Format names accepted by ``parse_bytes(fmt=...)`` (for UIs and ``--format``).
+FORMATS = ("csv", "ncic", "tx_tcic", "fl", "plain")
+
 _NON_ALNUM = re.compile(r"[^A-Z0-9]")
 JUNK_PLATES = frozenset({"UNK", "UNKNOWN", "NONE", "NA", "NOPLATE", "0", "00", "000"})
 MAX_PLATE_LEN = 10
+MAX_PATTERN_LEN = 16
 MAX_LINE_CHARS = 4096
+#: More control characters than this (other than tab and line ends) means the file is binary.
+MAX_CONTROL_CHARS = 20
+#: Kept for callers of the first CSV importer; see ``hotlist.formats.CSV_FIELDS`` for all columns.
 KNOWN_COLUMNS = ("plate", "state", "reason", "case_number", "notes", "expires")
 
 
@@ -45,6 +119,18 @@ class EntryRow:
     case_number: str = ""
     notes: str = ""
     expires_at: datetime | None = None
+    # Record fields of state/NCIC extracts (all optional).
+    category: str = ""  # list code meaning, e.g. "stolen vehicle" (NCIC code V)
+    nic: str = ""  # NCIC number
+    ori: str = ""  # originating agency
+    vin: str = ""
+    make: str = ""
+    model: str = ""
+    colour: str = ""
+    vehicle_year: str = ""
+    plate_year: str = ""
+    plate_type: str = ""
+    entered_at: datetime | None = None
 
 
 @dataclass
@@ -52,6 +138,7 @@ class ParseResult:
     rows: list[EntryRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     duplicates: int = 0
+    format: str = ""  # the format used: one of FORMATS
 
 
 class ImportFailed(Exception):
@@ -60,12 +147,46 @@ class ImportFailed(Exception):
         super().__init__(f"{len(errors)} error(s); nothing was imported")
 
 
-def check_plate(raw: str) -> tuple[str, str | None]:
-    plate = normalize_plate(raw)
+# --- plates -----------------------------------------------------------------------------------
+
+_WILD_JUNK = re.compile(r"[^A-Z0-9*?]")
+_STARS = re.compile(r"\*+")
+
+
+def _foreign_chars(raw: str) -> str:
+    return "".join(dict.fromkeys(c for c in raw if c.isalnum() and not c.isascii()))
+
+
+def check_plate(raw: str, *, wildcards: bool = False) -> tuple[str, str | None]:
+    """(normalised plate, problem or None). With ``wildcards``, ``*`` and ``?`` are kept."""
+    if raw.isalnum() and raw.isascii():  # the common case, fast
+        plate = raw.upper()
+        if 2 <= len(plate) <= MAX_PLATE_LEN and plate not in JUNK_PLATES:
+            return plate, None
+    if not raw.isascii():
+        foreign = _foreign_chars(raw)
+        if foreign:
+            return "", f"plate {raw.strip()!r} has characters other than A-Z and 0-9 ({foreign!r}); transliterate them"
+    upper = raw.upper()
+    if wildcards and ("*" in raw or "?" in raw):
+        pattern = _STARS.sub("*", _WILD_JUNK.sub("", upper))
+        literal = len(pattern) - pattern.count("*") - pattern.count("?")
+        if literal < 2:
+            return pattern, f"wildcard plate {raw.strip()!r} needs at least 2 letters or digits besides * and ?"
+        if literal > MAX_PLATE_LEN:
+            return pattern, f"plate {raw.strip()!r} is longer than {MAX_PLATE_LEN} characters"
+        if len(pattern) > MAX_PATTERN_LEN:
+            return pattern, f"wildcard plate {raw.strip()!r} is longer than {MAX_PATTERN_LEN} characters"
+        return pattern, None
+    plate = _NON_ALNUM.sub("", upper)
     if not plate:
+        if "*" in raw or "?" in raw:
+            return plate, f"plate {raw.strip()!r}: wildcards (* ?) are accepted in csv and plain files only"
         return plate, "plate is empty"
     if plate in JUNK_PLATES:
         return plate, f"plate {raw.strip()!r} is a placeholder, not a plate"
+    if "*" in raw or "?" in raw:
+        return plate, f"plate {raw.strip()!r}: wildcards (* ?) are accepted in csv and plain files only"
     if len(plate) < 2:
         return plate, f"plate {raw.strip()!r} is shorter than 2 characters"
     if len(plate) > MAX_PLATE_LEN:
@@ -73,113 +194,131 @@ def check_plate(raw: str) -> tuple[str, str | None]:
     return plate, None
 
 
+# --- dates ------------------------------------------------------------------------------------
+
+
 def parse_expiry(value: str, tz: ZoneInfo) -> datetime:
-    """ISO date (valid through that day, local time) or ISO date-time (naive = local time)."""
-    value = value.strip()
-    try:
-        if len(value) == 10:
-            day = datetime.strptime(value, "%Y-%m-%d").date()
-            return datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"expires {value!r} is not an ISO date (YYYY-MM-DD) or date-time") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    """An ``expires`` value (see the module docstring for the accepted forms); ValueError if bad."""
+    from .formats import parse_date
+
+    parsed = parse_date(value.strip(), tz, True, False)
+    if parsed is None:
+        raise ValueError(f"expires {value.strip()!r} is not a date (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD or ISO date-time)")
+    return parsed
 
 
-def _clean_text(value: str | None, limit: int, name: str, line: int, errors: list[RowError]) -> str:
-    value = (value or "").strip()
-    if value.startswith("="):
-        errors.append(RowError(line, f"{name} looks like a spreadsheet formula ({value[:20]!r})"))
-    if len(value) > limit:
-        errors.append(RowError(line, f"{name} is longer than {limit} characters"))
-    return value
+# --- decoding ---------------------------------------------------------------------------------
+
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?); export the sheet as 'CSV UTF-8'"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls / Office document; export the sheet as 'CSV UTF-8'"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive; unpack it first"),
+    (b"7z\xbc\xaf", "a 7-Zip archive; unpack it first"),
+)
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _fail(message: str) -> ImportFailed:
+    return ImportFailed([RowError(0, message)])
 
 
 def decode_upload(data: bytes) -> str:
-    """UTF-8 (with or without BOM); anything else is refused rather than guessed."""
+    """UTF-8 (with or without BOM); anything else is refused rather than guessed.
+
+    Raises :class:`ImportFailed` with one clear message (and a best-effort hint of
+    what the file is instead). Line ends are not changed here.
+    """
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise _fail(f"the file is not UTF-8 text: it looks like {what}")
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise _fail("the file is not UTF-8 text: it is UTF-32; save it as UTF-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail("the file is not UTF-8 text: it is UTF-16 (Excel 'Unicode text'?); save it as UTF-8")
+    if b"\x00" in data:
+        head = data[:4096]
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if len(head) >= 4 and max(even, odd) > len(head) // 4 and min(even, odd) < max(even, odd) // 4:
+            raise _fail("the file is not UTF-8 text: it looks like UTF-16 without a byte order mark; save it as UTF-8")
+        raise _fail("the file contains NUL bytes; it is not a text file (binary data is refused)")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFailed([RowError(0, f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8")]) from exc
-    if "\x00" in text:
-        raise ImportFailed([RowError(0, "the file contains NUL bytes; it is not a text file")])
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start:exc.start + 1]
+        hint = ""
+        try:
+            snippet = data[max(0, exc.start - 10):exc.start + 10].decode("cp1252")
+            hint = (f"; it looks like Latin-1/Windows-1252 (byte 0x{bad.hex().upper()} would be "
+                    f"{bad.decode('cp1252')!r}, in {snippet.strip()!r})")
+        except UnicodeDecodeError:
+            pass
+        raise _fail(f"the file is not UTF-8 text (byte 0x{bad.hex().upper()} at offset {exc.start}, line {line})"
+                    f"{hint}; save it as UTF-8") from exc
+
+
+def _line_of(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def prepare_text(text: str, result: ParseResult) -> str:
+    """Normalise line ends to LF and blank out (with a row error) lines that are too long or
+    hold control characters, so that line numbers stay right for every parser."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.rstrip("\x1a")
+    bad: dict[int, str] = {}
+    if _CONTROL.search(text):
+        hits = _CONTROL.findall(text)
+        if len(hits) > MAX_CONTROL_CHARS:
+            raise _fail(f"the file contains {len(hits)} control characters; it does not look like a text hotlist")
+        for match in _CONTROL.finditer(text):
+            bad.setdefault(_line_of(text, match.start()),
+                           f"line contains the control character U+{ord(match.group()):04X}")
+    lines = text.split("\n")
+    if len(text) > MAX_LINE_CHARS:
+        for number, line in enumerate(lines, start=1):
+            if len(line) > MAX_LINE_CHARS:
+                bad[number] = f"line is longer than {MAX_LINE_CHARS} characters ({len(line)})"
+    if bad:
+        for number in sorted(bad):
+            result.errors.append(RowError(number, bad[number]))
+            lines[number - 1] = ""
+        text = "\n".join(lines)
     return text
 
 
-def parse_csv(stream: IO[str] | Iterable[str], *, tz: ZoneInfo | None = None) -> ParseResult:
-    """Parse a CSV hotlist with a header row; ``plate`` is required."""
-    tz = tz or ZoneInfo("UTC")
-    result = ParseResult()
-    lines = _bounded_lines(stream, result)
-    reader = csv.reader(lines)
-    try:
-        header = next(reader)
-    except StopIteration:
-        result.errors.append(RowError(1, "the file is empty"))
-        return result
-    except csv.Error as exc:
-        result.errors.append(RowError(1, f"unreadable header: {exc}"))
-        return result
-    columns = [h.strip().lower().replace(" ", "_") for h in header]
-    if "plate" not in columns:
-        result.errors.append(RowError(1, f"the header must name a 'plate' column (found: {', '.join(columns) or 'nothing'})"))
-        return result
-    unknown = [c for c in columns if c not in KNOWN_COLUMNS]
-    if unknown:
-        result.errors.append(RowError(1, f"unknown column(s) {', '.join(unknown)}; known: {', '.join(KNOWN_COLUMNS)}"))
-        return result
-    seen: dict[tuple[str, str], int] = {}
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            result.errors.append(RowError(reader.line_num, f"malformed CSV: {exc}"))
-            break
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(columns):
-            result.errors.append(RowError(line, f"expected {len(columns)} fields, found {len(values)}"))
-            continue
-        record = dict(zip(columns, values))
-        row_errors: list[RowError] = []
-        plate, problem = check_plate(record["plate"])
-        if problem:
-            row_errors.append(RowError(line, problem))
-        state = _clean_text(record.get("state"), 8, "state", line, row_errors).upper()
-        reason = _clean_text(record.get("reason"), 100, "reason", line, row_errors)
-        case_number = _clean_text(record.get("case_number"), 50, "case_number", line, row_errors)
-        notes = _clean_text(record.get("notes"), 2000, "notes", line, row_errors)
-        expires_at = None
-        if (record.get("expires") or "").strip():
-            try:
-                expires_at = parse_expiry(record["expires"], tz)
-            except ValueError as exc:
-                row_errors.append(RowError(line, str(exc)))
-        if row_errors:
-            result.errors.extend(row_errors)
-            continue
-        key = (plate, state)
-        if key in seen:
-            result.duplicates += 1
-            continue
-        seen[key] = line
-        result.rows.append(EntryRow(line=line, plate=plate, plate_raw=record["plate"].strip()[:32], state=state,
-                                    reason=reason, case_number=case_number, notes=notes, expires_at=expires_at))
-    return result
+# --- entry points -----------------------------------------------------------------------------
 
 
-def _bounded_lines(stream: IO[str] | Iterable[str], result: ParseResult) -> Iterable[str]:
-    for number, line in enumerate(stream, start=1):
-        if len(line) > MAX_LINE_CHARS:
-            result.errors.append(RowError(number, f"line is longer than {MAX_LINE_CHARS} characters"))
-            yield "\n"
-            continue
-        yield line
+def detect_format(text: str, *, mapping: dict[str, str] | None = None) -> str:
+    """The format of a decoded hotlist file (see :func:`hotlist.formats.detect_format`)."""
+    from .formats import detect_format as detect
+
+    return detect(text, mapping=mapping)
 
 
-def parse_csv_bytes(data: bytes, *, tz: ZoneInfo | None = None) -> ParseResult:
-    return parse_csv(io.StringIO(decode_upload(data), newline=""), tz=tz)
+def parse_bytes(data: bytes, *, fmt: str | None = None, mapping: dict[str, str] | None = None,
+                tz: ZoneInfo | None = None) -> ParseResult:
+    """Parse an uploaded hotlist file; ``fmt`` overrides detection, ``mapping`` maps CSV columns to fields.
 
+    Returns every row error in ``errors``; raises :class:`ImportFailed` only for whole-file problems.
+    """
+    from .formats import parse_text
+
+    return parse_text(decode_upload(data), fmt=fmt, mapping=mapping, tz=tz)
+
+
+def parse_csv_bytes(data: bytes, *, tz: ZoneInfo | None = None, mapping: dict[str, str] | None = None) -> ParseResult:
+    """CSV with a header row (kept for existing callers): ``parse_bytes(data, fmt="csv")``."""
+    return parse_bytes(data, fmt="csv", mapping=mapping, tz=tz)
+
+
+def parse_csv(stream: IO[str] | Iterable[str], *, tz: ZoneInfo | None = None,
+              mapping: dict[str, str] | None = None) -> ParseResult:
+    """CSV with a header row from text (a file opened with ``newline=""``, or lines)."""
+    from .formats import parse_text
+
+    text = stream.read() if isinstance(stream, io.IOBase) or hasattr(stream, "read") else "".join(stream)
+    return parse_text(text, fmt="csv", mapping=mapping, tz=tz)

@@ -18,6 +18,7 @@ import time
 
 from django.conf import settings
 from django.db.models import Count, Max
+from django.utils import timezone
 
 from .matching import HotlistIndex, IndexHolder, Match
 from .models import Entry, Hotlist
@@ -84,11 +85,13 @@ def refresh(force: bool = False) -> None:
             _rebuild_in_background(signature)
 
 
-def match_candidates(candidates) -> list[tuple[Entry, Match]]:
-    """Live entries hit by any of ``candidates`` ([(text, confidence), ...]), best first, with explanations."""
+def match_candidates(candidates, at=None) -> list[tuple[Entry, Match]]:
+    """Entries hit by any of ``candidates`` ([(text, confidence), ...]) that alert at ``at`` (default now):
+    entry not expired, list active, not expired and inside its hours. Best first, with explanations."""
     refresh()
     matches = _holder.match([(str(t), float(c)) for t, c in candidates if t])
     if not matches:
         return []
-    live = {e.pk: e for e in Entry.objects.live().filter(pk__in=[m.entry_id for m in matches]).select_related("hotlist")}
-    return [(live[m.entry_id], m) for m in matches if m.entry_id in live]
+    at = at or timezone.now()
+    live = {e.pk: e for e in Entry.objects.live(at).filter(pk__in=[m.entry_id for m in matches]).select_related("hotlist")}
+    return [(live[m.entry_id], m) for m in matches if m.entry_id in live and live[m.entry_id].hotlist.alerting_at(at)]

@@ -1,4 +1,6 @@
-from django.core.validators import MaxValueValidator
+from datetime import timedelta
+
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -18,14 +20,52 @@ class Hotlist(models.Model):
                                                         help_text="Look-alike substitutions allowed (0-2), e.g. 8 for B.")
     edit_budget = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(2)],
                                                    help_text="Other differences allowed (0-2): a wrong, missing or extra character.")
+    priority = models.CharField(max_length=10, choices=[("low", "low"), ("normal", "normal"), ("high", "high"),
+                                                         ("critical", "critical")], default="normal")
+    colour = models.CharField(max_length=7, default="#b3261e", help_text="Colour of this list's alerts (#rrggbb).",
+                              validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #rrggbb.")])
+    sound = models.CharField(max_length=10, choices=[("none", "none"), ("chime", "chime"), ("beep", "beep"),
+                                                     ("siren", "siren")], default="chime")
+    covert = models.BooleanField(default=False, help_text="Only admins and the users chosen below see this list and its alerts.")
+    visible_to = models.ManyToManyField("auth.User", blank=True, related_name="covert_hotlists")
+    active_from = models.TimeField(null=True, blank=True, help_text="Alert only from this time of day (local time)...")
+    active_until = models.TimeField(null=True, blank=True, help_text="...until this time (may wrap past midnight).")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="The whole list stops alerting after this.")
+    refresh_hours = models.PositiveIntegerField(default=24, help_text="Expected time between imports; older lists are "
+                                                                      "flagged as stale (0: no expectation).")
+    history_days = models.PositiveIntegerField(default=7, validators=[MaxValueValidator(365)],
+                                               help_text="New entries are checked against the reads of this many days.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    last_imported_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def alerting_at(self, when) -> bool:
+        """Whether the list alerts at ``when``: active, not expired, inside its hours."""
+        if not self.active or (self.expires_at and when >= self.expires_at):
+            return False
+        if self.active_from is None or self.active_until is None:
+            return True
+        local = timezone.localtime(when).time()
+        if self.active_from <= self.active_until:
+            return self.active_from <= local < self.active_until
+        return local >= self.active_from or local < self.active_until  # wraps past midnight
+
+    def is_stale(self, now=None) -> bool:
+        if not self.refresh_hours:
+            return False
+        last = self.last_imported_at or self.created_at
+        return (now or timezone.now()) - last > timedelta(hours=self.refresh_hours)
+
+    def visible_to_user(self, user) -> bool:
+        from accounts.roles import ADMIN, has_role
+
+        return not self.covert or has_role(user, ADMIN) or self.visible_to.filter(pk=user.pk).exists()
 
     def policy(self):
         from .matching import MatchPolicy
@@ -52,6 +92,17 @@ class Entry(models.Model):
     notes = models.TextField(blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    category = models.CharField(max_length=40, blank=True, help_text="e.g. stolen vehicle, wanted person")
+    nic = models.CharField("NCIC number", max_length=20, blank=True)
+    ori = models.CharField("originating agency (ORI)", max_length=20, blank=True)
+    vin = models.CharField("VIN", max_length=20, blank=True)
+    make = models.CharField(max_length=30, blank=True)
+    model = models.CharField(max_length=30, blank=True)
+    colour = models.CharField(max_length=20, blank=True)
+    vehicle_year = models.CharField(max_length=4, blank=True)
+    plate_year = models.CharField(max_length=4, blank=True)
+    plate_type = models.CharField(max_length=4, blank=True)
+    entered_at = models.DateTimeField(null=True, blank=True)
 
     objects = EntryQuerySet.as_manager()
 
@@ -61,3 +112,32 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plate} ({self.hotlist_id})"
+
+
+class ImportJob(models.Model):
+    """An uploaded hotlist file and what became of it. Progress while it runs lives in the cache."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        REJECTED = "rejected", "rejected (errors; nothing imported)"
+        FAILED = "failed"
+
+    hotlist_name = models.CharField(max_length=100)
+    hotlist = models.ForeignKey(Hotlist, on_delete=models.SET_NULL, null=True, blank=True, related_name="imports")
+    file = models.FileField(upload_to="imports/%Y/%m/%d/")
+    original_name = models.CharField(max_length=255)
+    requested_format = models.CharField(max_length=20, blank=True, help_text="Empty: detected from the file.")
+    detected_format = models.CharField(max_length=20, blank=True)
+    mode = models.CharField(max_length=10, default="replace")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    counts = models.JSONField(default=dict)
+    errors = models.JSONField(default=list, help_text="The first row errors: [[line, message], ...]")
+    error_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey("auth.User", on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,49 +1,136 @@
-"""State changes of hotlists, and matching reads against them."""
+"""State changes of hotlists, and matching reads against them.
+
+Imports write a parsed file into a list in one transaction, in one of three modes:
+
+- ``replace``: the list becomes exactly the file. It is done with the fewest changes: new
+  entries are added, changed ones updated, entries not in the file removed; unchanged ones are
+  left alone (they keep their ids, creation times and links to past alerts), so a daily
+  million-row refresh with few changes writes little;
+- ``append``: the file's entries are added; entries already on the list (same plate and
+  state) are updated with the file's fields; nothing is removed;
+- ``delta``: the file is a change file: rows whose action is ``add`` (the default) are added
+  or updated, rows whose action is ``remove`` are removed.
+
+Entries that are new to the list are then checked against past reads (``do_check_history``).
+On PostgreSQL new rows go in with COPY (a million rows in seconds); elsewhere with bulk inserts.
+"""
 
 from __future__ import annotations
 
-from django.db import transaction
+import hashlib
+from typing import Callable, Iterable
+
+from django.db import connection, transaction
+from django.utils import timezone
 
 from .importing import EntryRow
 from .models import Entry, Hotlist
 
-IMPORT_MODES = ("replace", "append")
+IMPORT_MODES = ("replace", "append", "delta")
 BATCH = 5000
+# Entry fields written by an import (the key is plate + state).
+DATA_FIELDS = ("plate_raw", "reason", "case_number", "notes", "expires_at", "category", "nic", "ori", "vin", "make",
+               "model", "colour", "vehicle_year", "plate_year", "plate_type", "entered_at")
+Progress = Callable[[str, int, int], None]
 
 
-@transaction.atomic
-def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "replace") -> dict[str, int]:
-    """Write parsed rows into a list in one transaction.
+def _noop(phase: str, done: int, total: int) -> None:
+    pass
 
-    ``replace`` swaps the whole list for the file; ``append`` adds the rows,
-    updating entries already on the list (same plate and state).
-    """
+
+def _fingerprint(values: Iterable) -> bytes:
+    return hashlib.blake2b("\x1f".join("" if v is None else str(v) for v in values).encode(), digest_size=12).digest()
+
+
+def _row_values(row: EntryRow) -> tuple:
+    return tuple(getattr(row, f) for f in DATA_FIELDS)
+
+
+def _copy_insert(hotlist_id: int, rows: list[EntryRow], progress: Progress) -> None:
+    table = Entry._meta.db_table
+    now = timezone.now()  # every new row of one import carries the same creation time
+    columns = ("hotlist_id", "plate", "state", "created_at", *DATA_FIELDS)
+    total = len(rows)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg 3 cursor
+            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for i, row in enumerate(rows, 1):
+                    copy.write_row((hotlist_id, row.plate, row.state, now, *_row_values(row)))
+                    if i % 50000 == 0:
+                        progress("writing", i, total)
+    else:
+        for start in range(0, total, BATCH):
+            chunk = rows[start:start + BATCH]
+            Entry.objects.bulk_create(
+                [Entry(hotlist_id=hotlist_id, plate=r.plate, state=r.state, **dict(zip(DATA_FIELDS, _row_values(r))))
+                 for r in chunk], batch_size=BATCH)
+            progress("writing", min(start + BATCH, total), total)
+    progress("writing", total, total)
+
+
+def _delete_entries(ids: list[int]) -> None:
+    """Delete entries without Django's per-row cascade: alerts keep their copied fields and lose the link."""
+    from alerts.models import Alert
+
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        Alert.objects.filter(entry_id__in=chunk).update(entry=None)
+        Entry.objects.filter(pk__in=chunk)._raw_delete(Entry.objects.db)
+
+
+def _bulk_update(hotlist: Hotlist, changed: list[tuple[int, EntryRow]]) -> None:
+    for start in range(0, len(changed), BATCH):
+        objs = []
+        for pk, row in changed[start:start + BATCH]:
+            obj = Entry(pk=pk, hotlist=hotlist, plate=row.plate, state=row.state)
+            for name, value in zip(DATA_FIELDS, _row_values(row)):
+                setattr(obj, name, value)
+            objs.append(obj)
+        Entry.objects.bulk_update(objs, list(DATA_FIELDS), batch_size=1000)
+
+
+def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "replace",
+                      progress: Progress | None = None) -> dict[str, int]:
+    """Write parsed (already validated) rows into ``hotlist`` in one transaction; returns counts."""
     if mode not in IMPORT_MODES:
         raise ValueError(f"mode must be one of {', '.join(IMPORT_MODES)}")
-    removed = 0
-    if mode == "replace":
-        removed, _ = hotlist.entries.all().delete()
-    existing: dict[tuple[str, str], Entry] = {}
-    if mode == "append":
-        keys = {(r.plate, r.state) for r in rows}
-        for entry in hotlist.entries.filter(plate__in={k[0] for k in keys}):
-            existing[(entry.plate, entry.state)] = entry
-    new, updated = [], []
-    for row in rows:
-        fields = dict(plate_raw=row.plate_raw, reason=row.reason, case_number=row.case_number, notes=row.notes,
-                      expires_at=row.expires_at)
-        entry = existing.get((row.plate, row.state))
-        if entry is None:
-            new.append(Entry(hotlist=hotlist, plate=row.plate, state=row.state, **fields))
-        else:
-            for key, value in fields.items():
-                setattr(entry, key, value)
-            updated.append(entry)
-    Entry.objects.bulk_create(new, batch_size=BATCH)
-    if updated:
-        Entry.objects.bulk_update(updated, ["plate_raw", "reason", "case_number", "notes", "expires_at"], batch_size=BATCH)
-    hotlist.save(update_fields=["updated_at"])
-    return {"added": len(new), "updated": len(updated), "removed": removed}
+    progress = progress or _noop
+    counts = {"added": 0, "updated": 0, "removed": 0, "unchanged": 0}
+    with transaction.atomic():
+        Hotlist.objects.select_for_update().filter(pk=hotlist.pk).first()  # one import per list at a time
+        existing: dict[tuple[str, str], tuple[int, bytes]] = {}
+        qs = Entry.objects.filter(hotlist=hotlist).values_list("pk", "plate", "state", *DATA_FIELDS)
+        for pk, plate, state, *values in qs.iterator(chunk_size=20000):
+            existing[(plate, state)] = (pk, _fingerprint(values))
+        new: list[EntryRow] = []
+        changed: list[tuple[int, EntryRow]] = []
+        removed: list[int] = []
+        for row in rows:
+            key = (row.plate, row.state)
+            if mode == "delta" and getattr(row, "action", "add") == "remove":
+                found = existing.pop(key, None)
+                if found is not None:
+                    removed.append(found[0])
+                continue
+            found = existing.pop(key, None)
+            if found is None:
+                new.append(row)
+            elif found[1] != _fingerprint(_row_values(row)):
+                changed.append((found[0], row))
+            else:
+                counts["unchanged"] += 1
+        if mode == "replace":
+            removed.extend(pk for pk, _ in existing.values())
+        if removed:
+            progress("removing", 0, len(removed))
+            _delete_entries(removed)
+        _copy_insert(hotlist.pk, new, progress)
+        _bulk_update(hotlist, changed)
+        counts.update(added=len(new), updated=len(changed), removed=len(removed))
+        now = timezone.now()
+        Hotlist.objects.filter(pk=hotlist.pk).update(updated_at=now, last_imported_at=now)
+    return counts
 
 
 def match_read(read):
@@ -53,4 +140,92 @@ def match_read(read):
     candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
     if read.text and read.text not in {t for t, _ in candidates}:
         candidates.insert(0, (read.text, read.confidence))
-    return match_candidates(candidates)
+    return match_candidates(candidates, at=read.captured_at)
+
+
+def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = None) -> int:
+    """Match the list's entries created at or after ``since`` (or ``entry_ids``) against the stored reads
+    of the list's history window; each hit becomes a historical alert. Returns the number of alerts."""
+    from datetime import timedelta
+
+    from alerts.services import do_create_alerts
+    from recognition.models import Read
+
+    from .matching import HotlistIndex
+
+    hotlist = Hotlist.objects.get(pk=hotlist_id)
+    if not hotlist.history_days:
+        return 0
+    entries = Entry.objects.filter(hotlist=hotlist)
+    entries = entries.filter(pk__in=entry_ids) if entry_ids is not None else entries.filter(created_at__gte=since)
+    rows = list(entries.values_list("pk", "plate"))
+    if not rows:
+        return 0
+    policy = hotlist.policy()
+    index = HotlistIndex.build([(pk, plate, policy) for pk, plate in rows])
+    window_start = timezone.now() - timedelta(days=hotlist.history_days)
+    created = 0
+    reads = Read.objects.filter(captured_at__gte=window_start).only("pk", "text", "confidence", "candidates")
+    for read in reads.iterator(chunk_size=5000):
+        candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
+        matches = index.match(candidates)
+        if not matches:
+            continue
+        by_id = {e.pk: e for e in Entry.objects.filter(pk__in=[m.entry_id for m in matches]).select_related("hotlist")}
+        pairs = [(by_id[m.entry_id], m) for m in matches if m.entry_id in by_id]
+        with transaction.atomic():
+            created += len(do_create_alerts(Read.objects.get(pk=read.pk), pairs, historical=True))
+    return created
+
+
+def lookalike_variants(plate: str, policy, limit: int = 60) -> tuple[list[str], int]:
+    """Misreads made only of look-alike substitutions that ``policy`` accepts for ``plate``: (examples, count)."""
+    from itertools import combinations, product
+
+    budget = policy.lookalikes_for(len(plate)) + policy.edits_for(len(plate)) if policy.mode != "exact" else 0
+    alike: dict[str, set[str]] = {}
+    for group in policy.lookalikes.groups:
+        for ch in group:
+            alike.setdefault(ch, set()).update(c for c in group if c != ch)
+    groups = {ch: sorted(others) for ch, others in alike.items()}
+    positions = [i for i, ch in enumerate(plate) if ch in groups]
+    variants: list[str] = []
+    count = 0
+    for k in range(1, min(budget, len(positions)) + 1):
+        for chosen in combinations(positions, k):
+            for replacement in product(*(groups[plate[i]] for i in chosen)):
+                count += 1
+                if len(variants) < limit:
+                    chars = list(plate)
+                    for i, ch in zip(chosen, replacement):
+                        chars[i] = ch
+                    variants.append("".join(chars))
+    return variants, count
+
+
+def edit_variant_count(plate: str, policy, alphabet: int = 36) -> int:
+    """How many distinct strings are one plain edit (a wrong, missing or extra character) from ``plate``."""
+    if policy.mode == "exact" or policy.edits_for(len(plate)) == 0:
+        return 0
+    return len(plate) * (alphabet - 1) + len(plate) + (len(plate) + 1) * alphabet
+
+
+def preview_policy(plate: str, policy, *, recent_reads: int = 10000) -> dict:
+    """What a policy would accept for ``plate``: look-alike misreads, edit counts, and recent reads that would hit."""
+    from recognition.models import Read
+
+    from .matching import HotlistIndex
+
+    variants, count = lookalike_variants(plate, policy)
+    index = HotlistIndex.build([(0, plate, policy)])
+    hits = []
+    reads = Read.objects.select_related("camera").order_by("-captured_at")[:recent_reads]
+    for read in reads:
+        candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
+        for match in index.match(candidates):
+            hits.append({"read": read.text, "matched": match.read, "kind": match.kind, "explanation": match.description,
+                         "camera": read.camera.name, "captured_at": read.captured_at.isoformat()})
+        if len(hits) >= 20:
+            break
+    return {"plate": plate, "mode": policy.mode, "lookalike_variants": variants, "lookalike_count": count,
+            "edit_count": edit_variant_count(plate, policy), "recent_hits": hits, "reads_checked": len(reads)}

@@ -6,5 +6,9 @@ app_name = "hotlist"
 urlpatterns = [
     path("", views.hotlist_list, name="list"),
     path("upload/", views.hotlist_upload, name="upload"),
+    path("bolo/", views.bolo_create, name="bolo"),
+    path("imports/<int:pk>/", views.import_job, name="job"),
+    path("imports/<int:pk>/status", views.import_job_status, name="job_status"),
     path("<int:pk>/", views.hotlist_detail, name="detail"),
+    path("<int:pk>/preview", views.hotlist_preview, name="preview"),
 ]

@@ -1,55 +1,133 @@
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Count
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from accounts.roles import ADMIN, role_required
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from .forms import UploadForm
-from .importing import ImportFailed, parse_csv_bytes
-from .models import Hotlist
-from .services import do_import_entries
-
+from accounts.roles import ADMIN, OFFICER, role_required
 from audit.services import do_log
+
+from .forms import BoloForm, HotlistSettingsForm, UploadForm
+from .imports import job_progress
+from .models import Entry, Hotlist, ImportJob
+from .tasks import check_history
 
 
 @role_required(ADMIN)
 def hotlist_list(request):
     lists = Hotlist.objects.annotate(entry_count=Count("entries"))
-    return render(request, "hotlist/list.html", {"hotlists": lists})
+    jobs = ImportJob.objects.select_related("created_by")[:10]
+    return render(request, "hotlist/list.html", {"hotlists": lists, "jobs": jobs})
 
 
 @role_required(ADMIN)
 def hotlist_detail(request, pk: int):
     hotlist = get_object_or_404(Hotlist, pk=pk)
+    form = HotlistSettingsForm(request.POST or None, instance=hotlist)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        do_log(request, "hotlist.settings", query={"list": hotlist.name, "changed": form.changed_data,
+                                                   **{f: str(form.cleaned_data[f]) for f in form.changed_data}})
+        messages.success(request, f"Settings of {hotlist.name} saved.")
+        return redirect("hotlist:detail", pk=hotlist.pk)
     entries = hotlist.entries.all()[:500]
-    return render(request, "hotlist/detail.html", {"hotlist": hotlist, "entries": entries,
+    return render(request, "hotlist/detail.html", {"hotlist": hotlist, "entries": entries, "form": form,
                                                    "entry_count": hotlist.entries.count()})
 
 
 @role_required(ADMIN)
 def hotlist_upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
-    errors = []
     if request.method == "POST" and form.is_valid():
-        try:
-            result = parse_csv_bytes(form.cleaned_data["file"].read(), tz=ZoneInfo(settings.TIME_ZONE))
-            errors = result.errors
-        except ImportFailed as exc:
-            errors = exc.errors
-        if not errors:
-            hotlist, _ = Hotlist.objects.get_or_create(name=form.cleaned_data["list_name"].strip())
-            counts = do_import_entries(hotlist, result.rows, mode=form.cleaned_data["mode"])
-            do_log(request, "hotlist.import", query={"list": hotlist.name, "file": form.cleaned_data["file"].name,
-                                                     "mode": form.cleaned_data["mode"], **counts})
-            messages.success(request, f"Imported into {hotlist.name}: {counts['added']} added, {counts['updated']} "
-                                      f"updated, {counts['removed']} removed, {result.duplicates} duplicates merged.")
-            return redirect("hotlist:detail", pk=hotlist.pk)
-    if errors:
-        do_log(request, "hotlist.import_rejected", query={"list": form.cleaned_data["list_name"],
-                                                          "file": form.cleaned_data["file"].name}, result_count=len(errors))
-    status = 400 if errors else 200
-    return render(request, "hotlist/upload.html", {"form": form, "errors": errors[:500],
-                                                   "error_count": len(errors)}, status=status)
+        from .tasks import run_import_job
+
+        upload = form.cleaned_data["file"]
+        with transaction.atomic():
+            job = ImportJob(hotlist_name=form.cleaned_data["list_name"].strip(), original_name=upload.name[:255],
+                            requested_format=form.cleaned_data["format"], mode=form.cleaned_data["mode"],
+                            created_by=request.user)
+            job.file.save(upload.name, upload, save=False)
+            job.save()
+            run_import_job.delay_on_commit(job.pk)
+        if request.headers.get("Accept", "").startswith("application/json"):
+            return JsonResponse({"job": job.pk, "status_url": f"/hotlists/imports/{job.pk}/status"}, status=202)
+        return redirect("hotlist:job", pk=job.pk)
+    return render(request, "hotlist/upload.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _job_state(job: ImportJob) -> dict:
+    state = {"id": job.pk, "status": job.status, "list": job.hotlist_name, "file": job.original_name,
+             "mode": job.mode, "format": job.detected_format or job.requested_format, "counts": job.counts,
+             "error_count": job.error_count, "errors": job.errors[:200],
+             "hotlist_url": f"/hotlists/{job.hotlist_id}/" if job.hotlist_id else None}
+    if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        state["progress"] = job_progress(job.pk)
+    return state
+
+
+@role_required(ADMIN)
+def import_job(request, pk: int):
+    job = get_object_or_404(ImportJob, pk=pk)
+    return render(request, "hotlist/job.html", {"job": job, "state": _job_state(job)})
+
+
+@role_required(ADMIN)
+def import_job_status(request, pk: int):
+    return JsonResponse(_job_state(get_object_or_404(ImportJob, pk=pk)))
+
+
+BOLO_LIST = "BOLO"
+
+
+@require_POST
+@role_required(OFFICER, ADMIN)
+def bolo_create(request):
+    """Officers and admins add one entry (BOLO) from the dashboard; it alerts at once and is checked against history."""
+    form = BoloForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": {k: [str(m) for m in v] for k, v in form.errors.items()}}, status=400)
+    data = form.cleaned_data
+    with transaction.atomic():
+        hotlist, _ = Hotlist.objects.get_or_create(name=BOLO_LIST, defaults={
+            "description": "Single entries added from the dashboard", "priority": "high", "refresh_hours": 0})
+        entry, created = Entry.objects.update_or_create(
+            hotlist=hotlist, plate=data["plate"], state=data["state"].strip().upper(),
+            defaults={"plate_raw": request.POST.get("plate", "")[:32], "reason": data["reason"],
+                      "case_number": data["case_number"], "notes": data["notes"], "expires_at": data["expires"]})
+        Hotlist.objects.filter(pk=hotlist.pk).update(updated_at=timezone.now())
+        do_log(request, "hotlist.bolo", query={"plate": entry.plate, "state": entry.state, "list": hotlist.name,
+                                               "expires": data["expires"].isoformat(), "created": created},
+               reason=data["reason"])
+        check_history.delay_on_commit(hotlist.pk, None, [entry.pk])
+    return JsonResponse({"entry": {"id": entry.pk, "plate": entry.plate, "state": entry.state, "list": hotlist.name,
+                                   "expires": entry.expires_at.isoformat()}}, status=201 if created else 200)
+
+
+@role_required(ADMIN)
+def hotlist_preview(request, pk: int):
+    """What the policy in the settings form (saved or not) would accept for a typed plate."""
+    from .importing import normalize_plate
+    from .services import preview_policy
+
+    hotlist = get_object_or_404(Hotlist, pk=pk)
+    plate = normalize_plate(request.GET.get("plate", ""))
+    if len(plate) < 2:
+        return JsonResponse({"error": "Type a plate of at least 2 characters."}, status=400)
+    trial = Hotlist(match_mode=request.GET.get("match_mode", hotlist.match_mode))
+    try:
+        trial.lookalike_budget = int(request.GET.get("lookalike_budget", hotlist.lookalike_budget))
+        trial.edit_budget = int(request.GET.get("edit_budget", hotlist.edit_budget))
+        if trial.match_mode not in Hotlist.MatchMode.values or not (0 <= trial.lookalike_budget <= 2) \
+                or not (0 <= trial.edit_budget <= 2):
+            raise ValueError
+    except ValueError:
+        return JsonResponse({"error": "match_mode must be exact or lenient; budgets 0 to 2."}, status=400)
+    result = preview_policy(plate, trial.policy())
+    do_log(request, "hotlist.preview", query={"list": hotlist.name, "plate": plate, "mode": trial.match_mode,
+                                              "lookalike_budget": trial.lookalike_budget,
+                                              "edit_budget": trial.edit_budget},
+           result_count=len(result["recent_hits"]))
+    return JsonResponse(result)

@@ -87,15 +87,17 @@ def test_auditors_list_the_audit_log(client, auditor, reads):
 
 
 @pytest.mark.django_db
-def test_admin_changes_are_in_the_audit_log(client, admin_user, tmp_path):
+def test_admin_changes_are_in_the_audit_log(client, admin_user, tmp_path, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client.force_login(admin_user)
     client.post("/cameras/new/", {"name": "Gate", "region": "us", "enabled": "on"})
     client.post("/users/new/", {"username": "carol", "role": "auditor", "password": "a-long-unusual-pass"})
-    client.post("/hotlists/upload/", {"list_name": "L", "mode": "replace",
-                                      "file": SimpleUploadedFile("l.csv", b"plate\nABC123\n", "text/csv")})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/hotlists/upload/", {"list_name": "L", "mode": "replace",
+                                          "file": SimpleUploadedFile("l.csv", b"plate\nABC123\n", "text/csv")})
     actions = set(AuditLog.objects.filter(username="admin1").values_list("action", flat=True))
+    assert AuditLog.objects.get(action="hotlist.import").username == "admin1"
     assert {"camera.create", "user.create", "hotlist.import"} <= actions
     record = AuditLog.objects.get(action="hotlist.import")
     assert record.query["list"] == "L" and record.query["added"] == 1

@@ -7,6 +7,28 @@
   const feedUrl = list.dataset.feedUrl;
   const known = new Map();
 
+  // Sounds are synthesised (no audio files); browsers allow them after the officer clicks "sound on".
+  let audio = null;
+  const soundButton = document.getElementById("sound");
+  if (soundButton) soundButton.addEventListener("click", () => {
+    audio = audio ? null : new (window.AudioContext || window.webkitAudioContext)();
+    soundButton.textContent = audio ? "sound on" : "sound off";
+  });
+  const PATTERNS = { chime: [[880, 0.15], [1320, 0.25]], beep: [[1000, 0.12], [0, 0.08], [1000, 0.12]],
+                     siren: [[700, 0.25], [1100, 0.25], [700, 0.25], [1100, 0.25]] };
+  function ring(name) {
+    if (!audio || !PATTERNS[name]) return;
+    let t = audio.currentTime;
+    for (const [freq, len] of PATTERNS[name]) {
+      if (freq) {
+        const osc = audio.createOscillator(); const gain = audio.createGain();
+        osc.frequency.value = freq; gain.gain.value = 0.15;
+        osc.connect(gain).connect(audio.destination); osc.start(t); osc.stop(t + len);
+      }
+      t += len;
+    }
+  }
+
   function csrfToken() {
     const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return m ? decodeURIComponent(m[1]) : "";
@@ -48,13 +70,16 @@
     ]);
     const side = el("div", { class: "side" }, [
       el("span", { class: "badge", "data-testid": "alert-status", text: ack ? "acknowledged by " + alert.acknowledged_by : "new" }),
+      el("span", { class: "priority", text: alert.priority + " priority" }),
+      alert.historical ? el("span", { class: "badge historical", "data-testid": "historical", text: "historical hit: seen before the entry was listed" }) : null,
+      alert.covert ? el("span", { class: "badge covert", text: "covert list" }) : null,
     ]);
     if (!ack) {
       const button = el("button", { type: "button", "data-testid": "ack", text: "Acknowledge" });
       button.addEventListener("click", () => acknowledge(alert.id, button));
       side.appendChild(button);
     }
-    const card = el("article", { class: "alert" + (ack ? " acknowledged" : "") + (fresh ? " fresh" : ""), "data-alert-id": String(alert.id), "data-testid": "alert" }, [
+    const card = el("article", { class: "alert" + (ack ? " acknowledged" : "") + (fresh ? " fresh" : "") + (alert.historical ? " historical" : ""), "data-alert-id": String(alert.id), "data-testid": "alert", style: ack ? null : "border-left-color:" + alert.colour }, [
       el("div", { class: "images" }, [
         alert.read.crop_url ? el("img", { class: "plate", src: alert.read.crop_url, alt: "plate crop " + alert.read.text }) : null,
         alert.frame.thumb_url ? el("img", { class: "frame", src: alert.frame.thumb_url, alt: "frame" }) : null,
@@ -119,7 +144,7 @@
     });
     socket.addEventListener("message", (event) => {
       const msg = JSON.parse(event.data);
-      if (msg.type === "alert.new") upsert(msg.alert, true);
+      if (msg.type === "alert.new") { upsert(msg.alert, true); if (!msg.alert.historical) ring(msg.alert.sound); }
       else if (msg.type === "alert.updated") upsert(msg.alert, false);
     });
     socket.addEventListener("close", (event) => {
@@ -131,6 +156,23 @@
       delay = Math.min(delay * 2, 10000);
     });
   }
+
+  const boloForm = document.getElementById("bolo-form");
+  if (boloForm) boloForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const out = document.getElementById("bolo-result");
+    const response = await fetch(boloForm.action, { method: "POST", body: new FormData(boloForm),
+      headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
+    const data = await response.json();
+    if (response.ok) {
+      out.className = "ok";
+      out.textContent = `${data.entry.plate} is on the ${data.entry.list} list until ${new Date(data.entry.expires).toLocaleString()}.`;
+      boloForm.reset();
+    } else {
+      out.className = "error";
+      out.textContent = Object.entries(data.errors).map(([k, v]) => `${k}: ${v.join(" ")}`).join("; ");
+    }
+  });
 
   const initial = JSON.parse(document.getElementById("initial-alerts").textContent);
   for (const alert of initial.slice().reverse()) upsert(alert, false);

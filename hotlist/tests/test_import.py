@@ -66,7 +66,7 @@ def test_a_file_with_errors_changes_nothing(tmp_path, capsys):
     [
         ("plate\nABC123\n".encode("utf-16"), "not UTF-8"),
         (b"state,reason\nTX,x\n", "'plate' column"),
-        (b"plate,colour\nABC123,red\n", "unknown column"),
+        (b"plate,favourite_food\nABC123,pie\n", "unknown column"),
         (b"plate\n" + b"A" * 5000 + b"\n", "longer than 4096"),
         (b"", "empty"),
     ],
@@ -92,16 +92,60 @@ def test_replace_and_append_modes(tmp_path):
 
 
 @pytest.mark.django_db
-def test_admin_upload_page_shows_row_errors_and_imports_good_files(client, admin_user):
+def test_admin_upload_runs_as_a_job_showing_row_errors_or_counts(client, admin_user, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hotlist.models import ImportJob
 
     client.force_login(admin_user)
     bad = SimpleUploadedFile("l.csv", b"plate,reason\nABC123,x\nNONE,y\n", content_type="text/csv")
-    response = client.post("/hotlists/upload/", {"list_name": "Web", "file": bad, "mode": "replace"})
-    assert response.status_code == 400
-    assert "line 3" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/hotlists/upload/", {"list_name": "Web", "file": bad, "mode": "replace"})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/hotlists/imports/{job.pk}/"
+    state = client.get(f"/hotlists/imports/{job.pk}/status").json()
+    assert state["status"] == "rejected" and state["error_count"] == 1
+    assert state["errors"][0][0] == 3 and "placeholder" in state["errors"][0][1]
     assert not Entry.objects.exists()
     good = SimpleUploadedFile("l.csv", b"plate,reason\nABC123,x\n", content_type="text/csv")
-    response = client.post("/hotlists/upload/", {"list_name": "Web", "file": good, "mode": "replace"})
-    assert response.status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/hotlists/upload/", {"list_name": "Web", "file": good, "mode": "replace"},
+                               HTTP_ACCEPT="application/json")
+    assert response.status_code == 202
+    state = client.get(response.json()["status_url"]).json()
+    assert state["status"] == "done" and state["counts"]["added"] == 1 and state["format"] == "csv"
     assert Entry.objects.get().hotlist.name == "Web"
+    assert "Web" in client.get(f"/hotlists/imports/{state['id']}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_replace_makes_the_list_the_file_with_the_fewest_changes(tmp_path, capsys):
+    call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b\nCCC333,c\n"), "--list", "L")
+    kept_id = Entry.objects.get(plate="AAA111").pk
+    call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b2\nDDD444,d\n", "2.csv"),
+                 "--list", "L", "--mode", "replace")
+    out = capsys.readouterr().out
+    assert "1 added, 1 updated, 1 removed" in out
+    assert dict(Entry.objects.values_list("plate", "reason")) == {"AAA111": "a", "BBB222": "b2", "DDD444": "d"}
+    assert Entry.objects.get(plate="AAA111").pk == kept_id
+
+
+@pytest.mark.django_db
+def test_removed_entries_leave_their_alerts_intact(tmp_path, camera):
+    from django.utils import timezone
+
+    from alerts.models import Alert
+    from cameras.models import Frame
+    from recognition.models import Read
+
+    call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,stolen\n"), "--list", "L")
+    frame = Frame.objects.create(camera=camera, image="frames/x.jpg", content_type="image/jpeg", width=1, height=1,
+                                 captured_at=timezone.now())
+    read = Read.objects.create(frame=frame, camera=camera, captured_at=frame.captured_at, text="AAA111",
+                               confidence=0.9, box_x=0, box_y=0, box_w=1, box_h=1, detector_confidence=0.9, engine="t")
+    entry = Entry.objects.get()
+    Alert.objects.create(read=read, entry=entry, hotlist=entry.hotlist, hotlist_name="L", entry_plate="AAA111",
+                         reason="stolen")
+    call_command("load_hotlist", write(tmp_path, "plate\nBBB222\n", "2.csv"), "--list", "L")
+    alert = Alert.objects.get()
+    assert alert.entry is None and (alert.entry_plate, alert.reason) == ("AAA111", "stolen")

@@ -297,7 +297,9 @@ class RapidPlateOCR:
 
     name = "rapid"
 
-    def __init__(self, top: int = 5, use_line_finder: bool = True, rec_height: int = 48) -> None:
+    def __init__(
+        self, top: int = 5, use_line_finder: bool = True, rec_height: int = 48, stretch: float = 1.25
+    ) -> None:
         det_path, rec_path = rapidocr_model_files()
         self._rec = _session(rec_path)
         self._rec_input = self._rec.get_inputs()[0].name
@@ -312,6 +314,10 @@ class RapidPlateOCR:
         self._lines = TextLineFinder(det_path) if use_line_finder else None
         self.top = top
         self.rec_height = rec_height
+        # Plate characters are tall and narrow next to the printed text the
+        # recogniser was trained on; widening the line by 1.25 read 2-5 % more
+        # plates on the US/BR crop sets and the US bench (measured 1.0/1.25/1.5).
+        self.stretch = stretch
 
     # -- recognition ------------------------------------------------------- #
 
@@ -319,7 +325,7 @@ class RapidPlateOCR:
         """Reduced (T, 37) softmax of one text line image (BGR)."""
         h, w = line.shape[:2]
         rh = self.rec_height
-        rw = max(8, int(math.ceil(rh * w / h)))
+        rw = max(8, int(math.ceil(rh * w * self.stretch / h)))
         img = cv2.resize(line, (rw, rh), interpolation=cv2.INTER_CUBIC if h < rh else cv2.INTER_AREA)
         x = np.zeros((1, 3, rh, max(rw, rh * 320 // 48)), dtype=np.float32)
         x[:, :, :, :rw] = _normalize(img)

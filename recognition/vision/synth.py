@@ -225,7 +225,10 @@ def random_plate_text(seed: int, style: str = "us") -> str:
     letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
     digits = "0123456789"
     if style == "br":
-        return "".join(rng.choice(letters) for _ in range(3)) + rng.choice(digits) + rng.choice(letters + digits) + "".join(rng.choice(digits) for _ in range(2))
+        # 5th place: a letter (Mercosul) or a digit (old series); no 0, which
+        # the bundled font draws almost like O.
+        fifth = rng.choice(letters + digits[1:])
+        return "".join(rng.choice(letters) for _ in range(3)) + rng.choice(digits) + fifth + "".join(rng.choice(digits) for _ in range(2))
     if style == "eu":
         return "".join(rng.choice(letters) for _ in range(2)) + "".join(rng.choice(digits) for _ in range(2)) + "".join(rng.choice(letters) for _ in range(3))
     return rng.choice(digits) + "".join(rng.choice(letters) for _ in range(3)) + "".join(rng.choice(digits) for _ in range(3))

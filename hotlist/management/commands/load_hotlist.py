@@ -1,46 +1,84 @@
+import sys
+import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from hotlist.importing import ImportFailed, parse_csv_bytes
-from hotlist.models import Hotlist
 from audit.services import do_log
-from hotlist.services import IMPORT_MODES, do_import_entries
+from hotlist.importing import FORMATS
+from hotlist.imports import run_import
+from hotlist.services import IMPORT_MODES
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, stream, enabled: bool = True):
+        self.stream = stream
+        self.enabled = enabled
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+        self.last = ""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.started
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            line = f"{phase:8s} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} {elapsed:6.1f}s"
+        else:
+            line = f"{phase:8s} {elapsed:6.1f}s"
+        if self.tty:
+            self.stream.write("\r" + line.ljust(len(self.last)))
+            if phase == "done":
+                self.stream.write("\n")
+        elif phase != self.last.split(" ")[0] or phase == "done":
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self.last = line
 
 
 class Command(BaseCommand):
-    help = "Import a CSV hotlist (header row; 'plate' required) into a list, all or nothing."
+    help = "Import a hotlist file (CSV, NCIC fixed width, state layouts, one plate per line) into a list, all or nothing."
 
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--list", required=True, dest="list_name", help="Hotlist name (created if missing).")
         parser.add_argument("--mode", choices=IMPORT_MODES, default="replace")
+        parser.add_argument("--format", choices=FORMATS, default=None, dest="fmt",
+                            help="Override the detected format.")
+        parser.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
+                            help="CSV column mapping, e.g. --map 'Tag Number=plate' (repeatable).")
+        parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, file, list_name, mode, **opts):
+    def handle(self, *args, file, list_name, mode, fmt, map, no_progress, **opts):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
         if path.stat().st_size > settings.ALPR_MAX_HOTLIST_BYTES:
             raise CommandError(f"{file}: larger than {settings.ALPR_MAX_HOTLIST_BYTES} bytes")
-        try:
-            result = parse_csv_bytes(path.read_bytes(), tz=ZoneInfo(settings.TIME_ZONE))
-        except ImportFailed as exc:
-            result = None
-            errors = exc.errors
-        else:
-            errors = result.errors
-        if errors:
-            for error in errors[:200]:
+        mapping = {}
+        for item in map:
+            column, sep, target = item.partition("=")
+            if not sep:
+                raise CommandError(f"--map {item!r}: use COLUMN=FIELD")
+            mapping[column.strip()] = target.strip()
+        bar = ProgressBar(sys.stderr, enabled=not no_progress)
+        outcome = run_import(list_name, path.read_bytes(), mode=mode, fmt=fmt, mapping=mapping or None, progress=bar)
+        if not outcome.ok:
+            for error in outcome.errors[:200]:
                 self.stderr.write(str(error))
-            if len(errors) > 200:
-                self.stderr.write(f"... and {len(errors) - 200} more")
-            raise CommandError(f"{len(errors)} error(s) in {file}; nothing was imported.")
-        hotlist, created = Hotlist.objects.get_or_create(name=list_name)
-        counts = do_import_entries(hotlist, result.rows, mode=mode)
+            if len(outcome.errors) > 200:
+                self.stderr.write(f"... and {len(outcome.errors) - 200} more")
+            do_log(None, "hotlist.import_rejected", username="manage.py load_hotlist",
+                   query={"list": list_name, "file": path.name, "mode": mode}, result_count=len(outcome.errors))
+            raise CommandError(f"{len(outcome.errors)} error(s) in {file}; nothing was imported.")
+        counts = outcome.counts
         do_log(None, "hotlist.import", username="manage.py load_hotlist",
-               query={"list": hotlist.name, "file": path.name, "mode": mode, **counts})
+               query={"list": outcome.hotlist.name, "file": path.name, "mode": mode, "format": outcome.format, **counts})
         self.stdout.write(
-            f"{'Created' if created else 'Updated'} list {hotlist.name!r}: {counts['added']} added, "
-            f"{counts['updated']} updated, {counts['removed']} removed, {result.duplicates} duplicate row(s) merged.")
+            f"List {outcome.hotlist.name!r} ({outcome.format}): {counts['added']} added, {counts['updated']} updated, "
+            f"{counts['removed']} removed, {counts['unchanged']} unchanged, {outcome.duplicates} duplicate row(s) merged.")

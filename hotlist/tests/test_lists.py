@@ -1,0 +1,183 @@
+"""Per-list settings: covert lists, active hours, expiry, staleness, BOLO entries, preview and historical hits."""
+
+from datetime import datetime, time, timedelta, timezone as dt_timezone
+
+import pytest
+from django.utils import timezone
+
+from alerts.models import Alert
+from alerts.tests.test_alerts import make_list, push_frame
+from audit.models import AuditLog
+from hotlist.models import Entry, Hotlist
+
+
+@pytest.fixture
+def reader(monkeypatch):
+    from alerts.tests.test_alerts import FakePipeline
+
+    def install(*texts):
+        monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline(*texts))
+
+    return install
+
+
+def process(client, token, capture):
+    with capture(execute=True):
+        return push_frame(client, token)
+
+
+@pytest.mark.django_db
+def test_covert_list_alerts_are_hidden_from_officers_not_chosen(client, make_user, camera_and_token, reader,
+                                                                 django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    entry = make_list("Covert ops", plate="ABC123")
+    chosen, other, admin = make_user("officer", "chosen"), make_user("officer", "other"), make_user("admin")
+    Hotlist.objects.filter(pk=entry.hotlist_id).update(covert=True)
+    entry.hotlist.visible_to.add(chosen)
+    reader("ABC123")
+    process(client, token, django_capture_on_commit_callbacks)
+    alert = Alert.objects.get()
+    assert alert.covert
+    for user, sees in ((chosen, True), (other, False), (admin, True)):
+        client.force_login(user)
+        ids = [a["id"] for a in client.get("/alerts/feed/").json()["alerts"]]
+        assert (alert.pk in ids) is sees, user
+    client.force_login(other)
+    assert client.post(f"/alerts/{alert.pk}/acknowledge/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_covert_alerts_reach_only_cleared_websockets(client, make_user, camera_and_token, reader):
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    from alerts.tests.test_alerts import _ws
+
+    _, token = camera_and_token
+    entry = make_list("Covert ops", plate="ABC123")
+    Hotlist.objects.filter(pk=entry.hotlist_id).update(covert=True)
+    chosen, other = make_user("officer", "chosen"), make_user("officer", "other")
+    entry.hotlist.visible_to.add(chosen)
+    reader("ABC123")
+    from django.test import Client
+
+    c_chosen, c_other = Client(), Client()
+    c_chosen.force_login(chosen)
+    c_other.force_login(other)
+
+    async def scenario():
+        ws_chosen, ws_other = _ws(client=c_chosen), _ws(client=c_other)
+        assert (await ws_chosen.connect())[0] and (await ws_other.connect())[0]
+        await sync_to_async(push_frame)(client, token)
+        message = await ws_chosen.receive_json_from(timeout=10)
+        assert message["alert"]["covert"] is True
+        assert await ws_other.receive_nothing(timeout=1)
+        await ws_chosen.disconnect()
+        await ws_other.disconnect()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db
+def test_lists_alert_only_inside_their_hours_and_before_their_expiry():
+    hotlist = Hotlist(active=True, active_from=time(22, 0), active_until=time(6, 0))
+    night = datetime(2026, 11, 20, 23, 30, tzinfo=dt_timezone.utc)
+    day = datetime(2026, 11, 20, 12, 0, tzinfo=dt_timezone.utc)
+    assert hotlist.alerting_at(night) and not hotlist.alerting_at(day)
+    hotlist.expires_at = night - timedelta(hours=1)
+    assert not hotlist.alerting_at(night)
+
+
+@pytest.mark.django_db
+def test_out_of_hours_list_does_not_alert(client, camera_and_token, reader, django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    entry = make_list(plate="ABC123")
+    now = timezone.localtime()
+    Hotlist.objects.filter(pk=entry.hotlist_id).update(active_from=(now + timedelta(hours=2)).time(),
+                                                       active_until=(now + timedelta(hours=3)).time())
+    reader("ABC123")
+    process(client, token, django_capture_on_commit_callbacks)
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.django_db
+def test_stale_lists_are_flagged(client, admin_user):
+    fresh = Hotlist.objects.create(name="Fresh", last_imported_at=timezone.now())
+    stale = Hotlist.objects.create(name="Stale", last_imported_at=timezone.now() - timedelta(hours=30))
+    assert not fresh.is_stale() and stale.is_stale()
+    client.force_login(admin_user)
+    page = client.get("/hotlists/").content.decode()
+    assert page.count('data-testid="stale"') == 1
+
+
+@pytest.mark.django_db
+def test_officer_adds_a_bolo_that_needs_a_reason_and_expiry_and_is_logged(client, officer):
+    client.force_login(officer)
+    expires = (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    missing = client.post("/hotlists/bolo/", {"plate": "ABC 123", "reason": "", "expires": ""})
+    assert missing.status_code == 400 and {"reason", "expires"} <= set(missing.json()["errors"])
+    too_long = client.post("/hotlists/bolo/", {"plate": "ABC123", "reason": "Armed robbery",
+                                               "expires": (timezone.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M")})
+    assert too_long.status_code == 400
+    ok = client.post("/hotlists/bolo/", {"plate": "ABC 123", "state": "tx", "reason": "Armed robbery suspect",
+                                         "expires": expires})
+    assert ok.status_code == 201
+    entry = Entry.objects.get()
+    assert (entry.plate, entry.state, entry.reason, entry.hotlist.name) == ("ABC123", "TX", "Armed robbery suspect", "BOLO")
+    log = AuditLog.objects.get(action="hotlist.bolo")
+    assert log.username == "officer1" and log.reason == "Armed robbery suspect"
+
+
+@pytest.mark.django_db
+def test_auditors_cannot_add_bolos(client, auditor):
+    client.force_login(auditor)
+    assert client.post("/hotlists/bolo/", {"plate": "ABC123", "reason": "x", "expires": "2030-01-01T00:00"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_new_entries_are_checked_against_recent_reads_as_historical_hits(client, camera_and_token, officer, reader,
+                                                                        django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    reader("A8C123")
+    process(client, token, django_capture_on_commit_callbacks)  # seen before anyone listed it
+    assert not Alert.objects.exists()
+    client.force_login(officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/hotlists/bolo/", {"plate": "ABC123", "reason": "Stolen yesterday",
+                                                   "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 201
+    alert = Alert.objects.get()
+    assert alert.historical and alert.match_kind == "lookalike" and alert.read.text == "A8C123"
+
+
+@pytest.mark.django_db
+def test_imported_entries_get_historical_hits_too(client, camera_and_token, reader, tmp_path,
+                                                  django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    _, token = camera_and_token
+    reader("XYZ789")
+    process(client, token, django_capture_on_commit_callbacks)
+    path = tmp_path / "l.csv"
+    path.write_text("plate,reason\nXYZ789,stolen\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_hotlist", str(path), "--list", "Daily", "--no-progress")
+    assert Alert.objects.get().historical
+
+
+@pytest.mark.django_db
+def test_preview_shows_accepted_misreads_and_recent_reads(client, admin_user, camera_and_token, reader,
+                                                          django_capture_on_commit_callbacks):
+    _, token = camera_and_token
+    reader("A8C123")
+    process(client, token, django_capture_on_commit_callbacks)
+    entry = make_list(plate="ZZZ999")
+    client.force_login(admin_user)
+    url = f"/hotlists/{entry.hotlist_id}/preview"
+    lenient = client.get(url, {"plate": "abc-123", "match_mode": "lenient", "lookalike_budget": 1, "edit_budget": 0}).json()
+    assert "A8C123" in lenient["lookalike_variants"] and "ABC1Z3" in lenient["lookalike_variants"]
+    assert lenient["lookalike_count"] == 3  # B->8, 1->I, 2->Z
+    assert [h["read"] for h in lenient["recent_hits"]] == ["A8C123"]
+    exact = client.get(url, {"plate": "ABC123", "match_mode": "exact"}).json()
+    assert exact["lookalike_count"] == 0 and exact["recent_hits"] == []
+    assert client.get(url, {"plate": "ABC123", "lookalike_budget": 7}).status_code == 400
+    assert AuditLog.objects.filter(action="hotlist.preview").count() == 2
