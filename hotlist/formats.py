@@ -107,7 +107,7 @@ fields are empty. ``code`` is required. Example::
 ``plain`` - one plate per line
 ------------------------------
 Blank lines are skipped; ``#`` starts a comment (whole line or after the plate).
-Wildcards allowed. Example::
+A line holding ``,`` ``;`` tab or ``|`` is a row error. Wildcards allowed. Example::
 
     # stolen, from the morning briefing
     ABC 123
@@ -188,7 +188,7 @@ FL_FIELDS = ("code", "plate", "state", "plate_year", "vehicle_year", "make", "mo
 FL_MIN_FIELDS = 10
 
 CSV_FIELDS = ("plate", "state", "reason", "code", "case_number", "nic", "ori", "vin", "make", "model", "colour",
-              "vehicle_year", "plate_year", "plate_type", "notes", "entered", "expires")
+              "vehicle_year", "plate_year", "plate_type", "notes", "entered", "expires", "action")
 _ALIAS_LISTS = {
     "plate": "plate lic license licence license_plate licence_plate plate_number plate_no plate_num license_number "
              "lic_number tag tag_number registration reg vrm lpn",
@@ -208,6 +208,7 @@ _ALIAS_LISTS = {
     "notes": "notes note comments comment remarks mis misc",
     "entered": "entered entry_date entered_date date_entered entered_at dte",
     "expires": "expires exp expiry expiry_date expiration expiration_date expires_at valid_until",
+    "action": "action change operation op transaction",
 }
 #: Normalised header name -> field.
 CSV_ALIASES = {alias: name for name, aliases in _ALIAS_LISTS.items() for alias in aliases.split()}
@@ -226,7 +227,7 @@ EXAMPLES = {
 # Longest accepted value per field (longer is a row error).
 LIMITS = {"plate": 200, "state": 8, "reason": 100, "code": 10, "case_number": 50, "notes": 2000, "nic": 20,
           "ori": 20, "vin": 20, "make": 30, "model": 30, "colour": 20, "vehicle_year": 10, "plate_year": 10,
-          "plate_type": 4, "entered": 40, "expires": 40}
+          "plate_type": 4, "entered": 40, "expires": 40, "action": 10}
 _UPPER = ("state", "nic", "ori", "vin", "plate_type")
 _MERGE_FIELDS = ("reason", "case_number", "notes", "expires_at", "category", "nic", "ori", "vin", "make", "model",
                  "colour", "vehicle_year", "plate_year", "plate_type", "entered_at")
@@ -242,7 +243,6 @@ _FORMULA = re.compile(r"""
            | \s*[\d.,]+\s*[-+*/^&|(%<>=:]      # a number then an operator: -2+3+cmd|...  +1-555-0100
            )
 """, re.X)
-_YEAR = re.compile(r"\d{4}\Z")
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -299,12 +299,9 @@ _ROW_FIELDS.update(line=0, plate="", plate_raw="")
 _new_object = object.__new__
 
 
-def _new_row(values: dict) -> EntryRow:
-    """An EntryRow from a dict holding exactly its fields, without the (slow, frozen) ``__init__``:
-    about 6x faster, which matters for million-row files. Equal to ``EntryRow(**values)``."""
-    row = _new_object(EntryRow)
-    row.__dict__.update(values)
-    return row
+# Values of the csv ``action`` column (delta imports); empty means add.
+_ADD_ACTIONS = frozenset({"", "add", "a", "+", "new", "insert", "update", "u"})
+_REMOVE_ACTIONS = frozenset({"remove", "delete", "del", "d", "-", "cancel", "c", "x", "clear"})
 
 
 class _Builder:
@@ -330,13 +327,16 @@ class _Builder:
         self.code_required = code_required
         self.yymmdd = yymmdd
         self.seen: dict[tuple[str, str], int] = {}
+        #: False when a scan of the whole (delimited) file found no field that could start with = + - @.
+        self.formulas_possible = True
 
     def add(self, line: int, values: list[str]) -> None:
         errors = self.errors
         before = len(errors)
         # The checks run in C over the whole row (map/any); only a row that fails one is looked at field by field.
         values = list(map(str.strip, self.pick(values)))
-        if any(map(str.startswith, values, _FORMULA_PREFIXES)) or any(map(gt, map(len, values), self.limits)):
+        if (self.formulas_possible and any(map(str.startswith, values, _FORMULA_PREFIXES))) \
+                or any(map(gt, map(len, values), self.limits)):
             for name, limit, value in zip(self.names, self.limits, values):
                 if value[:1] in _FORMULA_FIRST and _FORMULA.match(value):
                     errors.append(RowError(line, f"{name} looks like a spreadsheet formula ({value[:20]!r})"))
@@ -366,6 +366,13 @@ class _Builder:
                 record["reason"] = category
         elif self.code_required:
             errors.append(RowError(line, "the list code is missing"))
+        value = record["action"].lower()
+        if value in _ADD_ACTIONS:
+            record["action"] = "add"
+        elif value in _REMOVE_ACTIONS:
+            record["action"] = "remove"
+        else:
+            errors.append(RowError(line, f"action {record['action']!r} is neither add nor remove"))
         value = record.pop("entered")
         if value:
             record["entered_at"] = parse_date(value, self.tz, False, self.yymmdd)
@@ -377,10 +384,10 @@ class _Builder:
             if record["expires_at"] is None:
                 errors.append(RowError(line, f"expires {value!r} is not a date ({self._date_forms()})"))
         value = record["vehicle_year"]
-        if value and not _YEAR.match(value):
+        if value and not (len(value) == 4 and value.isdigit() and value.isascii()):
             errors.append(RowError(line, f"vehicle year {value!r} is not a 4-digit year"))
         value = record["plate_year"]
-        if value and not _YEAR.match(value):
+        if value and not (len(value) == 4 and value.isdigit() and value.isascii()):
             if value.upper() == "NX":
                 record["plate_year"] = "NX"
             else:
@@ -391,7 +398,9 @@ class _Builder:
         index = self.seen.get(key)
         if index is None:
             self.seen[key] = len(self.rows)
-            row = _new_object(EntryRow)  # _new_row(record), inlined
+            # == EntryRow(**record), without the frozen dataclass's slow __init__ (about 6x faster,
+            # which matters for million-row files); record holds exactly EntryRow's fields.
+            row = _new_object(EntryRow)
             row.__dict__.update(record)
             self.rows.append(row)
             return
@@ -406,6 +415,12 @@ class _Builder:
 
 
 # --- parsers ----------------------------------------------------------------------------------
+
+
+def _formulas_possible(text: str, delimiter: str) -> bool:
+    """Could any field of this delimited text start with = + - @ (after blanks or a quote)?
+    Conservative: True also for such characters merely after a delimiter inside a quoted value."""
+    return re.search(rf'(?:^|[{re.escape(delimiter)}"])[^\S\n]*[=+\-@]', text, re.M) is not None
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -490,7 +505,9 @@ def _parse_csv(text: str, result: ParseResult, tz: ZoneInfo, mapping: dict[str, 
         return
     width = len(header)
     plate_index = next(i for i, name in columns if name == "plate")
-    add = _Builder(result, tz, columns, wildcards=True, code_required=False).add
+    builder = _Builder(result, tz, columns, wildcards=True, code_required=False)
+    builder.formulas_possible = _formulas_possible(text, delimiter)
+    add = builder.add
     errors = result.errors
     start = reader.line_num  # lines consumed so far; a record starts on the next one
     while True:
@@ -516,7 +533,9 @@ def _parse_csv(text: str, result: ParseResult, tz: ZoneInfo, mapping: dict[str, 
 
 def _parse_delimited(text: str, result: ParseResult, tz: ZoneInfo, *, delimiter: str, fields: tuple[str, ...],
                      minimum: int) -> None:
-    add = _Builder(result, tz, list(enumerate(fields)), wildcards=False, code_required=True).add
+    builder = _Builder(result, tz, list(enumerate(fields)), wildcards=False, code_required=True)
+    builder.formulas_possible = _formulas_possible(text, delimiter)
+    add = builder.add
     errors = result.errors
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     maximum = len(fields)
@@ -572,8 +591,14 @@ def _parse_plain(text: str, result: ParseResult, tz: ZoneInfo) -> None:
     for number, line in enumerate(text.split("\n"), start=1):
         if "#" in line:
             line = line[:line.index("#")]
-        if line.strip():
-            add(number, [line])
+        if not line.strip():
+            continue
+        if any(d in line for d in _DELIMITERS):
+            delimiter = next(d for d in _DELIMITERS if d in line)
+            result.errors.append(RowError(number, f"line holds {delimiter!r}: one plate per line expected "
+                                                  f"(is this another format?)"))
+            continue
+        add(number, [line])
 
 
 _PARSERS: dict[str, Callable[..., None]] = {

@@ -131,6 +131,7 @@ class EntryRow:
     plate_year: str = ""
     plate_type: str = ""
     entered_at: datetime | None = None
+    action: str = "add"  # delta imports: "add" (add or update) or "remove"
 
 
 @dataclass

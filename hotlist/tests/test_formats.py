@@ -421,3 +421,32 @@ def test_empty_and_comment_only_files():
     assert parse_bytes(b"\n \n").errors[0].message == "the file is empty"
     result = parse_bytes(b"# nothing today\n")
     assert (result.format, result.rows, result.errors) == ("plain", [], [])
+
+
+def test_rows_equal_rows_built_the_ordinary_way():
+    from dataclasses import asdict
+
+    from hotlist.importing import EntryRow
+
+    for fmt in FORMATS:
+        for row in parse(EXAMPLES[fmt]).rows:
+            assert row == EntryRow(**asdict(row))
+            assert hash(row) == hash(EntryRow(**asdict(row)))
+            assert set(vars(row)) == set(asdict(row))
+
+
+def test_parse_csv_bytes_is_the_csv_format_and_gc_is_restored():
+    import gc
+
+    assert gc.isenabled()
+    result = parse_csv_bytes(b"plate\nABC123\n")
+    assert result.format == "csv" and [r.plate for r in result.rows] == ["ABC123"]
+    assert any("'plate' column" in e.message for e in parse_csv_bytes(b"ABC123\nXYZ999\n").errors)
+    assert gc.isenabled()
+
+
+def test_formula_hidden_behind_unicode_space_and_plain_lines_with_delimiters():
+    assert "formula" in parse("plate,notes\nABC123,\u00a0=1+1\n").errors[0].message
+    assert "formula" in parse("plate,notes\nABC123,\u00a0\u2003@SUM(A1)\n").errors[0].message
+    result = parse("ABC123\nXYZ999,TX\n", fmt="plain")
+    assert messages(result) == {2: "line holds ',': one plate per line expected (is this another format?)"}

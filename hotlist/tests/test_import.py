@@ -149,3 +149,16 @@ def test_removed_entries_leave_their_alerts_intact(tmp_path, camera):
     call_command("load_hotlist", write(tmp_path, "plate\nBBB222\n", "2.csv"), "--list", "L")
     alert = Alert.objects.get()
     assert alert.entry is None and (alert.entry_plate, alert.reason) == ("AAA111", "stolen")
+
+
+@pytest.mark.django_db
+def test_delta_file_adds_and_removes_entries(tmp_path, capsys):
+    call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b\nCCC333,c\n"), "--list", "L")
+    call_command("load_hotlist", write(tmp_path, "action,plate,reason\nadd,DDD444,d\nremove,BBB222,\nD,CCC333,\n"
+                                                 "A,AAA111,a2\n", "delta.csv"), "--list", "L", "--mode", "delta")
+    assert "1 added, 1 updated, 2 removed" in capsys.readouterr().out
+    assert dict(Entry.objects.values_list("plate", "reason")) == {"AAA111": "a2", "DDD444": "d"}
+    with pytest.raises(CommandError):
+        call_command("load_hotlist", write(tmp_path, "action,plate\nzap,AAA111\n", "bad.csv"), "--list", "L",
+                     "--mode", "delta")
+    assert "neither add nor remove" in capsys.readouterr().err

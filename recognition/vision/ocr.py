@@ -40,29 +40,28 @@ def clean_plate_text(text: str) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def reduce_to_plate_alphabet(probs: np.ndarray, charset: list[str]) -> np.ndarray:
-    """Fold a (T, C) softmax over ``charset`` into (T, 37): skip + A-Z0-9.
+def plate_columns(charset: list[str]) -> list[np.ndarray]:
+    """For each of A-Z0-9, the indices in ``charset`` that read as it (upper and lower case)."""
+    cols: list[list[int]] = [[] for _ in PLATE_ALPHABET]
+    for i, c in enumerate(charset):
+        k = _CHAR_INDEX.get(c.upper()) if len(c) == 1 else None
+        if k is not None:
+            cols[k - 1].append(i)
+    return [np.array(c, dtype=np.intp) for c in cols]
 
-    ``charset[0]`` is the CTC blank. Lower-case letters count for their
-    upper-case form; every other symbol (punctuation, space, CJK) counts as
-    "skip", which decodes like the blank.
+
+def reduce_to_plate_alphabet(probs: np.ndarray, columns: list[np.ndarray]) -> np.ndarray:
+    """Fold a (T, C) softmax into (T, 37): skip + A-Z0-9 (``columns`` from :func:`plate_columns`).
+
+    Lower-case letters count for their upper-case form; the CTC blank and
+    every other symbol (punctuation, space, CJK) count as "skip", which
+    decodes like the blank.
     """
-    mapping = _plate_mapping(tuple(charset))
-    out = np.zeros((probs.shape[0], len(PLATE_ALPHABET) + 1), dtype=np.float32)
-    np.add.at(out.T, mapping, probs.T)
+    out = np.empty((probs.shape[0], len(PLATE_ALPHABET) + 1), dtype=np.float32)
+    for k, cols in enumerate(columns, start=1):
+        out[:, k] = probs[:, cols].sum(axis=1)
+    out[:, 0] = np.clip(1.0 - out[:, 1:].sum(axis=1), 0.0, 1.0)
     return out
-
-
-_MAPPING_CACHE: dict[int, np.ndarray] = {}
-
-
-def _plate_mapping(charset: tuple[str, ...]) -> np.ndarray:
-    key = hash(charset)
-    cached = _MAPPING_CACHE.get(key)
-    if cached is None:
-        cached = np.array([_CHAR_INDEX.get(c.upper(), 0) if len(c) == 1 else 0 for c in charset])
-        _MAPPING_CACHE[key] = cached
-    return cached
 
 
 def greedy_path(probs: np.ndarray) -> list[tuple[int, int]]:
@@ -311,6 +310,7 @@ class RapidPlateOCR:
         out_classes = self._rec.get_outputs()[0].shape[-1]
         if isinstance(out_classes, int) and out_classes != len(self.charset):
             raise RuntimeError(f"character list ({len(self.charset)}) != model classes ({out_classes})")
+        self._columns = plate_columns(self.charset)
         self._lines = TextLineFinder(det_path) if use_line_finder else None
         self.top = top
         self.rec_height = rec_height
@@ -333,7 +333,7 @@ class RapidPlateOCR:
         # Drop the timesteps that only see padding.
         steps = probs.shape[0]
         used = min(steps, int(math.ceil(steps * rw / x.shape[3])) + 1)
-        return reduce_to_plate_alphabet(probs[:used], self.charset)
+        return reduce_to_plate_alphabet(probs[:used], self._columns)
 
     def _line_crops(self, crop: np.ndarray) -> list[np.ndarray]:
         h, w = crop.shape[:2]
