@@ -145,6 +145,10 @@ def live_stack(django_db_setup, django_db_blocker):
     finally:
         for proc in stack.procs:
             proc.stop()
+        # Keep the processes' output for a look after a failure (CI prints test-artifacts/ paths).
+        artifacts = ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        (artifacts / "stack.log").write_text("\n".join("\n".join([f"--- {p.name} ---", *p.lines]) for p in stack.procs))
 
 
 @pytest.fixture

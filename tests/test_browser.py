@@ -111,3 +111,54 @@ def test_an_auditor_cannot_open_the_officer_dashboard(stack, browser):
     page.wait_for_url(f"{stack.base_url}/audit/reads/")
     response = page.goto(f"{stack.base_url}/alerts/")
     assert response.status == 403
+
+
+def test_admin_uploads_a_list_with_progress_and_previews_its_matching(stack, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from hotlist.models import Entry, Hotlist
+
+    make_stack_user("admin-a", "admin", "admin-a-password")
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{stack.base_url}/login/")
+    page.fill("input[name=username]", "admin-a")
+    page.fill("input[name=password]", "admin-a-password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{stack.base_url}/alerts/")
+
+    # A file with a bad row: the page lists the row error and nothing is imported.
+    bad = tmp_path / "bad.csv"
+    bad.write_text("plate,state,reason\nABC123,TX,Stolen vehicle\nUNK,TX,Stolen vehicle\n")
+    page.goto(f"{stack.base_url}/hotlists/upload/")
+    page.fill("input[name=list_name]", "Texas stolen")
+    page.set_input_files("input[name=file]", str(bad))
+    page.click("#upload-form button[type=submit]")
+    expect(page.get_by_test_id("import-result")).to_contain_text("1 error(s); nothing was imported", timeout=20000)
+    expect(page.get_by_test_id("import-result")).to_contain_text("line 3")
+    assert not Hotlist.objects.filter(name="Texas stolen").exists()
+
+    # A good NCIC-style file of 20,000 rows: progress is shown, then the counts.
+    lines = []
+    for i in range(20000):
+        plate = f"T{i:05d}X"
+        lines.append(f"V{i:010d}TX2270100240315 {plate:<10}TX20252019TOYTCAMBLK")
+    good = tmp_path / "tcic.txt"
+    good.write_text("\n".join(lines) + "\n")
+    page.goto(f"{stack.base_url}/hotlists/upload/")
+    page.fill("input[name=list_name]", "Texas stolen")
+    page.set_input_files("input[name=file]", str(good))
+    page.click("#upload-form button[type=submit]")
+    expect(page.get_by_test_id("import-progress")).to_be_visible()
+    expect(page.get_by_test_id("import-result")).to_contain_text("20000 added", timeout=60000)
+    expect(page.get_by_test_id("import-result")).to_contain_text("(ncic)")
+    assert Entry.objects.filter(hotlist__name="Texas stolen").count() == 20000
+    page.screenshot(path=str(ARTIFACTS / "hotlist-upload.png"), full_page=True)
+
+    # The preview on the list's settings page shows what the (unsaved) policy would accept.
+    page.get_by_role("link", name="Open the list").click()
+    page.fill("input[name=lookalike_budget]", "1")
+    page.get_by_test_id("preview-plate").fill("T00012X")
+    expect(page.get_by_test_id("preview-summary")).to_contain_text("look-alike misread(s) accepted", timeout=10000)
+    expect(page.get_by_test_id("preview-variants")).to_contain_text("TO0012X")
+    page.screenshot(path=str(ARTIFACTS / "hotlist-preview.png"), full_page=True)

@@ -63,3 +63,23 @@ def offline_ultralytics() -> None:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_VERBOSE", "False")
     os.environ.setdefault("YOLO_AUTOINSTALL", "False")
+
+
+def ort_session_options():  # type: ignore[no-untyped-def]
+    """onnxruntime options shared by every session of the vision core.
+
+    ALPR_THREADS threads per session. Idle pool threads do not spin
+    (ALPR_ORT_SPIN=1 turns spinning back on): the pipeline runs three
+    sessions one after another, and spinning pools then compete for the
+    cores, which measured slower on a busy 2-core machine.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads()
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    spin = "1" if env_int("ALPR_ORT_SPIN", 0, minimum=0) else "0"
+    opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
+    return opts

@@ -151,12 +151,8 @@ class OnnxPlateDetector:
         self.imgsz = imgsz
         self.iou = iou
         path = model_path or ensure_onnx_export()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = config.threads()
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
         self._session = ort.InferenceSession(
-            str(path), sess_options=opts, providers=["CPUExecutionProvider"]
+            str(path), sess_options=config.ort_session_options(), providers=["CPUExecutionProvider"]
         )
         self._input = self._session.get_inputs()[0].name
 

@@ -195,11 +195,9 @@ def rapidocr_model_files() -> tuple[Path, Path]:
 def _session(path: Path):  # type: ignore[no-untyped-def]
     import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = config.threads()
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        str(path), sess_options=config.ort_session_options(), providers=["CPUExecutionProvider"]
+    )
 
 
 def _normalize(img: np.ndarray) -> np.ndarray:
