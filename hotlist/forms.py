@@ -32,7 +32,8 @@ class UploadForm(forms.Form):
 class HotlistSettingsForm(forms.ModelForm):
     class Meta:
         model = Hotlist
-        fields = ["description", "active", "match_mode", "lookalike_budget", "edit_budget", "priority", "colour",
+        fields = ["description", "active", "match_mode", "lookalike_budget", "lookalike_min_length", "edit_budget",
+                  "edit_min_length", "priority", "colour",
                   "sound", "covert", "visible_to", "active_from", "active_until", "expires_at", "refresh_hours",
                   "history_days"]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"}),

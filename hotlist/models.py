@@ -20,6 +20,12 @@ class Hotlist(models.Model):
                                                         help_text="Look-alike substitutions allowed (0-2), e.g. 8 for B.")
     edit_budget = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(2)],
                                                    help_text="Other differences allowed (0-2): a wrong, missing or extra character.")
+    lookalike_min_length = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(10)],
+        help_text="Look-alikes are tolerated only on plates at least this long (0: all).")
+    edit_min_length = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(10)],
+        help_text="Other differences are tolerated only on plates at least this long (0: all), e.g. 7.")
     priority = models.CharField(max_length=10, choices=[("low", "low"), ("normal", "normal"), ("high", "high"),
                                                          ("critical", "critical")], default="normal")
     colour = models.CharField(max_length=7, default="#b3261e", help_text="Colour of this list's alerts (#rrggbb).",
@@ -72,7 +78,11 @@ class Hotlist(models.Model):
 
         if self.match_mode == self.MatchMode.EXACT:
             return MatchPolicy.exact()
-        return MatchPolicy.lenient(lookalike=self.lookalike_budget, edits=self.edit_budget)
+        def budget(value: int, min_length: int):
+            return ((0, 0), (min_length, value)) if min_length and value else value
+
+        return MatchPolicy.lenient(lookalike=budget(self.lookalike_budget, self.lookalike_min_length),
+                                   edits=budget(self.edit_budget, self.edit_min_length))
 
 
 class EntryQuerySet(models.QuerySet):

@@ -33,7 +33,7 @@ def hotlist_detail(request, pk: int):
                                                    **{f: str(form.cleaned_data[f]) for f in form.changed_data}})
         messages.success(request, f"Settings of {hotlist.name} saved.")
         return redirect("hotlist:detail", pk=hotlist.pk)
-    entries = hotlist.entries.all()[:500]
+    entries = hotlist.entries.all()[:200]
     return render(request, "hotlist/detail.html", {"hotlist": hotlist, "entries": entries, "form": form,
                                                    "entry_count": hotlist.entries.count()})
 
@@ -120,6 +120,8 @@ def hotlist_preview(request, pk: int):
     try:
         trial.lookalike_budget = int(request.GET.get("lookalike_budget", hotlist.lookalike_budget))
         trial.edit_budget = int(request.GET.get("edit_budget", hotlist.edit_budget))
+        trial.lookalike_min_length = int(request.GET.get("lookalike_min_length", hotlist.lookalike_min_length))
+        trial.edit_min_length = int(request.GET.get("edit_min_length", hotlist.edit_min_length))
         if trial.match_mode not in Hotlist.MatchMode.values or not (0 <= trial.lookalike_budget <= 2) \
                 or not (0 <= trial.edit_budget <= 2):
             raise ValueError

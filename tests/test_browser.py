@@ -161,4 +161,5 @@ def test_admin_uploads_a_list_with_progress_and_previews_its_matching(stack, bro
     page.get_by_test_id("preview-plate").fill("T00012X")
     expect(page.get_by_test_id("preview-summary")).to_contain_text("look-alike misread(s) accepted", timeout=10000)
     expect(page.get_by_test_id("preview-variants")).to_contain_text("TO0012X")
-    page.screenshot(path=str(ARTIFACTS / "hotlist-preview.png"), full_page=True)
+    page.get_by_test_id("preview-plate").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "hotlist-preview.png"))

@@ -13,7 +13,7 @@
     const plate = input.value.trim();
     if (plate.length < 2) { out.replaceChildren(); return; }
     const params = new URLSearchParams({ plate });
-    for (const name of ["match_mode", "lookalike_budget", "edit_budget"]) {
+    for (const name of ["match_mode", "lookalike_budget", "lookalike_min_length", "edit_budget", "edit_min_length"]) {
       const field = form.elements[name];
       if (field) params.set(name, field.value);
     }

@@ -181,3 +181,11 @@ def test_preview_shows_accepted_misreads_and_recent_reads(client, admin_user, ca
     assert exact["lookalike_count"] == 0 and exact["recent_hits"] == []
     assert client.get(url, {"plate": "ABC123", "lookalike_budget": 7}).status_code == 400
     assert AuditLog.objects.filter(action="hotlist.preview").count() == 2
+
+
+@pytest.mark.django_db
+def test_budgets_can_depend_on_plate_length():
+    hotlist = Hotlist(match_mode="lenient", lookalike_budget=1, edit_budget=1, edit_min_length=7)
+    policy = hotlist.policy()
+    assert policy.edits_for(6) == 0 and policy.edits_for(7) == 1
+    assert policy.lookalikes_for(3) == 1
