@@ -78,11 +78,9 @@ def ensure_onnx_export(cache_dir: Path | None = None) -> Path:
     return target
 
 
-def _to_detections(
-    xyxy: np.ndarray, scores: np.ndarray, width: int, height: int
-) -> list[Detection]:
+def _to_detections(xyxy: np.ndarray, scores: np.ndarray, width: int, height: int) -> list[Detection]:
     dets = []
-    for (x1, y1, x2, y2), s in zip(xyxy, scores):
+    for (x1, y1, x2, y2), s in zip(xyxy, scores, strict=True):
         x1, y1 = max(0, int(round(x1))), max(0, int(round(y1)))
         x2, y2 = min(width, int(round(x2))), min(height, int(round(y2)))
         if x2 - x1 >= 2 and y2 - y1 >= 2:
@@ -108,9 +106,7 @@ class YoloPlateDetector:
         self._model = YOLO(str(weights_path()), task="detect")
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        result = self._model.predict(
-            image, conf=self.conf, iou=self.iou, imgsz=self.imgsz, verbose=False
-        )[0]
+        result = self._model.predict(image, conf=self.conf, iou=self.iou, imgsz=self.imgsz, verbose=False)[0]
         boxes = result.boxes
         h, w = image.shape[:2]
         return _to_detections(boxes.xyxy.cpu().numpy(), boxes.conf.cpu().numpy(), w, h)
@@ -127,9 +123,7 @@ def letterbox(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, tuple[i
     resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nw, nh) != (w, h) else image
     pw, ph = (-nw) % STRIDE, (-nh) % STRIDE
     left, top = pw // 2, ph // 2
-    padded = cv2.copyMakeBorder(
-        resized, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(114, 114, 114)
-    )
+    padded = cv2.copyMakeBorder(resized, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(114, 114, 114))
     return padded, scale, (left, top)
 
 

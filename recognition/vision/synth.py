@@ -28,7 +28,9 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _text_image(text: str, height: int, color: tuple[int, int, int], bold: int, width: int | None = None) -> Image.Image:
+def _text_image(
+    text: str, height: int, color: tuple[int, int, int], bold: int, width: int | None = None
+) -> Image.Image:
     """RGBA image of ``text`` scaled to exactly ``height`` px (and ``width`` if given)."""
     font = _font(96)
     x0, y0, x1, y1 = font.getbbox(text, stroke_width=bold)
@@ -58,7 +60,9 @@ def render_plate(text: str, style: str = "us", seed: int = 0, width: int = 520) 
         accent = rng.choice([(170, 20, 30), (20, 60, 150), (30, 100, 40)])
         img = Image.new("RGBA", (w, h), bg + (255,))
         d = ImageDraw.Draw(img)
-        d.rounded_rectangle((1, 1, w - 2, h - 2), radius=int(h * 0.08), outline=(60, 60, 60, 255), width=max(2, h // 60))
+        d.rounded_rectangle(
+            (1, 1, w - 2, h - 2), radius=int(h * 0.08), outline=(60, 60, 60, 255), width=max(2, h // 60)
+        )
         state = rng.choice(["DEMOLAND", "NEW STATE", "FREESTATE", "EXAMPLIA"])
         _paste_centered(img, _text_image(state, int(h * 0.15), accent, 1), w / 2, h * 0.15)
         chars = _text_image(text, int(h * 0.50), ink, 4, width=int(w * min(0.86, 0.125 * len(text))))
@@ -74,7 +78,9 @@ def render_plate(text: str, style: str = "us", seed: int = 0, width: int = 520) 
             a = 2 * np.pi * k / 12
             cx, cy, r = band / 2 + np.cos(a) * band * 0.25, h * 0.3 + np.sin(a) * band * 0.25, max(1, band // 20)
             d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(250, 210, 0, 255))
-        _paste_centered(img, _text_image(rng.choice(["D", "NL", "F", "B"]), int(h * 0.25), (255, 255, 255), 1), band / 2, h * 0.75)
+        _paste_centered(
+            img, _text_image(rng.choice(["D", "NL", "F", "B"]), int(h * 0.25), (255, 255, 255), 1), band / 2, h * 0.75
+        )
         d.rounded_rectangle((1, 1, w - 2, h - 2), radius=int(h * 0.1), outline=(20, 20, 20, 255), width=max(2, h // 25))
         chars = _text_image(text, int(h * 0.70), (15, 15, 15), 4, width=int((w - band) * min(0.88, 0.115 * len(text))))
         _paste_centered(img, chars, band + (w - band) / 2, h * 0.53)
@@ -84,7 +90,9 @@ def render_plate(text: str, style: str = "us", seed: int = 0, width: int = 520) 
         band = int(h * 0.22)
         d.rectangle((0, 0, w, band), fill=(20, 50, 150, 255))
         _paste_centered(img, _text_image("BRASIL", int(band * 0.62), (255, 255, 255), 1), w / 2, band / 2)
-        d.rounded_rectangle((1, 1, w - 2, h - 2), radius=int(h * 0.08), outline=(20, 20, 20, 255), width=max(2, h // 30))
+        d.rounded_rectangle(
+            (1, 1, w - 2, h - 2), radius=int(h * 0.08), outline=(20, 20, 20, 255), width=max(2, h // 30)
+        )
         chars = _text_image(text, int(h * 0.55), (15, 15, 15), 4, width=int(w * min(0.88, 0.12 * len(text))))
         _paste_centered(img, chars, w / 2, band + (h - band) * 0.5)
     rgb = np.asarray(img.convert("RGB"))
@@ -157,7 +165,12 @@ def render_vehicle_scene(
     radius = int(cw * 0.06)
     cv2.rectangle(frame, (left + radius, belt), (right - radius, body_bottom), body, -1)
     cv2.rectangle(frame, (left, belt + radius), (right, body_bottom - radius), body, -1)
-    for ex, ey in ((left + radius, belt + radius), (right - radius, belt + radius), (left + radius, body_bottom - radius), (right - radius, body_bottom - radius)):
+    for ex, ey in (
+        (left + radius, belt + radius),
+        (right - radius, belt + radius),
+        (left + radius, body_bottom - radius),
+        (right - radius, body_bottom - radius),
+    ):
         cv2.circle(frame, (ex, ey), radius, body, -1, cv2.LINE_AA)
     cabin = np.array(
         [
@@ -179,7 +192,13 @@ def render_vehicle_scene(
         np.int32,
     )
     cv2.fillConvexPoly(frame, win, (55, 45, 40), cv2.LINE_AA)
-    cv2.line(frame, (left + int(cw * 0.25), roof_top + int(ch * 0.09)), (left + int(cw * 0.4), roof_top + int(ch * 0.09)), (120, 110, 105), max(1, int(3 * s)))
+    cv2.line(
+        frame,
+        (left + int(cw * 0.25), roof_top + int(ch * 0.09)),
+        (left + int(cw * 0.4), roof_top + int(ch * 0.09)),
+        (120, 110, 105),
+        max(1, int(3 * s)),
+    )
     # tail lights
     lh = int(ch * 0.13)
     lw = int(cw * 0.17)
@@ -188,7 +207,9 @@ def render_vehicle_scene(
         cv2.rectangle(frame, (lx, ly), (lx + lw, ly + lh), (30, 30, 200), -1)
         cv2.rectangle(frame, (lx + lw // 4, ly + lh // 4), (lx + lw * 3 // 4, ly + lh * 3 // 4), (90, 90, 240), -1)
     # trunk line and bumper
-    cv2.line(frame, (left + int(cw * 0.22), ly + lh // 2), (right - int(cw * 0.22), ly + lh // 2), dark, max(1, int(2 * s)))
+    cv2.line(
+        frame, (left + int(cw * 0.22), ly + lh // 2), (right - int(cw * 0.22), ly + lh // 2), dark, max(1, int(2 * s))
+    )
     bumper_y = body_bottom - int(ch * 0.14)
     cv2.rectangle(frame, (left, bumper_y), (right, body_bottom), _shade(body, 0.75), -1)
     cv2.line(frame, (left, bumper_y), (right, bumper_y), dark, max(1, int(2 * s)))
@@ -228,7 +249,20 @@ def random_plate_text(seed: int, style: str = "us") -> str:
         # 5th place: a letter (Mercosul) or a digit (old series); no 0, which
         # the bundled font draws almost like O.
         fifth = rng.choice(letters + digits[1:])
-        return "".join(rng.choice(letters) for _ in range(3)) + rng.choice(digits) + fifth + "".join(rng.choice(digits) for _ in range(2))
+        return (
+            "".join(rng.choice(letters) for _ in range(3))
+            + rng.choice(digits)
+            + fifth
+            + "".join(rng.choice(digits) for _ in range(2))
+        )
     if style == "eu":
-        return "".join(rng.choice(letters) for _ in range(2)) + "".join(rng.choice(digits) for _ in range(2)) + "".join(rng.choice(letters) for _ in range(3))
-    return rng.choice(digits) + "".join(rng.choice(letters) for _ in range(3)) + "".join(rng.choice(digits) for _ in range(3))
+        return (
+            "".join(rng.choice(letters) for _ in range(2))
+            + "".join(rng.choice(digits) for _ in range(2))
+            + "".join(rng.choice(letters) for _ in range(3))
+        )
+    return (
+        rng.choice(digits)
+        + "".join(rng.choice(letters) for _ in range(3))
+        + "".join(rng.choice(digits) for _ in range(3))
+    )
