@@ -3,7 +3,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.roles import ADMIN, OFFICER, has_role
 
-from .services import GROUP, user_group
+from .services import GROUP, is_watched, user_group, watched
 
 # Close codes the browser can tell apart from network failures.
 CLOSE_UNAUTHENTICATED = 4401
@@ -21,6 +21,7 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         if not await database_sync_to_async(has_role)(user, OFFICER, ADMIN):
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.cameras, self.hotlists = await database_sync_to_async(watched)(user)
         self.groups_joined = [GROUP, user_group(user.pk)]  # covert-list alerts come to the user's own group
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -35,7 +36,9 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def alert_new(self, event):
-        await self.send_json({"type": "alert.new", "alert": event["alert"]})
+        if is_watched(event["alert"], self.cameras, self.hotlists):
+            await self.send_json({"type": "alert.new", "alert": event["alert"]})
 
     async def alert_updated(self, event):
-        await self.send_json({"type": "alert.updated", "alert": event["alert"]})
+        if is_watched(event["alert"], self.cameras, self.hotlists):
+            await self.send_json({"type": "alert.updated", "alert": event["alert"]})

@@ -11,6 +11,15 @@ class Alert(models.Model):
     class Status(models.TextChoices):
         NEW = "new"
         ACKNOWLEDGED = "acknowledged"
+        DISPOSITIONED = "dispositioned"
+
+    class Disposition(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed (stop made)"
+        MISREAD = "misread", "Misread"
+        WRONG_STATE = "wrong_state", "Wrong state"
+        NOT_ACTIVE = "not_active", "Entry no longer active"
+        DUPLICATE = "duplicate", "Duplicate"
+        OTHER = "other", "Other (explain)"
 
     read = models.ForeignKey(Read, on_delete=models.CASCADE, related_name="alerts")
     entry = models.ForeignKey(Entry, on_delete=models.SET_NULL, null=True, related_name="alerts")
@@ -35,6 +44,14 @@ class Alert(models.Model):
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                         related_name="+")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
+    disposition_note = models.TextField(blank=True)
+    dispositioned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                         related_name="+")
+    dispositioned_at = models.DateTimeField(null=True, blank=True)
+    camera = models.ForeignKey("cameras.Camera", on_delete=models.PROTECT, null=True, related_name="+")
+    last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Latest read of the same pass.")
+    repeats = models.PositiveIntegerField(default=0, help_text="Further reads of the same pass folded into this alert.")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -42,3 +59,24 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"alert {self.pk}: {self.entry_plate}"
+
+
+class AlertEvent(models.Model):
+    """What happened to an alert, by whom and when."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    kind = models.CharField(max_length=20)  # created, repeated, acknowledged, dispositioned
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+
+class WatchPreference(models.Model):
+    """Which cameras and lists an officer watches (none chosen = all)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watch")
+    cameras = models.ManyToManyField("cameras.Camera", blank=True)
+    hotlists = models.ManyToManyField("hotlist.Hotlist", blank=True)

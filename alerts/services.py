@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Alert
+from .models import Alert, AlertEvent, WatchPreference
 
 log = logging.getLogger(__name__)
 GROUP = "alerts"
@@ -51,6 +54,14 @@ def alert_payload(alert: Alert) -> dict:
         "sound": alert.sound,
         "covert": alert.covert,
         "historical": alert.historical,
+        "hotlist_id": alert.hotlist_id,
+        "repeats": alert.repeats,
+        "last_seen_at": alert.last_seen_at.isoformat() if alert.last_seen_at else None,
+        "disposition": alert.disposition,
+        "disposition_label": alert.get_disposition_display() if alert.disposition else "",
+        "disposition_note": alert.disposition_note,
+        "dispositioned_by": alert.dispositioned_by.get_username() if alert.dispositioned_by_id else None,
+        "url": reverse("alerts:detail", args=[alert.pk]),
         "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by_id else None,
         "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
     }
@@ -84,7 +95,7 @@ def visible_alerts(user):
 
 def broadcast(event_type: str, alert_id: int) -> None:
     """Send an alert to the browsers that may show it (called after commit)."""
-    alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by").get(pk=alert_id)
+    alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by").get(pk=alert_id)
     layer = get_channel_layer()
     if layer is None:
         return
@@ -101,11 +112,30 @@ def _differences(match) -> list[dict]:
              "read_char": d.read_char, "sentence": d.sentence} for d in match.differences]
 
 
+def dedup_window() -> timedelta:
+    return timedelta(seconds=getattr(settings, "ALERT_DEDUP_SECONDS", 120))
+
+
 def do_create_alerts(read, matches, *, historical: bool = False) -> list[Alert]:
-    """One alert per (read, entry) for the (entry, match) pairs from ``hotlist.services.match_read``."""
+    """One alert per vehicle pass, camera and entry, for the (entry, match) pairs from ``match_read``.
+
+    A read of an entry already alerted at the same camera within ``ALERT_DEDUP_SECONDS`` of that
+    alert's last read is folded into it (``repeats``), not alerted again.
+    """
     alerts = []
     for entry, match in matches:
         hotlist = entry.hotlist
+        if not historical:
+            window = dedup_window()
+            previous = (Alert.objects.select_for_update()
+                        .filter(entry=entry, camera_id=read.camera_id, historical=False,
+                                last_seen_at__gte=read.captured_at - window, last_seen_at__lte=read.captured_at + window)
+                        .order_by("-last_seen_at").first())
+            if previous is not None:
+                Alert.objects.filter(pk=previous.pk).update(repeats=F("repeats") + 1,
+                                                            last_seen_at=Greatest(F("last_seen_at"), read.captured_at))
+                AlertEvent.objects.create(alert=previous, kind="repeated", detail={"read": read.pk, "text": read.text})
+                continue
         alert, created = Alert.objects.get_or_create(
             read=read, entry=entry,
             defaults=dict(hotlist=hotlist, hotlist_name=hotlist.name, entry_plate=entry.plate,
@@ -113,9 +143,12 @@ def do_create_alerts(read, matches, *, historical: bool = False) -> list[Alert]:
                           notes=entry.notes, match_kind=match.kind, matched_text=match.read,
                           differences=_differences(match), explanation=match.description[:300],
                           priority=hotlist.priority, colour=hotlist.colour, sound=hotlist.sound,
-                          covert=hotlist.covert, historical=historical),
+                          covert=hotlist.covert, historical=historical, camera_id=read.camera_id,
+                          last_seen_at=read.captured_at),
         )
         if created:
+            AlertEvent.objects.create(alert=alert, kind="created",
+                                      detail={"read": read.pk, "match": match.kind, "historical": historical})
             alerts.append(alert)
             transaction.on_commit(lambda pk=alert.pk: broadcast("alert.new", pk))
     return alerts
@@ -127,5 +160,48 @@ def do_acknowledge(alert_id: int, user) -> Alert:
         changed = Alert.objects.filter(pk=alert_id, status=Alert.Status.NEW).update(
             status=Alert.Status.ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=timezone.now())
         if changed:
+            AlertEvent.objects.create(alert_id=alert_id, user=user, kind="acknowledged")
             transaction.on_commit(lambda: broadcast("alert.updated", alert_id))
     return Alert.objects.get(pk=alert_id)
+
+
+class DispositionError(ValueError):
+    pass
+
+
+def do_disposition(alert_id: int, user, disposition: str, note: str = "") -> Alert:
+    """Record what the officer found. Acknowledges first if needed; a dispositioned alert is final."""
+    note = note.strip()
+    if disposition not in Alert.Disposition.values:
+        raise DispositionError(f"unknown disposition {disposition!r}")
+    if disposition == Alert.Disposition.OTHER and not note:
+        raise DispositionError("say what happened when the disposition is 'other'")
+    now = timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert_id)
+        if alert.status == Alert.Status.DISPOSITIONED:
+            raise DispositionError(f"the alert was already dispositioned as {alert.get_disposition_display()}")
+        if alert.status == Alert.Status.NEW:
+            alert.acknowledged_by, alert.acknowledged_at = user, now
+            AlertEvent.objects.create(alert=alert, user=user, kind="acknowledged")
+        alert.status = Alert.Status.DISPOSITIONED
+        alert.disposition, alert.disposition_note = disposition, note[:2000]
+        alert.dispositioned_by, alert.dispositioned_at = user, now
+        alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "disposition", "disposition_note",
+                                  "dispositioned_by", "dispositioned_at"])
+        AlertEvent.objects.create(alert=alert, user=user, kind="dispositioned",
+                                  detail={"disposition": disposition, "note": note[:2000]})
+        transaction.on_commit(lambda: broadcast("alert.updated", alert_id))
+    return alert
+
+
+def watched(user) -> tuple[set[int], set[int]]:
+    """(camera ids, list ids) the user chose to watch; an empty set means all."""
+    pref = WatchPreference.objects.filter(user=user).first()
+    if pref is None:
+        return set(), set()
+    return set(pref.cameras.values_list("pk", flat=True)), set(pref.hotlists.values_list("pk", flat=True))
+
+
+def is_watched(payload: dict, cameras: set[int], hotlists: set[int]) -> bool:
+    return (not cameras or payload["camera"]["id"] in cameras) and (not hotlists or payload["hotlist_id"] in hotlists)

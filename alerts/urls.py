@@ -6,5 +6,8 @@ app_name = "alerts"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("feed/", views.alert_feed, name="feed"),
+    path("watch/", views.watch, name="watch"),
+    path("<int:pk>/", views.alert_detail, name="detail"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("<int:pk>/disposition/", views.disposition, name="disposition"),
 ]

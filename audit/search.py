@@ -1,12 +1,83 @@
-"""Read search for auditors: plate (exact or wildcard), camera and time range."""
+"""Read search for auditors: plate (exact, wildcard or lenient), camera, time range, hotlist hits.
+
+Speed (PostgreSQL, indexes from recognition/migrations/0002_search_indexes.py):
+
+* exact: ``text = X`` on the (text, captured_at) btree, newest first, LIMIT page;
+* prefix ``ABC*``: ``text LIKE 'ABC%'`` on the ``varchar_pattern_ops`` btree;
+* other wildcards: a regular expression on the pg_trgm GIN index;
+* lenient: the searched plate is a one-entry "hotlist" for the matcher library
+  (``hotlist.matching``), so search and alerting agree. Candidate texts come from
+  the canonical form of ``text`` (look-alike groups mapped to one character,
+  an expression index): every text whose canonical form is within the edit
+  budget of the plate's canonical form (enumerated; look-alikes cost nothing
+  there, so this never misses). Each distinct candidate text is then verified
+  with the matcher and the final query is ``text IN (verified texts)``, so
+  results, ordering, paging and counts are exactly the matcher's.
+
+Counts are capped (``COUNT_CAP``) so that huge result sets stay fast; the map
+and chart aggregate the newest ``AGG_CAP`` matching reads.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
 
+from django.db import connection
+from django.db.models import BooleanField, CharField, Func
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from hotlist.matching import DEFAULT_LOOKALIKES, HotlistIndex, MatchPolicy, normalize_pattern
 from recognition.models import Read
 
 _WILDCARD_OK = re.compile(r"^[A-Z0-9*?]+$")
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000
+AGG_CAP = 10_000
+CHART_MAX_HOURS = 24 * 14
+EXPORT_CAP = 100_000
+#: Above this many enumerated canonical neighbours the lenient prefilter on SQLite
+#: (no index anyway) verifies every distinct text of the right length instead.
+_SQLITE_IN_MAX = 900
+
+#: Canonical form of a text for look-alike-insensitive lookups: each look-alike group of
+#: DEFAULT_LOOKALIKES mapped to its representative. Must equal the expression of the index
+#: ``recognition_read_text_canon`` (recognition/migrations/0002_search_indexes.py).
+CANON_FROM = "0OQ12586"
+CANON_TO = "DDDIZSBG"
+_CANON_TABLE = str.maketrans(CANON_FROM, CANON_TO)
+CANON_ALPHABET = "".join(sorted(set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".translate(_CANON_TABLE))))
+
+MODES = ("exact", "wildcard", "lenient")
+
+
+def canonical(text: str) -> str:
+    return text.translate(_CANON_TABLE)
+
+
+class Canon(Func):
+    """TRANSLATE(text, CANON_FROM, CANON_TO); nested REPLACE on SQLite (no TRANSLATE there)."""
+
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"TRANSLATE({sql}, '{CANON_FROM}', '{CANON_TO}')", params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        for a, b in zip(CANON_FROM, CANON_TO):
+            sql = f"REPLACE({sql}, '{a}', '{b}')"
+        return sql, params
+
+
+def normalize_query(pattern: str) -> str:
+    return normalize_pattern(re.sub(r"[\s\-]", "", pattern or ""))
 
 
 def plate_filter(pattern: str) -> dict:
@@ -23,14 +94,232 @@ def plate_filter(pattern: str) -> dict:
     return {"text__regex": regex}
 
 
-def search_reads(*, plate: str = "", camera=None, start=None, end=None):
-    qs = Read.objects.select_related("camera", "frame")
-    if plate:
-        qs = qs.filter(**plate_filter(plate))
-    if camera is not None:
-        qs = qs.filter(camera=camera)
-    if start is not None:
-        qs = qs.filter(captured_at__gte=start)
-    if end is not None:
-        qs = qs.filter(captured_at__lt=end)
-    return qs.order_by("-captured_at", "-pk")
+def is_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+@dataclass
+class SearchSpec:
+    plate: str = ""
+    mode: str = "exact"
+    lookalikes: int = 1
+    edits: int = 0
+    camera: object = None
+    start: object = None
+    end: object = None
+    hotlist: object = None
+    hits_only: bool = False
+
+    @classmethod
+    def from_form(cls, data: dict) -> "SearchSpec":
+        return cls(plate=data.get("plate") or "", mode=data.get("mode") or "exact",
+                   lookalikes=data.get("lookalikes") if data.get("lookalikes") is not None else 1,
+                   edits=data.get("edits") if data.get("edits") is not None else 0,
+                   camera=data.get("camera"), start=data.get("start"), end=data.get("end"),
+                   hotlist=data.get("hotlist"), hits_only=bool(data.get("hits_only")))
+
+    @property
+    def lenient(self) -> bool:
+        return self.mode == "lenient" and bool(self.plate)
+
+    def policy(self) -> MatchPolicy:
+        return MatchPolicy.lenient(lookalike=self.lookalikes, edits=0 if is_wildcard(self.plate) else self.edits)
+
+
+# ---------------------------------------------------------------------------------------- lenient
+
+
+@lru_cache(maxsize=256)
+def _lenient_index(plate: str, lookalikes: int, edits: int) -> HotlistIndex:
+    return HotlistIndex.build([(0, plate, MatchPolicy.lenient(lookalike=lookalikes, edits=edits))])
+
+
+def lenient_index(spec: SearchSpec) -> HotlistIndex:
+    plate = normalize_query(spec.plate)
+    return _lenient_index(plate, spec.lookalikes, 0 if is_wildcard(plate) else spec.edits)
+
+
+def canonical_neighbours(text: str, edits: int) -> set[str]:
+    """Every string over the canonical alphabet within ``edits`` plain edits of ``text`` (canonical)."""
+    frontier = {text}
+    seen = {text}
+    for _ in range(edits):
+        nxt = set()
+        for s in frontier:
+            for i in range(len(s) + 1):
+                for c in CANON_ALPHABET:
+                    nxt.add(s[:i] + c + s[i:])  # insertion
+                if i < len(s):
+                    nxt.add(s[:i] + s[i + 1:])  # deletion
+                    for c in CANON_ALPHABET:
+                        if c != s[i]:
+                            nxt.add(s[:i] + c + s[i + 1:])  # substitution
+        nxt.discard("")
+        frontier = nxt - seen
+        seen |= nxt
+    return seen
+
+
+def _lenient_prefilter(qs, spec: SearchSpec):
+    """A superset of the reads the matcher accepts (never misses), by the text's canonical form."""
+    plate = normalize_query(spec.plate)
+    if is_wildcard(plate):
+        if spec.lookalikes:
+            groups = {c: "".join(sorted({g for g in CANON_FROM + CANON_TO + c if canonical(g) == canonical(c)}))
+                      for c in set(plate) if c not in "*?"}
+            body = "".join(".*" if c == "*" else "." if c == "?" else
+                           (f"[{groups[c]}]" if len(groups[c]) > 1 else c) for c in plate)
+            return qs.filter(text__regex=f"^{body}$")
+        return qs.filter(**plate_filter(plate))
+    keys = canonical_neighbours(canonical(plate), spec.edits)
+    if connection.vendor == "postgresql":
+        table = Read._meta.db_table
+        return qs.filter(RawSQL(f"TRANSLATE(\"{table}\".\"text\", '{CANON_FROM}', '{CANON_TO}') = ANY(%s)",
+                                (sorted(keys),), output_field=BooleanField()))
+    if len(keys) <= _SQLITE_IN_MAX:
+        return qs.annotate(_canon=Canon("text")).filter(_canon__in=sorted(keys))
+    return qs  # SQLite only: every text is verified in Python
+
+
+def lenient_texts(base_qs, spec: SearchSpec) -> list[str]:
+    """Distinct read texts (within ``base_qs``'s filters) that the matcher accepts for the searched plate."""
+    index = lenient_index(spec)
+    texts = _lenient_prefilter(base_qs, spec).order_by().values_list("text", flat=True).distinct()
+    return sorted(t for t in texts if index.match(t))
+
+
+def explain(read: Read, spec: SearchSpec):
+    """The matcher's best match of the searched plate against a read's candidates (and its text), or None."""
+    cands = [(read.text, read.confidence)]
+    for c in read.candidates or []:
+        try:
+            cands.append((str(c[0]), float(c[1]) if len(c) > 1 and c[1] is not None else None))
+        except (TypeError, IndexError, ValueError):
+            continue
+    found = lenient_index(spec).match(cands)
+    return found[0] if found else None
+
+
+# ----------------------------------------------------------------------------------------- search
+
+
+def visible_alerts_for(user):
+    from alerts.services import visible_alerts
+
+    return visible_alerts(user)
+
+
+def search_reads(*, plate: str = "", camera=None, start=None, end=None, mode: str = "exact", lookalikes: int = 1,
+                 edits: int = 0, hotlist=None, hits_only: bool = False, user=None, spec: SearchSpec | None = None):
+    """Matching reads, newest first (a QuerySet; slice it for a page).
+
+    ``hotlist`` / ``hits_only`` keep reads with an alert (of that list) that ``user`` may see:
+    covert-list alerts count only for users cleared for that list (``alerts.services.visible_alerts``).
+    """
+    if spec is None:
+        spec = SearchSpec(plate=plate, mode=mode, lookalikes=lookalikes, edits=edits, camera=camera, start=start,
+                          end=end, hotlist=hotlist, hits_only=hits_only)
+    qs = Read.objects.all()
+    if spec.camera is not None:
+        qs = qs.filter(camera=spec.camera)
+    if spec.start is not None:
+        qs = qs.filter(captured_at__gte=spec.start)
+    if spec.end is not None:
+        qs = qs.filter(captured_at__lt=spec.end)
+    if spec.hotlist is not None or spec.hits_only:
+        if user is None:
+            raise ValueError("hit filters need the searching user (covert lists)")
+        alerts = visible_alerts_for(user).order_by()
+        if spec.hotlist is not None:
+            alerts = alerts.filter(hotlist=spec.hotlist)
+        qs = qs.filter(pk__in=alerts.values("read_id"))
+    if spec.plate:
+        if spec.lenient:
+            qs = qs.filter(text__in=lenient_texts(qs, spec))
+        else:
+            qs = qs.filter(**plate_filter(spec.plate))
+    return qs.select_related("camera", "frame").order_by("-captured_at", "-pk")
+
+
+def capped_count(qs, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(count, capped): counts at most ``cap + 1`` rows."""
+    n = qs.order_by().values("pk")[: cap + 1].count()
+    return min(n, cap), n > cap
+
+
+def page_of(qs, page: int, size: int = PAGE_SIZE) -> list:
+    page = max(1, page)
+    return list(qs[(page - 1) * size: page * size])
+
+
+def hits_for(user, read_ids) -> dict[int, list[dict]]:
+    """read id -> [{list, kind, explanation}] of the alerts ``user`` may see."""
+    out: dict[int, list[dict]] = defaultdict(list)
+    if not read_ids:
+        return out
+    rows = (visible_alerts_for(user).order_by().filter(read_id__in=list(read_ids))
+            .values_list("read_id", "hotlist_name", "match_kind", "explanation"))
+    seen = set()
+    for read_id, name, kind, explanation in rows:
+        if (read_id, name) in seen:
+            continue
+        seen.add((read_id, name))
+        out[read_id].append({"list": name, "kind": kind, "explanation": explanation})
+    for v in out.values():
+        v.sort(key=lambda h: h["list"])
+    return out
+
+
+def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
+    """Map points (per camera) and per-hour chart series (reads and hits per camera) of the newest ``cap`` reads."""
+    rows = list(qs.order_by("-captured_at", "-pk").values_list("pk", "camera_id", "captured_at")[:cap])
+    ids_subquery = qs.order_by("-captured_at", "-pk").values("pk")[:cap]
+    hit_ids = set(visible_alerts_for(user).order_by().filter(read__in=ids_subquery)
+                  .values_list("read_id", flat=True)) if rows else set()
+    from cameras.models import Camera
+
+    cams = {c.pk: c for c in Camera.objects.filter(pk__in={r[1] for r in rows})}
+    reads_per_cam = Counter(r[1] for r in rows)
+    hits_per_cam = Counter(r[1] for r in rows if r[0] in hit_ids)
+    points, unplaced = [], []
+    for cam_id, n in reads_per_cam.most_common():
+        cam = cams[cam_id]
+        item = {"camera": cam.name, "camera_id": cam_id, "reads": n, "hits": hits_per_cam.get(cam_id, 0),
+                "lat": cam.latitude, "lon": cam.longitude}
+        (points if cam.latitude is not None and cam.longitude is not None else unplaced).append(item)
+
+    def hour_of(dt):
+        local = timezone.localtime(dt) if timezone.is_aware(dt) else dt
+        return local.replace(minute=0, second=0, microsecond=0)
+
+    per = defaultdict(lambda: [0, 0])  # (cam_id, hour) -> [reads, hits]
+    hours = set()
+    for pk, cam_id, at in rows:
+        h = hour_of(at)
+        hours.add(h)
+        cell = per[(cam_id, h)]
+        cell[0] += 1
+        if pk in hit_ids:
+            cell[1] += 1
+    truncated = False
+    axis = []
+    if hours:
+        last, first = max(hours), min(hours)
+        if (last - first) > timedelta(hours=CHART_MAX_HOURS - 1):
+            first = last - timedelta(hours=CHART_MAX_HOURS - 1)
+            truncated = True
+        h = first
+        while h <= last:
+            axis.append(h)
+            h += timedelta(hours=1)
+    series = []
+    for cam_id, _ in reads_per_cam.most_common():
+        series.append({"camera": cams[cam_id].name, "camera_id": cam_id,
+                       "reads": [per[(cam_id, h)][0] if (cam_id, h) in per else 0 for h in axis],
+                       "hits": [per[(cam_id, h)][1] if (cam_id, h) in per else 0 for h in axis]})
+    return {
+        "map": {"points": points, "unplaced": unplaced},
+        "chart": {"hours": [h.isoformat() for h in axis], "series": series, "truncated": truncated},
+        "sampled": len(rows),
+        "sample_capped": len(rows) >= cap,
+    }

@@ -188,3 +188,5 @@ CELERY_BEAT_SCHEDULE = {
 
 # Workers check for changed hotlists at most this often (seconds).
 HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "1.0"))
+# Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.
+ALERT_DEDUP_SECONDS = env_int("ALERT_DEDUP_SECONDS", 120)

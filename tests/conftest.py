@@ -88,9 +88,10 @@ class Stack:
         assert response.status_code == 200 and "sessionid" in session.cookies, response.text[:500]
         return session
 
-    def post_frame(self, token: str, jpeg: bytes) -> requests.Response:
+    def post_frame(self, token: str, jpeg: bytes, captured_at: str | None = None) -> requests.Response:
+        data = {"captured_at": captured_at} if captured_at else {}
         return requests.post(f"{self.base_url}/api/frames/", headers={"Authorization": f"Token {token}"},
-                             files={"image": ("frame.jpg", jpeg, "image/jpeg")}, timeout=30)
+                             files={"image": ("frame.jpg", jpeg, "image/jpeg")}, data=data, timeout=30)
 
 
 def _database_url() -> str:

@@ -59,6 +59,8 @@ def test_officers_see_a_live_alert_and_its_acknowledgement(stack, browser):
     hotlist = Hotlist.objects.create(name="Stolen vehicles")
     Entry.objects.create(hotlist=hotlist, plate="8KTR552", plate_raw="8KTR552", state="CA", reason="Stolen vehicle",
                          case_number="26-04412", notes="Grey sedan")
+    Entry.objects.create(hotlist=hotlist, plate="8ZPL903", plate_raw="8ZPL903", state="CA", reason="Stolen plate",
+                         case_number="26-04413")
 
     page_a = log_in(browser, stack.base_url, "officer-a", "officer-a-password")
     page_b = log_in(browser, stack.base_url, "officer-b", "officer-b-password")
@@ -89,12 +91,12 @@ def test_officers_see_a_live_alert_and_its_acknowledgement(stack, browser):
     page_b.screenshot(path=str(ARTIFACTS / "dashboard-acknowledged.png"), full_page=True)
 
     # A look-alike misread (B for 8) still hits the lenient list, and the card says how it differs.
-    image, _ = render_vehicle_scene("BKTR552", seed=22)
+    image, _ = render_vehicle_scene("BZPL903", seed=22)
     assert stack.post_frame(token, jpeg_bytes(image)).status_code == 202
     card = page_a.locator("[data-testid=alert]", has=page_a.get_by_test_id("match-kind").filter(has_text="lookalike"))
     expect(card).to_be_visible(timeout=15000)
-    expect(card.get_by_test_id("read-text")).to_have_text("BKTR552")
-    expect(card.get_by_test_id("entry-plate")).to_have_text("8KTR552")
+    expect(card.get_by_test_id("read-text")).to_have_text("BZPL903")
+    expect(card.get_by_test_id("entry-plate")).to_have_text("8ZPL903")
     expect(card.get_by_test_id("explanation")).to_have_text("read B where the list has 8 (look-alike)")
     expect(card.get_by_test_id("read-text").locator(".diff")).to_have_text("B")
     page_a.screenshot(path=str(ARTIFACTS / "dashboard-lookalike.png"), full_page=True)

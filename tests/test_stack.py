@@ -55,9 +55,9 @@ async def _receive_alert(ws_url: str, cookie: str, post, timeout: float = 30):
         return response, accepted_at, message, time.monotonic()
 
 
-def _timed_post(stack, token, jpeg):
+def _timed_post(stack, token, jpeg, captured_at=None):
     def post():
-        response = stack.post_frame(token, jpeg)
+        response = stack.post_frame(token, jpeg, captured_at)
         return response, time.monotonic()
 
     return post
@@ -77,10 +77,14 @@ def test_real_photo_on_a_hotlist_reaches_the_officer_within_2_seconds(stack):
     assert stack.post_frame(token, jpeg_bytes(warm)).status_code == 202
 
     latencies, accepts = [], []
-    for _ in range(5):
+    from datetime import datetime, timedelta, timezone
+
+    for i in range(5):
+        # Each post is a separate pass of the car (an hour apart), so each one alerts.
+        when = (datetime.now(timezone.utc) - timedelta(hours=5 - i)).isoformat()
         started = time.monotonic()
         response, accepted_at, message, arrived_at = asyncio.run(
-            _receive_alert(stack.ws_url, cookie, _timed_post(stack, token, jpeg)))
+            _receive_alert(stack.ws_url, cookie, _timed_post(stack, token, jpeg, when)))
         assert message["type"] == "alert.new", stack.logs()
         latencies.append(arrived_at - started)
         accepts.append(accepted_at - started)

@@ -59,6 +59,8 @@
 
   function render(alert, fresh) {
     const ack = alert.status !== "new";
+    const statusText = alert.status === "dispositioned" ? alert.disposition_label + " (" + alert.dispositioned_by + ")"
+      : ack ? "acknowledged by " + alert.acknowledged_by : "new";
     const when = new Date(alert.read.captured_at).toLocaleString();
     const dl = el("dl", {}, [
       ...row("Reason", alert.entry.reason),
@@ -69,7 +71,8 @@
       ...row("Notes", alert.entry.notes),
     ]);
     const side = el("div", { class: "side" }, [
-      el("span", { class: "badge", "data-testid": "alert-status", text: ack ? "acknowledged by " + alert.acknowledged_by : "new" }),
+      el("span", { class: "badge", "data-testid": "alert-status", text: statusText }),
+      alert.repeats ? el("span", { class: "priority", text: alert.repeats + " more read(s) of this pass" }) : null,
       el("span", { class: "priority", text: alert.priority + " priority" }),
       alert.historical ? el("span", { class: "badge historical", "data-testid": "historical", text: "historical hit: seen before the entry was listed" }) : null,
       alert.covert ? el("span", { class: "badge covert", text: "covert list" }) : null,
@@ -79,6 +82,7 @@
       button.addEventListener("click", () => acknowledge(alert.id, button));
       side.appendChild(button);
     }
+    side.appendChild(el("a", { href: alert.url, "data-testid": "open-alert", text: alert.status === "dispositioned" ? "Details" : "Check and record" }));
     const card = el("article", { class: "alert" + (ack ? " acknowledged" : "") + (fresh ? " fresh" : "") + (alert.historical ? " historical" : ""), "data-alert-id": String(alert.id), "data-testid": "alert", style: ack ? null : "border-left-color:" + alert.colour }, [
       el("div", { class: "images" }, [
         alert.read.crop_url ? el("img", { class: "plate", src: alert.read.crop_url, alt: "plate crop " + alert.read.text }) : null,

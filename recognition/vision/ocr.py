@@ -362,6 +362,27 @@ class RapidPlateOCR:
 
 
 # --------------------------------------------------------------------------- #
+# Plate-specific CRNN (trained by recognition.training)
+# --------------------------------------------------------------------------- #
+
+# Input of the plate CRNN: the whole plate crop as one grey image. Shared with
+# recognition.training so that training and run time preprocess alike.
+CRNN_HEIGHT = 48
+CRNN_WIDTH = 144
+CRNN_MODEL_PATH = config.REPO_ROOT / "recognition" / "models" / "plate_crnn.onnx"
+
+
+def crnn_preprocess(crop: np.ndarray) -> np.ndarray:
+    """BGR or grey crop -> (1, CRNN_HEIGHT, CRNN_WIDTH) float32, zero mean and unit variance."""
+    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    h, w = grey.shape[:2]
+    interp = cv2.INTER_AREA if (w > CRNN_WIDTH and h > CRNN_HEIGHT) else cv2.INTER_LINEAR
+    img = cv2.resize(grey, (CRNN_WIDTH, CRNN_HEIGHT), interpolation=interp).astype(np.float32)
+    img = (img - img.mean()) / max(float(img.std()), 8.0)
+    return img[None]
+
+
+# --------------------------------------------------------------------------- #
 # EasyOCR
 # --------------------------------------------------------------------------- #
 

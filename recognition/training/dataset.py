@@ -1,0 +1,128 @@
+"""Training data for the plate CRNN: real crops plus synthetic plates.
+
+Real crops: ``../shared/data/us-plate-crops`` (``groundtruth.csv``: file,
+state, plate) and ``../shared/data/br-plate-crops`` (``labels.csv``: file,
+plate). The validation part is chosen by a hash of the plate text, so every
+frame of one car lands on the same side. The OpenALPR benchmark photos
+(``../shared/bench``) are never read here.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognition.vision.ocr import PLATE_ALPHABET, crnn_preprocess
+
+from .synth_plates import SynthAssets, default_data_dir, degrade, synth_sample
+
+CHAR_TO_CLASS = {c: i + 1 for i, c in enumerate(PLATE_ALPHABET)}  # 0 = CTC blank
+MAX_LABEL = 10
+
+
+@dataclass(frozen=True)
+class RealCrop:
+    path: Path
+    text: str
+    source: str  # "us" or "br"
+
+
+def is_validation_plate(text: str, val_percent: int = 20) -> bool:
+    """Deterministic split by plate text (same plate -> same side)."""
+    return zlib.crc32(text.encode()) % 100 < val_percent
+
+
+def load_real_crops(data_dir: Path | None = None) -> list[RealCrop]:
+    data_dir = data_dir or default_data_dir()
+    out: list[RealCrop] = []
+    us = data_dir / "us-plate-crops"
+    if (us / "groundtruth.csv").exists():
+        with open(us / "groundtruth.csv", newline="") as f:
+            for row in csv.reader(f):
+                if len(row) >= 3 and row[2].strip():
+                    out.append(RealCrop(us / "images" / row[0], row[2].strip().upper(), "us"))
+    br = data_dir / "br-plate-crops"
+    if (br / "labels.csv").exists():
+        with open(br / "labels.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                out.append(RealCrop(br / "images" / row["file"], row["plate"].strip().upper(), "br"))
+    # labels the model can learn: plate alphabet, 2..MAX_LABEL characters
+    return [c for c in out if 2 <= len(c.text) <= MAX_LABEL and all(ch in CHAR_TO_CLASS for ch in c.text)]
+
+
+def split_real_crops(crops: list[RealCrop], val_percent: int = 20) -> tuple[list[RealCrop], list[RealCrop]]:
+    train = [c for c in crops if not is_validation_plate(c.text, val_percent)]
+    val = [c for c in crops if is_validation_plate(c.text, val_percent)]
+    return train, val
+
+
+def encode_label(text: str) -> list[int]:
+    return [CHAR_TO_CLASS[c] for c in text]
+
+
+def jitter_crop(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Random margins (in or out) and a small rotation, like a detector's crop of a real plate."""
+    h, w = img.shape[:2]
+    pad = [int(rng.uniform(-0.04, 0.12) * s) for s in (h, h, w, w)]  # top, bottom, left, right
+    out = cv2.copyMakeBorder(img, *[max(p, 0) for p in pad], cv2.BORDER_REPLICATE)
+    t, b, l, r = (max(-p, 0) for p in pad)
+    out = out[t : out.shape[0] - b, l : out.shape[1] - r]
+    if rng.random() < 0.5:
+        hh, ww = out.shape[:2]
+        m = cv2.getRotationMatrix2D((ww / 2, hh / 2), rng.uniform(-5, 5), 1.0)
+        m[0, 1] += rng.uniform(-0.1, 0.1)  # shear
+        out = cv2.warpAffine(out, m, (ww, hh), borderMode=cv2.BORDER_REPLICATE)
+    return out
+
+
+class PlateSamples:
+    """Endless mixed stream of (image (1,H,W) float32, label classes)."""
+
+    def __init__(
+        self,
+        real: list[RealCrop],
+        assets: SynthAssets | None,
+        real_fraction: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.images = [cv2.imread(str(c.path)) for c in real]
+        self.real = [(im, c.text) for im, c in zip(self.images, real, strict=True) if im is not None]
+        self.assets = assets
+        self.real_fraction = real_fraction if self.real else 0.0
+        if assets is None and not self.real:
+            raise ValueError("no real crops and no synthetic assets")
+
+    def sample(self) -> tuple[np.ndarray, str]:
+        rng = self.rng
+        if self.assets is None or rng.random() < self.real_fraction:
+            img, text = rng.choice(self.real)
+            img = degrade(jitter_crop(img, rng), rng, strength=0.6)
+        else:
+            img, text = synth_sample(self.assets, rng)
+        return crnn_preprocess(img), text
+
+    def batch(self, size: int) -> tuple[np.ndarray, list[list[int]], list[str]]:
+        xs, labels, texts = [], [], []
+        for _ in range(size):
+            x, text = self.sample()
+            xs.append(x)
+            labels.append(encode_label(text))
+            texts.append(text)
+        return np.stack(xs), labels, texts
+
+
+def load_validation(real: list[RealCrop]) -> list[tuple[np.ndarray, str, str]]:
+    """(preprocessed image, text, source) for each readable validation crop."""
+    out = []
+    for c in real:
+        im = cv2.imread(str(c.path))
+        if im is not None:
+            out.append((crnn_preprocess(im), c.text, c.source))
+    return out

@@ -1,0 +1,300 @@
+"""Synthetic plate crops for training the CRNN recogniser.
+
+Plates are drawn by this module with Pillow and OpenCV: US plates on the blank
+state plates of ``../shared/data/us-plate-blanks``, EU and BR plates drawn
+from scratch with the fonts of ``../shared/data/fonts``, then placed on a
+street frame of ``../shared/data/backgrounds``, warped and cropped the way
+the plate detector crops them, and degraded (blur, noise, glare, night/IR
+looks, low contrast, JPEG). Nothing here is used at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DIGITS = "0123456789"
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")
+
+# Layouts: L letter, D digit, A either, space/dash are drawn but not labelled.
+US_LAYOUTS = (
+    "LLL DDDD", "DLLL DDD", "LLL DDD", "DDD LLL", "LL DDDDD", "DLL DDDD", "LLLDDDD", "DDDDDDD",
+    "AAAAAAA", "AAAAAA", "AAAAA", "DAAADDD", "LLDDDDD", "DDDDLL", "LLLL DD", "LDDDDDD", "AAAA",
+)
+EU_LAYOUTS = (
+    "L LL DDDD", "LL L DDD", "LLL LL DD", "LL DDDD", "LL DDD LL", "LL-DDD-LL", "DD-LLL-D", "LL-DD-LL",
+    "LLLDDDD", "LL DD LLL", "DLLL DDD", "LDDD LLL", "LLL DDDL", "LL DDDDD",
+)
+BR_LAYOUTS = ("LLL-DDDD", "LLL DDDD", "LLLDLDD")
+
+
+def default_data_dir() -> Path:
+    """``../shared/data`` next to the repository root."""
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def random_text(layout: str, rng: random.Random) -> tuple[str, str]:
+    """(drawn text, label) for a layout string."""
+    out = []
+    for k in layout:
+        if k == "L":
+            out.append(rng.choice(LETTERS))
+        elif k == "D":
+            out.append(rng.choice(DIGITS))
+        elif k == "A":
+            out.append(rng.choice(LETTERS + DIGITS))
+        else:
+            out.append(k)
+    drawn = "".join(out)
+    return drawn, "".join(c for c in drawn if c.isalnum())
+
+
+@dataclass
+class SynthAssets:
+    """Fonts, blank plates and background frames loaded once."""
+
+    fonts: list[Path]
+    blanks: list[np.ndarray]
+    backgrounds: list[np.ndarray]
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None, max_backgrounds: int = 400) -> SynthAssets:
+        data_dir = data_dir or default_data_dir()
+        fonts = sorted((data_dir / "fonts").glob("*.ttf"))
+        blanks = [cv2.imread(str(p)) for p in sorted((data_dir / "us-plate-blanks").iterdir())]
+        blanks = [b for b in blanks if b is not None]
+        bgs = []
+        for p in sorted((data_dir / "backgrounds").iterdir())[:max_backgrounds]:
+            if p.suffix.lower() not in IMAGE_EXTS:
+                continue
+            im = cv2.imread(str(p))
+            if im is None:
+                continue
+            s = 360 / max(im.shape[:2])
+            bgs.append(cv2.resize(im, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else im)
+        if not fonts or not blanks or not bgs:
+            raise FileNotFoundError(f"fonts, us-plate-blanks and backgrounds are needed under {data_dir}")
+        return cls(fonts, blanks, bgs)
+
+
+@functools.lru_cache(maxsize=64)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def _text_patch(text: str, font_path: str, color: tuple[int, int, int], stroke: int) -> Image.Image:
+    """RGBA image tightly around ``text`` drawn at 96 px."""
+    font = _font(font_path, 96)
+    x0, y0, x1, y1 = font.getbbox(text, stroke_width=stroke)
+    img = Image.new("RGBA", (x1 - x0 + 4, y1 - y0 + 4), (0, 0, 0, 0))
+    ImageDraw.Draw(img).text(
+        (2 - x0, 2 - y0), text, font=font, fill=color + (255,), stroke_width=stroke, stroke_fill=color + (255,)
+    )
+    return img
+
+
+def _place(canvas: Image.Image, patch: Image.Image, box: tuple[float, float, float, float]) -> None:
+    """Resize ``patch`` into box (x0, y0, x1, y1) and composite it."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    canvas.alpha_composite(patch.resize((max(1, x1 - x0), max(1, y1 - y0)), Image.LANCZOS), (x0, y0))
+
+
+def _text_font(assets: SynthAssets, rng: random.Random) -> str:
+    return str(rng.choice(assets.fonts))
+
+
+def _small_text(rng: random.Random) -> str:
+    words = ["STATE", "DRIVE", "SAFE", "LAND", "OF", "THE", "GREAT", "SUNSHINE", "COUNTY", "BRASIL", "SP", "RJ"]
+    return " ".join(rng.choice(words) for _ in range(rng.randint(1, 3)))
+
+
+def render_us(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray:
+    blank = rng.choice(assets.blanks)
+    w, h = 400, 200
+    bg = cv2.cvtColor(cv2.resize(blank, (w, h), interpolation=cv2.INTER_CUBIC), cv2.COLOR_BGR2RGB)
+    img = Image.fromarray(bg).convert("RGBA")
+    ink = rng.choice([(20, 30, 110), (25, 25, 25), (120, 20, 20), (20, 70, 30), (10, 10, 60)])
+    patch = _text_patch(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]))
+    ch = h * rng.uniform(0.38, 0.55)
+    cw = min(w * 0.92, ch * patch.width / patch.height * rng.uniform(0.75, 1.25))
+    cx, cy = w / 2 + rng.uniform(-0.04, 0.04) * w, h * rng.uniform(0.48, 0.58)
+    _place(img, patch, (cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2))
+    if rng.random() < 0.3:  # a sticker or emblem in a corner
+        d = ImageDraw.Draw(img)
+        sx = rng.choice([0.03, 0.82]) * w
+        d.rectangle((sx, h * 0.05, sx + w * 0.14, h * 0.22), fill=(rng.randint(0, 255), rng.randint(0, 255), 40, 255))
+    if rng.random() < 0.3:  # dealer frame text along the bottom
+        frame = _text_patch(_small_text(rng), _text_font(assets, rng), (240, 240, 240), 0)
+        d = ImageDraw.Draw(img)
+        d.rectangle((0, h * 0.86, w, h), fill=(20, 20, 20, 255))
+        _place(img, frame, (w * 0.25, h * 0.88, w * 0.75, h * 0.98))
+    return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR)
+
+
+def render_eu(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray:
+    w, h = 520, 110
+    paper = rng.choice([(245, 245, 242), (250, 250, 250), (250, 205, 20)])  # white or yellow (NL/UK rear)
+    img = Image.new("RGBA", (w, h), paper + (255,))
+    d = ImageDraw.Draw(img)
+    band = int(w * 0.08) if rng.random() < 0.85 else 0
+    if band:
+        d.rectangle((0, 0, band, h), fill=(30, 60, 160, 255))
+        for k in range(12):
+            a = 2 * np.pi * k / 12
+            cx, cy = band / 2 + np.cos(a) * band * 0.28, h * 0.3 + np.sin(a) * band * 0.28
+            d.ellipse((cx - 2, cy - 2, cx + 2, cy + 2), fill=(250, 210, 0, 255))
+        code = _text_patch(rng.choice(["D", "NL", "F", "B", "I", "PL", "CZ", "A", "E", "L"]), _text_font(assets, rng),
+                           (255, 255, 255), 0)
+        _place(img, code, (band * 0.2, h * 0.62, band * 0.8, h * 0.9))
+    d.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=(20, 20, 20, 255), width=rng.choice([2, 3, 4]))
+    patch = _text_patch(drawn, _text_font(assets, rng), (15, 15, 15), rng.choice([0, 0, 1]))
+    ch = h * rng.uniform(0.62, 0.78)
+    avail = w - band - 20
+    cw = min(avail, ch * patch.width / patch.height * rng.uniform(0.85, 1.15))
+    cx = band + 10 + avail / 2
+    _place(img, patch, (cx - cw / 2, h * 0.52 - ch / 2, cx + cw / 2, h * 0.52 + ch / 2))
+    return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR)
+
+
+def render_br(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray:
+    w, h = 400, 130
+    mercosul = "-" not in drawn and not drawn[4].isdigit()
+    if mercosul or rng.random() < 0.3:
+        img = Image.new("RGBA", (w, h), (246, 246, 246, 255))
+        d = ImageDraw.Draw(img)
+        band = int(h * 0.22)
+        d.rectangle((0, 0, w, band), fill=(20, 50, 150, 255))
+        _place(img, _text_patch("BRASIL", _text_font(assets, rng), (255, 255, 255), 0),
+               (w * 0.4, band * 0.15, w * 0.6, band * 0.85))
+        top = band
+    else:  # old grey plate with the city name on top
+        grey = rng.randint(150, 215)
+        img = Image.new("RGBA", (w, h), (grey, grey, grey, 255))
+        d = ImageDraw.Draw(img)
+        _place(img, _text_patch(_small_text(rng), _text_font(assets, rng), (30, 30, 30), 0),
+               (w * 0.25, h * 0.04, w * 0.75, h * 0.2))
+        top = int(h * 0.2)
+    d.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=(20, 20, 20, 255), width=3)
+    patch = _text_patch(drawn, _text_font(assets, rng), (15, 15, 15), rng.choice([0, 1, 2]))
+    ch = (h - top) * rng.uniform(0.68, 0.82)
+    cw = min(w * 0.92, ch * patch.width / patch.height * rng.uniform(0.85, 1.2))
+    cy = top + (h - top) * 0.5
+    _place(img, patch, (w / 2 - cw / 2, cy - ch / 2, w / 2 + cw / 2, cy + ch / 2))
+    return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR)
+
+
+def render_random_plate(assets: SynthAssets, rng: random.Random) -> tuple[np.ndarray, str, str]:
+    """(clean BGR plate, label, style) with a random style and text."""
+    style = rng.choices(("us", "eu", "br"), weights=(0.45, 0.35, 0.20))[0]
+    layout = rng.choice({"us": US_LAYOUTS, "eu": EU_LAYOUTS, "br": BR_LAYOUTS}[style])
+    drawn, label = random_text(layout, rng)
+    render = {"us": render_us, "eu": render_eu, "br": render_br}[style]
+    return render(assets, drawn, rng), label, style
+
+
+# --------------------------------------------------------------------------- #
+# Scene placement and degradations
+# --------------------------------------------------------------------------- #
+
+
+def place_and_crop(plate: np.ndarray, background: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Warp the plate into a background patch and crop around it like the detector does."""
+    ph, pw = plate.shape[:2]
+    margin_x, margin_y = rng.uniform(-0.03, 0.14), rng.uniform(-0.05, 0.25)
+    out_w = int(pw * (1 + 2 * max(margin_x, 0.0)))
+    out_h = int(ph * (1 + 2 * max(margin_y, 0.0)))
+    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    j = 0.06 * rng.random()
+    dx0, dy0 = out_w * max(margin_x, 0) / (1 + 2 * max(margin_x, 0)), out_h * max(margin_y, 0) / (1 + 2 * max(margin_y, 0))
+    dst = np.float32(
+        [
+            [dx0 + rng.uniform(-j, j) * pw, dy0 + rng.uniform(-j, j) * ph],
+            [dx0 + pw + rng.uniform(-j, j) * pw, dy0 + rng.uniform(-j, j) * ph],
+            [dx0 + pw + rng.uniform(-j, j) * pw, dy0 + ph + rng.uniform(-j, j) * ph],
+            [dx0 + rng.uniform(-j, j) * pw, dy0 + ph + rng.uniform(-j, j) * ph],
+        ]
+    )
+    # small rotation about the centre
+    ang = np.deg2rad(rng.uniform(-6, 6))
+    c = dst.mean(axis=0)
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]], np.float32)
+    dst = (dst - c) @ rot.T + c
+    m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+    bh, bw = background.shape[:2]
+    bx, by = rng.randint(0, max(0, bw - 40)), rng.randint(0, max(0, bh - 20))
+    bg = background[by : by + max(20, bh // 3), bx : bx + max(40, bw // 3)]
+    bg = cv2.resize(bg, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    warped = cv2.warpPerspective(plate, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, (out_w, out_h))
+    out = np.where(mask[..., None] > 127, warped, bg)
+    # negative margin: crop into the plate a little
+    cut_x, cut_y = int(max(-margin_x, 0) * pw), int(max(-margin_y, 0) * ph)
+    return out[cut_y : out_h - cut_y or None, cut_x : out_w - cut_x or None]
+
+
+def degrade(img: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.ndarray:
+    """Camera-like degradations on a BGR crop; ``strength`` scales their probability."""
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    out = img.astype(np.float32)
+    p = lambda q: rng.random() < q * strength  # noqa: E731
+    if p(0.25):  # glare: a bright blob
+        h, w = out.shape[:2]
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.15, 0.6) * w
+        out += rng.uniform(60, 200) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))[..., None]
+    if p(0.2):  # shadow band
+        h, w = out.shape[:2]
+        x0 = rng.randint(0, w)
+        out[:, x0:] *= rng.uniform(0.4, 0.8)
+    look = rng.random()
+    if look < 0.15 * strength:  # night: dark, noisy
+        out = out * rng.uniform(0.15, 0.45)
+    elif look < 0.27 * strength:  # IR: grey, bright plate, dark characters, high gamma
+        g = cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+        g = 255 * (g / 255) ** rng.uniform(0.4, 0.8)
+        out = np.repeat(g[..., None], 3, axis=2)
+    elif look < 0.37 * strength:  # inverted-ish IR look (bright characters on a dark plate)
+        g = 255 - cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY).astype(np.float32)
+        out = np.repeat(g[..., None], 3, axis=2)
+    if p(0.35):  # low contrast
+        a = rng.uniform(0.25, 0.6)
+        out = out.mean() + (out - out.mean()) * a
+    if p(0.5):  # brightness / colour cast
+        out = out * np.array([rng.uniform(0.7, 1.3) for _ in range(3)], np.float32) + rng.uniform(-40, 40)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if p(0.5):  # distant plate: down- and up-scale
+        h, w = out.shape[:2]
+        tw = rng.randint(40, 120)
+        small = cv2.resize(out, (tw, max(8, int(h * tw / w))), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if p(0.4):
+        k = rng.choice([3, 5])
+        out = cv2.GaussianBlur(out, (k, k), 0)
+    elif p(0.2):  # horizontal motion blur
+        k = rng.randint(3, 9)
+        kernel = np.zeros((k, k), np.float32)
+        kernel[k // 2] = 1.0 / k
+        out = cv2.filter2D(out, -1, kernel)
+    if p(0.5):
+        out = np.clip(out.astype(np.float32) + nrng.normal(0, rng.uniform(3, 18), out.shape), 0, 255).astype(np.uint8)
+    if p(0.5):
+        ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(15, 80)])
+        if ok:
+            out = cv2.imdecode(enc, cv2.IMREAD_COLOR)
+    return out
+
+
+def synth_sample(assets: SynthAssets, rng: random.Random) -> tuple[np.ndarray, str]:
+    """One training crop (BGR) and its label."""
+    plate, label, _ = render_random_plate(assets, rng)
+    scale = rng.uniform(0.35, 0.7)
+    plate = cv2.resize(plate, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    crop = place_and_crop(plate, rng.choice(assets.backgrounds), rng)
+    return degrade(crop, rng), label

@@ -1,0 +1,175 @@
+"""Train the plate CRNN on CPU for a fixed time and export it to ONNX.
+
+Usage (from the repository root, with ``../shared/data`` present)::
+
+    python -m recognition.training.train --minutes 35 --out recognition/models/plate_crnn.onnx
+
+One thread (the machine is shared). Every ``--eval-minutes`` it measures
+exact match on the held-out real crops (US with O and 0 counted equal, as the
+US region reads them; BR strict) and exports the best model so far to
+``--out`` (ONNX opset 17, input ``image`` (N, 1, 48, 144), output ``probs``
+(N, 36, 37): blank + A-Z0-9). A JSON summary is written next to it.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, greedy_decode  # noqa: E402
+
+from .dataset import PlateSamples, load_real_crops, load_validation, split_real_crops  # noqa: E402
+from .model import PlateCRNN, SoftmaxExport, count_parameters  # noqa: E402
+from .synth_plates import SynthAssets, default_data_dir  # noqa: E402
+
+
+def evaluate(model: PlateCRNN, val: list[tuple[np.ndarray, str, str]], batch: int = 128) -> dict[str, float]:
+    """Exact match per source on preprocessed validation crops (greedy CTC decode)."""
+    model.eval()
+    hits: dict[str, list[int]] = {}
+    with torch.no_grad():
+        for i in range(0, len(val), batch):
+            chunk = val[i : i + batch]
+            probs = model.logits(torch.from_numpy(np.stack([v[0] for v in chunk]))).softmax(-1).numpy()
+            for p, (_, text, source) in zip(probs, chunk, strict=True):
+                read, _ = greedy_decode(p)
+                if source == "us":
+                    read, text = read.replace("O", "0"), text.replace("O", "0")
+                hits.setdefault(source, []).append(int(read == text))
+    model.train()
+    out = {k: 100.0 * sum(v) / len(v) for k, v in hits.items()}
+    out["all"] = 100.0 * sum(sum(v) for v in hits.values()) / max(1, sum(len(v) for v in hits.values()))
+    out.update({f"n_{k}": float(len(v)) for k, v in hits.items()})
+    return out
+
+
+def export_onnx(model: PlateCRNN, out: Path) -> None:
+    model.eval()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dummy = torch.zeros(1, 1, CRNN_HEIGHT, CRNN_WIDTH)
+    tmp = out.with_suffix(".tmp.onnx")
+    torch.onnx.export(
+        SoftmaxExport(model),
+        (dummy,),
+        str(tmp),
+        input_names=["image"],
+        output_names=["probs"],
+        dynamic_axes={"image": {0: "batch"}, "probs": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    tmp.replace(out)
+    model.train()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=35.0, help="training time budget")
+    ap.add_argument("--out", type=Path, default=Path("recognition/models/plate_crnn.onnx"))
+    ap.add_argument("--data-dir", type=Path, default=None, help="default ../shared/data")
+    ap.add_argument("--batch", type=int, default=48)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--real-fraction", type=float, default=0.5, help="share of real crops per batch")
+    ap.add_argument("--val-percent", type=int, default=20)
+    ap.add_argument("--eval-minutes", type=float, default=4.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--checkpoint", type=Path, default=Path("/tmp/plate_crnn.pt"))
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    data_dir = args.data_dir or default_data_dir()
+    train_real, val_real = split_real_crops(load_real_crops(data_dir), args.val_percent)
+    assets = SynthAssets.load(data_dir)
+    samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed)
+    val = load_validation(val_real)
+    model = PlateCRNN()
+    print(
+        f"params {count_parameters(model)}; real train {len(train_real)} "
+        f"(plates {len({c.text for c in train_real})}), val {len(val)} (plates {len({c.text for c in val_real})})",
+        flush=True,
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    budget = args.minutes * 60.0
+    start = last_eval = time.monotonic()
+    step, seen, best, history = 0, 0, -1.0, []
+    loss_avg = None
+    while True:
+        elapsed = time.monotonic() - start
+        if elapsed >= budget:
+            break
+        frac = elapsed / budget
+        lr = args.lr * min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * frac))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, labels, _ = samples.batch(args.batch)
+        logp = model(torch.from_numpy(x)).transpose(0, 1)  # T, N, C
+        targets = torch.tensor([k for lab in labels for k in lab], dtype=torch.long)
+        loss = ctc(
+            logp,
+            targets,
+            torch.full((len(labels),), logp.shape[0], dtype=torch.long),
+            torch.tensor([len(lab) for lab in labels], dtype=torch.long),
+        )
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        step += 1
+        seen += len(labels)
+        loss_avg = float(loss) if loss_avg is None else 0.98 * loss_avg + 0.02 * float(loss)
+        if step % 50 == 0:
+            print(f"step {step} seen {seen} loss {loss_avg:.3f} lr {lr:.2e} {elapsed / 60:.1f} min", flush=True)
+        now = time.monotonic()
+        if now - last_eval >= args.eval_minutes * 60 or now - start >= budget:
+            last_eval = now
+            res = evaluate(model, val)
+            history.append({"minutes": round((now - start) / 60, 1), "step": step, **res})
+            print("val", json.dumps(res), flush=True)
+            if res["all"] > best:
+                best = res["all"]
+                torch.save(model.state_dict(), args.checkpoint)
+                export_onnx(model, args.out)
+                print(f"exported {args.out} (val all {best:.1f})", flush=True)
+    res = evaluate(model, val)
+    history.append({"minutes": round((time.monotonic() - start) / 60, 1), "step": step, **res})
+    print("final val", json.dumps(res), flush=True)
+    if res["all"] >= best:
+        best = res["all"]
+        torch.save(model.state_dict(), args.checkpoint)
+        export_onnx(model, args.out)
+    summary = {
+        "command": " ".join(["python -m recognition.training.train", *(argv if argv is not None else sys.argv[1:])]),
+        "params": count_parameters(model),
+        "steps": step,
+        "samples_seen": seen,
+        "batch": args.batch,
+        "real_fraction": args.real_fraction,
+        "val_percent": args.val_percent,
+        "train_real_crops": len(train_real),
+        "val_real_crops": len(val),
+        "best_val_all": best,
+        "history": history,
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"best val all {best:.1f}; wrote {args.out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
