@@ -106,3 +106,23 @@ class ReadSearchForm(forms.Form):
             "hits_only": bool(data.get("hits_only")),
             "case_number": data.get("case_number") or "",
         }
+
+
+class RetentionForm(forms.ModelForm):
+    class Meta:
+        from .models import RetentionPolicy
+
+        model = RetentionPolicy
+        fields = ["preset", "non_hit_days", "hit_days", "audit_days"]
+
+    def clean(self):
+        from .models import RETENTION_PRESETS
+
+        data = super().clean()
+        if data.get("preset"):
+            data["non_hit_days"] = RETENTION_PRESETS[data["preset"]][1]
+        if data.get("audit_days") is not None and data["audit_days"] < 365:
+            self.add_error("audit_days", "Keep the audit log at least 365 days (CJIS).")
+        if data.get("hit_days") is not None and data.get("non_hit_days") is not None and data["hit_days"] < data["non_hit_days"]:
+            self.add_error("hit_days", "Hits are kept at least as long as reads without hits.")
+        return data

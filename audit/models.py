@@ -45,3 +45,42 @@ class AuditLog(models.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.content()).hexdigest()
+
+
+# Retention of reads that hit nothing, by law or policy (days). See docs/retention.md.
+RETENTION_PRESETS = {
+    "virginia": ("Virginia", 7),
+    "maine": ("Maine", 21),
+    "vendor-default": ("Common vendor default", 30),
+    "chp": ("California Highway Patrol", 60),
+    "tennessee": ("Tennessee", 90),
+    "north-carolina": ("North Carolina", 90),
+    "arkansas": ("Arkansas", 150),
+    "nebraska": ("Nebraska", 180),
+    "utah": ("Utah (9 months)", 270),
+    "vermont": ("Vermont (18 months)", 548),
+}
+
+
+class RetentionPolicy(models.Model):
+    """The agency's retention periods (one row)."""
+
+    non_hit_days = models.PositiveIntegerField(default=30, help_text="Reads that hit nothing are kept this many days.")
+    hit_days = models.PositiveIntegerField(default=730, help_text="Reads with alerts, and their alerts, are kept this long.")
+    audit_days = models.PositiveIntegerField(default=1095, help_text="The audit log is kept this long (CJIS: at least 365).")
+    preset = models.CharField(max_length=20, blank=True, choices=[(k, f"{v[0]}: {v[1]} days") for k, v in RETENTION_PRESETS.items()])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    @classmethod
+    def current(cls) -> "RetentionPolicy":
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class RetentionRun(models.Model):
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True)
+    dry_run = models.BooleanField(default=False)
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-started_at"]

@@ -1,9 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import search_views, views
 
 app_name = "audit"
 urlpatterns = [
-    path("reads/", views.read_search, name="search"),
+    path("reads/", search_views.read_search, name="search"),
+    path("reads/export.csv", search_views.export_csv, name="export"),
     path("log/", views.audit_log, name="log"),
+    path("retention/", views.retention, name="retention"),
 ]

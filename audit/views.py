@@ -1,7 +1,11 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from accounts.roles import AUDITOR, role_required
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+
+from accounts.roles import ADMIN, AUDITOR, has_role, role_required
 
 from .forms import ReadSearchForm
 from .models import AuditLog
@@ -33,3 +37,23 @@ def audit_log(request):
         qs = qs.filter(action=action)
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
     return render(request, "audit/log.html", {"page": page, "action": action})
+
+
+@role_required(ADMIN, AUDITOR)
+def retention(request):
+    from .forms import RetentionForm
+    from .models import RetentionPolicy, RetentionRun
+
+    policy = RetentionPolicy.current()
+    can_edit = has_role(request.user, ADMIN)
+    form = RetentionForm(request.POST or None, instance=policy)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        if form.is_valid():
+            form.save()
+            do_log(request, "retention.settings", query={f: form.cleaned_data[f] for f in form.fields})
+            messages.success(request, "Retention periods saved; the next hourly run applies them.")
+            return redirect("audit:retention")
+    return render(request, "audit/retention.html", {"form": form, "can_edit": can_edit,
+                                                    "runs": RetentionRun.objects.all()[:20]})

@@ -175,6 +175,26 @@ def rank_by_region_format(candidates: list[Candidate], region: str | None) -> li
     return sorted(candidates, key=lambda c: not fits_region_format(c.text, region))
 
 
+def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Candidate]:
+    """Candidates of a reduced (T, 37) matrix under the region's rules, best first.
+
+    US folds O into 0; the beam search gives the candidates; BR adds the
+    letter/digit re-read of the best path; reads that fit the region's format
+    rank first.
+    """
+    probs = probs.copy()
+    if region is not None and region.lower() in ZERO_FOR_O_REGIONS:
+        probs[:, _CHAR_INDEX["0"]] += probs[:, _CHAR_INDEX["O"]]
+        probs[:, _CHAR_INDEX["O"]] = 0.0
+    candidates = beam_decode(probs, beam=16, top=max(top, 10))
+    pattern = REGION_PATTERNS.get((region or "").lower())
+    fixed = decode_with_pattern(probs, pattern) if pattern else None
+    if fixed is not None and all(c.text != fixed.text for c in candidates):
+        candidates.append(fixed)
+        candidates.sort(key=lambda c: c.confidence, reverse=True)
+    return rank_by_region_format(candidates, region)[:top]
+
+
 # --------------------------------------------------------------------------- #
 # RapidOCR (PP-OCR) models run directly
 # --------------------------------------------------------------------------- #
@@ -348,17 +368,7 @@ class RapidPlateOCR:
         if crop.shape[0] < 4 or crop.shape[1] < 4:
             return OcrResult(())
         matrices = [self.recognize_line(line) for line in self._line_crops(crop)]
-        probs = np.concatenate(matrices, axis=0)
-        if region is not None and region.lower() in ZERO_FOR_O_REGIONS:
-            probs[:, _CHAR_INDEX["0"]] += probs[:, _CHAR_INDEX["O"]]
-            probs[:, _CHAR_INDEX["O"]] = 0.0
-        candidates = beam_decode(probs, beam=16, top=max(self.top, 10))
-        pattern = REGION_PATTERNS.get((region or "").lower())
-        fixed = decode_with_pattern(probs, pattern) if pattern else None
-        if fixed is not None and all(c.text != fixed.text for c in candidates):
-            candidates.append(fixed)
-            candidates.sort(key=lambda c: c.confidence, reverse=True)
-        return OcrResult(tuple(rank_by_region_format(candidates, region)[: self.top]))
+        return OcrResult(tuple(decode_plate(np.concatenate(matrices, axis=0), region, self.top)))
 
 
 # --------------------------------------------------------------------------- #
@@ -380,6 +390,61 @@ def crnn_preprocess(crop: np.ndarray) -> np.ndarray:
     img = cv2.resize(grey, (CRNN_WIDTH, CRNN_HEIGHT), interpolation=interp).astype(np.float32)
     img = (img - img.mean()) / max(float(img.std()), 8.0)
     return img[None]
+
+
+class PlateCrnnOCR:
+    """The project's plate CRNN (``recognition/models/plate_crnn.onnx``) on the whole crop.
+
+    One small ONNX model (about 0.35 M parameters) reads the plate crop as a
+    single grey 48x144 image: no text-line finder, a few ms per crop. Output
+    is a (T, 37) softmax over blank + A-Z0-9, decoded like the PP-OCR one.
+    """
+
+    name = "crnn"
+
+    def __init__(self, top: int = 5, model_path: Path | None = None) -> None:
+        path = Path(model_path) if model_path is not None else CRNN_MODEL_PATH
+        if not path.exists():
+            raise RuntimeError(
+                f"{path} not found; train it with python -m recognition.training.train --out {path}"
+            )
+        self._session = _session(path)
+        self._input = self._session.get_inputs()[0].name
+        self.top = top
+
+    def probabilities(self, crop: np.ndarray) -> np.ndarray:
+        """(T, 37) softmax of one plate crop."""
+        x = crnn_preprocess(crop)[None]
+        return self._session.run(None, {self._input: x})[0][0]
+
+    def read(self, crop: np.ndarray, region: str | None = None) -> OcrResult:
+        if crop.shape[0] < 4 or crop.shape[1] < 4:
+            return OcrResult(())
+        return OcrResult(tuple(decode_plate(self.probabilities(crop), region, self.top)))
+
+
+def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5) -> OcrResult:
+    """Fuse the candidates of several engines: mean probability per text (0 where an
+    engine did not propose it), region-format-valid reads first."""
+    scores: dict[str, float] = {}
+    for r in results:
+        for c in r.candidates:
+            scores[c.text] = scores.get(c.text, 0.0) + c.confidence / len(results)
+    merged = sorted((Candidate(t, p) for t, p in scores.items()), key=lambda c: c.confidence, reverse=True)
+    return OcrResult(tuple(rank_by_region_format(merged, region)[:top]))
+
+
+class EnsemblePlateOCR:
+    """RapidPlateOCR and PlateCrnnOCR on the same crop, candidates merged."""
+
+    name = "rapid+crnn"
+
+    def __init__(self, top: int = 5) -> None:
+        self.engines = [RapidPlateOCR(top=10), PlateCrnnOCR(top=10)]
+        self.top = top
+
+    def read(self, crop: np.ndarray, region: str | None = None) -> OcrResult:
+        return merge_candidates([e.read(crop, region=region) for e in self.engines], region, self.top)
 
 
 # --------------------------------------------------------------------------- #
@@ -429,13 +494,19 @@ def _easyocr_model_dir() -> Path:
     return Path(easyocr_en_models.model_dir())
 
 
-OCR_ENGINES = ("rapid", "easyocr")
+OCR_ENGINES = ("rapid", "crnn", "rapid+crnn", "easyocr")
 
 
-def get_ocr(name: str = "rapid", **kwargs: object) -> RapidPlateOCR | EasyPlateOCR:
-    """Build an OCR engine by name: ``rapid`` (default) or ``easyocr``."""
+def get_ocr(
+    name: str = "rapid", **kwargs: object
+) -> RapidPlateOCR | PlateCrnnOCR | EnsemblePlateOCR | EasyPlateOCR:
+    """Build an OCR engine by name: ``rapid`` (default), ``crnn``, ``rapid+crnn`` or ``easyocr``."""
     if name == "rapid":
         return RapidPlateOCR(**kwargs)  # type: ignore[arg-type]
+    if name == "crnn":
+        return PlateCrnnOCR(**kwargs)  # type: ignore[arg-type]
+    if name == "rapid+crnn":
+        return EnsemblePlateOCR(**kwargs)  # type: ignore[arg-type]
     if name == "easyocr":
         return EasyPlateOCR(**kwargs)  # type: ignore[arg-type]
     raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(OCR_ENGINES)}")

@@ -1,0 +1,116 @@
+"""Auditors' read search: results page (table, map, chart) and CSV export. Every run is audit-logged."""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.roles import AUDITOR, role_required
+
+from .forms import ReadSearchForm
+from .search import (COUNT_CAP, EXPORT_CAP, PAGE_SIZE, SearchSpec, aggregates, capped_count, explain, hits_for,
+                     page_of, search_reads)
+from .services import do_log
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """A CSV cell that spreadsheets will not run as a formula."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _page_number(request) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@role_required(AUDITOR)
+def read_search(request):
+    params = request.GET.copy()
+    params.pop("page", None)
+    form = ReadSearchForm(params or None, user=request.user)
+    ctx = {"form": form, "results": None, "total": None, "page": PAGE_SIZE, "page_size": PAGE_SIZE,
+           "tile_url": getattr(settings, "SEARCH_MAP_TILE_URL", "")}
+    if params and form.is_valid():
+        data = form.cleaned_data
+        spec = SearchSpec.from_form(data)
+        qs = search_reads(spec=spec, user=request.user)
+        total, capped = capped_count(qs)
+        page = _page_number(request)
+        last_page = max(1, -(-total // PAGE_SIZE))
+        page = min(page, last_page)
+        results = page_of(qs, page)
+        hits = hits_for(request.user, [r.pk for r in results])
+        for r in results:
+            r.hits = hits.get(r.pk, [])
+            r.hit_lists = ", ".join(h["list"] for h in r.hits)
+            r.match = explain(r, spec) if spec.lenient else None
+        agg = aggregates(qs, request.user)
+        do_log(request, "search.reads", query={**form.audit_query(), "page": page}, reason=data["reason"],
+               result_count=total)
+        query_string = params.urlencode()
+        ctx.update(results=results, total=total, capped=capped, count_cap=COUNT_CAP, page_number=page,
+                   last_page=last_page, has_prev=page > 1, has_next=page < last_page, query_string=query_string,
+                   map_points=agg["map"], chart=agg["chart"], aggregates={k: agg[k] for k in ("sampled", "sample_capped")},
+                   lenient=spec.lenient)
+    return render(request, "audit/search.html", ctx)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _export_rows(qs, user, capped: bool):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(["read_id", "captured_at", "plate", "confidence", "candidates", "camera", "latitude",
+                           "longitude", "hit_lists", "crop"])
+    batch = []
+
+    def flush(batch):
+        hits = hits_for(user, [r.pk for r in batch])
+        out = []
+        for r in batch:
+            cam = r.camera
+            cands = " ".join(f"{c[0]}:{c[1]}" for c in (r.candidates or []) if isinstance(c, (list, tuple)) and len(c) >= 2)
+            row = [r.pk, r.captured_at.isoformat(), r.text, f"{r.confidence:.3f}", cands, cam.name, cam.latitude,
+                   cam.longitude, "; ".join(h["list"] for h in hits.get(r.pk, [])), r.crop.name if r.crop else ""]
+            out.append(writer.writerow([safe_cell(v) for v in row]))
+        return "".join(out)
+
+    for read in qs[:EXPORT_CAP].iterator(chunk_size=2000):
+        batch.append(read)
+        if len(batch) >= 1000:
+            yield flush(batch)
+            batch = []
+    if batch:
+        yield flush(batch)
+    if capped:
+        yield writer.writerow([safe_cell(f"# export capped at {EXPORT_CAP} rows; narrow the search for the rest")])
+
+
+@role_required(AUDITOR)
+def export_csv(request):
+    form = ReadSearchForm(request.GET or None, user=request.user)
+    if not request.GET or not form.is_valid():
+        errors = form.errors.as_text() if request.GET else "A reason and a case number are required."
+        return HttpResponseBadRequest("Export refused: " + errors, content_type="text/plain; charset=utf-8")
+    data = form.cleaned_data
+    spec = SearchSpec.from_form(data)
+    qs = search_reads(spec=spec, user=request.user)
+    total, capped = capped_count(qs, EXPORT_CAP)
+    do_log(request, "export.reads", query=form.audit_query(), reason=data["reason"], result_count=total)
+    response = StreamingHttpResponse(_export_rows(qs, request.user, capped), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="reads-{stamp}.csv"'
+    return response

@@ -1,0 +1,94 @@
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.utils import timezone
+
+from alerts.models import Alert
+from audit.models import AuditLog, RetentionPolicy, RetentionRun
+from audit.services import append, verify_chain
+from cameras.models import Frame
+from recognition.models import Read
+
+
+def make_read(camera, text, days_ago, *, hit=False):
+    when = timezone.now() - timedelta(days=days_ago)
+    frame = Frame(camera=camera, content_type="image/jpeg", width=10, height=10, captured_at=when)
+    frame.image.save("f.jpg", ContentFile(b"jpeg"), save=False)
+    frame.save()
+    Frame.objects.filter(pk=frame.pk).update(received_at=when)
+    read = Read(frame=frame, camera=camera, captured_at=when, text=text, confidence=0.9, box_x=0, box_y=0, box_w=1,
+                box_h=1, detector_confidence=0.9, engine="t")
+    read.crop.save("c.jpg", ContentFile(b"crop"), save=False)
+    read.save()
+    if hit:
+        Alert.objects.create(read=read, hotlist_name="L", entry_plate=text, camera=camera)
+    return read
+
+
+@pytest.mark.django_db
+def test_dry_run_reports_and_changes_nothing(camera, capsys):
+    make_read(camera, "OLD111", 40)
+    call_command("purge_reads", "--dry-run")
+    assert "Would delete: 1 read(s) without hits (older than 30 days)" in capsys.readouterr().out
+    assert Read.objects.count() == 1
+    assert RetentionRun.objects.get().dry_run
+
+
+@pytest.mark.django_db
+def test_purge_deletes_old_non_hits_with_their_images_and_keeps_hits(camera):
+    old = make_read(camera, "OLD111", 40)
+    recent = make_read(camera, "NEW222", 2)
+    hit = make_read(camera, "HIT333", 40, hit=True)
+    files = [old.crop.name, old.frame.image.name]
+    call_command("purge_reads")
+    assert set(Read.objects.values_list("text", flat=True)) == {"NEW222", "HIT333"}
+    assert not Frame.objects.filter(pk=old.frame_id).exists()
+    assert not any(default_storage.exists(name) for name in files)
+    assert default_storage.exists(recent.crop.name) and default_storage.exists(hit.crop.name)
+    run = AuditLog.objects.get(action="retention.run")
+    assert run.query["non_hit_reads"] == 1
+
+
+@pytest.mark.django_db
+def test_shorter_state_preset_and_hit_period(camera, admin_user, client):
+    client.force_login(admin_user)
+    response = client.post("/audit/retention/", {"preset": "virginia", "non_hit_days": 30, "hit_days": 365,
+                                                  "audit_days": 730})
+    assert response.status_code == 302
+    assert RetentionPolicy.current().non_hit_days == 7
+    make_read(camera, "WEEK01", 8)
+    make_read(camera, "HIT400", 400, hit=True)
+    call_command("purge_reads")
+    assert not Read.objects.exists()
+    assert client.post("/audit/retention/", {"non_hit_days": 30, "hit_days": 365, "audit_days": 100}).status_code == 200
+    assert RetentionPolicy.current().audit_days == 730
+
+
+@pytest.mark.django_db
+def test_audit_purge_keeps_the_rest_of_the_chain_verifiable():
+    for i in range(4):
+        append(action="search.reads", username="a", reason=str(i))
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditlog DISABLE TRIGGER audit_auditlog_append_only")
+        cursor.execute("UPDATE audit_auditlog SET at = %s WHERE seq <= 2", [timezone.now() - timedelta(days=2000)])
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditlog ENABLE TRIGGER audit_auditlog_append_only")
+    # Back-dating changed the hashed content of #1 and #2; they are the ones purged.
+    call_command("purge_reads")
+    assert list(AuditLog.objects.order_by("seq").values_list("seq", flat=True)) == [3, 4, 5]
+    checked, bad, why = verify_chain()
+    assert bad is None and checked == 3
+    assert AuditLog.objects.get(seq=5).query["audit_purged_through"]["seq"] == 2
+
+
+@pytest.mark.django_db
+def test_auditors_see_runs_but_cannot_change_retention(client, auditor):
+    client.force_login(auditor)
+    assert client.get("/audit/retention/").status_code == 200
+    assert client.post("/audit/retention/", {"non_hit_days": 1, "hit_days": 1, "audit_days": 400}).status_code == 403
