@@ -32,3 +32,9 @@ class UserCreateForm(forms.Form):
 class UserRoleForm(forms.Form):
     role = forms.ChoiceField(choices=[(r, r) for r in ROLES])
     active = forms.BooleanField(required=False)
+    unlock = forms.BooleanField(required=False, label="Clear failed logins (unlock)")
+    reset_second_factor = forms.BooleanField(required=False, label="Reset the second factor (lost phone)")
+
+
+class AgencySecurityForm(forms.Form):
+    require_totp_for_admins = forms.BooleanField(required=False, label="Admins must use a second factor")

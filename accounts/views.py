@@ -13,9 +13,22 @@ User = get_user_model()
 
 @role_required(ADMIN)
 def user_list(request):
+    from .forms import AgencySecurityForm
+    from .models import AgencySecurity, Security
+
+    agency = AgencySecurity.current()
+    form = AgencySecurityForm(request.POST or None, initial={"require_totp_for_admins": agency.require_totp_for_admins})
+    if request.method == "POST" and form.is_valid():
+        agency.require_totp_for_admins = form.cleaned_data["require_totp_for_admins"]
+        agency.save()
+        do_log(request, "agency.security", query=form.cleaned_data)
+        messages.success(request, "Login rules saved.")
+        return redirect("accounts:users")
     users = User.objects.prefetch_related("groups").order_by("username")
-    rows = [{"user": u, "roles": ", ".join(sorted(g.name for g in u.groups.all()))} for u in users]
-    return render(request, "accounts/users.html", {"rows": rows})
+    with_totp = set(Security.objects.filter(totp_enabled=True).values_list("user_id", flat=True))
+    rows = [{"user": u, "roles": ", ".join(sorted(g.name for g in u.groups.all())), "totp": u.pk in with_totp}
+            for u in users]
+    return render(request, "accounts/users.html", {"rows": rows, "agency_form": form})
 
 
 @role_required(ADMIN)
@@ -41,8 +54,18 @@ def user_edit(request, pk: int):
         else:
             do_set_role(target, form.cleaned_data["role"])
             do_set_active(target, form.cleaned_data["active"])
+            if form.cleaned_data["unlock"]:
+                from .lockout import clear
+
+                clear(target.username)
+            if form.cleaned_data["reset_second_factor"]:
+                from .models import Security
+
+                Security.objects.filter(user=target).update(totp_enabled=False, totp_secret="", totp_last_step=None)
             do_log(request, "user.change", query={"user": target.username, "role": form.cleaned_data["role"],
-                                                  "active": form.cleaned_data["active"]})
+                                                  "active": form.cleaned_data["active"],
+                                                  "unlock": form.cleaned_data["unlock"],
+                                                  "reset_second_factor": form.cleaned_data["reset_second_factor"]})
             messages.success(request, f"User {target.username} saved.")
             return redirect("accounts:users")
     return render(request, "accounts/user_form.html", {"form": form, "title": f"User {target.username}"})

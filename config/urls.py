@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 
 from cameras import api as camera_api
+from accounts.login import AlprLoginView, login_verify, second_factor
 from frontend import views as frontend_views
 
 
@@ -14,8 +15,9 @@ def healthz(request):
 
 urlpatterns = [
     path("", frontend_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
-         name="login"),
+    path("login/", AlprLoginView.as_view(), name="login"),
+    path("login/verify/", login_verify, name="login-verify"),
+    path("account/2fa/", second_factor, name="second-factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("api/frames/", camera_api.frames, name="api-frames"),

@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--limit", type=int, default=None, help="at most N images per region")
     parser.add_argument("--detector", choices=("onnx", "yolo"), default=None)
-    parser.add_argument("--ocr", choices=("rapid", "easyocr"), default=None)
+    parser.add_argument("--ocr", choices=("rapid", "crnn", "rapid+crnn", "easyocr"), default=None)
     parser.add_argument("-v", "--verbose", action="store_true", help="list misread images on stderr")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():

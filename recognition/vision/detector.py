@@ -138,11 +138,15 @@ class OnnxPlateDetector:
         imgsz: int = 640,
         iou: float = 0.5,
         model_path: Path | None = None,
+        fallback_imgsz: int = 0,
     ) -> None:
         import onnxruntime as ort
 
         self.conf = conf
         self.imgsz = imgsz
+        # A second pass at this larger size, only for frames where the first
+        # pass found no plate (small, distant plates); 0 turns it off.
+        self.fallback_imgsz = fallback_imgsz
         self.iou = iou
         path = model_path or ensure_onnx_export()
         self._session = ort.InferenceSession(
@@ -151,8 +155,14 @@ class OnnxPlateDetector:
         self._input = self._session.get_inputs()[0].name
 
     def detect(self, image: np.ndarray) -> list[Detection]:
+        dets = self._detect(image, self.imgsz)
+        if not dets and self.fallback_imgsz > self.imgsz and max(image.shape[:2]) > self.imgsz:
+            dets = self._detect(image, self.fallback_imgsz)
+        return dets
+
+    def _detect(self, image: np.ndarray, imgsz: int) -> list[Detection]:
         h, w = image.shape[:2]
-        padded, scale, (left, top) = letterbox(image, self.imgsz)
+        padded, scale, (left, top) = letterbox(image, imgsz)
         blob = cv2.dnn.blobFromImage(padded, 1 / 255.0, swapRB=True)
         out = self._session.run(None, {self._input: blob})[0][0]  # (5, N): cx cy w h score
         scores = out[4]

@@ -439,8 +439,8 @@ class EnsemblePlateOCR:
 
     name = "rapid+crnn"
 
-    def __init__(self, top: int = 5) -> None:
-        self.engines = [RapidPlateOCR(top=10), PlateCrnnOCR(top=10)]
+    def __init__(self, top: int = 5, engines: list[RapidPlateOCR | PlateCrnnOCR] | None = None) -> None:
+        self.engines = engines if engines is not None else [RapidPlateOCR(top=10), PlateCrnnOCR(top=10)]
         self.top = top
 
     def read(self, crop: np.ndarray, region: str | None = None) -> OcrResult:

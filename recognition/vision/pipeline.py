@@ -4,7 +4,9 @@
 
 - ``ALPR_DETECTOR``: ``onnx`` (default; same weights and boxes as ``yolo``,
   about 2x faster on CPU, no torch at run time) or ``yolo`` (ultralytics + torch).
-- ``ALPR_OCR``: ``rapid`` (default) or ``easyocr``.
+- ``ALPR_OCR``: ``rapid`` (default), ``crnn`` (the project's plate CRNN,
+  ``recognition/models/plate_crnn.onnx``), ``rapid+crnn`` (both, candidates
+  merged) or ``easyocr``.
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_IMGSZ``: detector input size, long side (default 640).
 - ``ALPR_THREADS``: inference threads (default: number of CPU cores).

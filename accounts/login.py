@@ -1,0 +1,151 @@
+"""Login with lockout and an optional TOTP second step."""
+
+from __future__ import annotations
+
+import time
+
+from django import forms
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from audit.services import append, client_ip
+
+from . import lockout, totp
+from .models import Security
+
+PENDING = "alpr_pending_2fa"
+PENDING_SECONDS = 300
+
+
+class LockoutAuthenticationForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": "Too many failed logins. This account is locked for 15 minutes; an admin can unlock it.",
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        ip = client_ip(self.request)
+        if lockout.is_locked(username, ip):
+            append(action="login.locked", username=username[:150], ip=ip)
+            raise forms.ValidationError(self.error_messages["locked"], code="locked")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            if username and lockout.record_failure(username, ip) == lockout.USER_LIMIT:
+                append(action="login.lockout", username=username[:150], ip=ip)
+            raise
+
+
+class AlprLoginView(LoginView):
+    template_name = "registration/login.html"
+    form_class = LockoutAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        lockout.clear(user.get_username())
+        security = Security.objects.filter(user=user).first()
+        if security is not None and security.totp_enabled:
+            self.request.session[PENDING] = {"user": user.pk, "backend": user.backend, "next": self.get_success_url(),
+                                             "at": time.time()}
+            return redirect("login-verify")
+        return super().form_valid(form)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(max_length=8, label="Code from your authenticator app",
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+
+
+@login_not_required
+def login_verify(request):
+    pending = request.session.get(PENDING)
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        request.session.pop(PENDING, None)
+        return redirect("login")
+    user = get_user_model().objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None:
+        return redirect("login")
+    form = CodeForm(request.POST or None)
+    ip = client_ip(request)
+    if request.method == "POST" and form.is_valid():
+        security = Security.of(user)
+        if lockout.is_locked(user.get_username(), ip):
+            form.add_error(None, LockoutAuthenticationForm.error_messages["locked"])
+        else:
+            step = totp.verify(security.totp_secret, form.cleaned_data["code"], last_step=security.totp_last_step)
+            if step is None:
+                lockout.record_failure(user.get_username(), ip)
+                append(action="login.failed", username=user.get_username(), ip=ip, query={"factor": "totp"})
+                form.add_error("code", "That code is wrong or was already used.")
+            else:
+                security.totp_last_step = step
+                security.save(update_fields=["totp_last_step"])
+                del request.session[PENDING]
+                login(request, user, backend=pending["backend"])
+                lockout.clear(user.get_username())
+                target = pending["next"]
+                if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+                    target = "/"
+                return redirect(target)
+    return render(request, "registration/login_verify.html", {"form": form})
+
+
+def second_factor(request):
+    """Set up (or switch off) TOTP for the logged-in user."""
+    security = Security.of(request.user)
+    if not security.totp_secret or (not security.totp_enabled and request.GET.get("new")):
+        security.totp_secret = totp.new_secret()
+        security.save(update_fields=["totp_secret"])
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        step = totp.verify(security.totp_secret, form.cleaned_data["code"], last_step=security.totp_last_step)
+        if step is None:
+            form.add_error("code", "That code is wrong; check the clock of the device.")
+        else:
+            security.totp_last_step = step
+            turning_on = not security.totp_enabled
+            if not turning_on:
+                from .roles import ADMIN, has_role
+                from .models import AgencySecurity
+
+                if has_role(request.user, ADMIN) and AgencySecurity.current().require_totp_for_admins:
+                    form.add_error(None, "The agency requires a second factor for admins.")
+                    return render(request, "accounts/second_factor.html", _context(security, form, request))
+            security.totp_enabled = turning_on
+            if not turning_on:
+                security.totp_secret = ""
+            security.save(update_fields=["totp_last_step", "totp_enabled", "totp_secret"])
+            append(action="user.totp_on" if turning_on else "user.totp_off", user=request.user, ip=client_ip(request))
+            return redirect("second-factor")
+    return render(request, "accounts/second_factor.html", _context(security, form, request))
+
+
+def _context(security, form, request):
+    return {"security": security, "form": form,
+            "uri": totp.provisioning_uri(security.totp_secret, request.user.get_username()) if security.totp_secret else ""}
+
+
+class RequireAdminTotpMiddleware:
+    """When the agency requires it, admins without a second factor can only set one up."""
+
+    ALLOWED = ("/account/2fa/", "/logout/", "/static/", "/login/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(self.ALLOWED):
+            from .models import AgencySecurity
+            from .roles import ADMIN, has_role
+
+            if has_role(user, ADMIN) and AgencySecurity.current().require_totp_for_admins \
+                    and not Security.objects.filter(user=user, totp_enabled=True).exists():
+                return redirect("second-factor")
+        return self.get_response(request)

@@ -1,0 +1,105 @@
+"""OCR-only comparison of the engines on held-out real crops and on bench crops.
+
+Usage::
+
+    python -m recognition.training.eval_ocr [--bench ../shared/bench/openalpr-dev] [--engines rapid,crnn,rapid+crnn]
+
+- held-out crops: the validation part of ``../shared/data`` (same split as
+  training, by plate text), read with the region rules of ``us`` / ``br``.
+  US: O and 0 count equal (the US region reads O as 0).
+- bench crops (optional): the ONNX detector runs once per bench image; the
+  detection overlapping the labelled plate is cropped like the pipeline does
+  and every engine reads the same crop; % exact with O=0 per region.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognition.vision.ocr import EnsemblePlateOCR, PlateCrnnOCR, RapidPlateOCR
+
+from .dataset import load_real_crops, split_real_crops
+
+
+def _same(read: str, truth: str) -> bool:
+    return read.replace("O", "0") == truth.replace("O", "0")
+
+
+def build_engines(names: list[str]) -> dict[str, object]:
+    rapid = RapidPlateOCR() if any("rapid" in n for n in names) else None
+    crnn = PlateCrnnOCR() if any("crnn" in n for n in names) else None
+    out: dict[str, object] = {}
+    for n in names:
+        if n == "rapid":
+            out[n] = rapid
+        elif n == "crnn":
+            out[n] = crnn
+        elif n == "rapid+crnn":
+            out[n] = EnsemblePlateOCR(engines=[rapid, crnn])  # type: ignore[list-item]
+        else:
+            raise SystemExit(f"unknown engine {n}")
+    return out
+
+
+def score(engine, items: list[tuple[np.ndarray, str, str]]) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    hits: dict[str, list[int]] = {}
+    ms = []
+    for crop, text, region in items:
+        t = time.perf_counter()
+        read = engine.read(crop, region=region).text
+        ms.append((time.perf_counter() - t) * 1000)
+        hits.setdefault(region, []).append(int(_same(read, text)))
+    out: dict[str, object] = {k: f"{sum(v)}/{len(v)} ({100.0 * sum(v) / len(v):.1f} %)" for k, v in hits.items()}
+    out["ms_median"] = round(float(np.median(ms)), 1) if ms else 0.0
+    return out
+
+
+def bench_crops(root: Path) -> list[tuple[np.ndarray, str, str]]:
+    from recognition.bench import find_labelled_images
+    from recognition.vision.detector import get_detector
+    from recognition.vision.pipeline import expand_box
+
+    det = get_detector("onnx", conf=0.25, imgsz=640)
+    items = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for image, truths in find_labelled_images(folder):
+            frame = cv2.imread(str(image))
+            if frame is None:
+                continue
+            dets = det.detect(frame)
+            h, w = frame.shape[:2]
+            for t in truths:
+                best = max(dets, key=lambda d: d.box.iou(t.box), default=None)
+                if best is None or best.box.iou(t.box) <= 0.3:
+                    continue
+                b = expand_box(best.box, w, h)
+                items.append((frame[b.y : b.y + b.h, b.x : b.x + b.w].copy(), t.plate, folder.name))
+    return items
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engines", default="rapid,crnn,rapid+crnn")
+    ap.add_argument("--bench", type=Path, default=None)
+    ap.add_argument("--val-percent", type=int, default=20)
+    args = ap.parse_args(argv)
+    engines = build_engines(args.engines.split(","))
+    _, val = split_real_crops(load_real_crops(), args.val_percent)
+    val_items = [(cv2.imread(str(c.path)), c.text, c.source) for c in val]
+    val_items = [v for v in val_items if v[0] is not None]
+    result: dict[str, object] = {"heldout_crops": {n: score(e, val_items) for n, e in engines.items()}}
+    if args.bench is not None:
+        items = bench_crops(args.bench)
+        result["bench_crops"] = {n: score(e, items) for n, e in engines.items()}
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
