@@ -1,0 +1,137 @@
+"""The CRNN training code: data shapes, labels, the split, the model, the exported model.
+
+Fast: no training here. Tests that need ``../shared/data`` are marked and
+skipped without it; the ONNX test is skipped when no model has been trained.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from recognition.training.dataset import (  # noqa: E402
+    CHAR_TO_CLASS,
+    PlateSamples,
+    RealCrop,
+    encode_label,
+    is_validation_plate,
+    jitter_crop,
+    load_real_crops,
+    split_real_crops,
+)
+from recognition.training.model import NUM_CLASSES, PlateCRNN, count_parameters  # noqa: E402
+from recognition.training.synth_plates import SynthAssets, degrade, random_text, synth_sample  # noqa: E402
+from recognition.vision.ocr import (  # noqa: E402
+    CRNN_HEIGHT,
+    CRNN_MODEL_PATH,
+    CRNN_WIDTH,
+    PLATE_ALPHABET,
+    PlateCrnnOCR,
+    crnn_preprocess,
+    merge_candidates,
+)
+from recognition.vision.synth import render_plate  # noqa: E402
+from recognition.vision.types import Candidate, OcrResult  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent")
+
+
+def _rendered_crops(tmp_path: Path, texts: list[str]) -> list[RealCrop]:
+    out = []
+    for i, text in enumerate(texts):
+        path = tmp_path / f"p{i}.png"
+        cv2.imwrite(str(path), render_plate(text, style="us", seed=i, width=200))
+        out.append(RealCrop(path, text, "us"))
+    return out
+
+
+def test_labels_encode_to_ctc_classes_without_the_blank():
+    assert encode_label("A0Z9") == [1, 27, 26, 36]
+    assert min(CHAR_TO_CLASS.values()) == 1 and max(CHAR_TO_CLASS.values()) == len(PLATE_ALPHABET)
+
+
+def test_validation_split_keeps_every_frame_of_a_plate_on_one_side():
+    crops = [RealCrop(Path(f"{i}.jpg"), t, "br") for i, t in enumerate(["ABC1234", "XYZ9876", "ABC1234", "QWE1111"] * 20)]
+    train, val = split_real_crops(crops, val_percent=50)
+    assert not {c.text for c in train} & {c.text for c in val}
+    assert len(train) + len(val) == len(crops)
+    assert is_validation_plate("ABC1234", 50) == is_validation_plate("ABC1234", 50)
+
+
+def test_preprocess_gives_a_normalised_grey_image_of_the_model_size():
+    x = crnn_preprocess(render_plate("ABC123", style="eu", width=300))
+    assert x.shape == (1, CRNN_HEIGHT, CRNN_WIDTH) and x.dtype == np.float32
+    assert abs(float(x.mean())) < 1e-3
+
+
+def test_samples_yield_batches_of_model_shaped_tensors_with_their_labels(tmp_path):
+    samples = PlateSamples(_rendered_crops(tmp_path, ["ABC1234", "7XYZ12"]), assets=None, seed=1)
+    x, labels, texts = samples.batch(4)
+    assert x.shape == (4, 1, CRNN_HEIGHT, CRNN_WIDTH) and x.dtype == np.float32
+    assert [encode_label(t) for t in texts] == labels
+    assert set(texts) <= {"ABC1234", "7XYZ12"}
+
+
+def test_crop_jitter_and_degradations_keep_a_colour_image():
+    rng = random.Random(0)
+    plate = render_plate("ABC1234", style="us", width=200)
+    for _ in range(10):
+        out = degrade(jitter_crop(plate, rng), rng)
+        assert out.ndim == 3 and out.shape[2] == 3 and out.dtype == np.uint8 and min(out.shape[:2]) > 10
+
+
+def test_layouts_give_labels_without_separators():
+    drawn, label = random_text("LL-DDD-LL", random.Random(0))
+    assert len(drawn) == 9 and len(label) == 7 and label.isalnum() and drawn.replace("-", "") == label
+
+
+def test_crnn_forward_gives_log_probabilities_per_timestep():
+    model = PlateCRNN().eval()
+    assert count_parameters(model) < 1_000_000
+    with torch.no_grad():
+        out = model(torch.zeros(2, 1, CRNN_HEIGHT, CRNN_WIDTH))
+    assert out.shape == (2, CRNN_WIDTH // 4, NUM_CLASSES)
+    assert torch.allclose(out.exp().sum(-1), torch.ones(2, CRNN_WIDTH // 4), atol=1e-4)
+
+
+def test_merged_candidates_average_engines_and_prefer_the_region_format():
+    a = OcrResult((Candidate("ABC1234", 0.6), Candidate("ABC12345", 0.3)))
+    b = OcrResult((Candidate("ABC12345", 0.9), Candidate("ABC1234", 0.1)))
+    merged = merge_candidates([a, b], region="us")
+    assert merged.text == "ABC1234"  # 8 characters does not fit the US format
+    assert merged.candidates[0].confidence == pytest.approx(0.35)
+    assert merge_candidates([a, b], region=None).text == "ABC12345"
+
+
+@pytest.mark.shared
+@needs_shared
+def test_real_crops_and_synthetic_plates_load_from_shared():
+    crops = load_real_crops(SHARED_DATA)
+    assert {c.source for c in crops} == {"us", "br"} and len(crops) > 1000
+    assets = SynthAssets.load(SHARED_DATA, max_backgrounds=5)
+    rng = random.Random(0)
+    for _ in range(5):
+        img, label = synth_sample(assets, rng)
+        assert img.ndim == 3 and 2 <= len(label) <= 8 and all(c in CHAR_TO_CLASS for c in label)
+        assert crnn_preprocess(img).shape == (1, CRNN_HEIGHT, CRNN_WIDTH)
+
+
+@pytest.mark.skipif(not CRNN_MODEL_PATH.exists(), reason="no trained recognition/models/plate_crnn.onnx")
+def test_exported_crnn_reads_a_rendered_plate():
+    ocr = PlateCrnnOCR()
+    probs = ocr.probabilities(render_plate("KDT4421", style="us", width=240))
+    assert probs.shape == (CRNN_WIDTH // 4, NUM_CLASSES)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+    hits = 0
+    for i, (text, style) in enumerate([("KDT4421", "us"), ("ABC1234", "us"), ("RK755AJ", "eu"), ("BRA2E19", "br")]):
+        result = ocr.read(render_plate(text, style=style, seed=i, width=240), region=style)
+        assert result.candidates and all(0.0 < c.confidence <= 1.0 for c in result.candidates)
+        hits += result.text == text
+    assert hits >= 2, "the trained CRNN should read most clean rendered plates"
