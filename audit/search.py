@@ -41,6 +41,8 @@ COUNT_CAP = 10_000
 AGG_CAP = 10_000
 CHART_MAX_HOURS = 24 * 14
 EXPORT_CAP = 100_000
+#: Wildcard searches matching at most this many distinct texts are run as ``text IN (...)`` (PostgreSQL).
+WILDCARD_TEXTS_MAX = 1000
 #: Above this many enumerated canonical neighbours the lenient prefilter on SQLite
 #: (no index anyway) verifies every distinct text of the right length instead.
 _SQLITE_IN_MAX = 900
@@ -237,7 +239,15 @@ def search_reads(*, plate: str = "", camera=None, start=None, end=None, mode: st
         if spec.lenient:
             qs = qs.filter(text__in=lenient_texts(qs, spec))
         else:
-            qs = qs.filter(**plate_filter(spec.plate))
+            where = plate_filter(spec.plate)
+            if "text__regex" in where and connection.vendor == "postgresql":
+                # Infix / '?' patterns: PostgreSQL misjudges how many rows a regex keeps and may walk the
+                # captured_at index backwards over millions of rows. Find the distinct matching texts on the
+                # trigram index first, then page over ``text IN (...)`` on the (text, captured_at) btree.
+                texts = list(qs.filter(**where).order_by().values_list("text", flat=True).distinct()[:WILDCARD_TEXTS_MAX + 1])
+                if len(texts) <= WILDCARD_TEXTS_MAX:
+                    where = {"text__in": texts}
+            qs = qs.filter(**where)
     return qs.select_related("camera", "frame").order_by("-captured_at", "-pk")
 
 
