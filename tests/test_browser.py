@@ -165,3 +165,66 @@ def test_admin_uploads_a_list_with_progress_and_previews_its_matching(stack, bro
     expect(page.get_by_test_id("preview-variants")).to_contain_text("TO0012X")
     page.get_by_test_id("preview-plate").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "hotlist-preview.png"))
+
+
+def test_officer_dispositions_and_auditor_searches_with_map_and_export_all_in_the_audit_trail(stack, browser):
+    from playwright.sync_api import expect
+
+    from cameras.services import do_create_camera
+    from hotlist.models import Entry, Hotlist
+    from recognition.vision.synth import render_vehicle_scene
+
+    make_stack_user("officer-d", "officer", "officer-d-password")
+    make_stack_user("auditor-d", "auditor", "auditor-d-password")
+    camera, token = do_create_camera(name="Harbor Rd camera", region="us", location="Harbor Rd", latitude=40.71,
+                                     longitude=-74.0)
+    hotlist = Hotlist.objects.create(name="Wanted")
+    Entry.objects.create(hotlist=hotlist, plate="5GHN218", plate_raw="5GHN218", reason="Wanted person",
+                         case_number="26-9001")
+
+    officer = log_in(browser, stack.base_url, "officer-d", "officer-d-password")
+    image, _ = render_vehicle_scene("5GHN218", seed=31)
+    assert stack.post_frame(token, jpeg_bytes(image)).status_code == 202
+    card = officer.get_by_test_id("alert").first
+    expect(card).to_be_visible(timeout=15000)
+    card.get_by_test_id("open-alert").click()
+    expect(officer.get_by_test_id("detail-read")).to_have_text("5GHN218")
+    expect(officer.get_by_test_id("detail-frame")).to_be_visible()
+    assert officer.get_by_test_id("detail-box").count() == 1
+    officer.select_option("select[name=disposition]", "confirmed")
+    officer.fill("textarea[name=note]", "Stopped on Harbor Rd, driver detained")
+    officer.click("[data-testid=disposition-form] button[type=submit]")
+    expect(officer.get_by_test_id("disposition")).to_contain_text("Confirmed (stop made) by officer-d")
+    expect(officer.get_by_test_id("events")).to_contain_text("dispositioned by officer-d")
+    officer.screenshot(path=str(ARTIFACTS / "alert-dispositioned.png"), full_page=True)
+
+    auditor = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True).new_page()
+    auditor.goto(f"{stack.base_url}/login/")
+    auditor.fill("input[name=username]", "auditor-d")
+    auditor.fill("input[name=password]", "auditor-d-password")
+    auditor.click("button[type=submit]")
+    auditor.wait_for_url(f"{stack.base_url}/audit/reads/")
+    # Without a reason and a case number nothing is searched.
+    auditor.fill("input[name=plate]", "5GH*")
+    auditor.click("form button[type=submit]")
+    expect(auditor.get_by_test_id("result-count")).to_have_count(0)
+    auditor.fill("textarea[name=reason]", "Follow-up on case 26-9001")
+    auditor.fill("input[name=case_number]", "26-9001")
+    auditor.click("form button[type=submit]")
+    expect(auditor.get_by_test_id("result-count")).to_contain_text("1 read(s)")
+    expect(auditor.get_by_test_id("hit")).to_contain_text("yes")
+    # The map draws the camera's point without any tile server.
+    expect(auditor.locator("#search-map circle")).to_have_count(1)
+    expect(auditor.locator("#search-chart rect").first).to_be_visible()
+    with auditor.expect_download() as download:
+        auditor.get_by_test_id("export").click()
+    csv_text = open(download.value.path(), encoding="utf-8").read()
+    assert "5GHN218" in csv_text and "Harbor Rd camera" in csv_text
+    auditor.screenshot(path=str(ARTIFACTS / "auditor-search.png"), full_page=True)
+
+    auditor.goto(f"{stack.base_url}/audit/log/")
+    log = auditor.get_by_test_id("audit-log")
+    expect(log).to_contain_text("alert.disposition")
+    expect(log).to_contain_text("search.reads")
+    expect(log).to_contain_text("export.reads")
+    expect(log).to_contain_text("Follow-up on case 26-9001")
