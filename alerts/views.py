@@ -13,14 +13,14 @@ from .services import DispositionError, alert_payload, do_acknowledge, do_dispos
 RECENT = 50
 
 
-def _recent(user):
+def _recent(user, limit: int | None = RECENT):
     cameras, hotlists = watched(user)
     qs = visible_alerts(user).select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by")
     if cameras:
         qs = qs.filter(camera_id__in=cameras)
     if hotlists:
         qs = qs.filter(hotlist_id__in=hotlists)
-    return qs[:RECENT]
+    return qs[:limit] if limit else qs
 
 
 @role_required(OFFICER, ADMIN)
@@ -32,7 +32,13 @@ def dashboard(request):
 
 @role_required(OFFICER, ADMIN)
 def alert_feed(request):
-    """Recent alerts as JSON; the dashboard reloads it after a websocket reconnect, so none is missed."""
+    """Recent alerts as JSON. ``?after=ID``: every alert after that one (up to 500), changed or new, which
+    the dashboard asks for after a websocket reconnect, so no alert is lost while it was away."""
+    after = request.GET.get("after", "")
+    if after.isdigit():
+        qs = _recent(request.user, limit=None).filter(pk__gt=int(after)).order_by("pk")[:500]
+        recent_changed = _recent(request.user)
+        return JsonResponse({"alerts": [alert_payload(a) for a in [*qs, *recent_changed]]})
     return JsonResponse({"alerts": [alert_payload(a) for a in _recent(request.user)]})
 
 

@@ -7,5 +7,6 @@ urlpatterns = [
     path("reads/", search_views.read_search, name="search"),
     path("reads/export.csv", search_views.export_csv, name="export"),
     path("log/", views.audit_log, name="log"),
+    path("log/export.csv", views.audit_log_export, name="log_export"),
     path("retention/", views.retention, name="retention"),
 ]

@@ -1,3 +1,5 @@
+import json
+
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
@@ -31,12 +33,10 @@ def read_search(request):
 
 @role_required(AUDITOR)
 def audit_log(request):
-    qs = AuditLog.objects.all()
-    action = request.GET.get("action", "").strip()
-    if action:
-        qs = qs.filter(action=action)
+    qs, action, username = _audit_query(request)
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
-    return render(request, "audit/log.html", {"page": page, "action": action})
+    return render(request, "audit/log.html", {"page": page, "action": action, "username": username,
+                                              "query_string": request.GET.urlencode()})
 
 
 @role_required(ADMIN, AUDITOR)
@@ -57,3 +57,44 @@ def retention(request):
             return redirect("audit:retention")
     return render(request, "audit/retention.html", {"form": form, "can_edit": can_edit,
                                                     "runs": RetentionRun.objects.all()[:20]})
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _audit_query(request):
+    qs = AuditLog.objects.all()
+    action = request.GET.get("action", "").strip()
+    username = request.GET.get("user", "").strip()
+    if action:
+        qs = qs.filter(action=action)
+    if username:
+        qs = qs.filter(username=username)
+    return qs, action, username
+
+
+@role_required(AUDITOR)
+def audit_log_export(request):
+    """The audit log (filtered like the page) as CSV; the export is itself logged."""
+    import csv
+
+    from django.http import StreamingHttpResponse
+
+    from .search_views import safe_cell
+
+    qs, action, username = _audit_query(request)
+    do_log(request, "export.audit_log", query={"action": action, "user": username}, result_count=qs.count())
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(["seq", "at", "user", "action", "query", "reason", "result_count", "ip", "hash", "prev_hash"])
+        for e in qs.order_by("seq").iterator(chunk_size=2000):
+            yield writer.writerow([safe_cell(v) for v in (e.seq, e.at.isoformat(), e.username, e.action,
+                                                          json.dumps(e.query, sort_keys=True), e.reason,
+                                                          e.result_count, e.ip, e.hash, e.prev_hash)])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    return response

@@ -117,3 +117,19 @@ def test_the_websocket_skips_alerts_of_unwatched_cameras(client, officer, camera
 
     async_to_sync(scenario)()
     assert Alert.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_reconnecting_dashboard_gets_every_alert_it_missed(client, officer, camera_and_token, reader,
+                                                              django_capture_on_commit_callbacks, settings):
+    settings.ALERT_DEDUP_SECONDS = 0
+    _, token = camera_and_token
+    make_list(plate="ABC123")
+    reader("ABC123")
+    t0 = timezone.now() - timedelta(days=1)
+    for i in range(60):
+        post(client, token, django_capture_on_commit_callbacks, t0 + timedelta(minutes=i))
+    ids = sorted(Alert.objects.values_list("pk", flat=True))
+    client.force_login(officer)
+    missed = {a["id"] for a in client.get("/alerts/feed/", {"after": ids[2]}).json()["alerts"]}
+    assert set(ids[3:]) <= missed

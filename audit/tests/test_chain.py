@@ -71,3 +71,13 @@ def test_postgresql_refuses_updates_and_deletes_from_the_application(chain):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(statement)
     assert AuditLog.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_auditors_export_the_audit_log_and_the_export_is_logged(client, auditor, chain):
+    client.force_login(auditor)
+    response = client.get("/audit/log/export.csv", {"action": "search.reads"})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    assert body.count("search.reads") == 5 and "ABC124" in body
+    assert AuditLog.objects.filter(action="export.audit_log", username="auditor1").exists()

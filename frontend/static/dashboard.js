@@ -130,7 +130,8 @@
   }
 
   async function reloadFeed() {
-    const response = await fetch(feedUrl, { credentials: "same-origin" });
+    const newest = Math.max(0, ...known.keys());
+    const response = await fetch(feedUrl + "?after=" + newest, { credentials: "same-origin" });
     if (!response.ok) return;
     const data = await response.json();
     for (const alert of data.alerts.slice().reverse()) upsert(alert, !known.has(alert.id));
