@@ -150,7 +150,7 @@ def do_create_alerts(read, matches, *, historical: bool = False) -> list[Alert]:
             AlertEvent.objects.create(alert=alert, kind="created",
                                       detail={"read": read.pk, "match": match.kind, "historical": historical})
             alerts.append(alert)
-            transaction.on_commit(lambda pk=alert.pk: broadcast("alert.new", pk))
+            transaction.on_commit(lambda pk=alert.pk: broadcast("alert.new", pk), robust=True)
     return alerts
 
 
@@ -161,7 +161,7 @@ def do_acknowledge(alert_id: int, user) -> Alert:
             status=Alert.Status.ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=timezone.now())
         if changed:
             AlertEvent.objects.create(alert_id=alert_id, user=user, kind="acknowledged")
-            transaction.on_commit(lambda: broadcast("alert.updated", alert_id))
+            transaction.on_commit(lambda: broadcast("alert.updated", alert_id), robust=True)
     return Alert.objects.get(pk=alert_id)
 
 
@@ -191,7 +191,7 @@ def do_disposition(alert_id: int, user, disposition: str, note: str = "") -> Ale
                                   "dispositioned_by", "dispositioned_at"])
         AlertEvent.objects.create(alert=alert, user=user, kind="dispositioned",
                                   detail={"disposition": disposition, "note": note[:2000]})
-        transaction.on_commit(lambda: broadcast("alert.updated", alert_id))
+        transaction.on_commit(lambda: broadcast("alert.updated", alert_id), robust=True)
     return alert
 
 

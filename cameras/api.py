@@ -55,5 +55,19 @@ def frames(request: HttpRequest) -> JsonResponse:
         captured_at = parse_captured_at(request.POST.get("captured_at"), timezone.now())
     except IngestError as exc:
         return _error(exc.status, exc.message)
-    frame = do_accept_frame(camera, data, info, captured_at)
-    return JsonResponse({"frame": frame.pk}, status=202)
+    key = (request.headers.get("Idempotency-Key") or "").strip()
+    if len(key) > 100:
+        return _error(400, "Idempotency-Key may be at most 100 characters.")
+    frame, created = do_accept_frame(camera, data, info, captured_at, idempotency_key=key)
+    body = {"frame": frame.pk} if created else {"frame": frame.pk, "duplicate": True}
+    return JsonResponse(body, status=202)
+
+
+@login_not_required  # readable by logged-in users and by cameras with a valid token
+def schema(request: HttpRequest) -> JsonResponse:
+    from .openapi import SCHEMA
+
+    token = parse_token(request.headers.get("Authorization"))
+    if not request.user.is_authenticated and (token is None or camera_for_token(token) is None):
+        return _error(401, "Log in, or send a camera token, to read the API description.")
+    return JsonResponse(SCHEMA)

@@ -57,9 +57,13 @@ class Frame(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     processing_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    idempotency_key = models.CharField(max_length=100, blank=True,
+                                       help_text="The camera's Idempotency-Key: a retried upload is stored once.")
 
     class Meta:
         ordering = ["-captured_at"]
+        constraints = [models.UniqueConstraint(fields=["camera", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                                               name="one_frame_per_camera_idempotency_key")]
 
     def __str__(self) -> str:
         return f"frame {self.pk} from {self.camera_id}"

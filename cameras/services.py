@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
+from functools import partial
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .ingest import ImageInfo
 from .models import Camera, Frame, hash_token
+
+log = logging.getLogger(__name__)
 
 
 def new_token() -> str:
@@ -41,15 +45,55 @@ def camera_for_token(token: str) -> Camera | None:
     return Camera.objects.filter(token_hash=hash_token(token)).first()
 
 
-@transaction.atomic
-def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at) -> Frame:
-    """Store a validated frame and enqueue its recognition once the row is committed."""
+def _eager() -> bool:
+    from django.conf import settings
+
+    return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+
+
+def enqueue_frame(frame_id: int) -> bool:
+    """Hand a stored frame to the workers. If the broker is away the frame stays queued in the
+    database, and beat's requeue_stale_frames sends it once the broker is back: nothing is lost."""
     from recognition.tasks import process_frame
 
+    if _eager():  # the demo: run it here, and let errors show
+        process_frame.delay(frame_id)
+        return True
+    try:
+        process_frame.apply_async((frame_id,), retry=True,
+                                  retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2,
+                                                "interval_max": 0.5})
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the frame waits in the database
+        log.warning("frame %s stored but not enqueued (%s); it will be requeued", frame_id, exc)
+        return False
+
+
+def frame_for_key(camera: Camera, key: str) -> Frame | None:
+    return Frame.objects.filter(camera=camera, idempotency_key=key).first() if key else None
+
+
+def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at, *, idempotency_key: str = "") -> tuple[Frame, bool]:
+    """Store a validated frame and enqueue its recognition once the row is committed.
+
+    Returns (frame, created): with an idempotency key already used by this camera, the frame stored
+    the first time is returned and nothing is stored again.
+    """
+    existing = frame_for_key(camera, idempotency_key)
+    if existing is not None:
+        return existing, False
     frame = Frame(camera=camera, content_type=info.content_type, width=info.width, height=info.height,
-                  captured_at=captured_at)
+                  captured_at=captured_at, idempotency_key=idempotency_key)
     frame.image.save(f"{uuid.uuid4().hex}.{info.extension}", ContentFile(data), save=False)
-    frame.save()
-    Camera.objects.filter(pk=camera.pk).update(last_frame_at=timezone.now())
-    process_frame.delay_on_commit(frame.pk)
-    return frame
+    try:
+        with transaction.atomic():
+            frame.save()
+            Camera.objects.filter(pk=camera.pk).update(last_frame_at=timezone.now())
+            transaction.on_commit(partial(enqueue_frame, frame.pk), robust=True)
+    except IntegrityError:
+        frame.image.delete(save=False)
+        existing = frame_for_key(camera, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+    return frame, True

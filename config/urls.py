@@ -21,6 +21,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("api/frames/", camera_api.frames, name="api-frames"),
+    path("api/schema/", camera_api.schema, name="api-schema"),
     path("alerts/", include("alerts.urls")),
     path("cameras/", include("cameras.urls")),
     path("hotlists/", include("hotlist.urls")),

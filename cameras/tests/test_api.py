@@ -153,3 +153,46 @@ def test_add_camera_prints_a_working_token_on_its_last_line(client, capsys):
     assert camera.region == "br"
     assert token not in (camera.token_hash, camera.token_hint)
     assert post(client, token, {"image": upload(png_bytes())}).status_code == 202
+
+
+@pytest.mark.django_db
+def test_a_retried_upload_with_the_same_idempotency_key_is_stored_once(client, camera_and_token):
+    _, token = camera_and_token
+    first = post(client, token, {"image": upload(png_bytes())}, HTTP_IDEMPOTENCY_KEY="cam1-frame-000042")
+    again = post(client, token, {"image": upload(png_bytes())}, HTTP_IDEMPOTENCY_KEY="cam1-frame-000042")
+    other = post(client, token, {"image": upload(png_bytes())}, HTTP_IDEMPOTENCY_KEY="cam1-frame-000043")
+    assert first.status_code == again.status_code == other.status_code == 202
+    assert again.json() == {"frame": first.json()["frame"], "duplicate": True}
+    assert other.json()["frame"] != first.json()["frame"]
+    assert Frame.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_frames_are_kept_when_the_broker_is_away(client, camera_and_token, monkeypatch, settings,
+                                                 django_capture_on_commit_callbacks):
+    from recognition.tasks import process_frame
+
+    _, token = camera_and_token
+    monkeypatch.setattr("cameras.services._eager", lambda: False)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("Redis is away")
+
+    monkeypatch.setattr(process_frame, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, token, {"image": upload(png_bytes())})
+    assert response.status_code == 202
+    frame = Frame.objects.get()
+    assert frame.status == Frame.Status.QUEUED  # beat's requeue_stale_frames will send it
+
+
+@pytest.mark.django_db
+def test_openapi_schema_is_served_to_cameras_and_users_only(client, camera_and_token, officer):
+    _, token = camera_and_token
+    assert client.get("/api/schema/").status_code == 401
+    schema = client.get("/api/schema/", HTTP_AUTHORIZATION=f"Token {token}").json()
+    assert schema["openapi"].startswith("3.") and "/api/frames/" in schema["paths"]
+    params = schema["paths"]["/api/frames/"]["post"]["parameters"]
+    assert params[0]["name"] == "Idempotency-Key"
+    client.force_login(officer)
+    assert client.get("/api/schema/").status_code == 200
