@@ -52,6 +52,8 @@ class Alert(models.Model):
     camera = models.ForeignKey("cameras.Camera", on_delete=models.PROTECT, null=True, related_name="+")
     last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Latest read of the same pass.")
     repeats = models.PositiveIntegerField(default=0, help_text="Further reads of the same pass folded into this alert.")
+    event = models.ForeignKey("recognition.PlateEvent", on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="alerts")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

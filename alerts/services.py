@@ -55,6 +55,8 @@ def alert_payload(alert: Alert) -> dict:
         "covert": alert.covert,
         "historical": alert.historical,
         "hotlist_id": alert.hotlist_id,
+        "event": ({"id": alert.event_id, "plate": alert.event.plate, "confidence": round(alert.event.confidence, 3),
+                   "reads": alert.event.read_count} if alert.event_id else None),
         "repeats": alert.repeats,
         "last_seen_at": alert.last_seen_at.isoformat() if alert.last_seen_at else None,
         "disposition": alert.disposition,
@@ -95,7 +97,7 @@ def visible_alerts(user):
 
 def broadcast(event_type: str, alert_id: int) -> None:
     """Send an alert to the browsers that may show it (called after commit)."""
-    alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by").get(pk=alert_id)
+    alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event").get(pk=alert_id)
     layer = get_channel_layer()
     if layer is None:
         return
@@ -116,7 +118,15 @@ def dedup_window() -> timedelta:
     return timedelta(seconds=getattr(settings, "ALERT_DEDUP_SECONDS", 120))
 
 
-def do_create_alerts(read, matches, *, historical: bool = False) -> list[Alert]:
+def do_update_event_alerts(event) -> None:
+    """The consensus plate of an event changed: its alerts show the new one."""
+    for alert_id in Alert.objects.filter(event=event).values_list("pk", flat=True):
+        AlertEvent.objects.create(alert_id=alert_id, kind="consensus", detail={"plate": event.plate,
+                                                                               "reads": event.read_count})
+        transaction.on_commit(lambda pk=alert_id: broadcast("alert.updated", pk), robust=True)
+
+
+def do_create_alerts(read, matches, *, historical: bool = False, event=None) -> list[Alert]:
     """One alert per vehicle pass, camera and entry, for the (entry, match) pairs from ``match_read``.
 
     A read of an entry already alerted at the same camera within ``ALERT_DEDUP_SECONDS`` of that
@@ -127,9 +137,11 @@ def do_create_alerts(read, matches, *, historical: bool = False) -> list[Alert]:
         hotlist = entry.hotlist
         if not historical:
             window = dedup_window()
+            same_pass = Q(last_seen_at__gte=read.captured_at - window, last_seen_at__lte=read.captured_at + window)
+            if event is not None:
+                same_pass |= Q(event=event)
             previous = (Alert.objects.select_for_update()
-                        .filter(entry=entry, camera_id=read.camera_id, historical=False,
-                                last_seen_at__gte=read.captured_at - window, last_seen_at__lte=read.captured_at + window)
+                        .filter(same_pass, entry=entry, camera_id=read.camera_id, historical=False)
                         .order_by("-last_seen_at").first())
             if previous is not None:
                 Alert.objects.filter(pk=previous.pk).update(repeats=F("repeats") + 1,
@@ -144,7 +156,7 @@ def do_create_alerts(read, matches, *, historical: bool = False) -> list[Alert]:
                           differences=_differences(match), explanation=match.description[:300],
                           priority=hotlist.priority, colour=hotlist.colour, sound=hotlist.sound,
                           covert=hotlist.covert, historical=historical, camera_id=read.camera_id,
-                          last_seen_at=read.captured_at),
+                          last_seen_at=read.captured_at, event=event),
         )
         if created:
             AlertEvent.objects.create(alert=alert, kind="created",

@@ -15,7 +15,7 @@ RECENT = 50
 
 def _recent(user, limit: int | None = RECENT):
     cameras, hotlists = watched(user)
-    qs = visible_alerts(user).select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by")
+    qs = visible_alerts(user).select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event")
     if cameras:
         qs = qs.filter(camera_id__in=cameras)
     if hotlists:

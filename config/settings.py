@@ -200,3 +200,4 @@ CELERY_BEAT_SCHEDULE = {
 HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "1.0"))
 # Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.
 ALERT_DEDUP_SECONDS = env_int("ALERT_DEDUP_SECONDS", 120)
+PLATE_EVENT_GAP_SECONDS = env_int("PLATE_EVENT_GAP_SECONDS", 5)

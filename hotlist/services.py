@@ -133,13 +133,15 @@ def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "re
     return counts
 
 
-def match_read(read):
-    """(entry, match) pairs for every live entry that any OCR candidate of ``read`` hits under its list's policy."""
+def match_read(read, also=()):
+    """(entry, match) pairs for every live entry that any OCR candidate of ``read`` (or the texts in
+    ``also``, e.g. its plate event's consensus) hits under its list's policy."""
     from .matcher import match_candidates
 
     candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
     if read.text and read.text not in {t for t, _ in candidates}:
         candidates.insert(0, (read.text, read.confidence))
+    candidates += [(t, c) for t, c in also if t and t not in {x for x, _ in candidates}]
     return match_candidates(candidates, at=read.captured_at)
 
 

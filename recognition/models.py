@@ -3,6 +3,25 @@ from django.db import models
 from cameras.models import Camera, Frame
 
 
+class PlateEvent(models.Model):
+    """One vehicle passing one camera: its reads, and the plate they agree on (weighted voting)."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="events")
+    started_at = models.DateTimeField(db_index=True)
+    last_seen_at = models.DateTimeField(db_index=True)
+    plate = models.CharField(max_length=16, db_index=True, help_text="Consensus plate.")
+    confidence = models.FloatField(default=0)
+    votes = models.JSONField(default=dict)
+    read_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["camera", "last_seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.plate} at {self.camera_id} ({self.read_count} reads)"
+
+
 class Read(models.Model):
     """One plate read in one frame."""
 
@@ -19,6 +38,7 @@ class Read(models.Model):
     detector_confidence = models.FloatField()
     crop = models.FileField(upload_to="crops/%Y/%m/%d/")
     engine = models.CharField(max_length=40, help_text="detector+ocr that produced the read")
+    event = models.ForeignKey(PlateEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="reads")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -100,7 +100,7 @@ def do_process_frame(frame_id: int) -> list[Read]:
 
 
 def _store_results(frame_id: int, plate_reads, thumb: bytes, engine: str, elapsed_ms: int) -> list[Read]:
-    from alerts.services import do_create_alerts
+    from alerts.services import do_create_alerts, do_update_event_alerts
     from hotlist.services import match_read
 
     with transaction.atomic():
@@ -122,8 +122,13 @@ def _store_results(frame_id: int, plate_reads, thumb: bytes, engine: str, elapse
         locked.processed_at = timezone.now()
         locked.processing_ms = elapsed_ms
         locked.save(update_fields=["thumbnail", "status", "processed_at", "processing_ms"])
+        from .events import do_assign_event
+
         for read in reads:
-            do_create_alerts(read, match_read(read))
+            event, consensus_changed = do_assign_event(read)
+            do_create_alerts(read, match_read(read, also=[(event.plate, event.confidence)]), event=event)
+            if consensus_changed:
+                do_update_event_alerts(event)
     return reads
 
 

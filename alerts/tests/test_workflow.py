@@ -133,3 +133,26 @@ def test_a_reconnecting_dashboard_gets_every_alert_it_missed(client, officer, ca
     client.force_login(officer)
     missed = {a["id"] for a in client.get("/alerts/feed/", {"after": ids[2]}).json()["alerts"]}
     assert set(ids[3:]) <= missed
+
+
+@pytest.mark.django_db
+def test_frames_of_one_pass_form_an_event_with_a_voted_plate_and_one_alert(client, camera_and_token, monkeypatch,
+                                                                          django_capture_on_commit_callbacks, settings):
+    from alerts.tests.test_alerts import FakePipeline
+    from recognition.models import PlateEvent
+
+    settings.ALERT_DEDUP_SECONDS = 0  # only the event groups the frames here
+    _, token = camera_and_token
+    make_list(plate="ABC123")
+    t0 = timezone.now() - timedelta(minutes=5)
+    for i, text in enumerate(["XBC123", "ABC123", "ABC128", "ABC123"]):
+        monkeypatch.setattr("recognition.services.pipeline", lambda text=text: FakePipeline(text))
+        post(client, token, django_capture_on_commit_callbacks, t0 + timedelta(seconds=i))
+    event = PlateEvent.objects.get()
+    assert (event.plate, event.read_count) == ("ABC123", 4)
+    alert = Alert.objects.get()
+    assert alert.event == event and alert.repeats >= 1
+    # A different plate on the same camera at the same time is another event.
+    monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline("ZZZ999"))
+    post(client, token, django_capture_on_commit_callbacks, t0 + timedelta(seconds=5))
+    assert PlateEvent.objects.count() == 2

@@ -73,6 +73,7 @@
     const side = el("div", { class: "side" }, [
       el("span", { class: "badge", "data-testid": "alert-status", text: statusText }),
       alert.repeats ? el("span", { class: "priority", text: alert.repeats + " more read(s) of this pass" }) : null,
+      alert.event && alert.event.reads > 1 ? el("span", { class: "priority", "data-testid": "consensus", text: "consensus " + alert.event.plate + " over " + alert.event.reads + " reads" }) : null,
       el("span", { class: "priority", text: alert.priority + " priority" }),
       alert.historical ? el("span", { class: "badge historical", "data-testid": "historical", text: "historical hit: seen before the entry was listed" }) : null,
       alert.covert ? el("span", { class: "badge covert", text: "covert list" }) : null,

@@ -1,0 +1,60 @@
+"""Grouping reads into plate events: the reads of the same plate (lenient equality) on one camera,
+each within ``PLATE_EVENT_GAP_SECONDS`` of the previous one, form one event whose plate is the
+confidence-weighted consensus of all its reads (recognition/vision/voting.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+
+from hotlist.matching import HotlistIndex, MatchPolicy
+
+from .models import PlateEvent, Read
+from .vision.voting import vote
+
+# "The same plate": at most two look-alike characters and one other difference apart.
+SAME_PLATE = MatchPolicy.lenient(lookalike=2, edits=1)
+
+
+def gap() -> timedelta:
+    return timedelta(seconds=getattr(settings, "PLATE_EVENT_GAP_SECONDS", 5))
+
+
+def _same_plate(event: PlateEvent, candidates: list[tuple[str, float]]) -> bool:
+    texts = {event.plate, *event.votes}
+    index = HotlistIndex.build([(i, t, SAME_PLATE) for i, t in enumerate(sorted(texts)) if t])
+    return bool(index.match(candidates))
+
+
+def do_assign_event(read: Read) -> tuple[PlateEvent, bool]:
+    """Put ``read`` into the open event of its plate on its camera, or start one. Returns
+    (event, consensus_changed). Call inside the transaction that stores the read."""
+    candidates = [(t, float(c)) for t, c in read.candidates] or [(read.text, read.confidence)]
+    window = gap()
+    open_events = (PlateEvent.objects.select_for_update()
+                   .filter(camera_id=read.camera_id, last_seen_at__gte=read.captured_at - window,
+                           started_at__lte=read.captured_at + window)
+                   .order_by("-last_seen_at")[:5])
+    event = next((e for e in open_events if _same_plate(e, candidates)), None)
+    if event is None:
+        event = PlateEvent.objects.create(camera_id=read.camera_id, started_at=read.captured_at,
+                                          last_seen_at=read.captured_at, plate=read.text,
+                                          confidence=read.confidence, votes={t: c for t, c in candidates},
+                                          read_count=1)
+        Read.objects.filter(pk=read.pk).update(event=event)
+        read.event = event
+        return event, False
+    Read.objects.filter(pk=read.pk).update(event=event)
+    read.event = event
+    all_reads = [[(t, float(c)) for t, c in r.candidates] or [(r.text, r.confidence)]
+                 for r in Read.objects.filter(event=event).only("candidates", "text", "confidence")]
+    consensus = vote(all_reads)
+    changed = consensus.text != event.plate
+    event.plate, event.confidence = consensus.text, consensus.confidence
+    event.votes = {t: round(v, 4) for t, v in sorted(consensus.votes.items(), key=lambda kv: -kv[1])[:10]}
+    event.read_count = consensus.reads
+    event.started_at = min(event.started_at, read.captured_at)
+    event.last_seen_at = max(event.last_seen_at, read.captured_at)
+    event.save(update_fields=["plate", "confidence", "votes", "read_count", "started_at", "last_seen_at"])
+    return event, changed
