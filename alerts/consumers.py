@@ -3,7 +3,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.roles import ADMIN, OFFICER, has_role
 
-from .services import GROUP, is_watched, user_group, watched
+from .services import ADMIN_GROUP, GROUP, is_watched, user_group, watched
 
 # Close codes the browser can tell apart from network failures.
 CLOSE_UNAUTHENTICATED = 4401
@@ -23,6 +23,8 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
             return
         self.cameras, self.hotlists = await database_sync_to_async(watched)(user)
         self.groups_joined = [GROUP, user_group(user.pk)]  # covert-list alerts come to the user's own group
+        if await database_sync_to_async(has_role)(user, ADMIN):
+            self.groups_joined.append(ADMIN_GROUP)  # camera health notices
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -38,6 +40,9 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
     async def alert_new(self, event):
         if is_watched(event["alert"], self.cameras, self.hotlists):
             await self.send_json({"type": "alert.new", "alert": event["alert"]})
+
+    async def system_notice(self, event):
+        await self.send_json({"type": "system.notice", "notice": event["notice"]})
 
     async def alert_updated(self, event):
         if is_watched(event["alert"], self.cameras, self.hotlists):

@@ -69,6 +69,16 @@ def alert_payload(alert: Alert) -> dict:
     }
 
 
+ADMIN_GROUP = "alerts-admins"
+
+
+def notify_admins(message: dict) -> None:
+    """A system notice (camera health) for the dashboards of admins."""
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(ADMIN_GROUP, {"type": "system.notice", "notice": message})
+
+
 def user_group(user_id: int) -> str:
     return f"alerts-user-{user_id}"
 

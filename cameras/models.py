@@ -29,6 +29,8 @@ class Camera(models.Model):
     token_hint = models.CharField(max_length=8, editable=False, help_text="First characters of the token, for recognising it.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_frame_at = models.DateTimeField(null=True, blank=True)
+    silence_minutes = models.PositiveIntegerField(default=10, help_text="Admins are alerted when the camera sends "
+                                                                        "nothing for this long (0: never).")
 
     class Meta:
         ordering = ["name"]
@@ -67,3 +69,16 @@ class Frame(models.Model):
 
     def __str__(self) -> str:
         return f"frame {self.pk} from {self.camera_id}"
+
+
+class CameraIncident(models.Model):
+    """A camera that went silent (or keeps sending frames that fail), until it recovers."""
+
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="incidents")
+    kind = models.CharField(max_length=20)  # silent
+    started_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]

@@ -23,11 +23,12 @@ def new_token() -> str:
 
 @transaction.atomic
 def do_create_camera(*, name: str, region: str = "us", location: str = "", latitude=None, longitude=None,
-                     enabled: bool = True) -> tuple[Camera, str]:
-    """Create a camera; returns it with its token, which is shown once and stored only as a hash."""
+                     enabled: bool = True, **settings) -> tuple[Camera, str]:
+    """Create a camera; returns it with its token, which is shown once and stored only as a hash.
+    ``settings``: further Camera fields (e.g. silence_minutes)."""
     token = new_token()
     camera = Camera(name=name, region=region, location=location, latitude=latitude, longitude=longitude,
-                    enabled=enabled, token_hash=hash_token(token), token_hint=token[:6])
+                    enabled=enabled, token_hash=hash_token(token), token_hint=token[:6], **settings)
     camera.full_clean()
     camera.save()
     return camera, token

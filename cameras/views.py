@@ -13,7 +13,31 @@ from .services import do_create_camera, do_rotate_token
 
 @role_required(ADMIN)
 def camera_list(request):
-    return render(request, "cameras/list.html", {"cameras": Camera.objects.all()})
+    from .health import camera_status
+
+    rows = [(camera, camera_status(camera)) for camera in Camera.objects.all()]
+    return render(request, "cameras/list.html", {"rows": rows})
+
+
+@role_required(ADMIN)
+def camera_status_page(request, pk: int):
+    from .health import camera_status
+
+    camera = get_object_or_404(Camera, pk=pk)
+    return render(request, "cameras/status.html", {"camera": camera, "status": camera_status(camera),
+                                                   "incidents": camera.incidents.all()[:20]})
+
+
+@role_required(ADMIN)
+def camera_status_json(request, pk: int):
+    from django.http import JsonResponse
+    from django.urls import reverse
+
+    from .health import camera_status
+
+    status = camera_status(get_object_or_404(Camera, pk=pk))
+    status["thumbnail_url"] = reverse("media", args=[status["thumbnail"]]) if status["thumbnail"] else None
+    return JsonResponse(status)
 
 
 @role_required(ADMIN)

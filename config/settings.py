@@ -194,6 +194,7 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-frames": {"task": "recognition.requeue_stale_frames", "schedule": 60.0},
     "purge-retention": {"task": "audit.purge_retention", "schedule": 3600.0},
+    "camera-health": {"task": "cameras.check_health", "schedule": 60.0},
 }
 
 # Workers check for changed hotlists at most this often (seconds).

@@ -91,7 +91,7 @@ def test_admin_changes_are_in_the_audit_log(client, admin_user, tmp_path, django
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client.force_login(admin_user)
-    client.post("/cameras/new/", {"name": "Gate", "region": "us", "enabled": "on"})
+    client.post("/cameras/new/", {"name": "Gate", "region": "us", "enabled": "on", "silence_minutes": 10})
     client.post("/users/new/", {"username": "carol", "role": "auditor", "password": "a-long-unusual-pass"})
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/hotlists/upload/", {"list_name": "L", "mode": "replace",

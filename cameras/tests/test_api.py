@@ -196,3 +196,27 @@ def test_openapi_schema_is_served_to_cameras_and_users_only(client, camera_and_t
     assert params[0]["name"] == "Idempotency-Key"
     client.force_login(officer)
     assert client.get("/api/schema/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_silent_camera_opens_an_incident_for_admins_and_recovery_closes_it(client, camera_and_token, admin_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cameras.health import camera_status, do_check_health
+    from cameras.models import CameraIncident
+
+    camera, token = camera_and_token
+    Camera.objects.filter(pk=camera.pk).update(last_frame_at=timezone.now() - timedelta(minutes=30))
+    assert do_check_health() == {"opened": 1, "resolved": 0}
+    assert do_check_health() == {"opened": 0, "resolved": 0}  # one incident, not one a minute
+    camera.refresh_from_db()
+    assert camera_status(camera)["state"] == "silent"
+    client.force_login(admin_user)
+    assert "silent" in client.get(f"/cameras/{camera.pk}/status/").content.decode()
+    post(client, token, {"image": upload(png_bytes())})
+    assert do_check_health() == {"opened": 0, "resolved": 1}
+    assert CameraIncident.objects.get().resolved_at is not None
+    status = client.get(f"/cameras/{camera.pk}/status.json").json()
+    assert status["state"] == "ok" and status["frames_5min"] == 1

@@ -29,6 +29,13 @@
     }
   }
 
+  function notice(n) {
+    const box = document.getElementById("notices");
+    const p = el("p", { class: n.type === "camera.back" ? "notice ok" : "notice", "data-testid": "notice",
+                        text: new Date().toLocaleTimeString() + ": " + n.message });
+    box.prepend(p);
+  }
+
   function csrfToken() {
     const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
     return m ? decodeURIComponent(m[1]) : "";
@@ -152,6 +159,7 @@
       const msg = JSON.parse(event.data);
       if (msg.type === "alert.new") { upsert(msg.alert, true); if (!msg.alert.historical) ring(msg.alert.sound); }
       else if (msg.type === "alert.updated") upsert(msg.alert, false);
+      else if (msg.type === "system.notice") notice(msg.notice);
     });
     socket.addEventListener("close", (event) => {
       conn.textContent = event.code === 4401 || event.code === 4403 ? "not allowed" : "reconnecting…";

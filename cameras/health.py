@@ -1,0 +1,75 @@
+"""Camera health: frames per second, last frame, errors, and incidents when a camera goes silent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .models import Camera, CameraIncident, Frame
+
+RATE_WINDOW = timedelta(minutes=5)
+
+
+def camera_status(camera: Camera, now=None) -> dict:
+    now = now or timezone.now()
+    recent = Frame.objects.filter(camera=camera, received_at__gte=now - RATE_WINDOW)
+    counts = recent.aggregate(total=Count("pk"), failed=Count("pk", filter=Q(status=Frame.Status.FAILED)),
+                              waiting=Count("pk", filter=Q(status__in=[Frame.Status.QUEUED, Frame.Status.PROCESSING])))
+    last_failed = Frame.objects.filter(camera=camera, status=Frame.Status.FAILED).order_by("-received_at").first()
+    latest = Frame.objects.filter(camera=camera).exclude(thumbnail="").order_by("-received_at").first()
+    open_incident = camera.incidents.filter(resolved_at__isnull=True).first()
+    silent_for = (now - camera.last_frame_at).total_seconds() if camera.last_frame_at else None
+    if not camera.enabled:
+        state = "disabled"
+    elif open_incident is not None:
+        state = open_incident.kind
+    elif counts["total"] and counts["failed"] == counts["total"]:
+        state = "failing"
+    elif camera.last_frame_at is None:
+        state = "never seen"
+    else:
+        state = "ok"
+    return {
+        "id": camera.pk, "name": camera.name, "state": state, "enabled": camera.enabled,
+        "last_frame_at": camera.last_frame_at.isoformat() if camera.last_frame_at else None,
+        "silent_seconds": round(silent_for) if silent_for is not None else None,
+        "fps": round(counts["total"] / RATE_WINDOW.total_seconds(), 3),
+        "frames_5min": counts["total"], "failed_5min": counts["failed"], "waiting": counts["waiting"],
+        "last_error": last_failed.error[:300] if last_failed else "",
+        "last_error_at": last_failed.received_at.isoformat() if last_failed else None,
+        "thumbnail": latest.thumbnail.name if latest else None,
+    }
+
+
+def do_check_health(now=None) -> dict:
+    """Open an incident for each enabled camera silent past its limit; resolve those that are back.
+    Admins' dashboards are told about both."""
+    from alerts.services import notify_admins
+
+    now = now or timezone.now()
+    opened = resolved = 0
+    for camera in Camera.objects.filter(enabled=True, silence_minutes__gt=0):
+        limit = timedelta(minutes=camera.silence_minutes)
+        reference = camera.last_frame_at or camera.created_at
+        silent = now - reference > limit
+        with transaction.atomic():
+            incident = CameraIncident.objects.select_for_update().filter(camera=camera, kind="silent",
+                                                                         resolved_at__isnull=True).first()
+            if silent and incident is None:
+                CameraIncident.objects.create(camera=camera, kind="silent",
+                                              detail=f"no frame for more than {camera.silence_minutes} min")
+                opened += 1
+                transaction.on_commit(lambda c=camera: notify_admins(
+                    {"type": "camera.silent", "camera": c.name, "id": c.pk,
+                     "message": f"{c.name} has sent nothing for {c.silence_minutes} minutes"}), robust=True)
+            elif not silent and incident is not None:
+                incident.resolved_at = now
+                incident.save(update_fields=["resolved_at"])
+                resolved += 1
+                transaction.on_commit(lambda c=camera: notify_admins(
+                    {"type": "camera.back", "camera": c.name, "id": c.pk, "message": f"{c.name} is sending again"}),
+                    robust=True)
+    return {"opened": opened, "resolved": resolved}
