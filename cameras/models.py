@@ -29,6 +29,11 @@ class Camera(models.Model):
     token_hint = models.CharField(max_length=8, editable=False, help_text="First characters of the token, for recognising it.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_frame_at = models.DateTimeField(null=True, blank=True)
+    # Areas as fractions of the frame: [x, y, width, height], each in 0..1.
+    roi = models.JSONField(null=True, blank=True, help_text="Region of interest [x, y, w, h] (fractions of the frame); "
+                                                          "plates outside it are ignored. Empty: the whole frame.")
+    masks = models.JSONField(default=list, blank=True, help_text="Areas to ignore (time stamps, signs): "
+                                                                "[[x, y, w, h], ...] as fractions of the frame.")
     silence_minutes = models.PositiveIntegerField(default=10, help_text="Admins are alerted when the camera sends "
                                                                         "nothing for this long (0: never).")
 
@@ -37,6 +42,32 @@ class Camera(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        def check(rect, what):
+            if not (isinstance(rect, (list, tuple)) and len(rect) == 4
+                    and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in rect)
+                    and rect[0] + rect[2] <= 1.0001 and rect[1] + rect[3] <= 1.0001 and rect[2] > 0 and rect[3] > 0):
+                raise ValidationError({what: f"{rect!r}: use [x, y, width, height] with fractions of the frame (0 to 1)."})
+
+        if self.roi:
+            check(self.roi, "roi")
+        if not isinstance(self.masks, list):
+            raise ValidationError({"masks": "A list of [x, y, width, height] areas."})
+        for rect in self.masks:
+            check(rect, "masks")
+
+    def keeps(self, box_x: float, box_y: float, box_w: float, box_h: float, width: int, height: int) -> bool:
+        """Whether a plate box (pixels) lies inside the region of interest and outside every mask (by its centre)."""
+        cx, cy = (box_x + box_w / 2) / width, (box_y + box_h / 2) / height
+
+        def inside(rect):
+            x, y, w, h = rect
+            return x <= cx <= x + w and y <= cy <= y + h
+
+        return (not self.roi or inside(self.roi)) and not any(inside(m) for m in self.masks or [])
 
 
 class Frame(models.Model):

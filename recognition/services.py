@@ -79,6 +79,9 @@ def do_process_frame(frame_id: int) -> list[Read]:
         pipe = pipeline()
         with _pipeline_lock:
             plate_reads = pipe.read(image, region=frame.camera.region)
+        height, width = image.shape[:2]
+        plate_reads = [pr for pr in plate_reads
+                       if frame.camera.keeps(pr.box.x, pr.box.y, pr.box.w, pr.box.h, width, height)]
         thumb = _thumbnail(image)
     except Exception as exc:  # a broken frame must not be retried forever
         log.exception("frame %s failed", frame_id)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -180,7 +181,9 @@ def _requeue_stale_now(ids) -> None:
     now = timezone.now()
     Frame.objects.filter(pk__in=ids, status=Frame.Status.QUEUED).update(received_at=now - LOST_AFTER - timedelta(minutes=1))
     Frame.objects.filter(pk__in=ids, status=Frame.Status.PROCESSING).update(claimed_at=now - STALE_CLAIM - timedelta(minutes=1))
-    app.send_task("recognition.requeue_stale_frames")  # always published, even with CELERY_TASK_ALWAYS_EAGER
+    with warnings.catch_warnings():  # send_task always publishes, even with CELERY_TASK_ALWAYS_EAGER (as wanted)
+        warnings.simplefilter("ignore")
+        app.send_task("recognition.requeue_stale_frames")
 
 
 def _warm_up(stack: FaultStack, token: str) -> None:
@@ -374,15 +377,15 @@ def test_postgres_restart_while_frames_are_processing_and_queued(fault_stack):
     require(bool(shutil.which("pg_ctlcluster") and _pg_versions()), "pg_ctlcluster / /etc/postgresql not present")
     require(os.geteuid() == 0, "restarting the PostgreSQL cluster needs root")
     camera, token, entry = _world("4GNM315")
-    fault_stack.start_worker()
-    _warm_up(fault_stack, token)
-    # Three large frames: the worker (concurrency 1) is busy with the first while the others wait in the queue.
+    # Three large frames, posted before the worker starts: it is busy with the first (concurrency 1) while the
+    # others wait in the queue.
     ids = []
     for i, plate in enumerate(["4GNM315", "2CVX906", "9RTD274"]):
         response = fault_stack.post(token, _scene(plate, seed=30 + i, size=(7680, 4320)),
                                     captured_at=f"2021-01-0{i + 1}T00:00:00Z")
         assert response.status_code == 202, response.text
         ids.append(response.json()["frame"])
+    fault_stack.start_worker()
     statuses = _wait_statuses(ids[:1], {"processing", "done", "failed"}, 30, interval=0.005)
     assert statuses.get(ids[0]) == "processing", f"first frame never seen processing: {statuses}\n{fault_stack.logs()}"
     before = _statuses(ids)

@@ -275,3 +275,28 @@ def test_workers_pick_up_a_new_list_within_5_seconds_without_stalling(settings):
         time.sleep(0.05)
     assert hits and hits[0][0].plate == "BBB222", "the new list was not picked up within 5 s"
     assert slowest < 0.5, "matching waited for the rebuild"
+
+
+@pytest.mark.django_db
+def test_reads_in_masked_areas_or_outside_the_roi_are_ignored(client, camera_and_token, fake_pipeline,
+                                                             django_capture_on_commit_callbacks):
+    from django.core.exceptions import ValidationError
+
+    from cameras.models import Camera
+
+    camera, token = camera_and_token
+    from recognition.models import Read
+
+    fake_pipeline("ABC123", "XYZ789")  # plate centres at x = 30 and 80 px; the frame is 64 px wide
+    Camera.objects.filter(pk=camera.pk).update(roi=[0, 0, 0.75, 1])
+    with django_capture_on_commit_callbacks(execute=True):
+        push_frame(client, token)
+    assert list(Read.objects.values_list("text", flat=True)) == ["ABC123"]
+    Camera.objects.filter(pk=camera.pk).update(roi=None, masks=[[0.3, 0, 0.3, 1]])
+    with django_capture_on_commit_callbacks(execute=True):
+        push_frame(client, token)
+    assert sorted(Read.objects.values_list("text", flat=True)) == ["ABC123", "XYZ789"]
+    camera.refresh_from_db()
+    camera.roi = [0.5, 0.5, 0.7, 0.2]
+    with pytest.raises(ValidationError):
+        camera.full_clean()
