@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test check lint venv browser bench lock clean
+.PHONY: demo test check lint venv browser system-deps bench lock clean
 
 venv: $(VENV)/.installed
 
@@ -16,18 +16,23 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip check || echo "pip check reported the packages installed without their declared extras (see requirements.txt)"
 	touch $@
 
-# Chromium for the browser tests (Debian package; Playwright cannot download browsers here).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the tests use: Chromium for the browser tests (Playwright cannot download browsers
+# here) and GStreamer's RTSP server for the stream-reader test. Installed when run as root.
+SYSTEM_PACKAGES := chromium gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good python3-gi
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Install Chromium (Debian: sudo apt-get install chromium) to run the browser tests."; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Install $$missing (Debian packages) to run the browser and RTSP tests."; fi; fi
+
+browser: system-deps
 
 demo: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py run_demo
 
-test: venv browser
+test: venv system-deps
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

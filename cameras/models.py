@@ -29,6 +29,21 @@ class Camera(models.Model):
     token_hint = models.CharField(max_length=8, editable=False, help_text="First characters of the token, for recognising it.")
     created_at = models.DateTimeField(auto_now_add=True)
     last_frame_at = models.DateTimeField(null=True, blank=True)
+    class Source(models.TextChoices):
+        PUSH = "push", "Pushes frames to the API"
+        RTSP = "rtsp", "RTSP stream"
+        MJPEG = "mjpeg", "HTTP MJPEG stream"
+        FILE = "file", "Video file"
+        FOLDER = "folder", "Watched folder of images"
+
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.PUSH)
+    source_url = models.CharField(max_length=500, blank=True,
+                                  help_text="rtsp://... or http://... (MJPEG), a video file path, or a folder path.")
+    source_file = models.FileField(upload_to="sources/", blank=True, help_text="Or upload a video file.")
+    sample_fps = models.FloatField(default=2.0, validators=[MinValueValidator(0.1), MaxValueValidator(30)],
+                                   help_text="Frames per second taken from a stream for recognition.")
+    motion_gating = models.BooleanField(default=False, help_text="Skip frames where nothing moved.")
+    loop = models.BooleanField(default=False, help_text="Play a video file again when it ends (demos, tests).")
     # Areas as fractions of the frame: [x, y, width, height], each in 0..1.
     roi = models.JSONField(null=True, blank=True, help_text="Region of interest [x, y, w, h] (fractions of the frame); "
                                                           "plates outside it are ignored. Empty: the whole frame.")

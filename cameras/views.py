@@ -42,7 +42,7 @@ def camera_status_json(request, pk: int):
 
 @role_required(ADMIN)
 def camera_create(request):
-    form = CameraForm(request.POST or None)
+    form = CameraForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         camera, token = do_create_camera(**form.cleaned_data)
         do_log(request, "camera.create", query={"camera": camera.name, "region": camera.region})
@@ -53,7 +53,7 @@ def camera_create(request):
 @role_required(ADMIN)
 def camera_edit(request, pk: int):
     camera = get_object_or_404(Camera, pk=pk)
-    form = CameraForm(request.POST or None, instance=camera)
+    form = CameraForm(request.POST or None, request.FILES or None, instance=camera)
     if request.method == "POST" and form.is_valid():
         form.save()
         do_log(request, "camera.change", query={"camera": camera.name, "changed": form.changed_data})
