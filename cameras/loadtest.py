@@ -446,6 +446,10 @@ def run(args) -> dict:
         while time.monotonic() < deadline and not hot_done <= set(listener.arrivals):
             time.sleep(0.1)
         listener.stop()
+        left = len(ids) - counts.get(Frame.Status.DONE, 0) - counts.get(Frame.Status.FAILED, 0)
+        if left:
+            log(f"{left} accepted frames were not processed within --drain {args.drain:g} s; their tasks stay in the "
+                "Redis queue for the next worker on this REDIS_URL (use a Redis database of the load test's own)")
 
         rows = list(Frame.objects.filter(pk__in=ids).values_list("pk", "status", "received_at", "claimed_at",
                                                                    "processed_at", "processing_ms"))

@@ -102,6 +102,8 @@ class Frame(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=64, blank=True, db_index=True,
+                                   help_text="Id of the task that claimed the frame (the same across its retries).")
     processed_at = models.DateTimeField(null=True, blank=True)
     processing_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)

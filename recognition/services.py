@@ -17,6 +17,7 @@ import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cameras.models import Frame
@@ -51,21 +52,27 @@ def _thumbnail(image: np.ndarray) -> bytes:
     return _encode_jpeg(image, 80)
 
 
-def claim_frame(frame_id: int) -> bool:
-    """Atomically take a frame for processing; False if it is done or being done by a live worker."""
+def claim_frame(frame_id: int, token: str = "") -> bool:
+    """Atomically take a frame for processing; False if it is done or being done by a live worker.
+
+    ``token`` is the task's id, which stays the same when the task is retried or redelivered after
+    its worker died: the same task may re-take its own claim at once; another only once the claim
+    is stale (older than the task's hard time limit).
+    """
     now = timezone.now()
     queued = Frame.objects.filter(pk=frame_id, status=Frame.Status.QUEUED).update(
-        status=Frame.Status.PROCESSING, claimed_at=now)
+        status=Frame.Status.PROCESSING, claimed_at=now, claim_token=token)
     if queued:
         return True
-    stale = Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING, claimed_at__lt=now - STALE_CLAIM).update(
-        claimed_at=now)
-    return bool(stale)
+    retaken = Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING).filter(
+        Q(claimed_at__lt=now - STALE_CLAIM) | (Q(claim_token=token) & ~Q(claim_token=""))).update(
+        claimed_at=now, claim_token=token)
+    return bool(retaken)
 
 
-def do_process_frame(frame_id: int) -> list[Read]:
+def do_process_frame(frame_id: int, claim_token: str = "") -> list[Read]:
     """Run the plate pipeline on a frame and store its reads; safe to call twice."""
-    if not claim_frame(frame_id):
+    if not claim_frame(frame_id, claim_token):
         log.info("frame %s already processed or in progress; skipping", frame_id)
         return []
     frame = Frame.objects.select_related("camera").get(pk=frame_id)
@@ -97,8 +104,8 @@ def do_process_frame(frame_id: int) -> list[Read]:
         # Give the frame back so that the task's retry can claim it again at once.
         try:
             Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING).update(status=Frame.Status.QUEUED)
-        except Exception:  # the database is away; the stale-claim rule frees the frame later
-            log.warning("could not release frame %s", frame_id)
+        except Exception:  # the database is away; the retry re-takes its own claim
+            log.error("could not release frame %s; its task's retry will take it again", frame_id)
         raise
 
 

@@ -3,14 +3,14 @@ from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError
 
 
-@shared_task(name="recognition.process_frame", acks_late=True, reject_on_worker_lost=True,
+@shared_task(name="recognition.process_frame", bind=True, acks_late=True, reject_on_worker_lost=True,
              autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, retry_backoff_max=30,
              max_retries=8)
-def process_frame(frame_id: int) -> int:
-    """Recognise plates in a stored frame. Takes an id; safe to run twice."""
+def process_frame(self, frame_id: int) -> int:
+    """Recognise plates in a stored frame. Takes an id; safe to run twice (claims the frame with its task id)."""
     from .services import do_process_frame
 
-    return len(do_process_frame(frame_id))
+    return len(do_process_frame(frame_id, claim_token=self.request.id or ""))
 
 
 @worker_process_init.connect

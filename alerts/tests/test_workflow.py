@@ -156,3 +156,20 @@ def test_frames_of_one_pass_form_an_event_with_a_voted_plate_and_one_alert(clien
     monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline("ZZZ999"))
     post(client, token, django_capture_on_commit_callbacks, t0 + timedelta(seconds=5))
     assert PlateEvent.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_retried_task_retakes_its_own_claim_but_not_another_tasks(camera):
+    from django.core.files.base import ContentFile
+
+    from cameras.models import Frame
+    from recognition.services import claim_frame
+
+    frame = Frame(camera=camera, content_type="image/png", width=1, height=1, captured_at=timezone.now())
+    frame.image.save("x.png", ContentFile(b"x"), save=False)
+    frame.save()
+    assert claim_frame(frame.pk, "task-1")
+    assert not claim_frame(frame.pk, "task-2")  # a duplicate delivery of another task waits
+    assert claim_frame(frame.pk, "task-1")  # the same task after its worker died, or a retry
+    Frame.objects.filter(pk=frame.pk).update(claimed_at=timezone.now() - timedelta(hours=1))
+    assert claim_frame(frame.pk, "task-2")  # a stale claim can be taken by anyone

@@ -66,11 +66,27 @@ def encode_label(text: str) -> list[int]:
     return [CHAR_TO_CLASS[c] for c in text]
 
 
-def jitter_crop(img: np.ndarray, rng: random.Random) -> np.ndarray:
-    """Random margins (in or out) and a small rotation, like a detector's crop of a real plate."""
+def jitter_crop(img: np.ndarray, rng: random.Random, backgrounds: list[np.ndarray] | None = None) -> np.ndarray:
+    """Random margins (in or out) and a small rotation, like a detector's crop of a real plate.
+
+    Outer margins show a piece of a street frame (``backgrounds``) or, without
+    them, the replicated edge.
+    """
     h, w = img.shape[:2]
-    pad = [int(rng.uniform(-0.04, 0.12) * s) for s in (h, h, w, w)]  # top, bottom, left, right
-    out = cv2.copyMakeBorder(img, *[max(p, 0) for p in pad], cv2.BORDER_REPLICATE)
+    pad = [int(rng.uniform(-0.04, 0.14) * s) for s in (h, h, w, w)]  # top, bottom, left, right
+    if backgrounds and rng.random() < 0.7:
+        t, b, l, r = (max(p, 0) for p in pad)
+        bg = rng.choice(backgrounds)
+        bh, bw = bg.shape[:2]
+        x0, y0 = rng.randint(0, bw // 2), rng.randint(0, bh // 2)
+        out = cv2.resize(bg[y0 : y0 + bh // 2, x0 : x0 + bw // 2], (w + l + r, h + t + b))
+        if rng.random() < 0.5:  # plate holder frame
+            v = rng.randint(0, 90)
+            f = max(1, int(0.06 * h))
+            cv2.rectangle(out, (max(0, l - f), max(0, t - f)), (l + w + f, t + h + f), (v, v, v), -1)
+        out[t : t + h, l : l + w] = img
+    else:
+        out = cv2.copyMakeBorder(img, *[max(p, 0) for p in pad], cv2.BORDER_REPLICATE)
     t, b, l, r = (max(-p, 0) for p in pad)
     out = out[t : out.shape[0] - b, l : out.shape[1] - r]
     if rng.random() < 0.5:
@@ -103,7 +119,7 @@ class PlateSamples:
         rng = self.rng
         if self.assets is None or rng.random() < self.real_fraction:
             img, text = rng.choice(self.real)
-            img = degrade(jitter_crop(img, rng), rng, strength=0.6)
+            img = degrade(jitter_crop(img, rng, self.assets.backgrounds if self.assets else None), rng, strength=0.6)
         else:
             img, text = synth_sample(self.assets, rng)
         return crnn_preprocess(img), text

@@ -106,6 +106,50 @@ def _place(canvas: Image.Image, patch: Image.Image, box: tuple[float, float, flo
     canvas.alpha_composite(patch.resize((max(1, x1 - x0), max(1, y1 - y0)), Image.LANCZOS), (x0, y0))
 
 
+def _gap_mark(height: int, ink: tuple[int, int, int], rng: random.Random) -> Image.Image:
+    """What sits between character groups: nothing, a dash, stickers or a coat of arms."""
+    kind = rng.choice(["none", "dash", "stickers", "shield", "shield"])
+    w = int(height * rng.uniform(0.25, 0.6)) if kind != "none" else int(height * rng.uniform(0.1, 0.4))
+    img = Image.new("RGBA", (max(2, w), height), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    if kind == "dash":
+        d.rectangle((w * 0.15, height * 0.45, w * 0.85, height * 0.55), fill=ink + (255,))
+    elif kind == "stickers":  # two round stickers stacked (German plates)
+        r = w * 0.42
+        for cy in (height * 0.28, height * 0.72):
+            col = (rng.randint(60, 230), rng.randint(60, 230), rng.randint(60, 230), 255)
+            d.ellipse((w / 2 - r, cy - r, w / 2 + r, cy + r), fill=col, outline=ink + (255,))
+    elif kind == "shield":  # a coat of arms, with marks inside and a small code under it
+        col = (rng.randint(90, 220), rng.randint(30, 200), rng.randint(30, 200), 255)
+        top, bottom = height * rng.uniform(0.1, 0.3), height * rng.uniform(0.55, 0.75)
+        d.polygon([(w * 0.1, top), (w * 0.9, top), (w * 0.9, (top + bottom) / 2), (w * 0.5, bottom),
+                   (w * 0.1, (top + bottom) / 2)], fill=col, outline=ink + (255,))
+        d.line((w * 0.5, top + 2, w * 0.5, bottom - 3), fill=(240, 240, 240, 255), width=max(1, w // 8))
+        d.line((w * 0.25, (top + bottom) / 2.2, w * 0.75, (top + bottom) / 2.2), fill=(240, 240, 240, 255),
+               width=max(1, w // 8))
+        if rng.random() < 0.5:
+            d.rectangle((w * 0.25, bottom + height * 0.05, w * 0.75, bottom + height * 0.15), fill=ink + (255,))
+    return img
+
+
+def _grouped_text(drawn: str, font_path: str, ink: tuple[int, int, int], stroke: int, rng: random.Random) -> Image.Image:
+    """Character groups (split at spaces and dashes) laid out with marks between them."""
+    groups = [g for g in drawn.replace("-", " ").split(" ") if g]
+    patches = [_text_patch(g, font_path, ink, stroke) for g in groups]
+    height = max(p.height for p in patches)
+    parts: list[Image.Image] = []
+    for i, p in enumerate(patches):
+        if i:
+            parts.append(_gap_mark(height, ink, rng))
+        parts.append(p.resize((max(1, int(p.width * height / p.height)), height), Image.LANCZOS))
+    out = Image.new("RGBA", (sum(p.width for p in parts), height), (0, 0, 0, 0))
+    x = 0
+    for p in parts:
+        out.alpha_composite(p, (x, 0))
+        x += p.width
+    return out
+
+
 def _text_font(assets: SynthAssets, rng: random.Random) -> str:
     return str(rng.choice(assets.fonts))
 
@@ -121,7 +165,10 @@ def render_us(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
     bg = cv2.cvtColor(cv2.resize(blank, (w, h), interpolation=cv2.INTER_CUBIC), cv2.COLOR_BGR2RGB)
     img = Image.fromarray(bg).convert("RGBA")
     ink = rng.choice([(20, 30, 110), (25, 25, 25), (120, 20, 20), (20, 70, 30), (10, 10, 60)])
-    patch = _text_patch(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]))
+    if " " in drawn and rng.random() < 0.4:  # state emblem between the groups
+        patch = _grouped_text(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]), rng)
+    else:
+        patch = _text_patch(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]))
     ch = h * rng.uniform(0.38, 0.55)
     cw = min(w * 0.92, ch * patch.width / patch.height * rng.uniform(0.75, 1.25))
     cx, cy = w / 2 + rng.uniform(-0.04, 0.04) * w, h * rng.uniform(0.48, 0.58)
@@ -145,16 +192,17 @@ def render_eu(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
     d = ImageDraw.Draw(img)
     band = int(w * 0.08) if rng.random() < 0.85 else 0
     if band:
-        d.rectangle((0, 0, band, h), fill=(30, 60, 160, 255))
+        d.rectangle((0, 0, band, h), fill=(rng.randint(10, 90), rng.randint(30, 120), rng.randint(110, 220), 255))
         for k in range(12):
             a = 2 * np.pi * k / 12
             cx, cy = band / 2 + np.cos(a) * band * 0.28, h * 0.3 + np.sin(a) * band * 0.28
             d.ellipse((cx - 2, cy - 2, cx + 2, cy + 2), fill=(250, 210, 0, 255))
-        code = _text_patch(rng.choice(["D", "NL", "F", "B", "I", "PL", "CZ", "A", "E", "L"]), _text_font(assets, rng),
-                           (255, 255, 255), 0)
-        _place(img, code, (band * 0.2, h * 0.62, band * 0.8, h * 0.9))
+        code = _text_patch(rng.choice(["D", "NL", "F", "B", "I", "PL", "CZ", "A", "E", "L", "SK", "H", "SLO", "HR"]),
+                           _text_font(assets, rng), (255, 255, 255), rng.choice([0, 1]))
+        top = h * rng.uniform(0.5, 0.62)
+        _place(img, code, (band * 0.12, top, band * 0.88, min(h * 0.95, top + h * rng.uniform(0.25, 0.4))))
     d.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=(20, 20, 20, 255), width=rng.choice([2, 3, 4]))
-    patch = _text_patch(drawn, _text_font(assets, rng), (15, 15, 15), rng.choice([0, 0, 1]))
+    patch = _grouped_text(drawn, _text_font(assets, rng), (15, 15, 15), rng.choice([0, 0, 1]), rng)
     ch = h * rng.uniform(0.62, 0.78)
     avail = w - band - 20
     cw = min(avail, ch * patch.width / patch.height * rng.uniform(0.85, 1.15))
@@ -190,13 +238,31 @@ def render_br(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
     return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR)
 
 
+def add_frame_and_bolts(plate: np.ndarray, rng: random.Random) -> np.ndarray:
+    """A plate holder frame around the plate and bolt heads near the edges (each sometimes)."""
+    out = plate
+    h, w = out.shape[:2]
+    if rng.random() < 0.5:
+        t = int(h * rng.uniform(0.03, 0.12))
+        v = rng.randint(0, 90) if rng.random() < 0.7 else rng.randint(150, 230)
+        out = cv2.copyMakeBorder(out, t, int(t * rng.uniform(1, 2.5)), t, t, cv2.BORDER_CONSTANT, value=(v, v, v))
+    if rng.random() < 0.4:
+        out = out.copy()
+        r = max(2, int(h * rng.uniform(0.03, 0.06)))
+        y = int(out.shape[0] * rng.uniform(0.08, 0.2))
+        for x in (int(out.shape[1] * rng.uniform(0.15, 0.3)), int(out.shape[1] * rng.uniform(0.7, 0.85))):
+            v = rng.randint(80, 230)
+            cv2.circle(out, (x, y), r, (v, v, v), -1, cv2.LINE_AA)
+    return out
+
+
 def render_random_plate(assets: SynthAssets, rng: random.Random) -> tuple[np.ndarray, str, str]:
     """(clean BGR plate, label, style) with a random style and text."""
-    style = rng.choices(("us", "eu", "br"), weights=(0.45, 0.35, 0.20))[0]
+    style = rng.choices(("us", "eu", "br"), weights=(0.40, 0.42, 0.18))[0]
     layout = rng.choice({"us": US_LAYOUTS, "eu": EU_LAYOUTS, "br": BR_LAYOUTS}[style])
     drawn, label = random_text(layout, rng)
     render = {"us": render_us, "eu": render_eu, "br": render_br}[style]
-    return render(assets, drawn, rng), label, style
+    return add_frame_and_bolts(render(assets, drawn, rng), rng), label, style
 
 
 # --------------------------------------------------------------------------- #

@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-minutes", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", type=Path, default=Path("/tmp/plate_crnn.pt"))
+    ap.add_argument("--init", type=Path, default=None, help="start from this state_dict (.pt) instead of scratch")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed)
     val = load_validation(val_real)
     model = PlateCRNN()
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, map_location="cpu"))
+        print(f"initialised from {args.init}", flush=True)
     print(
         f"params {count_parameters(model)}; real train {len(train_real)} "
         f"(plates {len({c.text for c in train_real})}), val {len(val)} (plates {len({c.text for c in val_real})})",
@@ -114,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         if elapsed >= budget:
             break
         frac = elapsed / budget
-        lr = args.lr * min(1.0, (step + 1) / 200) * 0.5 * (1 + math.cos(math.pi * frac))
+        warm = 1.0 if args.init is not None else min(1.0, (step + 1) / 200)
+        lr = args.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
         x, labels, _ = samples.batch(args.batch)

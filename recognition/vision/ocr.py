@@ -191,7 +191,7 @@ def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Ca
     fixed = decode_with_pattern(probs, pattern) if pattern else None
     if fixed is not None and all(c.text != fixed.text for c in candidates):
         candidates.append(fixed)
-        candidates.sort(key=lambda c: c.confidence, reverse=True)
+    candidates.sort(key=lambda c: c.confidence, reverse=True)
     return rank_by_region_format(candidates, region)[:top]
 
 

@@ -9,6 +9,9 @@
   merged) or ``easyocr``.
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_IMGSZ``: detector input size, long side (default 640).
+- ``ALPR_DET_FALLBACK_IMGSZ``: second detector pass at this size for frames
+  where the first found no plate (small distant plates; default 1280, only
+  for frames larger than ``ALPR_DET_IMGSZ``; 0 turns it off; onnx detector).
 - ``ALPR_THREADS``: inference threads (default: number of CPU cores).
 - ``ALPR_ORT_SPIN``: 1 lets idle onnxruntime threads spin (default 0).
 - ``ALPR_MODEL_CACHE``: folder for generated model files (default <repo>/var/models).
@@ -101,7 +104,10 @@ def build_pipeline(detector: str | None = None, ocr: str | None = None) -> Plate
     ocr_name = (ocr or config.env_choice("ALPR_OCR", DEFAULT_OCR, OCR_ENGINES)).lower()
     conf = config.env_float("ALPR_DET_CONF", 0.25)
     imgsz = config.env_int("ALPR_DET_IMGSZ", 640, minimum=32)
-    return PlatePipeline(get_detector(det_name, conf=conf, imgsz=imgsz), get_ocr(ocr_name))
+    det_kwargs: dict[str, object] = {"conf": conf, "imgsz": imgsz}
+    if det_name == "onnx":
+        det_kwargs["fallback_imgsz"] = config.env_int("ALPR_DET_FALLBACK_IMGSZ", 1280, minimum=0)
+    return PlatePipeline(get_detector(det_name, **det_kwargs), get_ocr(ocr_name))
 
 
 _pipeline: PlatePipeline | None = None
