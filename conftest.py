@@ -73,3 +73,9 @@ def jpeg_bytes(image_bgr: np.ndarray, quality: int = 92) -> bytes:
     ok, buf = cv2.imencode(".jpg", image_bgr, [int(cv2.IMWRITE_JPEG_QUALITY), quality])
     assert ok
     return buf.tobytes()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Fault tests restart Redis and PostgreSQL: run them after everything else."""
+    faults = [item for item in items if "test_faults" in item.nodeid]
+    items[:] = [item for item in items if item not in faults] + faults

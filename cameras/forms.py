@@ -9,8 +9,19 @@ class CameraForm(forms.ModelForm):
         fields = ["name", "location", "latitude", "longitude", "region", "enabled", "source", "source_url",
                   "source_file", "sample_fps", "motion_gating", "loop", "silence_minutes", "roi", "masks"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Fields with sensible defaults need not be filled in.
+        for name in ("source", "sample_fps", "silence_minutes", "masks"):
+            self.fields[name].required = False
+
     def clean(self):
         data = super().clean()
+        defaults = {"source": "push", "sample_fps": 2.0, "silence_minutes": 10, "masks": []}
+        for name, value in defaults.items():
+            if data.get(name) in (None, ""):
+                data[name] = value
+                setattr(self.instance, name, value)
         source = data.get("source")
         url = (data.get("source_url") or "").strip()
         if source in ("rtsp", "mjpeg") and not url.startswith(("rtsp://", "rtsps://", "http://", "https://")):

@@ -147,6 +147,8 @@ def setup_django(var_dir: Path) -> None:
     env["MEDIA_ROOT"] = str(var_dir / "media")
     env["ALERT_DEDUP_SECONDS"] = "0"  # captured_at is an hour apart anyway; this makes sure nothing folds
     env["PYTHONUNBUFFERED"] = "1"
+    # A task queue and channel keys of its own, so other users of this Redis neither take its frames nor see its alerts.
+    env.setdefault("ALPR_INSTANCE", f"loadtest-{os.getpid()}")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import django

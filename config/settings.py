@@ -101,6 +101,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker/results, channel layer, cache ---------------------
 REDIS_URL = env_str("REDIS_URL")
+# Several deployments (or test stacks) may share one Redis: each keeps its own task queue,
+# channel-layer keys and cache keys under ALPR_INSTANCE.
+ALPR_INSTANCE = env_str("ALPR_INSTANCE", "")
+CELERY_TASK_DEFAULT_QUEUE = f"alpr-{ALPR_INSTANCE}" if ALPR_INSTANCE else "celery"
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -108,10 +112,11 @@ if REDIS_URL:
             # redis-py 8 defaults socket_timeout to 5 s, which aborts channels-redis' blocking BZPOPMIN
             # (and with it every websocket) every 5 s; 30 s still notices a dead connection.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
-                       "capacity": 1000, "expiry": 30},
+                       "capacity": 1000, "expiry": 30, "prefix": f"asgi-{ALPR_INSTANCE}" if ALPR_INSTANCE else "asgi"},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": ALPR_INSTANCE}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False

@@ -126,6 +126,8 @@ def live_stack(django_db_setup, django_db_blocker):
         "PYTHONUNBUFFERED": "1",
         # Tests replace lists between frames: the worker checks them before every read.
         "HOTLIST_REFRESH_SECONDS": "0",
+        # Its own queue and channel keys: other stacks started by other tests share this Redis.
+        "ALPR_INSTANCE": f"stack-{port}",
     })
     # The ONNX export of the detector is made once, before two processes could race for it.
     with django_db_blocker.unblock():

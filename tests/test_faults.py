@@ -86,6 +86,7 @@ def faults_env(django_db_setup, django_db_blocker):
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
     var_dir = tempfile.mkdtemp(prefix="alpr-faults-")
     env = dict(os.environ)
+    env["ALPR_INSTANCE"] = f"faults-{os.getpid()}-{time.monotonic_ns()}"  # a queue of its own on the shared Redis
     env.update({
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "0",
