@@ -15,7 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from recognition.training.dataset import (  # noqa: E402
+from recognition.training.dataset import (
     CHAR_TO_CLASS,
     PlateSamples,
     RealCrop,
@@ -25,9 +25,14 @@ from recognition.training.dataset import (  # noqa: E402
     load_real_crops,
     split_real_crops,
 )
-from recognition.training.model import NUM_CLASSES, PlateCRNN, count_parameters  # noqa: E402
-from recognition.training.synth_plates import SynthAssets, degrade, random_text, synth_sample  # noqa: E402
-from recognition.vision.ocr import (  # noqa: E402
+from recognition.training.model import NUM_CLASSES, PlateCRNN, count_parameters
+from recognition.training.synth_plates import (
+    SynthAssets,
+    degrade,
+    random_text,
+    synth_sample,
+)
+from recognition.vision.ocr import (
     CRNN_HEIGHT,
     CRNN_MODEL_PATH,
     CRNN_WIDTH,
@@ -36,8 +41,8 @@ from recognition.vision.ocr import (  # noqa: E402
     crnn_preprocess,
     merge_candidates,
 )
-from recognition.vision.synth import render_plate  # noqa: E402
-from recognition.vision.types import Candidate, OcrResult  # noqa: E402
+from recognition.vision.synth import render_plate
+from recognition.vision.types import Candidate, OcrResult
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent")

@@ -102,7 +102,7 @@ def _text_patch(text: str, font_path: str, color: tuple[int, int, int], stroke: 
 
 def _place(canvas: Image.Image, patch: Image.Image, box: tuple[float, float, float, float]) -> None:
     """Resize ``patch`` into box (x0, y0, x1, y1) and composite it."""
-    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    x0, y0, x1, y1 = (round(v) for v in box)
     canvas.alpha_composite(patch.resize((max(1, x1 - x0), max(1, y1 - y0)), Image.LANCZOS), (x0, y0))
 
 
@@ -241,7 +241,7 @@ def render_br(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
 def add_frame_and_bolts(plate: np.ndarray, rng: random.Random) -> np.ndarray:
     """A plate holder frame around the plate and bolt heads near the edges (each sometimes)."""
     out = plate
-    h, w = out.shape[:2]
+    h = out.shape[0]
     if rng.random() < 0.5:
         t = int(h * rng.uniform(0.03, 0.12))
         v = rng.randint(0, 90) if rng.random() < 0.7 else rng.randint(150, 230)
@@ -309,7 +309,7 @@ def degrade(img: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.nd
     """Camera-like degradations on a BGR crop; ``strength`` scales their probability."""
     nrng = np.random.default_rng(rng.randrange(1 << 30))
     out = img.astype(np.float32)
-    p = lambda q: rng.random() < q * strength  # noqa: E731
+    p = lambda q: rng.random() < q * strength
     if p(0.25):  # glare: a bright blob
         h, w = out.shape[:2]
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -18,22 +18,22 @@ import os
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import random  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, greedy_decode  # noqa: E402
+from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, greedy_decode
 
-from .dataset import PlateSamples, load_real_crops, load_validation, split_real_crops  # noqa: E402
-from .model import PlateCRNN, SoftmaxExport, count_parameters  # noqa: E402
-from .synth_plates import SynthAssets, default_data_dir  # noqa: E402
+from .dataset import PlateSamples, load_real_crops, load_validation, split_real_crops
+from .model import PlateCRNN, SoftmaxExport, count_parameters
+from .synth_plates import SynthAssets, default_data_dir
 
 
 def evaluate(model: PlateCRNN, val: list[tuple[np.ndarray, str, str]], batch: int = 128) -> dict[str, float]:

@@ -5,8 +5,8 @@
 - ``ALPR_DETECTOR``: ``onnx`` (default; same weights and boxes as ``yolo``,
   about 2x faster on CPU, no torch at run time) or ``yolo`` (ultralytics + torch).
 - ``ALPR_OCR``: ``rapid`` (default), ``crnn`` (the project's plate CRNN,
-  ``recognition/models/plate_crnn.onnx``), ``rapid+crnn`` (both, candidates
-  merged) or ``easyocr``.
+  ``recognition/models/plate_crnn.onnx``), ``rapid+crnn`` (both on each crop,
+  candidates merged) or ``easyocr``.
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_IMGSZ``: detector input size, long side (default 640).
 - ``ALPR_DET_FALLBACK_IMGSZ``: second detector pass at this size for frames
@@ -34,6 +34,8 @@ from .types import Box, Detector, PlateOCR, PlateRead
 
 DETECTORS = ("onnx", "yolo")
 DEFAULT_DETECTOR = "onnx"
+# rapid+crnn ties rapid on the bench and is better on the held-out real crops,
+# but misreads the project's own rendered test plates; see docs/benchmarks-vision.md.
 DEFAULT_OCR = "rapid"
 MIN_PLATE_CHARS = 3
 
