@@ -31,7 +31,7 @@ from django.db.models import BooleanField, CharField, Func
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from hotlist.matching import DEFAULT_LOOKALIKES, HotlistIndex, MatchPolicy, normalize_pattern
+from hotlist.matching import HotlistIndex, MatchPolicy, normalize_pattern
 from recognition.models import Read
 
 _WILDCARD_OK = re.compile(r"^[A-Z0-9*?]+$")

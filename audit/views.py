@@ -1,34 +1,14 @@
 import json
 
-from django.core.paginator import Paginator
-from django.shortcuts import render
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
 
 from accounts.roles import ADMIN, AUDITOR, has_role, role_required
 
-from .forms import ReadSearchForm
 from .models import AuditLog
-from .search import search_reads
 from .services import do_log
-
-PAGE = 100
-
-
-@role_required(AUDITOR)
-def read_search(request):
-    form = ReadSearchForm(request.GET or None)
-    results = None
-    total = None
-    if request.GET and form.is_valid():
-        data = form.cleaned_data
-        qs = search_reads(plate=data["plate"], camera=data["camera"], start=data["start"], end=data["end"])
-        total = qs.count()
-        results = list(qs[:PAGE])
-        do_log(request, "search.reads", query=form.audit_query(), reason=data["reason"], result_count=total)
-    return render(request, "audit/search.html", {"form": form, "results": results, "total": total, "page": PAGE})
 
 
 @role_required(AUDITOR)

@@ -72,7 +72,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import IO, Iterable
 from zoneinfo import ZoneInfo
 

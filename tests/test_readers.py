@@ -3,7 +3,6 @@ Each one produces reads, a plate event and an alert through the real models."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path

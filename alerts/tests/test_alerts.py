@@ -13,7 +13,7 @@ from alerts.models import Alert
 from cameras.models import Frame
 from conftest import png_bytes
 from hotlist.models import Entry, Hotlist
-from recognition.vision.types import Box, Candidate, OcrResult, PlateRead
+from recognition.vision.types import Box, Candidate, PlateRead
 
 
 class FakePipeline:
