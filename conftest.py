@@ -61,6 +61,34 @@ def camera(camera_and_token):
     return camera_and_token[0]
 
 
+class FakePipeline:
+    """Stands in for the models: says it read ``texts`` in every frame (with lower-confidence ``alternatives``)."""
+
+    def __init__(self, *texts, alternatives=()):
+        self.texts = texts
+        self.alternatives = tuple(alternatives)
+        self.detector = type("D", (), {"name": "fake-det"})()
+        self.ocr = type("O", (), {"name": "fake-ocr"})()
+
+    def read(self, image, region=None):
+        from recognition.vision.types import Box, Candidate, PlateRead
+
+        return [PlateRead(box=Box(10 + 50 * i, 10, 40, 20), detector_confidence=0.9, text=t, confidence=0.8,
+                          candidates=(Candidate(t, 0.8), *(Candidate(a, 0.1) for a in self.alternatives)),
+                          crop=np.zeros((20, 40, 3), np.uint8))
+                for i, t in enumerate(self.texts)]
+
+
+@pytest.fixture
+def fake_pipeline(monkeypatch):
+    """``fake_pipeline("ABC123")``: the recognition task reads ABC123 in every frame from then on."""
+
+    def install(*texts, alternatives=()):
+        monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline(*texts, alternatives=alternatives))
+
+    return install
+
+
 def png_bytes(width: int = 64, height: int = 48, color=(120, 130, 140)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (width, height), color).save(buf, "PNG")

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -13,31 +12,6 @@ from alerts.models import Alert
 from cameras.models import Frame
 from conftest import png_bytes
 from hotlist.models import Entry, Hotlist
-from recognition.vision.types import Box, Candidate, PlateRead
-
-
-class FakePipeline:
-    """Stands in for the models: says it read ``texts`` in every frame."""
-
-    def __init__(self, *texts, alternatives=()):
-        self.texts = texts
-        self.alternatives = tuple(alternatives)
-        self.detector = type("D", (), {"name": "fake-det"})()
-        self.ocr = type("O", (), {"name": "fake-ocr"})()
-
-    def read(self, image, region=None):
-        return [PlateRead(box=Box(10 + 50 * i, 10, 40, 20), detector_confidence=0.9, text=t, confidence=0.8,
-                          candidates=(Candidate(t, 0.8), *(Candidate(a, 0.1) for a in self.alternatives)),
-                          crop=np.zeros((20, 40, 3), np.uint8))
-                for i, t in enumerate(self.texts)]
-
-
-@pytest.fixture
-def fake_pipeline(monkeypatch):
-    def install(*texts, alternatives=()):
-        monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline(*texts, alternatives=alternatives))
-
-    return install
 
 
 def make_list(name="Stolen", **entry):

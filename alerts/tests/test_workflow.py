@@ -10,16 +10,6 @@ from alerts.tests.test_alerts import make_list, push_frame
 from audit.models import AuditLog
 
 
-@pytest.fixture
-def reader(monkeypatch):
-    from alerts.tests.test_alerts import FakePipeline
-
-    def install(*texts):
-        monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline(*texts))
-
-    return install
-
-
 def post(client, token, capture, captured_at=None):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -33,10 +23,10 @@ def post(client, token, capture, captured_at=None):
 
 
 @pytest.fixture
-def alert(client, camera_and_token, reader, django_capture_on_commit_callbacks):
+def alert(client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks):
     _, token = camera_and_token
     make_list(plate="ABC123")
-    reader("ABC123")
+    fake_pipeline("ABC123")
     post(client, token, django_capture_on_commit_callbacks)
     return Alert.objects.get()
 
@@ -64,12 +54,12 @@ def test_officer_dispositions_an_alert_and_the_trail_shows_who_did_what(client, 
 
 
 @pytest.mark.django_db
-def test_reads_of_one_pass_make_one_alert_and_a_later_pass_another(client, camera_and_token, reader,
+def test_reads_of_one_pass_make_one_alert_and_a_later_pass_another(client, camera_and_token, fake_pipeline,
                                                                     django_capture_on_commit_callbacks, settings):
     settings.ALERT_DEDUP_SECONDS = 120
     _, token = camera_and_token
     make_list(plate="ABC123")
-    reader("ABC123")
+    fake_pipeline("ABC123")
     t0 = timezone.now() - timedelta(hours=1)
     for seconds in (0, 2, 4, 60):
         post(client, token, django_capture_on_commit_callbacks, t0 + timedelta(seconds=seconds))
@@ -95,7 +85,7 @@ def test_officers_see_only_the_cameras_and_lists_they_watch(client, officer, ale
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_websocket_skips_alerts_of_unwatched_cameras(client, officer, camera_and_token, reader):
+def test_the_websocket_skips_alerts_of_unwatched_cameras(client, officer, camera_and_token, fake_pipeline):
     from asgiref.sync import async_to_sync, sync_to_async
 
     from alerts.tests.test_alerts import _ws
@@ -103,7 +93,7 @@ def test_the_websocket_skips_alerts_of_unwatched_cameras(client, officer, camera
 
     _, token = camera_and_token
     make_list(plate="ABC123")
-    reader("ABC123")
+    fake_pipeline("ABC123")
     other_camera, _ = do_create_camera(name="Elsewhere")
     WatchPreference.objects.create(user=officer).cameras.set([other_camera])
     client.force_login(officer)
@@ -120,12 +110,12 @@ def test_the_websocket_skips_alerts_of_unwatched_cameras(client, officer, camera
 
 
 @pytest.mark.django_db
-def test_a_reconnecting_dashboard_gets_every_alert_it_missed(client, officer, camera_and_token, reader,
+def test_a_reconnecting_dashboard_gets_every_alert_it_missed(client, officer, camera_and_token, fake_pipeline,
                                                               django_capture_on_commit_callbacks, settings):
     settings.ALERT_DEDUP_SECONDS = 0
     _, token = camera_and_token
     make_list(plate="ABC123")
-    reader("ABC123")
+    fake_pipeline("ABC123")
     t0 = timezone.now() - timedelta(days=1)
     for i in range(60):
         post(client, token, django_capture_on_commit_callbacks, t0 + timedelta(minutes=i))
@@ -136,9 +126,8 @@ def test_a_reconnecting_dashboard_gets_every_alert_it_missed(client, officer, ca
 
 
 @pytest.mark.django_db
-def test_frames_of_one_pass_form_an_event_with_a_voted_plate_and_one_alert(client, camera_and_token, monkeypatch,
+def test_frames_of_one_pass_form_an_event_with_a_voted_plate_and_one_alert(client, camera_and_token, fake_pipeline,
                                                                           django_capture_on_commit_callbacks, settings):
-    from alerts.tests.test_alerts import FakePipeline
     from recognition.models import PlateEvent
 
     settings.ALERT_DEDUP_SECONDS = 0  # only the event groups the frames here
@@ -146,14 +135,14 @@ def test_frames_of_one_pass_form_an_event_with_a_voted_plate_and_one_alert(clien
     make_list(plate="ABC123")
     t0 = timezone.now() - timedelta(minutes=5)
     for i, text in enumerate(["XBC123", "ABC123", "ABC128", "ABC123"]):
-        monkeypatch.setattr("recognition.services.pipeline", lambda text=text: FakePipeline(text))
+        fake_pipeline(text)
         post(client, token, django_capture_on_commit_callbacks, t0 + timedelta(seconds=i))
     event = PlateEvent.objects.get()
     assert (event.plate, event.read_count) == ("ABC123", 4)
     alert = Alert.objects.get()
     assert alert.event == event and alert.repeats >= 1
     # A different plate on the same camera at the same time is another event.
-    monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline("ZZZ999"))
+    fake_pipeline("ZZZ999")
     post(client, token, django_capture_on_commit_callbacks, t0 + timedelta(seconds=5))
     assert PlateEvent.objects.count() == 2
 

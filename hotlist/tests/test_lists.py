@@ -11,30 +11,20 @@ from audit.models import AuditLog
 from hotlist.models import Entry, Hotlist
 
 
-@pytest.fixture
-def reader(monkeypatch):
-    from alerts.tests.test_alerts import FakePipeline
-
-    def install(*texts):
-        monkeypatch.setattr("recognition.services.pipeline", lambda: FakePipeline(*texts))
-
-    return install
-
-
 def process(client, token, capture):
     with capture(execute=True):
         return push_frame(client, token)
 
 
 @pytest.mark.django_db
-def test_covert_list_alerts_are_hidden_from_officers_not_chosen(client, make_user, camera_and_token, reader,
+def test_covert_list_alerts_are_hidden_from_officers_not_chosen(client, make_user, camera_and_token, fake_pipeline,
                                                                  django_capture_on_commit_callbacks):
     _, token = camera_and_token
     entry = make_list("Covert ops", plate="ABC123")
     chosen, other, admin = make_user("officer", "chosen"), make_user("officer", "other"), make_user("admin")
     Hotlist.objects.filter(pk=entry.hotlist_id).update(covert=True)
     entry.hotlist.visible_to.add(chosen)
-    reader("ABC123")
+    fake_pipeline("ABC123")
     process(client, token, django_capture_on_commit_callbacks)
     alert = Alert.objects.get()
     assert alert.covert
@@ -47,7 +37,7 @@ def test_covert_list_alerts_are_hidden_from_officers_not_chosen(client, make_use
 
 
 @pytest.mark.django_db(transaction=True)
-def test_covert_alerts_reach_only_cleared_websockets(client, make_user, camera_and_token, reader):
+def test_covert_alerts_reach_only_cleared_websockets(client, make_user, camera_and_token, fake_pipeline):
     from asgiref.sync import async_to_sync, sync_to_async
 
     from alerts.tests.test_alerts import _ws
@@ -57,7 +47,7 @@ def test_covert_alerts_reach_only_cleared_websockets(client, make_user, camera_a
     Hotlist.objects.filter(pk=entry.hotlist_id).update(covert=True)
     chosen, other = make_user("officer", "chosen"), make_user("officer", "other")
     entry.hotlist.visible_to.add(chosen)
-    reader("ABC123")
+    fake_pipeline("ABC123")
     from django.test import Client
 
     c_chosen, c_other = Client(), Client()
@@ -88,13 +78,13 @@ def test_lists_alert_only_inside_their_hours_and_before_their_expiry():
 
 
 @pytest.mark.django_db
-def test_out_of_hours_list_does_not_alert(client, camera_and_token, reader, django_capture_on_commit_callbacks):
+def test_out_of_hours_list_does_not_alert(client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks):
     _, token = camera_and_token
     entry = make_list(plate="ABC123")
     now = timezone.localtime()
     Hotlist.objects.filter(pk=entry.hotlist_id).update(active_from=(now + timedelta(hours=2)).time(),
                                                        active_until=(now + timedelta(hours=3)).time())
-    reader("ABC123")
+    fake_pipeline("ABC123")
     process(client, token, django_capture_on_commit_callbacks)
     assert not Alert.objects.exists()
 
@@ -134,10 +124,10 @@ def test_auditors_cannot_add_bolos(client, auditor):
 
 
 @pytest.mark.django_db
-def test_new_entries_are_checked_against_recent_reads_as_historical_hits(client, camera_and_token, officer, reader,
+def test_new_entries_are_checked_against_recent_reads_as_historical_hits(client, camera_and_token, officer, fake_pipeline,
                                                                         django_capture_on_commit_callbacks):
     _, token = camera_and_token
-    reader("A8C123")
+    fake_pipeline("A8C123")
     process(client, token, django_capture_on_commit_callbacks)  # seen before anyone listed it
     assert not Alert.objects.exists()
     client.force_login(officer)
@@ -150,12 +140,12 @@ def test_new_entries_are_checked_against_recent_reads_as_historical_hits(client,
 
 
 @pytest.mark.django_db
-def test_imported_entries_get_historical_hits_too(client, camera_and_token, reader, tmp_path,
+def test_imported_entries_get_historical_hits_too(client, camera_and_token, fake_pipeline, tmp_path,
                                                   django_capture_on_commit_callbacks):
     from django.core.management import call_command
 
     _, token = camera_and_token
-    reader("XYZ789")
+    fake_pipeline("XYZ789")
     process(client, token, django_capture_on_commit_callbacks)
     path = tmp_path / "l.csv"
     path.write_text("plate,reason\nXYZ789,stolen\n")
@@ -165,10 +155,10 @@ def test_imported_entries_get_historical_hits_too(client, camera_and_token, read
 
 
 @pytest.mark.django_db
-def test_preview_shows_accepted_misreads_and_recent_reads(client, admin_user, camera_and_token, reader,
+def test_preview_shows_accepted_misreads_and_recent_reads(client, admin_user, camera_and_token, fake_pipeline,
                                                           django_capture_on_commit_callbacks):
     _, token = camera_and_token
-    reader("A8C123")
+    fake_pipeline("A8C123")
     process(client, token, django_capture_on_commit_callbacks)
     entry = make_list(plate="ZZZ999")
     client.force_login(admin_user)
