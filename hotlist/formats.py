@@ -488,6 +488,22 @@ def _first_line(text: str) -> tuple[int, str]:
     return 0, ""
 
 
+def _records(reader, errors: list[RowError], what: str):
+    """(line number where the record starts, values) for each record of a csv.reader; a malformed
+    record ends the file with a row error (the csv module cannot resynchronise after one)."""
+    start = reader.line_num  # lines consumed so far; a record starts on the next one
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(RowError(start + 1, f"{what}: {exc}"))
+            return
+        yield start + 1, values
+        start = reader.line_num
+
+
 def _parse_csv(text: str, result: ParseResult, tz: ZoneInfo, mapping: dict[str, str] | None) -> None:
     number, header_line = _first_line(text)
     delimiter = _sniff_delimiter(header_line)
@@ -509,17 +525,7 @@ def _parse_csv(text: str, result: ParseResult, tz: ZoneInfo, mapping: dict[str, 
     builder.formulas_possible = _formulas_possible(text, delimiter)
     add = builder.add
     errors = result.errors
-    start = reader.line_num  # lines consumed so far; a record starts on the next one
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(start + 1, f"malformed CSV: {exc}"))
-            break
-        line = start + 1
-        start = reader.line_num
+    for line, values in _records(reader, errors, "malformed CSV"):
         if len(values) != width:
             if not any(v.strip() for v in values):
                 continue
@@ -540,17 +546,7 @@ def _parse_delimited(text: str, result: ParseResult, tz: ZoneInfo, *, delimiter:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     maximum = len(fields)
     expected = f"{maximum}" if minimum == maximum else f"{minimum} to {maximum}"
-    start = 0
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(RowError(start + 1, f"malformed line: {exc}"))
-            break
-        line = start + 1
-        start = reader.line_num
+    for line, values in _records(reader, errors, "malformed line"):
         n = len(values)
         if n <= 1 and not (values and values[0].strip()):
             continue

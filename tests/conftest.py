@@ -104,15 +104,9 @@ def _database_url() -> str:
     return f"postgres://{auth}{s.get('HOST') or 'localhost'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def live_stack(django_db_setup, django_db_blocker):
-    from django.conf import settings
-
-    require(bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-            "DATABASE_URL (PostgreSQL) is not set")
-    require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
-    port = free_port()
-    var_dir = tempfile.mkdtemp(prefix="alpr-stack-")
+def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
+    """The environment of a test stack's processes: production settings on the test database, a media
+    folder of its own, and (ALPR_INSTANCE) a queue and channel keys of its own on the shared Redis."""
     env = dict(os.environ)
     env.update({
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -126,9 +120,22 @@ def live_stack(django_db_setup, django_db_blocker):
         "PYTHONUNBUFFERED": "1",
         # Tests replace lists between frames: the worker checks them before every read.
         "HOTLIST_REFRESH_SECONDS": "0",
-        # Its own queue and channel keys: other stacks started by other tests share this Redis.
-        "ALPR_INSTANCE": f"stack-{port}",
+        "ALPR_INSTANCE": instance,
+        **extra,
     })
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_stack(django_db_setup, django_db_blocker):
+    from django.conf import settings
+
+    require(bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+            "DATABASE_URL (PostgreSQL) is not set")
+    require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
+    port = free_port()
+    var_dir = tempfile.mkdtemp(prefix="alpr-stack-")
+    env = stack_env(var_dir, f"stack-{port}")
     # The ONNX export of the detector is made once, before two processes could race for it.
     with django_db_blocker.unblock():
         from recognition.vision.pipeline import get_pipeline

@@ -21,12 +21,11 @@ import tempfile
 import time
 import warnings
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from conftest import jpeg_bytes, require
-from tests.conftest import ROOT, Proc, _database_url, free_port, make_stack_user
+from tests.conftest import ROOT, Proc, free_port, make_stack_user, stack_env
 
 pytestmark = [pytest.mark.stack]
 
@@ -85,21 +84,8 @@ def faults_env(django_db_setup, django_db_blocker):
             "DATABASE_URL (PostgreSQL) is not set")
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
     var_dir = tempfile.mkdtemp(prefix="alpr-faults-")
-    env = dict(os.environ)
-    env["ALPR_INSTANCE"] = f"faults-{os.getpid()}-{time.monotonic_ns()}"  # a queue of its own on the shared Redis
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "faults-test-secret-key-0123456789-abcdefghijklmnop",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": _database_url(),
-        "ALPR_VAR_DIR": var_dir,
-        "MEDIA_ROOT": str(Path(var_dir) / "media"),
-        "DB_CONN_MAX_AGE": "0",
-        "PYTHONUNBUFFERED": "1",
-        "HOTLIST_REFRESH_SECONDS": "0",
-        "ALPR_THREADS": "1",  # the machine is small and shared; it also keeps a large frame busy long enough
-    })
+    # ALPR_THREADS=1: the machine is small and shared; it also keeps a large frame busy long enough.
+    env = stack_env(var_dir, f"faults-{os.getpid()}-{time.monotonic_ns()}", ALPR_THREADS="1")
     with django_db_blocker.unblock():
         from recognition.vision.pipeline import get_pipeline
 
