@@ -17,8 +17,11 @@ from recognition.bench import GroundTruth, o0, parse_ground_truth, score_image, 
 from recognition.vision.ocr import (
     beam_decode,
     clean_plate_text,
+    decode_plate,
     decode_with_pattern,
+    fits_layout,
     fits_region_format,
+    merge_candidates,
     greedy_decode,
     rank_by_region_format,
     select_plate_lines,
@@ -218,6 +221,44 @@ def test_reads_that_fit_the_region_format_rank_first():
     assert rank_by_region_format(cands, "us")[0].text == "ASC7399"
     assert rank_by_region_format(cands, None)[0].text == "4ASC7399"
     assert fits_region_format("ABC1D23", "br") and not fits_region_format("AB12345", "br")
+
+
+def test_eu_reads_prefer_a_standard_layout_when_o_and_0_are_close():
+    # RK896A0 as the recogniser's best path, O a close runner-up in the last position
+    probs = _one_hot("-R-K-8-9-6-A-0-")
+    probs[13] = 0.0
+    probs[13, 37 - 10 + 0] = 0.7  # 0
+    probs[13, 15] = 0.3  # O
+    assert decode_plate(probs, None)[0].text == "RK896A0"
+    eu = decode_plate(probs, "eu")
+    assert eu[0].text == "RK896AO"  # LLDDDLL (HR, SK, FR, IT)
+    other = next(c for c in eu if c.text == "RK896A0")
+    assert 0 < eu[0].confidence < other.confidence  # confidences stay the recogniser's own
+
+
+def test_eu_layout_prior_does_not_override_a_clearly_read_custom_plate():
+    probs = _one_hot("-K-M-B-O-R-A-K-")
+    probs[7] = 0.0
+    probs[7, 15] = 0.97  # O
+    probs[7, 27] = 0.03  # 0 would give KMB0RAK, which fits no layout either
+    assert decode_plate(probs, "eu")[0].text == "KMBORAK"
+    probs2 = _one_hot("-W-A-5-6-6-6-0-")
+    probs2[13] = 0.0
+    probs2[13, 27] = 0.995  # 0: WA56660 (PL LLDDDDD)
+    probs2[13, 15] = 0.005
+    assert decode_plate(probs2, "eu")[0].text == "WA56660"
+
+
+def test_fits_layout():
+    assert fits_layout("RK896AO", "LLDDDLL") and not fits_layout("RK896A0", "LLDDDLL")
+    assert fits_layout("AB1", "LLA") and fits_layout("AB", "LA") and not fits_layout("AB", "LLL")
+
+
+def test_merged_candidates_apply_the_eu_layout_prior():
+    a = OcrResult((Candidate("BB135B0", 0.6), Candidate("BB135BO", 0.3)))
+    b = OcrResult((Candidate("BB135B0", 0.5), Candidate("BB135BO", 0.4)))
+    assert merge_candidates([a, b], None).text == "BB135B0"
+    assert merge_candidates([a, b], "eu").text == "BB135BO"
 
 
 def test_clean_plate_text_keeps_upper_case_letters_and_digits():

@@ -60,14 +60,14 @@ def random_text(layout: str, rng: random.Random) -> tuple[str, str]:
 class SynthAssets:
     """Fonts, blank plates and background frames loaded once."""
 
-    fonts: list[Path]
+    fonts: list[Path | str]
     blanks: list[np.ndarray]
     backgrounds: list[np.ndarray]
 
     @classmethod
     def load(cls, data_dir: Path | None = None, max_backgrounds: int = 400) -> SynthAssets:
         data_dir = data_dir or default_data_dir()
-        fonts = sorted((data_dir / "fonts").glob("*.ttf"))
+        fonts: list[Path | str] = [*sorted((data_dir / "fonts").glob("*.ttf")), PILLOW_FONT]
         blanks = [cv2.imread(str(p)) for p in sorted((data_dir / "us-plate-blanks").iterdir())]
         blanks = [b for b in blanks if b is not None]
         bgs = []
@@ -79,13 +79,21 @@ class SynthAssets:
                 continue
             s = 360 / max(im.shape[:2])
             bgs.append(cv2.resize(im, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else im)
-        if not fonts or not blanks or not bgs:
+        if len(fonts) < 2 or not blanks or not bgs:
             raise FileNotFoundError(f"fonts, us-plate-blanks and backgrounds are needed under {data_dir}")
         return cls(fonts, blanks, bgs)
 
 
+# Pillow's bundled font (Aileron), the one the project's test scenes and demo
+# feed are drawn with (recognition.vision.synth); used beside the plate fonts
+# so the recogniser also knows a plain sans-serif.
+PILLOW_FONT = "pillow:default"
+
+
 @functools.lru_cache(maxsize=64)
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    if path == PILLOW_FONT:
+        return ImageFont.load_default(size=size)  # type: ignore[return-value]
     return ImageFont.truetype(path, size)
 
 

