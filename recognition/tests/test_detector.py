@@ -41,3 +41,21 @@ def test_other_weights_get_an_int8_model_quantised_on_first_use(tmp_path, monkey
     assert detector.ensure_int8_model(cache_dir=tmp_path) == path  # cached
     det = OnnxPlateDetector(model_path=path)
     assert sum(_finds_plate(det, seed) for seed in range(6)) >= 5
+
+
+@pytest.mark.parametrize(("pool", "shared"), [("", True), ("session", False)])
+def test_onnx_sessions_share_one_thread_pool_unless_told_otherwise(pool, shared):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from recognition.vision import config;"
+        "from recognition.vision.ocr import PlateCrnnOCR;"
+        "o = PlateCrnnOCR();"
+        "print(config._global_pool, config.ort_session_options().use_per_session_threads)"
+    )
+    env = {**os.environ, "ALPR_ORT_POOL": pool}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         cwd=str(detector.config.REPO_ROOT)).stdout.split()
+    assert out == [str(shared), str(not shared)]

@@ -65,20 +65,53 @@ def offline_ultralytics() -> None:
     os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 
 
+_global_pool: bool | None = None  # None: not decided yet in this process
+
+
+def _use_global_pool() -> bool:
+    """Create onnxruntime's environment with one global thread pool, once per process.
+
+    Must happen before the process's first session; if a session already
+    exists (onnxruntime refuses then), sessions keep their own pools.
+    """
+    global _global_pool
+    if _global_pool is None:
+        import onnxruntime as ort
+
+        if env_choice("ALPR_ORT_POOL", "global", ("global", "session")) == "session":
+            _global_pool = False
+        else:
+            try:
+                ort.set_global_thread_pool_sizes(threads(), 1)
+                _global_pool = True
+            except Exception:  # the environment exists already
+                _global_pool = False
+    return _global_pool
+
+
 def ort_session_options():  # type: ignore[no-untyped-def]
     """onnxruntime options shared by every session of the vision core.
 
-    ALPR_THREADS threads per session. Idle pool threads do not spin
-    (ALPR_ORT_SPIN=1 turns spinning back on): the pipeline runs three
-    sessions one after another, and spinning pools then compete for the
-    cores, which measured slower on a busy 2-core machine.
+    By default (``ALPR_ORT_POOL=global``) all sessions of the process share
+    one pool of ALPR_THREADS threads, whose idle threads spin briefly between
+    runs. The pipeline runs four small models one after another (detector,
+    text-line finder, recogniser, CRNN): with a pool per session, spinning
+    pools compete for the cores (three times slower on 2 cores), and
+    without spinning every operator pays a thread wake-up. Measured on the
+    four models in sequence: 38.8 ms with the shared pool, 46.2 ms with
+    per-session pools without spinning, 134 ms with spinning
+    (docs/benchmarks-vision.md). ``ALPR_ORT_POOL=session`` gives each session
+    its own ALPR_THREADS threads, not spinning unless ALPR_ORT_SPIN=1.
     """
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if _use_global_pool():
+        opts.use_per_session_threads = False
+        return opts
     opts.intra_op_num_threads = threads()
     opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
     spin = "1" if env_int("ALPR_ORT_SPIN", 0, minimum=0) else "0"
     opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
     opts.add_session_config_entry("session.inter_op.allow_spinning", spin)

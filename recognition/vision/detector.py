@@ -193,7 +193,17 @@ def ensure_int8_model(cache_dir: Path | None = None) -> Path:
     target = cache / f"license_plate_detector-{digest}-int8-{INT8_RECIPE}.onnx"
     if target.is_file():
         return target
-    return quantize_detector(ensure_onnx_export(cache_dir), calibration_frames(), target)
+    # In a fresh interpreter: onnxruntime's calibration makes sessions of its
+    # own, which a process using the shared thread pool (config) cannot make.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_export_and_quantize, cache, target).result()
+
+
+def _export_and_quantize(cache: Path, target: Path) -> Path:
+    return quantize_detector(ensure_onnx_export(cache), calibration_frames(), target)
 
 
 def _to_detections(xyxy: np.ndarray, scores: np.ndarray, width: int, height: int) -> list[Detection]:
