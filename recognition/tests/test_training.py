@@ -140,3 +140,13 @@ def test_exported_crnn_reads_a_rendered_plate():
         assert result.candidates and all(0.0 < c.confidence <= 1.0 for c in result.candidates)
         hits += result.text == text
     assert hits >= 2, "the trained CRNN should read most clean rendered plates"
+
+
+def test_benchmark_folds_split_by_plate_and_eu_labels_lose_o_in_digit_blocks():
+    from recognition.training.dataset import _eu_label, bench_fold
+
+    assert {bench_fold(t) for t in ("RK755AJ", "ABC1234", "7EAV033", "OEL1145")} <= {0, 1}
+    assert bench_fold("RK755AJ") == bench_fold("RK755AJ")
+    assert _eu_label("RK3OOAG") == "RK300AG"  # fits no layout; RK300AG fits LLDDDLL
+    assert _eu_label("RK896AO") == "RK896AO"  # letters where the layout wants letters
+    assert _eu_label("KMBORAK") == "KMBORAK"  # custom plate: no layout either way

@@ -4,7 +4,8 @@ Real crops: ``../shared/data/us-plate-crops`` (``groundtruth.csv``: file,
 state, plate) and ``../shared/data/br-plate-crops`` (``labels.csv``: file,
 plate). The validation part is chosen by a hash of the plate text, so every
 frame of one car lands on the same side. The OpenALPR benchmark photos
-(``../shared/bench``) are never read here.
+(``../shared/bench``) are read only by :func:`load_bench_crops`, for
+``train.py --bench``: one fold of its plates, the other kept unseen.
 """
 
 from __future__ import annotations
@@ -30,7 +31,45 @@ MAX_LABEL = 10
 class RealCrop:
     path: Path
     text: str
-    source: str  # "us" or "br"
+    source: str  # "us", "br" or "eu"
+    box: tuple[int, int, int, int] | None = None  # x, y, w, h of the plate when path is a whole photo
+
+
+def bench_fold(text: str) -> int:
+    """Fold (0 or 1) of a benchmark plate, by a hash of its text (same plate -> same fold)."""
+    return zlib.crc32(text.encode()) % 2
+
+
+def _eu_label(text: str) -> str:
+    """Fix the benchmark's EU labels that write the letter O in a digit block (RKO26AJ -> RK026AJ).
+
+    Only when the label fits no standard EU layout and the O -> 0 variant does
+    (``RK3OOAG``); ``RKO26AJ`` also fits the Polish ``LLLDDLL`` and is kept.
+    """
+    from recognition.vision.ocr import REGION_PATTERNS, fits_layout
+
+    layouts = REGION_PATTERNS["eu"]
+    if "O" not in text or any(fits_layout(text, p) for p in layouts):
+        return text
+    fixed = text.replace("O", "0")
+    return fixed if any(fits_layout(fixed, p) for p in layouts) else text
+
+
+def load_bench_crops(bench_dir: Path, fold: int) -> list[RealCrop]:
+    """Plates of the development split of the OpenALPR benchmark in one fold, as crops to train on.
+
+    The other fold stays unseen, so the benchmark can still be scored on it.
+    """
+    from recognition.bench import find_labelled_images
+
+    out = []
+    for folder in sorted(p for p in bench_dir.iterdir() if p.is_dir()):
+        for image, truths in find_labelled_images(folder):
+            for t in truths:
+                text = _eu_label(t.plate) if folder.name == "eu" else t.plate
+                if bench_fold(t.plate) == fold and 2 <= len(text) <= MAX_LABEL:
+                    out.append(RealCrop(image, text, folder.name, (t.box.x, t.box.y, t.box.w, t.box.h)))
+    return out
 
 
 def is_validation_plate(text: str, val_percent: int = 20) -> bool:
@@ -97,6 +136,15 @@ def jitter_crop(img: np.ndarray, rng: random.Random, backgrounds: list[np.ndarra
     return out
 
 
+def _read_crop(c: RealCrop) -> np.ndarray | None:
+    im = cv2.imread(str(c.path))
+    if im is None or c.box is None:
+        return im
+    x, y, w, h = c.box
+    crop = im[max(0, y) : y + h, max(0, x) : x + w]
+    return crop if crop.size else None
+
+
 class PlateSamples:
     """Endless mixed stream of (image (1,H,W) float32, label classes)."""
 
@@ -108,7 +156,7 @@ class PlateSamples:
         seed: int = 0,
     ) -> None:
         self.rng = random.Random(seed)
-        self.images = [cv2.imread(str(c.path)) for c in real]
+        self.images = [_read_crop(c) for c in real]
         self.real = [(im, c.text) for im, c in zip(self.images, real, strict=True) if im is not None]
         self.assets = assets
         self.real_fraction = real_fraction if self.real else 0.0

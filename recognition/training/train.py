@@ -31,7 +31,7 @@ import torch
 
 from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, greedy_decode
 
-from .dataset import PlateSamples, load_real_crops, load_validation, split_real_crops
+from .dataset import PlateSamples, load_bench_crops, load_real_crops, load_validation, split_real_crops
 from .model import PlateCRNN, SoftmaxExport, count_parameters
 from .synth_plates import SynthAssets, default_data_dir
 
@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", type=Path, default=Path("/tmp/plate_crnn.pt"))
     ap.add_argument("--init", type=Path, default=None, help="start from this state_dict (.pt) instead of scratch")
+    ap.add_argument("--bench", type=Path, default=None,
+                    help="also train on the plates of this OpenALPR benchmark folder in --bench-fold")
+    ap.add_argument("--bench-fold", type=int, default=0, choices=(0, 1), help="fold of the benchmark plates to train on")
+    ap.add_argument("--bench-repeat", type=int, default=4, help="times each benchmark crop is listed among the real crops")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -95,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     data_dir = args.data_dir or default_data_dir()
     train_real, val_real = split_real_crops(load_real_crops(data_dir), args.val_percent)
+    if args.bench is not None:
+        bench = load_bench_crops(args.bench, args.bench_fold)
+        print(f"benchmark crops of fold {args.bench_fold}: {len(bench)} (x{args.bench_repeat})", flush=True)
+        train_real = train_real + bench * args.bench_repeat
     assets = SynthAssets.load(data_dir)
     samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed)
     val = load_validation(val_real)
