@@ -26,7 +26,7 @@ import numpy as np
 from recognition.vision import detector
 
 from .dataset import load_real_crops, split_real_crops
-from .synth_plates import IMAGE_EXTS, SynthAssets, default_data_dir, render_eu, random_text, EU_LAYOUTS
+from .synth_plates import EU_LAYOUTS, IMAGE_EXTS, PILLOW_FONT, SynthAssets, default_data_dir, random_text, render_eu
 
 FRAME_SIZES = ((1280, 720), (1024, 768), (1280, 1280), (800, 600))
 
@@ -40,12 +40,8 @@ def paste_plate(frame: np.ndarray, plate: np.ndarray, rng: random.Random) -> Non
     x0 = rng.uniform(0, fw - w)
     y0 = rng.uniform(0.3 * fh, fh - h)
     jitter = 0.06 * w
-    dst = np.float32(
-        [[x0 + rng.uniform(-jitter, jitter), y0 + rng.uniform(-jitter, jitter)] for _ in range(1)]
-        + [[x0 + w + rng.uniform(-jitter, jitter), y0 + rng.uniform(-jitter, jitter)]]
-        + [[x0 + w + rng.uniform(-jitter, jitter), y0 + h + rng.uniform(-jitter, jitter)]]
-        + [[x0 + rng.uniform(-jitter, jitter), y0 + h + rng.uniform(-jitter, jitter)]]
-    )
+    corners = ((x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h))
+    dst = np.float32([[cx + rng.uniform(-jitter, jitter), cy + rng.uniform(-jitter, jitter)] for cx, cy in corners])
     src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
     m = cv2.getPerspectiveTransform(src, dst)
     warped = cv2.warpPerspective(plate, m, (fw, fh))
@@ -58,6 +54,8 @@ def calibration_frames(data_dir: Path, count: int, seed: int = 0) -> list[np.nda
     backgrounds = sorted(p for p in (data_dir / "backgrounds").iterdir() if p.suffix.lower() in IMAGE_EXTS)
     train, _ = split_real_crops(load_real_crops(data_dir))
     assets = SynthAssets.load(data_dir, max_backgrounds=8)
+    # EU plates in the plate fonts of fonts/ only (the committed model was made so).
+    assets.fonts = [f for f in assets.fonts if f != PILLOW_FONT]
     if not backgrounds or not train:
         raise SystemExit(f"backgrounds and plate crops are needed under {data_dir}")
     frames = []
