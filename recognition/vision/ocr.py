@@ -13,7 +13,6 @@ the default (far less accurate on plates; see docs/benchmarks-vision.md).
 from __future__ import annotations
 
 import math
-import re
 import string
 from pathlib import Path
 
@@ -89,15 +88,19 @@ _DIGITS = np.arange(27, 37)
 _ANY = np.arange(1, 37)
 
 
-def decode_with_pattern(probs: np.ndarray, pattern: str) -> Candidate | None:
+def decode_with_pattern(
+    probs: np.ndarray, pattern: str, path: list[tuple[int, int]] | None = None
+) -> Candidate | None:
     """Re-read the best path position by position under a plate pattern.
 
     ``pattern`` holds ``L`` (letter), ``D`` (digit) or ``A`` (either) per
     character. When the best path has exactly that many characters, each one
     becomes the most probable allowed class at its peak timestep, so a 0 in
     a letter position turns into O, Q or D by the recogniser's own scores.
+    ``path``: :func:`greedy_path` of ``probs``, when the caller has it already.
     """
-    path = greedy_path(probs)
+    if path is None:
+        path = greedy_path(probs)
     if len(path) != len(pattern):
         return None
     text, conf = [], 1.0
@@ -149,14 +152,15 @@ def beam_decode(probs: np.ndarray, beam: int = 10, top: int = 5, prune: float = 
     return [Candidate(text, min(1.0, pb + pnb)) for text, (pb, pnb) in ranked[:top] if text]
 
 
-# Plate formats per region: (shortest, longest, optional full pattern). A read
+# Plate formats per region: (shortest, longest, must fit a layout). A read
 # that fits its region's format ranks above one that does not; the order
 # within each group stays by probability. US: up to 7 characters on standard
-# issue; EU: up to 8 (Germany); BR: old AAA9999 and Mercosul AAA9A99.
-REGION_FORMATS: dict[str, tuple[int, int, re.Pattern[str] | None]] = {
-    "us": (2, 7, None),
-    "eu": (4, 8, None),
-    "br": (7, 7, re.compile(r"[A-Z]{3}[0-9][A-Z0-9][0-9]{2}")),
+# issue; EU: up to 8 (Germany); BR: old AAA9999 and Mercosul AAA9A99, and a
+# read must fit one of its layouts (REGION_PATTERNS).
+REGION_FORMATS: dict[str, tuple[int, int, bool]] = {
+    "us": (2, 7, False),
+    "eu": (4, 8, False),
+    "br": (7, 7, True),
 }
 # Letter/digit layouts per region for decode_with_pattern (L letter, D digit,
 # A either), separators removed. BR: both national layouts, and a read must
@@ -194,12 +198,16 @@ def fits_layout(text: str, layout: str) -> bool:
     return True
 
 
+def fits_any_layout(text: str, region: str | None) -> bool:
+    return any(fits_layout(text, p) for p in REGION_PATTERNS.get((region or "").lower(), ()))
+
+
 def fits_region_format(text: str, region: str | None) -> bool:
     fmt = REGION_FORMATS.get((region or "").lower())
     if fmt is None:
         return True
-    shortest, longest, pattern = fmt
-    return shortest <= len(text) <= longest and (pattern is None or pattern.fullmatch(text) is not None)
+    shortest, longest, layout_required = fmt
+    return shortest <= len(text) <= longest and (not layout_required or fits_any_layout(text, region))
 
 
 def rank_by_region_format(candidates: list[Candidate], region: str | None) -> list[Candidate]:
@@ -210,7 +218,13 @@ def rank_by_region_format(candidates: list[Candidate], region: str | None) -> li
 def _layout_weight(text: str, region: str | None) -> float:
     if (region or "").lower() != "eu":
         return 1.0
-    return EU_LAYOUT_PRIOR if any(fits_layout(text, p) for p in REGION_PATTERNS["eu"]) else 1.0
+    return EU_LAYOUT_PRIOR if fits_any_layout(text, region) else 1.0
+
+
+def rank_candidates(candidates: list[Candidate], region: str | None, top: int) -> list[Candidate]:
+    """Best first: by probability times the region's layout prior, then format-valid reads first."""
+    ranked = sorted(candidates, key=lambda c: c.confidence * _layout_weight(c.text, region), reverse=True)
+    return rank_by_region_format(ranked, region)[:top]
 
 
 def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Candidate]:
@@ -228,12 +242,14 @@ def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Ca
         probs[:, _CHAR_INDEX["0"]] += probs[:, _CHAR_INDEX["O"]]
         probs[:, _CHAR_INDEX["O"]] = 0.0
     candidates = beam_decode(probs, beam=16, top=max(top, 10))
+    path = greedy_path(probs)
     for pattern in REGION_PATTERNS.get(region or "", ()):
-        fixed = decode_with_pattern(probs, pattern)
+        if len(pattern) != len(path):
+            continue
+        fixed = decode_with_pattern(probs, pattern, path)
         if fixed is not None and all(c.text != fixed.text for c in candidates):
             candidates.append(fixed)
-    candidates.sort(key=lambda c: c.confidence * _layout_weight(c.text, region), reverse=True)
-    return rank_by_region_format(candidates, region)[:top]
+    return rank_candidates(candidates, region, top)
 
 
 # --------------------------------------------------------------------------- #
@@ -472,12 +488,8 @@ def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5)
     for r in results:
         for c in r.candidates:
             scores[c.text] = scores.get(c.text, 0.0) + c.confidence / len(results)
-    merged = sorted(
-        (Candidate(t, p) for t, p in scores.items()),
-        key=lambda c: c.confidence * _layout_weight(c.text, region),
-        reverse=True,
-    )
-    return OcrResult(tuple(rank_by_region_format(merged, region)[:top]))
+    merged = [Candidate(t, p) for t, p in scores.items()]
+    return OcrResult(tuple(rank_candidates(merged, region, top)))
 
 
 class EnsemblePlateOCR:
