@@ -114,6 +114,7 @@ def summarize(scores: list[ImageScore]) -> dict[str, float | int]:
         "detected": pct(sum(s.detected for s in scores)),
         "extra_reads": round(sum(s.extra_reads for s in scores) / len(scores), 3) if scores else 0.0,
         "ms_median": round(statistics.median(ms), 1) if ms else 0.0,
+        "ms_mean": round(statistics.fmean(ms), 1) if ms else 0.0,
         "ms_p90": round(ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))], 1) if ms else 0.0,
     }
 
@@ -129,6 +130,7 @@ def run(root: Path, limit: int | None, detector: str | None, ocr: str | None, ve
     load_s = time.perf_counter() - t0
     all_scores: list[ImageScore] = []
     per_region: dict[str, dict] = {}  # type: ignore[type-arg]
+    cpu0 = time.process_time()
     for folder in regions:
         items = find_labelled_images(folder)[:limit] if limit else find_labelled_images(folder)
         scores = []
@@ -145,6 +147,7 @@ def run(root: Path, limit: int | None, detector: str | None, ocr: str | None, ve
         all_scores.extend(scores)
     result = summarize(all_scores)
     result.update(
+        cpu_ms_mean=round(1000.0 * (time.process_time() - cpu0) / max(1, len(all_scores)), 1),
         detector=pipeline.detector.name,
         ocr=pipeline.ocr.name,
         load_s=round(load_s, 2),

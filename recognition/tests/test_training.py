@@ -27,7 +27,11 @@ from recognition.training.dataset import (
 )
 from recognition.training.model import NUM_CLASSES, PlateCRNN, count_parameters
 from recognition.training.synth_plates import (
+    PILLOW_FONT,
+    US_LAYOUTS,
     SynthAssets,
+    _gap_mark,
+    _grouped_text,
     degrade,
     random_text,
     synth_sample,
@@ -37,6 +41,7 @@ from recognition.vision.ocr import (
     CRNN_MODEL_PATH,
     CRNN_WIDTH,
     PLATE_ALPHABET,
+    EnsemblePlateOCR,
     PlateCrnnOCR,
     crnn_preprocess,
     merge_candidates,
@@ -97,6 +102,22 @@ def test_layouts_give_labels_without_separators():
     assert len(drawn) == 9 and len(label) == 7 and label.isalnum() and drawn.replace("-", "") == label
 
 
+def test_us_gap_marks_sit_between_groups_and_are_smaller_than_a_character():
+    rng = random.Random(0)
+    inked = 0
+    for _ in range(60):
+        mark = np.asarray(_gap_mark(60, (20, 20, 20), rng, us=True))
+        assert mark.shape[0] == 60 and mark.shape[1] < 60
+        rows = np.nonzero(mark[..., 3].max(axis=1))[0]
+        if rows.size:
+            inked += 1
+            assert rows.min() >= 3 and rows.max() <= 57  # never the full character height
+    assert inked >= 40  # most US gaps carry a mark
+    assert any(" " in layout and any(k == "A" for k in layout) for layout in US_LAYOUTS)
+    text = _grouped_text("ABC 123", PILLOW_FONT, (20, 20, 20), 0, random.Random(1), us=True)
+    assert text.height > 0 and text.width > 0
+
+
 def test_crnn_forward_gives_log_probabilities_per_timestep():
     model = PlateCRNN().eval()
     assert count_parameters(model) < 1_000_000
@@ -113,6 +134,51 @@ def test_merged_candidates_average_engines_and_prefer_the_region_format():
     assert merged.text == "ABC1234"  # 8 characters does not fit the US format
     assert merged.candidates[0].confidence == pytest.approx(0.35)
     assert merge_candidates([a, b], region=None).text == "ABC12345"
+
+
+class _FakeEngine:
+    def __init__(self, *candidates: tuple[str, float]) -> None:
+        self.result = OcrResult(tuple(Candidate(t, c) for t, c in candidates))
+        self.calls = 0
+
+    def read(self, crop, region=None):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return self.result
+
+
+def test_ensemble_stops_after_a_confident_format_valid_first_read():
+    crop = np.zeros((40, 120, 3), np.uint8)
+    crnn, rapid = _FakeEngine(("ABC1234", 0.95), ("A8C1234", 0.03)), _FakeEngine(("ABC1284", 0.9))
+    ocr = EnsemblePlateOCR(engines=[crnn, rapid], exit_confidence=0.9)  # type: ignore[list-item]
+    result = ocr.read(crop, region="us")
+    assert (result.text, rapid.calls) == ("ABC1234", 0)
+    assert [c.text for c in result.candidates] == ["ABC1234", "A8C1234"]
+
+
+@pytest.mark.parametrize(
+    "first, region, exit_confidence",
+    [
+        (("ABC1234", 0.85), "us", 0.9),  # not confident enough
+        (("ABC12345", 0.99), "us", 0.9),  # 8 characters: not a US format
+        (("AB12345", 0.99), "br", 0.9),  # not a BR layout
+        (("ABC1234", 0.99), "us", 1.0),  # 1 turns the early exit off
+    ],
+)
+def test_ensemble_asks_every_engine_otherwise(first, region, exit_confidence):
+    crop = np.zeros((40, 120, 3), np.uint8)
+    crnn, rapid = _FakeEngine(first), _FakeEngine(("ABC1D34", 0.9))
+    result = EnsemblePlateOCR(engines=[crnn, rapid], exit_confidence=exit_confidence).read(crop, region=region)  # type: ignore[list-item]
+    assert rapid.calls == 1
+    assert {c.text for c in result.candidates} >= {"ABC1D34"}
+
+
+def test_ensemble_exit_setting_is_validated(monkeypatch):
+    monkeypatch.setenv("ALPR_OCR_EXIT", "1.5")
+    with pytest.raises(ValueError, match="ALPR_OCR_EXIT"):
+        EnsemblePlateOCR(engines=[_FakeEngine()])  # type: ignore[list-item]
+    monkeypatch.setenv("ALPR_OCR_EXIT", "soon")
+    with pytest.raises(ValueError, match="ALPR_OCR_EXIT"):
+        EnsemblePlateOCR(engines=[_FakeEngine()])  # type: ignore[list-item]
 
 
 @pytest.mark.shared

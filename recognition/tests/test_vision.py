@@ -313,7 +313,7 @@ def test_summarize_reports_percentages_and_timing():
     scores.append(score_image(gt, [], 40.0))
     out = summarize(scores)
     assert out["exact"] == 75.0 and out["detected"] == 75.0 and out["images"] == 4
-    assert out["ms_median"] == 25.0 and out["ms_p90"] == 40.0
+    assert out["ms_median"] == 25.0 and out["ms_p90"] == 40.0 and out["ms_mean"] == 25.0
 
 
 # --------------------------------------------------------------------------- #

@@ -4,9 +4,14 @@ Usage::
 
     python -m recognition.training.eval_ocr [--bench ../shared/bench/openalpr-dev] [--engines rapid,crnn,rapid+crnn]
 
+``rapid+crnn@T`` is the ensemble with early-exit confidence T (``@1``: both
+engines on every crop); plain ``rapid+crnn`` uses ALPR_OCR_EXIT or its default.
+
 - held-out crops: the validation part of ``../shared/data`` (same split as
   training, by plate text), read with the region rules of ``us`` / ``br``.
   US: O and 0 count equal (the US region reads O as 0).
+- rendered plates (optional, ``--rendered N``): N plates per style drawn by
+  ``recognition.vision.synth``, read with the region of their style.
 - bench crops (optional): the ONNX detector runs once per bench image; the
   detection overlapping the labelled plate is cropped like the pipeline does
   and every engine reads the same crop; % exact with O=0 per region.
@@ -31,17 +36,19 @@ def _same(read: str, truth: str) -> bool:
     return read.replace("O", "0") == truth.replace("O", "0")
 
 
-def build_engines(names: list[str]) -> dict[str, object]:
-    rapid = RapidPlateOCR() if any("rapid" in n for n in names) else None
-    crnn = PlateCrnnOCR() if any("crnn" in n for n in names) else None
+def build_engines(names: list[str], crnn_path: Path | None = None) -> dict[str, object]:
+    rapid = RapidPlateOCR(top=10) if any("rapid" in n for n in names) else None
+    crnn = PlateCrnnOCR(top=10, model_path=crnn_path) if any("crnn" in n for n in names) else None
     out: dict[str, object] = {}
     for n in names:
         if n == "rapid":
             out[n] = rapid
         elif n == "crnn":
             out[n] = crnn
-        elif n == "rapid+crnn":
-            out[n] = EnsemblePlateOCR(engines=[rapid, crnn])  # type: ignore[list-item]
+        elif n.startswith("rapid+crnn"):
+            # rapid+crnn@T: the ensemble with early-exit confidence T (1: every engine on every crop)
+            _, _, t = n.partition("@")
+            out[n] = EnsemblePlateOCR(engines=[crnn, rapid], exit_confidence=float(t) if t else None)  # type: ignore[list-item]
         else:
             raise SystemExit(f"unknown engine {n}")
     return out
@@ -50,13 +57,18 @@ def build_engines(names: list[str]) -> dict[str, object]:
 def score(engine, items: list[tuple[np.ndarray, str, str]]) -> dict[str, object]:  # type: ignore[no-untyped-def]
     hits: dict[str, list[int]] = {}
     ms = []
+    early = 0
     for crop, text, region in items:
         t = time.perf_counter()
         read = engine.read(crop, region=region).text
         ms.append((time.perf_counter() - t) * 1000)
         hits.setdefault(region, []).append(int(_same(read, text)))
+        if isinstance(engine, EnsemblePlateOCR):
+            early += engine.stops_early(engine.engines[0].read(crop, region=region), region)
     out: dict[str, object] = {k: f"{sum(v)}/{len(v)} ({100.0 * sum(v) / len(v):.1f} %)" for k, v in hits.items()}
     out["ms_median"] = round(float(np.median(ms)), 1) if ms else 0.0
+    if isinstance(engine, EnsemblePlateOCR):
+        out["stopped_after_crnn"] = f"{early}/{len(items)}"
     return out
 
 
@@ -83,13 +95,27 @@ def bench_crops(root: Path) -> list[tuple[np.ndarray, str, str]]:
     return items
 
 
+def rendered_crops(per_style: int) -> list[tuple[np.ndarray, str, str]]:
+    """Plates drawn by the project's own scene renderer (the demo feed's and the tests' plates)."""
+    from recognition.vision.synth import STYLES, random_plate_text, render_plate
+
+    items = []
+    for style in STYLES:
+        for i in range(per_style):
+            text = random_plate_text(5000 + i, style)
+            items.append((render_plate(text, style=style, seed=i, width=240), text, style))
+    return items
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engines", default="rapid,crnn,rapid+crnn")
     ap.add_argument("--bench", type=Path, default=None)
     ap.add_argument("--val-percent", type=int, default=20)
+    ap.add_argument("--crnn", type=Path, default=None, help="CRNN .onnx to use (default: the committed model)")
+    ap.add_argument("--rendered", type=int, default=0, help="also read N plates per style drawn by recognition.vision.synth")
     args = ap.parse_args(argv)
-    engines = build_engines(args.engines.split(","))
+    engines = build_engines(args.engines.split(","), args.crnn)
     _, val = split_real_crops(load_real_crops(), args.val_percent)
     val_items = [(cv2.imread(str(c.path)), c.text, c.source) for c in val]
     val_items = [v for v in val_items if v[0] is not None]
@@ -97,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.bench is not None:
         items = bench_crops(args.bench)
         result["bench_crops"] = {n: score(e, items) for n, e in engines.items()}
+    if args.rendered:
+        items = rendered_crops(args.rendered)
+        result["rendered"] = {n: score(e, items) for n, e in engines.items()}
     print(json.dumps(result, indent=1))
     return 0
 

@@ -27,6 +27,7 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 US_LAYOUTS = (
     "LLL DDDD", "DLLL DDD", "LLL DDD", "DDD LLL", "LL DDDDD", "DLL DDDD", "LLLDDDD", "DDDDDDD",
     "AAAAAAA", "AAAAAA", "AAAAA", "DAAADDD", "LLDDDDD", "DDDDLL", "LLLL DD", "LDDDDDD", "AAAA",
+    "AAA AAA", "AAA AAAA", "AA AAAA", "LLD DLL", "LLD LDL", "DDD AAA", "D AAA DDD", "AAAA AAA",
 )
 EU_LAYOUTS = (
     "L LL DDDD", "LL L DDD", "LLL LL DD", "LL DDDD", "LL DDD LL", "LL-DDD-LL", "DD-LLL-D", "LL-DD-LL",
@@ -114,14 +115,41 @@ def _place(canvas: Image.Image, patch: Image.Image, box: tuple[float, float, flo
     canvas.alpha_composite(patch.resize((max(1, x1 - x0), max(1, y1 - y0)), Image.LANCZOS), (x0, y0))
 
 
-def _gap_mark(height: int, ink: tuple[int, int, int], rng: random.Random) -> Image.Image:
-    """What sits between character groups: nothing, a dash, stickers or a coat of arms."""
-    kind = rng.choice(["none", "dash", "stickers", "shield", "shield"])
+def _gap_mark(height: int, ink: tuple[int, int, int], rng: random.Random, us: bool = False) -> Image.Image:
+    """What sits between character groups.
+
+    EU: nothing, a dash, stickers or a coat of arms. US plates also put a
+    small filled mark there (a dot, square, diamond or state outline, as on
+    California- or Georgia-style plates), which a recogniser must not read
+    as a character (B, 8, 9, Q or X).
+    """
+    kinds = ["none", "dash", "stickers", "shield", "shield"]
+    if us:
+        kinds = ["none", "dash", "dot", "square", "diamond", "outline", "outline", "shield"]
+    kind = rng.choice(kinds)
     w = int(height * rng.uniform(0.25, 0.6)) if kind != "none" else int(height * rng.uniform(0.1, 0.4))
     img = Image.new("RGBA", (max(2, w), height), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
+    cy = height * rng.uniform(0.4, 0.6)
+    r = min(w * 0.45, height * rng.uniform(0.08, 0.2))
+    colour = ink + (255,) if rng.random() < 0.6 else (rng.randint(40, 220), rng.randint(20, 200), rng.randint(20, 200), 255)
     if kind == "dash":
         d.rectangle((w * 0.15, height * 0.45, w * 0.85, height * 0.55), fill=ink + (255,))
+    elif kind == "dot":
+        d.ellipse((w / 2 - r, cy - r, w / 2 + r, cy + r), fill=colour)
+    elif kind == "square":
+        d.rectangle((w / 2 - r, cy - r, w / 2 + r, cy + r), fill=colour)
+    elif kind == "diamond":
+        d.polygon([(w / 2, cy - r * 1.3), (w / 2 + r, cy), (w / 2, cy + r * 1.3), (w / 2 - r, cy)], fill=colour)
+    elif kind == "outline":  # an irregular blob standing for a state or an emblem
+        n = rng.randint(5, 9)
+        big = r * rng.uniform(1.0, 1.8)
+        pts = [
+            (w / 2 + np.cos(2 * np.pi * k / n) * big * rng.uniform(0.5, 1.0),
+             cy + np.sin(2 * np.pi * k / n) * big * rng.uniform(0.6, 1.4))
+            for k in range(n)
+        ]
+        d.polygon(pts, fill=colour)
     elif kind == "stickers":  # two round stickers stacked (German plates)
         r = w * 0.42
         for cy in (height * 0.28, height * 0.72):
@@ -140,7 +168,9 @@ def _gap_mark(height: int, ink: tuple[int, int, int], rng: random.Random) -> Ima
     return img
 
 
-def _grouped_text(drawn: str, font_path: str, ink: tuple[int, int, int], stroke: int, rng: random.Random) -> Image.Image:
+def _grouped_text(
+    drawn: str, font_path: str, ink: tuple[int, int, int], stroke: int, rng: random.Random, us: bool = False
+) -> Image.Image:
     """Character groups (split at spaces and dashes) laid out with marks between them."""
     groups = [g for g in drawn.replace("-", " ").split(" ") if g]
     patches = [_text_patch(g, font_path, ink, stroke) for g in groups]
@@ -148,7 +178,7 @@ def _grouped_text(drawn: str, font_path: str, ink: tuple[int, int, int], stroke:
     parts: list[Image.Image] = []
     for i, p in enumerate(patches):
         if i:
-            parts.append(_gap_mark(height, ink, rng))
+            parts.append(_gap_mark(height, ink, rng, us=us))
         parts.append(p.resize((max(1, int(p.width * height / p.height)), height), Image.LANCZOS))
     out = Image.new("RGBA", (sum(p.width for p in parts), height), (0, 0, 0, 0))
     x = 0
@@ -173,8 +203,8 @@ def render_us(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
     bg = cv2.cvtColor(cv2.resize(blank, (w, h), interpolation=cv2.INTER_CUBIC), cv2.COLOR_BGR2RGB)
     img = Image.fromarray(bg).convert("RGBA")
     ink = rng.choice([(20, 30, 110), (25, 25, 25), (120, 20, 20), (20, 70, 30), (10, 10, 60)])
-    if " " in drawn and rng.random() < 0.4:  # state emblem between the groups
-        patch = _grouped_text(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]), rng)
+    if " " in drawn and rng.random() < 0.7:  # a mark or emblem between the groups
+        patch = _grouped_text(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]), rng, us=True)
     else:
         patch = _text_patch(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]))
     ch = h * rng.uniform(0.38, 0.55)

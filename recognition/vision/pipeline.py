@@ -4,9 +4,13 @@
 
 - ``ALPR_DETECTOR``: ``onnx`` (default; same weights and boxes as ``yolo``,
   about 2x faster on CPU, no torch at run time) or ``yolo`` (ultralytics + torch).
-- ``ALPR_OCR``: ``rapid+crnn`` (default: the PP-OCR recogniser and the
-  project's plate CRNN on each crop, candidates merged), ``rapid``, ``crnn``
-  (``recognition/models/plate_crnn.onnx`` alone) or ``easyocr``.
+- ``ALPR_OCR``: ``rapid+crnn`` (default: the project's plate CRNN on each
+  crop, and the PP-OCR recogniser too when the CRNN is not sure, candidates
+  merged), ``rapid``, ``crnn`` (``recognition/models/plate_crnn.onnx`` alone)
+  or ``easyocr``.
+- ``ALPR_OCR_EXIT``: ``rapid+crnn`` only; the CRNN's reading is taken alone
+  when it fits the region's format with at least this probability (default
+  0.95; 1 runs both engines on every crop).
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_PRECISION``: ``int8`` (default; the onnx detector quantised,
   about 1.8x faster) or ``fp32``.
