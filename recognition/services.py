@@ -95,11 +95,11 @@ def do_process_frame(frame_id: int, claim_token: str = "") -> list[Read]:
         Frame.objects.filter(pk=frame_id).update(status=Frame.Status.FAILED, error=str(exc)[:2000],
                                                  processed_at=timezone.now())
         return []
-    engine = f"{getattr(pipe.detector, 'name', '?')}+{getattr(pipe.ocr, 'name', '?')}"[:40]
+    engines = (getattr(pipe.detector, "name", "?"), getattr(pipe.ocr, "name", "?"))
     elapsed_ms = int((time.perf_counter() - started) * 1000)
 
     try:
-        return _store_results(frame_id, plate_reads, thumb, engine, elapsed_ms)
+        return _store_results(frame_id, plate_reads, thumb, engines, elapsed_ms)
     except Exception:
         # Give the frame back so that the task's retry can claim it again at once.
         try:
@@ -109,7 +109,7 @@ def do_process_frame(frame_id: int, claim_token: str = "") -> list[Read]:
         raise
 
 
-def _store_results(frame_id: int, plate_reads, thumb: bytes, engine: str, elapsed_ms: int) -> list[Read]:
+def _store_results(frame_id: int, plate_reads, thumb: bytes, engines: tuple[str, str], elapsed_ms: int) -> list[Read]:
     from alerts.services import do_create_alerts, do_update_event_alerts
     from hotlist.services import match_read
 
@@ -124,7 +124,10 @@ def _store_results(frame_id: int, plate_reads, thumb: bytes, engine: str, elapse
                         confidence=float(pr.confidence),
                         candidates=[[c.text, round(float(c.confidence), 4)] for c in pr.candidates],
                         box_x=pr.box.x, box_y=pr.box.y, box_w=pr.box.w, box_h=pr.box.h,
-                        detector_confidence=float(pr.detector_confidence), engine=engine)
+                        detector_confidence=float(pr.detector_confidence),
+                        # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
+                        # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
+                        engine=f"{engines[0]}+{getattr(pr, 'ocr_engine', '') or engines[1]}"[:40])
             read.crop.save(f"{uuid.uuid4().hex}.jpg", ContentFile(_encode_jpeg(pr.crop)), save=False)
             read.save()
             reads.append(read)

@@ -39,6 +39,7 @@ def test_a_read_on_a_hotlist_raises_one_alert_with_the_entry(client, camera_and_
     frame = Frame.objects.get(pk=response.json()["frame"])
     assert frame.status == Frame.Status.DONE
     assert sorted(frame.reads.values_list("text", flat=True)) == ["ABC123", "ZZZ999"]
+    assert set(frame.reads.values_list("engine", flat=True)) == {"fake-det+fake-ocr"}
     alert = Alert.objects.get()
     assert (alert.read.text, alert.entry_plate, alert.reason, alert.case_number, alert.hotlist_name) == (
         "ABC123", "ABC123", "Stolen vehicle", "C-9", "Stolen")

@@ -137,6 +137,8 @@ def test_merged_candidates_average_engines_and_prefer_the_region_format():
 
 
 class _FakeEngine:
+    name = "fake"
+
     def __init__(self, *candidates: tuple[str, float]) -> None:
         self.result = OcrResult(tuple(Candidate(t, c) for t, c in candidates))
         self.calls = 0
@@ -149,9 +151,10 @@ class _FakeEngine:
 def test_ensemble_stops_after_a_confident_format_valid_first_read():
     crop = np.zeros((40, 120, 3), np.uint8)
     crnn, rapid = _FakeEngine(("ABC1234", 0.95), ("A8C1234", 0.03)), _FakeEngine(("ABC1284", 0.9))
+    crnn.name = "crnn"
     ocr = EnsemblePlateOCR(engines=[crnn, rapid], exit_confidence=0.9)  # type: ignore[list-item]
     result = ocr.read(crop, region="us")
-    assert (result.text, rapid.calls) == ("ABC1234", 0)
+    assert (result.text, rapid.calls, result.engine) == ("ABC1234", 0, "crnn")  # the read says who decided it
     assert [c.text for c in result.candidates] == ["ABC1234", "A8C1234"]
 
 
@@ -168,7 +171,7 @@ def test_ensemble_asks_every_engine_otherwise(first, region, exit_confidence):
     crop = np.zeros((40, 120, 3), np.uint8)
     crnn, rapid = _FakeEngine(first), _FakeEngine(("ABC1D34", 0.9))
     result = EnsemblePlateOCR(engines=[crnn, rapid], exit_confidence=exit_confidence).read(crop, region=region)  # type: ignore[list-item]
-    assert rapid.calls == 1
+    assert rapid.calls == 1 and result.engine == "rapid+crnn"
     assert {c.text for c in result.candidates} >= {"ABC1D34"}
 
 

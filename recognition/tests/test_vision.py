@@ -60,6 +60,7 @@ def test_pipeline_reads_the_plate_of_a_rendered_scene(pipeline, text, seed, styl
     assert 0.0 < reads[0].confidence <= 1.0
     assert reads[0].candidates[0] == Candidate(reads[0].text, reads[0].confidence)
     assert reads[0].crop.ndim == 3
+    assert reads[0].ocr_engine in ("crnn", "rapid+crnn")  # the default ensemble says which engines read it
 
 
 def test_rendered_scenes_are_read_reliably_across_seeds(pipeline):

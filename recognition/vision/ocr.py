@@ -536,9 +536,9 @@ class EnsemblePlateOCR:
     def read(self, crop: np.ndarray, region: str | None = None) -> OcrResult:
         first = self.engines[0].read(crop, region=region)
         if self.stops_early(first, region):
-            return OcrResult(first.candidates[: self.top])
+            return OcrResult(first.candidates[: self.top], engine=self.engines[0].name)
         rest = [e.read(crop, region=region) for e in self.engines[1:]]
-        return merge_candidates([first, *rest], region, self.top)
+        return OcrResult(merge_candidates([first, *rest], region, self.top).candidates, engine=self.name)
 
 
 # --------------------------------------------------------------------------- #

@@ -97,6 +97,7 @@ class PlatePipeline:
                     confidence=result.confidence,
                     candidates=candidates,
                     crop=crop.copy(),
+                    ocr_engine=result.engine or self.ocr.name,
                 )
             )
         return reads

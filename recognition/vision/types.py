@@ -49,9 +49,15 @@ class Candidate:
 
 @dataclass(frozen=True)
 class OcrResult:
-    """What a plate OCR engine returns for one crop; candidates best first."""
+    """What a plate OCR engine returns for one crop; candidates best first.
+
+    ``engine``: the engine(s) whose reading this is, when an engine combines
+    others (the ensemble's ``crnn`` when the CRNN alone decided); empty means
+    the engine that returned it.
+    """
 
     candidates: tuple[Candidate, ...]
+    engine: str = ""
 
     @property
     def text(self) -> str:
@@ -72,6 +78,7 @@ class PlateRead:
     confidence: float
     candidates: tuple[Candidate, ...]
     crop: np.ndarray = field(repr=False)
+    ocr_engine: str = ""  # the OCR engine(s) that produced the text
 
 
 class Detector(Protocol):
