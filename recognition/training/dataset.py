@@ -46,13 +46,12 @@ def _eu_label(text: str) -> str:
     Only when the label fits no standard EU layout and the O -> 0 variant does
     (``RK3OOAG``); ``RKO26AJ`` also fits the Polish ``LLLDDLL`` and is kept.
     """
-    from recognition.vision.ocr import REGION_PATTERNS, fits_layout
+    from recognition.vision.ocr import fits_any_layout
 
-    layouts = REGION_PATTERNS["eu"]
-    if "O" not in text or any(fits_layout(text, p) for p in layouts):
+    if "O" not in text or fits_any_layout(text, "eu"):
         return text
     fixed = text.replace("O", "0")
-    return fixed if any(fits_layout(fixed, p) for p in layouts) else text
+    return fixed if fits_any_layout(fixed, "eu") else text
 
 
 def load_bench_crops(bench_dir: Path, fold: int) -> list[RealCrop]:

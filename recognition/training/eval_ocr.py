@@ -60,11 +60,11 @@ def score(engine, items: list[tuple[np.ndarray, str, str]]) -> dict[str, object]
     early = 0
     for crop, text, region in items:
         t = time.perf_counter()
-        read = engine.read(crop, region=region).text
+        result = engine.read(crop, region=region)
         ms.append((time.perf_counter() - t) * 1000)
-        hits.setdefault(region, []).append(int(_same(read, text)))
-        if isinstance(engine, EnsemblePlateOCR):
-            early += engine.stops_early(engine.engines[0].read(crop, region=region), region)
+        hits.setdefault(region, []).append(int(_same(result.text, text)))
+        if isinstance(engine, EnsemblePlateOCR):  # the result names the engine that decided it
+            early += result.engine == engine.engines[0].name
     out: dict[str, object] = {k: f"{sum(v)}/{len(v)} ({100.0 * sum(v) / len(v):.1f} %)" for k, v in hits.items()}
     out["ms_median"] = round(float(np.median(ms)), 1) if ms else 0.0
     if isinstance(engine, EnsemblePlateOCR):
