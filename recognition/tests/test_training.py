@@ -23,7 +23,9 @@ from recognition.training.dataset import (
     is_validation_plate,
     jitter_crop,
     load_real_crops,
+    plate_layout,
     split_real_crops,
+    us_layouts,
 )
 from recognition.training.model import NUM_CLASSES, PlateCRNN, count_parameters
 from recognition.training.synth_plates import (
@@ -41,6 +43,7 @@ from recognition.vision.ocr import (
     CRNN_MODEL_PATH,
     CRNN_WIDTH,
     PLATE_ALPHABET,
+    REGION_PATTERNS,
     EnsemblePlateOCR,
     PlateCrnnOCR,
     crnn_preprocess,
@@ -164,6 +167,7 @@ def test_ensemble_stops_after_a_confident_format_valid_first_read():
         (("ABC1234", 0.85), "us", 0.9),  # not confident enough
         (("ABC12345", 0.99), "us", 0.9),  # 8 characters: not a US format
         (("AB12345", 0.99), "br", 0.9),  # not a BR layout
+        (("UG9LL8U", 0.99), "us", 0.9),  # fits the US length but no US layout
         (("ABC1234", 0.99), "us", 1.0),  # 1 turns the early exit off
     ],
 )
@@ -195,6 +199,13 @@ def test_real_crops_and_synthetic_plates_load_from_shared():
         img, label = synth_sample(assets, rng)
         assert img.ndim == 3 and 2 <= len(label) <= 8 and all(c in CHAR_TO_CLASS for c in label)
         assert crnn_preprocess(img).shape == (1, CRNN_HEIGHT, CRNN_WIDTH)
+
+
+@pytest.mark.shared
+@needs_shared
+def test_us_layouts_are_the_ones_the_labelled_crops_have():
+    assert us_layouts(load_real_crops(SHARED_DATA)) == REGION_PATTERNS["us"]
+    assert plate_layout("RDN464") == "LLLDDD"
 
 
 @pytest.mark.skipif(not CRNN_MODEL_PATH.exists(), reason="no trained recognition/models/plate_crnn.onnx")

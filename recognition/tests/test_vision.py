@@ -24,6 +24,7 @@ from recognition.vision.ocr import (
     merge_candidates,
     greedy_decode,
     rank_by_region_format,
+    rank_candidates,
     select_plate_lines,
 )
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
@@ -248,6 +249,27 @@ def test_eu_layout_prior_does_not_override_a_clearly_read_custom_plate():
     probs2[13, 27] = 0.995  # 0: WA56660 (PL LLDDDDD)
     probs2[13, 15] = 0.005
     assert decode_plate(probs2, "eu")[0].text == "WA56660"
+
+
+def test_us_reads_prefer_a_state_layout_between_look_alike_characters():
+    # R0N464 is the best path; D is a close runner-up in the second position
+    probs = _one_hot("-R-0-N-4-6-4-")
+    probs[3] = 0.0
+    probs[3, 27] = 0.52  # 0
+    probs[3, 4] = 0.48  # D
+    assert decode_plate(probs, None)[0].text == "R0N464"
+    us = decode_plate(probs, "us")
+    assert us[0].text == "RDN464"  # LLLDDD
+    assert us[0].confidence < next(c for c in us if c.text == "R0N464").confidence
+
+
+def test_us_layout_prior_never_decides_the_number_of_characters():
+    # a 4-digit plate stays a 4-digit plate although 2861W fits a layout (DDDDL)
+    cands = [Candidate("2861", 0.52), Candidate("2861W", 0.42), Candidate("286LW", 0.02)]
+    assert rank_candidates(cands, "us", 3)[0].text == "2861"
+    # between reads of one length the layout decides, and a clear read stays
+    assert rank_candidates([Candidate("DL9EIU", 0.5), Candidate("DL9E1U", 0.44)], "us", 2)[0].text == "DL9E1U"
+    assert rank_candidates([Candidate("DL9EIU", 0.9), Candidate("DL9E1U", 0.05)], "us", 2)[0].text == "DL9EIU"
 
 
 def test_fits_layout():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import random
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,25 @@ def load_bench_crops(bench_dir: Path, fold: int) -> list[RealCrop]:
                 if bench_fold(t.plate) == fold and 2 <= len(text) <= MAX_LABEL:
                     out.append(RealCrop(image, text, folder.name, (t.box.x, t.box.y, t.box.w, t.box.h)))
     return out
+
+
+def plate_layout(text: str) -> str:
+    """``L`` per letter and ``D`` per digit: "RDN464" -> "LLLDDD"."""
+    return "".join("D" if c.isdigit() else "L" for c in text)
+
+
+def us_layouts(crops: list[RealCrop], min_plates: int = 3) -> tuple[str, ...]:
+    """The US layouts of ``recognition.vision.ocr.REGION_PATTERNS``, rebuilt from labelled crops.
+
+    Every layout of 5 to 7 characters with at least two digits that
+    ``min_plates`` or more US crops of the training part have, most common
+    first (ties in first-seen order).
+    """
+    train, _ = split_real_crops([c for c in crops if c.source == "us"])
+    counts = Counter(plate_layout(c.text) for c in train)
+    return tuple(
+        lay for lay, n in counts.most_common() if n >= min_plates and 5 <= len(lay) <= 7 and lay.count("D") >= 2
+    )
 
 
 def is_validation_plate(text: str, val_percent: int = 20) -> bool:

@@ -166,7 +166,7 @@ REGION_FORMATS: dict[str, tuple[int, int, bool]] = {
 # A either), separators removed. BR: both national layouts, and a read must
 # fit one. EU: the current standard series of common countries, from their
 # published formats; custom and older plates exist, so these only weigh as a
-# prior (EU_LAYOUT_PRIOR) instead of being required.
+# prior (LAYOUT_PRIOR) instead of being required.
 REGION_PATTERNS: dict[str, tuple[str, ...]] = {
     "br": ("LLLDADD",),
     "eu": (
@@ -181,12 +181,32 @@ REGION_PATTERNS: dict[str, tuple[str, ...]] = {
         "LLLDDD", "LLLLDDD",  # HU
         "LLLDDDL", "LLDDDD",  # DE (district letters, letters, digits: common lengths)
     ),
+    # US: every layout of 5 to 7 characters with at least two digits that
+    # three or more plates of the US training crops have (the training part of
+    # ../shared/data/us-plate-crops, split as for the CRNN; vanity plates are
+    # mostly letters and drop out). Most common first, with the states that
+    # have it there. Rebuilt by recognition.training.dataset.us_layouts(),
+    # which a test compares with this list.
+    "us": (
+        "DDDLLL",  # AR AZ CO CT FL IA ID IN KS KY ME MN MO MS NV OK OR TN TX UT WA WI
+        "LLLDDD",  # AK AR GA HI ID LA MD MN MS ND NE NJ NM OR SC VT WI WV
+        "LLLDDDD",  # AZ CO GA IL MI NC NY OH PA VA
+        "DDDDDD", "LLDDDD", "DDDDLL", "LLDDD", "LLLDDL", "DLLLDDD",  # ... CA (DLLLDDD)
+        "DDDDDDD", "LDDDDDD", "DDDDD", "DLLDDD", "LDDDLL", "LLDLDDD",  # ... TX (LLDLDDD)
+        "DDLLDD", "DLDDDDL", "DDDDDL", "DLLLDD", "LLDLDL", "DDDDL",  # ... AL (DLDDDDL), MO (LLDLDL)
+        "LDDDDD", "LLLLLDD", "LDDDD", "DLLDDDD", "DLDDD", "DDDLLD", "DLDDDD",
+    ),
 }
 # How many times likelier a read is taken to be when it fits one of its
-# region's layouts (EU): enough to prefer "RK896AO" over "RK896A0" when the
+# region's layouts. EU: enough to prefer "RK896AO" over "RK896A0" when the
 # recogniser finds O and 0 about equally likely, not enough to override a
-# clearly read custom plate.
-EU_LAYOUT_PRIOR = 30.0
+# clearly read custom plate; it also weighs across lengths, which drops the
+# country band's letters ("DRK896AO"). US (LAYOUT_PRIOR_WITHIN_LENGTH): only
+# between reads of the same length, since 4-digit and vanity plates are
+# common there and a layout must not add a character to them ("2861W"). Both
+# measured in docs/benchmarks-vision.md ("US layouts").
+LAYOUT_PRIOR: dict[str, float] = {"eu": 30.0, "us": 5.0}
+LAYOUT_PRIOR_WITHIN_LENGTH = frozenset({"us"})
 
 
 def fits_layout(text: str, layout: str) -> bool:
@@ -216,15 +236,32 @@ def rank_by_region_format(candidates: list[Candidate], region: str | None) -> li
 
 
 def _layout_weight(text: str, region: str | None) -> float:
-    if (region or "").lower() != "eu":
-        return 1.0
-    return EU_LAYOUT_PRIOR if fits_any_layout(text, region) else 1.0
+    prior = LAYOUT_PRIOR.get((region or "").lower(), 1.0)
+    return prior if prior != 1.0 and fits_any_layout(text, region) else 1.0
+
+
+def layout_scores(candidates: list[Candidate], region: str | None) -> list[float]:
+    """Ranking score per candidate: its probability times the region's layout
+    prior. In LAYOUT_PRIOR_WITHIN_LENGTH regions the scores are rescaled
+    within each text length so that the candidates of one length keep their
+    summed probability: the layout decides between look-alike characters
+    (R0N464 / RDN464), not how many characters a plate has (2861 / 2861W)."""
+    weighted = [c.confidence * _layout_weight(c.text, region) for c in candidates]
+    if (region or "").lower() not in LAYOUT_PRIOR_WITHIN_LENGTH:
+        return weighted
+    mass: dict[int, list[float]] = {}
+    for c, w in zip(candidates, weighted, strict=True):
+        m = mass.setdefault(len(c.text), [0.0, 0.0])
+        m[0] += c.confidence
+        m[1] += w
+    return [w * mass[len(c.text)][0] / mass[len(c.text)][1] if w else 0.0 for c, w in zip(candidates, weighted, strict=True)]
 
 
 def rank_candidates(candidates: list[Candidate], region: str | None, top: int) -> list[Candidate]:
-    """Best first: by probability times the region's layout prior, then format-valid reads first."""
-    ranked = sorted(candidates, key=lambda c: c.confidence * _layout_weight(c.text, region), reverse=True)
-    return rank_by_region_format(ranked, region)[:top]
+    """Best first: by :func:`layout_scores`, then format-valid reads first."""
+    scores = layout_scores(candidates, region)
+    order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
+    return rank_by_region_format([candidates[i] for i in order], region)[:top]
 
 
 def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Candidate]:
@@ -232,7 +269,8 @@ def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Ca
 
     US folds O into 0; the beam search gives the candidates; the best path is
     also re-read under each of the region's letter/digit layouts of its
-    length; EU reads that fit a layout weigh EU_LAYOUT_PRIOR times more;
+    length; reads that fit a layout weigh LAYOUT_PRIOR times more (US: only
+    against reads of the same length);
     reads that fit the region's format rank first. Confidences stay the
     recogniser's own probabilities.
     """
@@ -493,12 +531,13 @@ def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5)
 
 
 # The ensemble reads with the plate CRNN first (2-3 ms) and stops there when
-# its best reading fits the region's format with at least this probability;
-# otherwise the PP-OCR line finder and recogniser (about 24 ms) run as well and
-# the candidates are merged. Measured with the committed CRNN: at 0.95, 85 % of
-# the held-out real crops and 43 % of the bench's detector crops stop early,
-# with the same reads as the full ensemble except one EU bench plate; at 0.9
-# two more US bench plates are lost (docs/benchmarks-vision.md, "CRNN first").
+# its best reading fits the region's format, and one of its layouts where the
+# region has them, with at least this probability; otherwise the PP-OCR line
+# finder and recogniser (about 24 ms) run as well and the candidates are
+# merged. Measured with the committed CRNN: at 0.95, 77 % of the held-out real
+# crops and 39 % of the bench's detector crops stop early, with the same reads
+# as the full ensemble on the bench crops; at 0.9 two more US bench plates are
+# lost (docs/benchmarks-vision.md, "CRNN first" and "US layouts").
 DEFAULT_EXIT_CONFIDENCE = 0.95
 
 
@@ -506,7 +545,8 @@ class EnsemblePlateOCR:
     """The plate CRNN and RapidPlateOCR on the same crop, candidates merged.
 
     ``exit_confidence`` (``ALPR_OCR_EXIT``, default 0.95): the first engine's
-    best reading is taken alone when it fits the region's plate format with
+    best reading is taken alone when it fits the region's plate format (and
+    one of its layouts where the region has them) with
     at least this probability; 1 always runs every engine.
     """
 
@@ -531,7 +571,10 @@ class EnsemblePlateOCR:
         if not first.candidates or self.exit_confidence >= 1.0:
             return False
         best = first.candidates[0]
-        return best.confidence >= self.exit_confidence and fits_region_format(best.text, region)
+        if best.confidence < self.exit_confidence or not fits_region_format(best.text, region):
+            return False
+        # only a standard-series reading is taken alone where the region has layouts
+        return (region or "").lower() not in REGION_PATTERNS or fits_any_layout(best.text, region)
 
     def read(self, crop: np.ndarray, region: str | None = None) -> OcrResult:
         first = self.engines[0].read(crop, region=region)
