@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import string
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -201,12 +202,16 @@ REGION_PATTERNS: dict[str, tuple[str, ...]] = {
 # region's layouts. EU: enough to prefer "RK896AO" over "RK896A0" when the
 # recogniser finds O and 0 about equally likely, not enough to override a
 # clearly read custom plate; it also weighs across lengths, which drops the
-# country band's letters ("DRK896AO"). US (LAYOUT_PRIOR_WITHIN_LENGTH): only
-# between reads of the same length, since 4-digit and vanity plates are
-# common there and a layout must not add a character to them ("2861W"). Both
-# measured in docs/benchmarks-vision.md ("US layouts").
-LAYOUT_PRIOR: dict[str, float] = {"eu": 30.0, "us": 5.0}
-LAYOUT_PRIOR_WITHIN_LENGTH = frozenset({"us"})
+# country band's letters ("DRK896AO"). US (within_length): only between
+# reads of the same length, since 4-digit and vanity plates are common there
+# and a layout must not add a character to them ("2861W"). Both measured in
+# docs/benchmarks-vision.md ("US layouts").
+class LayoutPrior(NamedTuple):
+    weight: float
+    within_length: bool = False
+
+
+LAYOUT_PRIOR: dict[str, LayoutPrior] = {"eu": LayoutPrior(30.0), "us": LayoutPrior(5.0, within_length=True)}
 
 
 def fits_layout(text: str, layout: str) -> bool:
@@ -235,26 +240,25 @@ def rank_by_region_format(candidates: list[Candidate], region: str | None) -> li
     return sorted(candidates, key=lambda c: not fits_region_format(c.text, region))
 
 
-def _layout_weight(text: str, region: str | None) -> float:
-    prior = LAYOUT_PRIOR.get((region or "").lower(), 1.0)
-    return prior if prior != 1.0 and fits_any_layout(text, region) else 1.0
-
-
 def layout_scores(candidates: list[Candidate], region: str | None) -> list[float]:
-    """Ranking score per candidate: its probability times the region's layout
-    prior. In LAYOUT_PRIOR_WITHIN_LENGTH regions the scores are rescaled
-    within each text length so that the candidates of one length keep their
+    """Ranking score per candidate: its probability, times the region's layout
+    prior when it fits a layout. With ``within_length`` the scores are
+    rescaled per text length so that the candidates of one length keep their
     summed probability: the layout decides between look-alike characters
     (R0N464 / RDN464), not how many characters a plate has (2861 / 2861W)."""
-    weighted = [c.confidence * _layout_weight(c.text, region) for c in candidates]
-    if (region or "").lower() not in LAYOUT_PRIOR_WITHIN_LENGTH:
+    prior = LAYOUT_PRIOR.get((region or "").lower())
+    if prior is None:
+        return [c.confidence for c in candidates]
+    weighted = [c.confidence * (prior.weight if fits_any_layout(c.text, region) else 1.0) for c in candidates]
+    if not prior.within_length:
         return weighted
-    mass: dict[int, list[float]] = {}
+    probability: dict[int, float] = {}
+    weight: dict[int, float] = {}
     for c, w in zip(candidates, weighted, strict=True):
-        m = mass.setdefault(len(c.text), [0.0, 0.0])
-        m[0] += c.confidence
-        m[1] += w
-    return [w * mass[len(c.text)][0] / mass[len(c.text)][1] if w else 0.0 for c, w in zip(candidates, weighted, strict=True)]
+        probability[len(c.text)] = probability.get(len(c.text), 0.0) + c.confidence
+        weight[len(c.text)] = weight.get(len(c.text), 0.0) + w
+    scale = {n: probability[n] / w if w else 0.0 for n, w in weight.items()}
+    return [w * scale[len(c.text)] for c, w in zip(candidates, weighted, strict=True)]
 
 
 def rank_candidates(candidates: list[Candidate], region: str | None, top: int) -> list[Candidate]:
@@ -269,8 +273,8 @@ def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Ca
 
     US folds O into 0; the beam search gives the candidates; the best path is
     also re-read under each of the region's letter/digit layouts of its
-    length; reads that fit a layout weigh LAYOUT_PRIOR times more (US: only
-    against reads of the same length);
+    length; reads that fit a layout weigh the region's LAYOUT_PRIOR times
+    more (US: only against reads of the same length);
     reads that fit the region's format rank first. Confidences stay the
     recogniser's own probabilities.
     """

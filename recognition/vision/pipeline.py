@@ -9,8 +9,9 @@
   merged), ``rapid``, ``crnn`` (``recognition/models/plate_crnn.onnx`` alone)
   or ``easyocr``.
 - ``ALPR_OCR_EXIT``: ``rapid+crnn`` only; the CRNN's reading is taken alone
-  when it fits the region's format with at least this probability (default
-  0.95; 1 runs both engines on every crop).
+  when it fits the region's format (and one of its layouts, where the region
+  has them) with at least this probability (default 0.95; 1 runs both
+  engines on every crop).
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_PRECISION``: ``int8`` (default; the onnx detector quantised,
   about 1.8x faster) or ``fp32``.
