@@ -230,3 +230,39 @@ def test_benchmark_folds_split_by_plate_and_eu_labels_lose_o_in_digit_blocks():
     assert _eu_label("RK3OOAG") == "RK300AG"  # fits no layout; RK300AG fits LLDDDLL
     assert _eu_label("RK896AO") == "RK896AO"  # letters where the layout wants letters
     assert _eu_label("KMBORAK") == "KMBORAK"  # custom plate: no layout either way
+
+
+def test_detector_margins_give_crops_as_loose_as_the_pipelines():
+    from recognition.training.synth_plates import DETECTOR_MARGINS
+
+    plate = np.full((100, 200, 3), 255, np.uint8)
+    rng = random.Random(0)
+    tight = [jitter_crop(plate, rng).shape[:2] for _ in range(200)]
+    loose = [jitter_crop(plate, rng, margins=DETECTOR_MARGINS).shape[:2] for _ in range(200)]
+    # the pipeline's crops of the benchmark plates: median 1.58 x the plate's height, 1.27 x its width (US)
+    assert np.median([h for h, _ in tight]) / 100 < 1.2
+    assert 1.5 < np.median([h for h, _ in loose]) / 100 < 1.9
+    assert 1.15 < np.median([w for _, w in loose]) / 200 < 1.35
+    assert min(h for h, _ in loose) < 100  # a tight crop now and then, too
+
+
+@pytest.mark.skipif(not CRNN_MODEL_PATH.exists(), reason="no trained recognition/models/plate_crnn.onnx")
+def test_training_can_start_from_the_exported_model():
+    from recognition.training.onnx_init import load_onnx_weights
+
+    rng = random.Random(0)
+    crops = [render_plate(t, style="us", seed=i, width=240) for i, t in enumerate(["KDT4421", "ABC1234", "7XYZ12"])]
+    batch = np.stack([crnn_preprocess(degrade(jitter_crop(c, rng), rng)) for c in crops * 8])
+    model = load_onnx_weights(CRNN_MODEL_PATH, batch)  # raises if it differs from the ONNX model
+    probs = PlateCrnnOCR().probabilities(crops[0])
+    model.eval()
+    with torch.no_grad():
+        ours = model.logits(torch.from_numpy(crnn_preprocess(crops[0])[None])).softmax(-1)[0].numpy()
+    assert np.abs(ours - probs).max() < 1e-3
+    # in training mode (batch statistics) it stays close to the exported model
+    model.train()
+    with torch.no_grad():
+        train_mode = model.features(torch.from_numpy(batch))
+        model.eval()
+        eval_mode = model.features(torch.from_numpy(batch))
+    assert torch.allclose(train_mode, eval_mode, atol=1e-3, rtol=1e-3)

@@ -22,7 +22,7 @@ import numpy as np
 
 from recognition.vision.ocr import PLATE_ALPHABET, crnn_preprocess
 
-from .synth_plates import SynthAssets, default_data_dir, degrade, synth_sample
+from .synth_plates import DETECTOR_MARGINS, CropMargins, SynthAssets, default_data_dir, degrade, synth_sample
 
 CHAR_TO_CLASS = {c: i + 1 for i, c in enumerate(PLATE_ALPHABET)}  # 0 = CTC blank
 MAX_LABEL = 10
@@ -120,18 +120,28 @@ def split_real_crops(crops: list[RealCrop], val_percent: int = 20) -> tuple[list
     return train, val
 
 
+# Margins of the real crops before DETECTOR_MARGINS (the crops are tight scans).
+REAL_CROP_MARGINS = CropMargins(x=(-0.04, 0.14), y=(-0.04, 0.14))
+
+
 def encode_label(text: str) -> list[int]:
     return [CHAR_TO_CLASS[c] for c in text]
 
 
-def jitter_crop(img: np.ndarray, rng: random.Random, backgrounds: list[np.ndarray] | None = None) -> np.ndarray:
+def jitter_crop(
+    img: np.ndarray,
+    rng: random.Random,
+    backgrounds: list[np.ndarray] | None = None,
+    margins: CropMargins = REAL_CROP_MARGINS,
+) -> np.ndarray:
     """Random margins (in or out) and a small rotation, like a detector's crop of a real plate.
 
     Outer margins show a piece of a street frame (``backgrounds``) or, without
     them, the replicated edge.
     """
     h, w = img.shape[:2]
-    pad = [int(rng.uniform(-0.04, 0.14) * s) for s in (h, h, w, w)]  # top, bottom, left, right
+    pad = [int(rng.uniform(*margins.y) * h) for _ in range(2)]  # top, bottom
+    pad += [int(rng.uniform(*margins.x) * w) for _ in range(2)]  # left, right
     if backgrounds and rng.random() < 0.7:
         t, b, l, r = (max(p, 0) for p in pad)
         bg = rng.choice(backgrounds)
@@ -173,8 +183,10 @@ class PlateSamples:
         assets: SynthAssets | None,
         real_fraction: float = 0.5,
         seed: int = 0,
+        margins: tuple[CropMargins, CropMargins] = (REAL_CROP_MARGINS, CropMargins()),
     ) -> None:
         self.rng = random.Random(seed)
+        self.margins = margins  # real crops, synthetic crops
         self.images = [_read_crop(c) for c in real]
         self.real = [(im, c.text) for im, c in zip(self.images, real, strict=True) if im is not None]
         self.assets = assets
@@ -186,9 +198,10 @@ class PlateSamples:
         rng = self.rng
         if self.assets is None or rng.random() < self.real_fraction:
             img, text = rng.choice(self.real)
-            img = degrade(jitter_crop(img, rng, self.assets.backgrounds if self.assets else None), rng, strength=0.6)
+            backgrounds = self.assets.backgrounds if self.assets else None
+            img = degrade(jitter_crop(img, rng, backgrounds, self.margins[0]), rng, strength=0.6)
         else:
-            img, text = synth_sample(self.assets, rng)
+            img, text = synth_sample(self.assets, rng, self.margins[1])
         return crnn_preprocess(img), text
 
     def batch(self, size: int) -> tuple[np.ndarray, list[list[int]], list[str]]:
@@ -201,11 +214,22 @@ class PlateSamples:
         return np.stack(xs), labels, texts
 
 
-def load_validation(real: list[RealCrop]) -> list[tuple[np.ndarray, str, str]]:
-    """(preprocessed image, text, source) for each readable validation crop."""
+def load_validation(
+    real: list[RealCrop], loose: list[np.ndarray] | None = None, seed: int = 0
+) -> list[tuple[np.ndarray, str, str]]:
+    """(preprocessed image, text, source) for each readable validation crop.
+
+    With ``loose`` (background frames), each crop is also added once more
+    with detector-like margins (DETECTOR_MARGINS, a seeded draw, the same
+    every run) showing a piece of those frames, as source ``<source>_loose``.
+    """
+    rng = random.Random(seed)
     out = []
     for c in real:
         im = cv2.imread(str(c.path))
         if im is not None:
             out.append((crnn_preprocess(im), c.text, c.source))
+            if loose:
+                wide = jitter_crop(im, rng, loose, DETECTOR_MARGINS)
+                out.append((crnn_preprocess(wide), c.text, f"{c.source}_loose"))
     return out

@@ -9,6 +9,11 @@ exact match on the held-out real crops (US with O and 0 counted equal, as the
 US region reads them; BR strict) and exports the best model so far to
 ``--out`` (ONNX opset 17, input ``image`` (N, 1, 48, 144), output ``probs``
 (N, 36, 37): blank + A-Z0-9). A JSON summary is written next to it.
+
+``--detector-margins`` crops the training plates as loosely as the
+pipeline's detector crops (``synth_plates.DETECTOR_MARGINS``) and adds those
+looser held-out crops to the validation; ``--init model.onnx`` continues from
+an exported model (``onnx_init``), such as the committed one.
 """
 
 from __future__ import annotations
@@ -31,9 +36,17 @@ import torch
 
 from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, greedy_decode
 
-from .dataset import PlateSamples, load_bench_crops, load_real_crops, load_validation, split_real_crops
+from .dataset import (
+    REAL_CROP_MARGINS,
+    PlateSamples,
+    load_bench_crops,
+    load_real_crops,
+    load_validation,
+    split_real_crops,
+)
 from .model import PlateCRNN, SoftmaxExport, count_parameters
-from .synth_plates import SynthAssets, default_data_dir
+from .onnx_init import load_onnx_weights
+from .synth_plates import DETECTOR_MARGINS, CropMargins, SynthAssets, default_data_dir
 
 
 def evaluate(model: PlateCRNN, val: list[tuple[np.ndarray, str, str]], batch: int = 128) -> dict[str, float]:
@@ -87,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eval-minutes", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", type=Path, default=Path("/tmp/plate_crnn.pt"))
-    ap.add_argument("--init", type=Path, default=None, help="start from this state_dict (.pt) instead of scratch")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this state_dict (.pt) or exported model (.onnx) instead of scratch")
+    ap.add_argument("--detector-margins", action="store_true",
+                    help="crop real and synthetic plates with margins as loose as the detector's "
+                         "(synth_plates.DETECTOR_MARGINS) and also validate on such crops")
     ap.add_argument("--bench", type=Path, default=None,
                     help="also train on the plates of this OpenALPR benchmark folder in --bench-fold")
     ap.add_argument("--bench-fold", type=int, default=0, choices=(0, 1), help="fold of the benchmark plates to train on")
@@ -104,10 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmark crops of fold {args.bench_fold}: {len(bench)} (x{args.bench_repeat})", flush=True)
         train_real = train_real + bench * args.bench_repeat
     assets = SynthAssets.load(data_dir)
-    samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed)
-    val = load_validation(val_real)
+    margins = (DETECTOR_MARGINS, DETECTOR_MARGINS) if args.detector_margins else (REAL_CROP_MARGINS, CropMargins())
+    samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed, margins=margins)
+    val = load_validation(val_real, loose=assets.backgrounds if args.detector_margins else None)
     model = PlateCRNN()
-    if args.init is not None:
+    if args.init is not None and args.init.suffix == ".onnx":
+        model = load_onnx_weights(args.init, samples.batch(96)[0])
+        print(f"initialised from {args.init}: {json.dumps(evaluate(model, val))}", flush=True)
+    elif args.init is not None:
         model.load_state_dict(torch.load(args.init, map_location="cpu"))
         print(f"initialised from {args.init}", flush=True)
     print(
@@ -145,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         opt.step()
         step += 1
         seen += len(labels)
-        loss_avg = float(loss) if loss_avg is None else 0.98 * loss_avg + 0.02 * float(loss)
+        loss_avg = float(loss.detach()) if loss_avg is None else 0.98 * loss_avg + 0.02 * float(loss.detach())
         if step % 50 == 0:
             print(f"step {step} seen {seen} loss {loss_avg:.3f} lr {lr:.2e} {elapsed / 60:.1f} min", flush=True)
         now = time.monotonic()
@@ -173,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "samples_seen": seen,
         "batch": args.batch,
         "real_fraction": args.real_fraction,
+        "detector_margins": args.detector_margins,
         "val_percent": args.val_percent,
         "train_real_crops": len(train_real),
         "val_real_crops": len(val),
