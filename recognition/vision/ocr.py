@@ -539,8 +539,8 @@ def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5)
 # region has them, with at least this probability; otherwise the PP-OCR line
 # finder and recogniser (about 24 ms) run as well and the candidates are
 # merged. Measured with the committed CRNN: at 0.95, 70 % of the held-out real
-# crops and 55 % of the bench's detector crops stop early, with the same reads
-# as the full ensemble on both (docs/benchmarks-vision.md, "CRNN first", "US
+# crops and 55 % of the bench's detector crops stop early, and the default
+# reads as many plates right as the full ensemble on both (docs/benchmarks-vision.md, "CRNN first", "US
 # layouts" and "Crop margins"; with the fourth-round CRNN, 0.9 lost two US
 # bench plates).
 DEFAULT_EXIT_CONFIDENCE = 0.95
