@@ -266,3 +266,36 @@ def test_training_can_start_from_the_exported_model():
         model.eval()
         eval_mode = model.features(torch.from_numpy(batch))
     assert torch.allclose(train_mode, eval_mode, atol=1e-3, rtol=1e-3)
+
+
+def test_inner_view_is_the_detector_box_inside_the_pipelines_crop():
+    from recognition.vision.ocr import inner_view
+    from recognition.vision.pipeline import expand_box
+    from recognition.vision.types import Box
+
+    frame = np.zeros((600, 800, 3), np.uint8)
+    box = Box(300, 200, 150, 60)
+    frame[box.y : box.y + box.h, box.x : box.x + box.w] = 255
+    b = expand_box(box, 800, 600)
+    inner = inner_view(frame[b.y : b.y + b.h, b.x : b.x + b.w])
+    assert abs(inner.shape[0] - box.h) <= 2 and abs(inner.shape[1] - box.w) <= 2
+    assert inner.mean() > 240  # (almost) only the detector's box
+
+
+@pytest.mark.skipif(not CRNN_MODEL_PATH.exists(), reason="no trained recognition/models/plate_crnn.onnx")
+def test_two_view_crnn_merges_the_crop_and_its_inner_view(monkeypatch):
+    from recognition.vision.ocr import inner_view
+
+    one, two = PlateCrnnOCR(top=10, views=1), PlateCrnnOCR(top=10, views=2)
+    rng = random.Random(3)
+    for i, text in enumerate(["KDT4421", "7XYZ12", "BRA2E19"]):
+        crop = degrade(jitter_crop(render_plate(text, style="us", seed=i, width=240), rng), rng)
+        want = merge_candidates([one.read(crop, region="us"), one.read(inner_view(crop), region="us")], "us", 10)
+        got = two.read(crop, region="us")
+        assert [c.text for c in got.candidates] == [c.text for c in want.candidates]
+        assert np.allclose([c.confidence for c in got.candidates], [c.confidence for c in want.candidates], atol=1e-4)
+    monkeypatch.setenv("ALPR_CRNN_VIEWS", "3")
+    with pytest.raises(ValueError, match="ALPR_CRNN_VIEWS"):
+        PlateCrnnOCR()
+    monkeypatch.setenv("ALPR_CRNN_VIEWS", "1")
+    assert PlateCrnnOCR().views == 1

@@ -491,25 +491,51 @@ def crnn_preprocess(crop: np.ndarray) -> np.ndarray:
     return img[None]
 
 
+# The pipeline grows each detector box by these fractions of its width and
+# height on each side before OCR (pipeline.expand_box).
+CROP_MARGIN_X = 0.06
+CROP_MARGIN_Y = 0.10
+# Views of each crop the CRNN reads: 1 (the crop) or 2 (also without the
+# pipeline's margin). Measured in docs/benchmarks-vision.md, "Two views".
+DEFAULT_CRNN_VIEWS = 2
+
+
+def inner_view(crop: np.ndarray) -> np.ndarray:
+    """The crop without the margin the pipeline added: the detector's own box."""
+    h, w = crop.shape[:2]
+    dx = int(w * CROP_MARGIN_X / (1 + 2 * CROP_MARGIN_X))
+    dy = int(h * CROP_MARGIN_Y / (1 + 2 * CROP_MARGIN_Y))
+    return crop[dy : h - dy, dx : w - dx]
+
+
 class PlateCrnnOCR:
     """The project's plate CRNN (``recognition/models/plate_crnn.onnx``) on the whole crop.
 
     One small ONNX model (about 0.35 M parameters) reads the plate crop as a
     single grey 48x144 image: no text-line finder, a few ms per crop. Output
     is a (T, 37) softmax over blank + A-Z0-9, decoded like the PP-OCR one.
+
+    ``views`` (``ALPR_CRNN_VIEWS``, default 2): with 2 it also reads the
+    crop without the pipeline's margin (:func:`inner_view`), in the same
+    model run, and merges the two reads' candidates (mean probability).
     """
 
     name = "crnn"
 
-    def __init__(self, top: int = 5, model_path: Path | None = None) -> None:
+    def __init__(self, top: int = 5, model_path: Path | None = None, views: int | None = None) -> None:
         path = Path(model_path) if model_path is not None else CRNN_MODEL_PATH
         if not path.exists():
             raise RuntimeError(
                 f"{path} not found; train it with python -m recognition.training.train --out {path}"
             )
+        if views is None:
+            views = config.env_int("ALPR_CRNN_VIEWS", DEFAULT_CRNN_VIEWS)
+        if views not in (1, 2):
+            raise ValueError(f"ALPR_CRNN_VIEWS must be 1 or 2, got {views}")
         self._session = _session(path)
         self._input = self._session.get_inputs()[0].name
         self.top = top
+        self.views = views
 
     def probabilities(self, crop: np.ndarray) -> np.ndarray:
         """(T, 37) softmax of one plate crop."""
@@ -519,7 +545,14 @@ class PlateCrnnOCR:
     def read(self, crop: np.ndarray, region: str | None = None) -> OcrResult:
         if crop.shape[0] < 4 or crop.shape[1] < 4:
             return OcrResult(())
-        return OcrResult(tuple(decode_plate(self.probabilities(crop), region, self.top)))
+        views = [crop]
+        if self.views == 2:
+            inner = inner_view(crop)
+            if inner.shape[0] >= 4 and inner.shape[1] >= 4:
+                views.append(inner)
+        probs = self._session.run(None, {self._input: np.stack([crnn_preprocess(v) for v in views])})[0]
+        results = [OcrResult(tuple(decode_plate(p, region, self.top))) for p in probs]
+        return results[0] if len(results) == 1 else merge_candidates(results, region, self.top)
 
 
 def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5) -> OcrResult:

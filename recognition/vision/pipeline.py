@@ -8,6 +8,9 @@
   crop, and the PP-OCR recogniser too when the CRNN is not sure, candidates
   merged), ``rapid``, ``crnn`` (``recognition/models/plate_crnn.onnx`` alone)
   or ``easyocr``.
+- ``ALPR_CRNN_VIEWS``: 2 (default) the CRNN reads each crop and the crop
+  without the margin added here (the detector's box), candidates merged; 1
+  reads the crop only.
 - ``ALPR_OCR_EXIT``: ``rapid+crnn`` only; the CRNN's reading is taken alone
   when it fits the region's format (and one of its layouts, where the region
   has them) with at least this probability (default 0.95; 1 runs both
@@ -36,7 +39,7 @@ import numpy as np
 
 from . import config
 from .detector import get_detector
-from .ocr import OCR_ENGINES, get_ocr
+from .ocr import CROP_MARGIN_X, CROP_MARGIN_Y, OCR_ENGINES, get_ocr
 from .types import Box, Detector, PlateOCR, PlateRead
 
 DETECTORS = ("onnx", "yolo")
@@ -57,7 +60,9 @@ def decode_image(data: bytes) -> np.ndarray:
     return image
 
 
-def expand_box(box: Box, width: int, height: int, margin_x: float = 0.06, margin_y: float = 0.10) -> Box:
+def expand_box(
+    box: Box, width: int, height: int, margin_x: float = CROP_MARGIN_X, margin_y: float = CROP_MARGIN_Y
+) -> Box:
     """Grow a box by a margin (fraction of its size) and clip it to the frame."""
     dx, dy = int(round(box.w * margin_x)), int(round(box.h * margin_y))
     x0, y0 = max(0, box.x - dx), max(0, box.y - dy)
