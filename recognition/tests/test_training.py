@@ -131,12 +131,12 @@ def test_crnn_forward_gives_log_probabilities_per_timestep():
 
 
 def test_merged_candidates_average_engines_and_prefer_the_region_format():
-    a = OcrResult((Candidate("ABC1234", 0.6), Candidate("ABC12345", 0.3)))
-    b = OcrResult((Candidate("ABC12345", 0.9), Candidate("ABC1234", 0.1)))
+    a = OcrResult((Candidate("ABC1234", 0.6), Candidate("ABC123456", 0.3)))
+    b = OcrResult((Candidate("ABC123456", 0.9), Candidate("ABC1234", 0.1)))
     merged = merge_candidates([a, b], region="us")
-    assert merged.text == "ABC1234"  # 8 characters does not fit the US format
+    assert merged.text == "ABC1234"  # 9 characters does not fit the US format
     assert merged.candidates[0].confidence == pytest.approx(0.35)
-    assert merge_candidates([a, b], region=None).text == "ABC12345"
+    assert merge_candidates([a, b], region=None).text == "ABC123456"
 
 
 class _FakeEngine:

@@ -219,9 +219,12 @@ def test_pattern_decode_turns_a_digit_in_a_letter_position_into_its_best_letter(
 
 
 def test_reads_that_fit_the_region_format_rank_first():
-    cands = [Candidate("4ASC7399", 0.8), Candidate("ASC7399", 0.1)]
+    cands = [Candidate("4ASC7399A", 0.8), Candidate("ASC7399", 0.1)]
     assert rank_by_region_format(cands, "us")[0].text == "ASC7399"
-    assert rank_by_region_format(cands, None)[0].text == "4ASC7399"
+    assert rank_by_region_format(cands, None)[0].text == "4ASC7399A"
+    # 8-character vanity plates are issued in the US; 9 characters are not read
+    vanity = [Candidate("NEILDMND", 0.7), Candidate("NELDMND", 0.01)]
+    assert rank_by_region_format(vanity, "us")[0].text == "NEILDMND"
     assert fits_region_format("ABC1D23", "br") and not fits_region_format("AB12345", "br")
 
 

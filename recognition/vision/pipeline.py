@@ -13,7 +13,7 @@
   reads the crop only.
 - ``ALPR_OCR_EXIT``: ``rapid+crnn`` only; the CRNN's reading is taken alone
   when it fits the region's format (and one of its layouts, where the region
-  has them) with at least this probability (default 0.95; 1 runs both
+  has them) with at least this probability (default 0.9; 1 runs both
   engines on every crop).
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_PRECISION``: ``int8`` (default; the onnx detector quantised,
