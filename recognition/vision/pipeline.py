@@ -15,6 +15,8 @@
   when it fits the region's format (and one of its layouts, where the region
   has them) with at least this probability (default 0.9; 1 runs both
   engines on every crop).
+- ``ALPR_RECTIFY``: 1 (default) levels a plate turned by 5 degrees or more in
+  its crop before OCR (``rectify.level_crop``); 0 reads crops as they are.
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_PRECISION``: ``int8`` (default; the onnx detector quantised,
   about 1.8x faster) or ``fp32``.
@@ -40,6 +42,7 @@ import numpy as np
 from . import config
 from .detector import get_detector
 from .ocr import CROP_MARGIN_X, CROP_MARGIN_Y, OCR_ENGINES, get_ocr
+from .rectify import level_crop
 from .types import Box, Detector, PlateOCR, PlateRead
 
 DETECTORS = ("onnx", "yolo")
@@ -73,10 +76,13 @@ def expand_box(
 class PlatePipeline:
     """Detector + OCR. Both are loaded by the caller; ``read`` is stateless."""
 
-    def __init__(self, detector: Detector, ocr: PlateOCR, min_chars: int = MIN_PLATE_CHARS) -> None:
+    def __init__(
+        self, detector: Detector, ocr: PlateOCR, min_chars: int = MIN_PLATE_CHARS, rectify: bool | None = None
+    ) -> None:
         self.detector = detector
         self.ocr = ocr
         self.min_chars = min_chars
+        self.rectify = config.env_choice("ALPR_RECTIFY", "1", ("0", "1")) == "1" if rectify is None else rectify
 
     def read(self, image_bgr: np.ndarray, region: str | None = None) -> list[PlateRead]:
         """All plates read in a BGR frame, most confident detection first."""
@@ -91,7 +97,10 @@ class PlatePipeline:
         for det in self.detector.detect(image_bgr):
             crop_box = expand_box(det.box, width, height)
             crop = image_bgr[crop_box.y : crop_box.y + crop_box.h, crop_box.x : crop_box.x + crop_box.w]
-            result = self.ocr.read(crop, region=region)
+            if self.rectify:  # a plate turned by 5 degrees or more is levelled first (rectify.py)
+                result = self.ocr.read(level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)[0], region=region)
+            else:
+                result = self.ocr.read(crop, region=region)
             if len(result.text) < self.min_chars:
                 continue
             candidates = tuple(c for c in result.candidates if len(c.text) >= self.min_chars)

@@ -1,0 +1,128 @@
+"""Levelling turned plates before OCR (recognition/vision/rectify.py) and the bench's --rotate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from recognition.bench import o0, parse_ground_truth, rotate_box, rotate_frame
+from recognition.vision.ocr import CROP_MARGIN_X, CROP_MARGIN_Y
+from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
+from recognition.vision.rectify import MIN_ANGLE, level_crop, plate_angle, plate_size
+from recognition.vision.synth import render_plate, render_vehicle_scene
+from recognition.vision.types import Box
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+BENCH = SHARED / "bench" / "openalpr-dev"
+
+
+def _turned_crop(plate: np.ndarray, degrees: float) -> np.ndarray:
+    """The plate turned on a grey background, cropped like the pipeline crops a detector box."""
+    h, w = plate.shape[:2]
+    canvas = np.full((h * 4, w * 2, 3), 90, np.uint8)
+    y, x = (canvas.shape[0] - h) // 2, (canvas.shape[1] - w) // 2
+    canvas[y : y + h, x : x + w] = plate
+    turned, m = rotate_frame(canvas, degrees)
+    box = rotate_box(Box(x, y, w, h), m)
+    b = expand_box(box, turned.shape[1], turned.shape[0])
+    return turned[b.y : b.y + b.h, b.x : b.x + b.w]
+
+
+@pytest.mark.parametrize("degrees", [-20.0, -12.0, 12.0, 20.0])
+@pytest.mark.parametrize("style", ["us", "eu", "br"])
+def test_plate_angle_finds_how_far_a_plate_is_turned(style, degrees):
+    crop = _turned_crop(render_plate("KDT4421" if style != "br" else "BRA2E19", style=style, width=240), degrees)
+    assert plate_angle(crop) == pytest.approx(degrees, abs=2.0)
+
+
+def test_a_level_plate_is_left_as_it_is():
+    crop = _turned_crop(render_plate("KDT4421", width=240), 0.0)
+    assert abs(plate_angle(crop)) < MIN_ANGLE
+    same, angle = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)
+    assert angle == 0.0 and same is crop
+
+
+def test_level_crop_turns_the_plate_back_and_cuts_it_out():
+    plate = render_plate("KDT4421", width=240)
+    crop = _turned_crop(plate, 18.0)
+    level, angle = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)
+    assert angle == pytest.approx(18.0, abs=2.0)
+    # about the plate's own proportions again, with the pipeline's margins
+    want = plate.shape[1] * (1 + 2 * CROP_MARGIN_X) / (plate.shape[0] * (1 + 2 * CROP_MARGIN_Y))
+    assert level.shape[1] / level.shape[0] == pytest.approx(want, rel=0.2)
+    assert level.shape[0] < crop.shape[0]
+
+
+def test_plate_size_undoes_the_bounding_box_of_a_turned_plate():
+    w, h, a = 200.0, 50.0, 15.0
+    c, s = np.cos(np.radians(a)), np.sin(np.radians(a))
+    assert plate_size(w * c + h * s, w * s + h * c, a) == pytest.approx((w, h))
+    assert plate_size(w * c + h * s, w * s + h * c, -a) == pytest.approx((w, h))
+    assert plate_size(200.0, 40.0, 30.0) is None  # too flat a box for a plate turned that far
+
+
+def test_rotate_box_follows_the_frame():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    same, m = rotate_frame(frame, 0.0)
+    assert same.shape == frame.shape and rotate_box(Box(10, 20, 30, 40), m) == Box(10, 20, 30, 40)
+    turned, m = rotate_frame(frame, 90.0)
+    assert turned.shape[:2] == (200, 100)
+    box = rotate_box(Box(0, 0, 200, 100), m)
+    assert abs(box.w - 100) <= 1 and abs(box.h - 200) <= 1
+
+
+@pytest.fixture(scope="module")
+def pipelines() -> tuple[PlatePipeline, PlatePipeline]:
+    levelled = build_pipeline()
+    raw = PlatePipeline(levelled.detector, levelled.ocr, rectify=False)
+    return levelled, raw
+
+
+def test_the_pipeline_levels_turned_plates_by_default(pipelines, monkeypatch):
+    levelled, raw = pipelines
+    assert levelled.rectify and not raw.rectify
+    monkeypatch.setenv("ALPR_RECTIFY", "0")
+    assert not PlatePipeline(levelled.detector, levelled.ocr).rectify
+    monkeypatch.setenv("ALPR_RECTIFY", "maybe")
+    with pytest.raises(ValueError, match="ALPR_RECTIFY"):
+        PlatePipeline(levelled.detector, levelled.ocr)
+
+
+@pytest.mark.parametrize(("text", "seed", "style", "degrees"), [("RK755AJ", 3, "eu", -15.0), ("KDT4421", 2, "us", 25.0)])
+def test_pipeline_reads_a_turned_rendered_scene(pipelines, text, seed, style, degrees):
+    image, box = render_vehicle_scene(text, seed=seed, style=style)
+    turned, m = rotate_frame(image, degrees)
+    reads = [r for r in pipelines[0].read(turned) if r.box.iou(rotate_box(box, m)) > 0.3]
+    assert reads and reads[0].text == text
+
+
+@pytest.mark.shared
+@pytest.mark.skipif(not BENCH.is_dir(), reason="../shared/bench/openalpr-dev not present")
+def test_levelling_reads_more_of_the_real_photos_turned_by_20_degrees(pipelines):
+    levelled, raw = pipelines
+    exact = {"levelled": 0, "raw": 0}
+    n = 0
+    for region in ("us", "eu", "br"):
+        labels = sorted((BENCH / region).glob("*.txt"))
+        for label in labels[:: max(1, len(labels) // 6)][:6]:  # spread over the folder
+            for gt in parse_ground_truth(label.read_text()):
+                image, m = rotate_frame(decode_image((BENCH / region / gt.image).read_bytes()), -20.0)
+                box = rotate_box(gt.box, m)
+                n += 1
+                for name, p in (("levelled", levelled), ("raw", raw)):
+                    reads = [r for r in p.read(image, region=region) if r.box.iou(box) > 0.3]
+                    exact[name] += bool(reads) and o0(reads[0].text) == o0(gt.plate)
+    assert exact["levelled"] > exact["raw"], exact
+    assert exact["levelled"] >= 0.75 * n, (exact, n)
+
+
+def test_cv2_turn_direction_matches_the_angle_convention():
+    # a bar whose right end is higher: turned counter-clockwise, a positive angle
+    img = np.full((80, 240), 255, np.uint8)
+    for i, x in enumerate(range(30, 210, 30)):
+        cv2.rectangle(img, (x, 20), (x + 14, 60), 0, -1)
+    turned, _ = rotate_frame(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), 10.0)
+    assert plate_angle(turned) == pytest.approx(10.0, abs=2.0)
