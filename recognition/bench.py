@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG]
+    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K]
 
 DIR holds region folders (``us/``, ``eu/``, ``br/``) of images, each with a
 ``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
@@ -11,7 +11,10 @@ name is passed to the pipeline as the region. Plain Python: no Django import.
 
 ``--rotate DEG`` turns every photo (and its labelled boxes) by DEG degrees,
 counter-clockwise, on a canvas grown to hold all of it, before the timer
-starts: the same plates as a tilted camera would see them.
+starts: the same plates as a tilted camera would see them. ``--shear K``
+moves each row of every photo sideways by K times its height below the
+middle (characters that lean, as from a camera beside and above the lane);
+with both, the shear comes first.
 """
 
 from __future__ import annotations
@@ -74,6 +77,18 @@ def rotate_frame(image, degrees: float):  # type: ignore[no-untyped-def]
     m[1, 2] += new_h / 2.0 - h / 2.0
     out = cv2.warpAffine(image, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     return out, np.asarray(m)
+
+
+def shear_frame(image, shear: float):  # type: ignore[no-untyped-def]
+    """(the image with each row moved right by ``shear`` times its height below the
+    middle, on a canvas that holds it all; its 2x3 matrix): leaning plates."""
+    import cv2
+    import numpy as np
+
+    h, w = image.shape[:2]
+    m = np.array([[1.0, shear, abs(shear) * h / 2.0 - shear * h / 2.0], [0.0, 1.0, 0.0]])
+    out = cv2.warpAffine(image, m, (w + int(round(abs(shear) * h)), h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return out, m
 
 
 def rotate_box(box: Box, m) -> Box:  # type: ignore[no-untyped-def]
@@ -148,7 +163,13 @@ def summarize(scores: list[ImageScore]) -> dict[str, float | int]:
 
 
 def run(  # type: ignore[type-arg]
-    root: Path, limit: int | None, detector: str | None, ocr: str | None, verbose: bool = False, rotate: float = 0.0
+    root: Path,
+    limit: int | None,
+    detector: str | None,
+    ocr: str | None,
+    verbose: bool = False,
+    rotate: float = 0.0,
+    shear: float = 0.0,
 ) -> dict:
     from recognition.vision.pipeline import build_pipeline, decode_image
 
@@ -165,9 +186,12 @@ def run(  # type: ignore[type-arg]
         items = find_labelled_images(folder)[:limit] if limit else find_labelled_images(folder)
         scores = []
         for image, truths in items:
-            if rotate:
-                frame, m = rotate_frame(decode_image(image.read_bytes()), rotate)
-                truths = [GroundTruth(t.image, rotate_box(t.box, m), t.plate) for t in truths]
+            if rotate or shear:
+                frame = decode_image(image.read_bytes())
+                for turn, amount in ((shear_frame, shear), (rotate_frame, rotate)):
+                    if amount:
+                        frame, m = turn(frame, amount)
+                        truths = [GroundTruth(t.image, rotate_box(t.box, m), t.plate) for t in truths]
                 start = time.perf_counter()
                 reads = pipeline.read(frame, region=folder.name)
             else:
@@ -188,6 +212,7 @@ def run(  # type: ignore[type-arg]
         ocr=pipeline.ocr.name,
         load_s=round(load_s, 2),
         **({"rotate": rotate} if rotate else {}),
+        **({"shear": shear} if shear else {}),
         regions=per_region,
     )
     return result
@@ -212,11 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detector", choices=("onnx", "yolo"), default=None)
     parser.add_argument("--ocr", choices=("rapid", "crnn", "rapid+crnn", "easyocr"), default=None)
     parser.add_argument("--rotate", type=float, default=0.0, metavar="DEG", help="turn every photo by DEG degrees first")
+    parser.add_argument("--shear", type=float, default=0.0, metavar="K", help="lean every photo by K (row shift / height) first")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misread images on stderr")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
         parser.error(f"{args.dir} is not a folder")
-    result = run(args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose, rotate=args.rotate)
+    result = run(args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose, rotate=args.rotate, shear=args.shear)
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from recognition.bench import o0, parse_ground_truth, rotate_box, rotate_frame
+from recognition.bench import o0, parse_ground_truth, rotate_box, rotate_frame, shear_frame
 from recognition.vision.ocr import CROP_MARGIN_X, CROP_MARGIN_Y
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
-from recognition.vision.rectify import MIN_ANGLE, level_crop, plate_angle, plate_size
+from recognition.vision.rectify import MIN_ANGLE, MIN_SHEAR, level_crop, plate_angle, plate_shear, plate_size
 from recognition.vision.synth import render_plate, render_vehicle_scene
 from recognition.vision.types import Box
 
@@ -19,16 +19,24 @@ SHARED = Path(__file__).resolve().parents[3] / "shared"
 BENCH = SHARED / "bench" / "openalpr-dev"
 
 
-def _turned_crop(plate: np.ndarray, degrees: float) -> np.ndarray:
-    """The plate turned on a grey background, cropped like the pipeline crops a detector box."""
+def _crop_after(transform, plate: np.ndarray, amount: float) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The plate on a grey background, turned or leant by ``transform`` (the bench's
+    rotate_frame or shear_frame), cropped like the pipeline crops a detector box."""
     h, w = plate.shape[:2]
     canvas = np.full((h * 4, w * 2, 3), 90, np.uint8)
     y, x = (canvas.shape[0] - h) // 2, (canvas.shape[1] - w) // 2
     canvas[y : y + h, x : x + w] = plate
-    turned, m = rotate_frame(canvas, degrees)
-    box = rotate_box(Box(x, y, w, h), m)
-    b = expand_box(box, turned.shape[1], turned.shape[0])
-    return turned[b.y : b.y + b.h, b.x : b.x + b.w]
+    moved, m = transform(canvas, amount)
+    b = expand_box(rotate_box(Box(x, y, w, h), m), moved.shape[1], moved.shape[0])
+    return moved[b.y : b.y + b.h, b.x : b.x + b.w]
+
+
+def _turned_crop(plate: np.ndarray, degrees: float) -> np.ndarray:
+    return _crop_after(rotate_frame, plate, degrees)
+
+
+def _leaning_crop(plate: np.ndarray, shear: float) -> np.ndarray:
+    return _crop_after(shear_frame, plate, shear)
 
 
 @pytest.mark.parametrize("degrees", [-20.0, -12.0, 12.0, 20.0])
@@ -41,19 +49,33 @@ def test_plate_angle_finds_how_far_a_plate_is_turned(style, degrees):
 def test_a_level_plate_is_left_as_it_is():
     crop = _turned_crop(render_plate("KDT4421", width=240), 0.0)
     assert abs(plate_angle(crop)) < MIN_ANGLE
-    same, angle = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)
-    assert angle == 0.0 and same is crop
+    same, angle, shear = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)
+    assert angle == 0.0 and shear == 0.0 and same is crop
 
 
 def test_level_crop_turns_the_plate_back_and_cuts_it_out():
     plate = render_plate("KDT4421", width=240)
     crop = _turned_crop(plate, 18.0)
-    level, angle = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)
+    level, angle, _ = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)
     assert angle == pytest.approx(18.0, abs=2.0)
     # about the plate's own proportions again, with the pipeline's margins
     want = plate.shape[1] * (1 + 2 * CROP_MARGIN_X) / (plate.shape[0] * (1 + 2 * CROP_MARGIN_Y))
     assert level.shape[1] / level.shape[0] == pytest.approx(want, rel=0.2)
     assert level.shape[0] < crop.shape[0]
+
+
+@pytest.mark.parametrize("shear", [-0.3, -0.2, 0.2, 0.3])
+def test_plate_shear_finds_how_far_the_characters_lean(shear):
+    crop = _leaning_crop(render_plate("KDT4421", width=240), shear)
+    assert plate_shear(crop) == pytest.approx(-shear, abs=0.06)  # the correction undoes the lean
+    level, angle, taken_out = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)
+    assert angle == 0.0 and taken_out == pytest.approx(-shear, abs=0.06)
+    assert abs(plate_shear(level)) < MIN_SHEAR  # upright afterwards
+
+
+def test_upright_characters_are_left_as_they_are():
+    for style in ("us", "eu", "br"):
+        assert abs(plate_shear(_leaning_crop(render_plate("BRA2E19", style=style, width=240), 0.0))) < MIN_SHEAR
 
 
 def test_plate_size_undoes_the_bounding_box_of_a_turned_plate():
@@ -62,6 +84,16 @@ def test_plate_size_undoes_the_bounding_box_of_a_turned_plate():
     assert plate_size(w * c + h * s, w * s + h * c, a) == pytest.approx((w, h))
     assert plate_size(w * c + h * s, w * s + h * c, -a) == pytest.approx((w, h))
     assert plate_size(200.0, 40.0, 30.0) is None  # too flat a box for a plate turned that far
+
+
+def test_shear_frame_moves_rows_by_their_height():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    leaning, m = shear_frame(frame, 0.3)
+    assert leaning.shape[:2] == (100, 230)
+    box = rotate_box(Box(50, 0, 20, 100), m)  # a full-height column becomes 30 px wider
+    assert abs(box.w - 50) <= 1 and box.h == 100
+    leaning, m = shear_frame(frame, -0.3)
+    assert rotate_box(Box(0, 0, 200, 100), m) == Box(0, 0, 230, 100)
 
 
 def test_rotate_box_follows_the_frame():

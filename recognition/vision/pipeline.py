@@ -16,7 +16,8 @@
   has them) with at least this probability (default 0.9; 1 runs both
   engines on every crop).
 - ``ALPR_RECTIFY``: 1 (default) levels a plate turned by 5 degrees or more in
-  its crop before OCR (``rectify.level_crop``); 0 reads crops as they are.
+  its crop and sets leaning characters upright before OCR
+  (``rectify.level_crop``); 0 reads crops as they are.
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_PRECISION``: ``int8`` (default; the onnx detector quantised,
   about 1.8x faster) or ``fp32``.
@@ -97,7 +98,7 @@ class PlatePipeline:
         for det in self.detector.detect(image_bgr):
             crop_box = expand_box(det.box, width, height)
             crop = image_bgr[crop_box.y : crop_box.y + crop_box.h, crop_box.x : crop_box.x + crop_box.w]
-            if self.rectify:  # a plate turned by 5 degrees or more is levelled first (rectify.py)
+            if self.rectify:  # a turned plate or leaning characters are set level first (rectify.py)
                 result = self.ocr.read(level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)[0], region=region)
             else:
                 result = self.ocr.read(crop, region=region)
