@@ -64,40 +64,51 @@ def parse_ground_truth(text: str) -> list[GroundTruth]:
     return out
 
 
-def rotate_frame(image, degrees: float):  # type: ignore[no-untyped-def]
-    """(the image turned by ``degrees`` counter-clockwise on a canvas that holds it all, its 2x3 matrix)."""
-    import cv2
-    import numpy as np
-
-    h, w = image.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), degrees, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    new_w, new_h = int(round(h * sin + w * cos)), int(round(h * cos + w * sin))
-    m[0, 2] += new_w / 2.0 - w / 2.0
-    m[1, 2] += new_h / 2.0 - h / 2.0
-    out = cv2.warpAffine(image, m, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    return out, np.asarray(m)
-
-
-def shear_frame(image, shear: float):  # type: ignore[no-untyped-def]
-    """(the image with each row moved right by ``shear`` times its height below the
-    middle, on a canvas that holds it all; its 2x3 matrix): leaning plates."""
-    import cv2
-    import numpy as np
-
-    h, w = image.shape[:2]
-    m = np.array([[1.0, shear, abs(shear) * h / 2.0 - shear * h / 2.0], [0.0, 1.0, 0.0]])
-    out = cv2.warpAffine(image, m, (w + int(round(abs(shear) * h)), h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    return out, m
-
-
-def rotate_box(box: Box, m) -> Box:  # type: ignore[no-untyped-def]
-    """The upright bounding box of ``box`` moved by the 2x3 matrix ``m``."""
+def transform_box(box: Box, m) -> Box:  # type: ignore[no-untyped-def]
+    """The upright bounding box of ``box`` moved by the 2x3 affine matrix ``m``."""
     corners = [(box.x, box.y), (box.x + box.w, box.y), (box.x, box.y + box.h), (box.x + box.w, box.y + box.h)]
     xs = [m[0][0] * x + m[0][1] * y + m[0][2] for x, y in corners]
     ys = [m[1][0] * x + m[1][1] * y + m[1][2] for x, y in corners]
     x0, y0 = int(round(min(xs))), int(round(min(ys)))
     return Box(x0, y0, int(round(max(xs))) - x0, int(round(max(ys))) - y0)
+
+
+def transform_frame(image, m):  # type: ignore[no-untyped-def]
+    """(the image moved by the 2x3 affine matrix ``m`` on a canvas that holds all of
+    it, the matrix including the shift onto that canvas)."""
+    import cv2
+    import numpy as np
+
+    h, w = image.shape[:2]
+    m = np.array(m, dtype=np.float64)
+    corners = m[:, :2] @ np.array([[0.0, w, 0.0, w], [0.0, 0.0, h, h]]) + m[:, 2:]
+    lo, hi = corners.min(axis=1), corners.max(axis=1)
+    size = np.rint(hi - lo).astype(int)
+    m[:, 2] += size / 2.0 - (lo + hi) / 2.0  # the moved image's centre to the canvas's centre
+    out = cv2.warpAffine(image, m, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return out, m
+
+
+def rotate_frame(image, degrees: float):  # type: ignore[no-untyped-def]
+    """:func:`transform_frame` turning by ``degrees`` counter-clockwise."""
+    import cv2
+
+    h, w = image.shape[:2]
+    return transform_frame(image, cv2.getRotationMatrix2D((w / 2.0, h / 2.0), degrees, 1.0))
+
+
+def shear_frame(image, shear: float):  # type: ignore[no-untyped-def]
+    """:func:`transform_frame` moving each row right by ``shear`` times its height
+    below the middle: leaning plates."""
+    h = image.shape[0]
+    return transform_frame(image, [[1.0, shear, -shear * h / 2.0], [0.0, 1.0, 0.0]])
+
+
+def best_overlap(items, box: Box):  # type: ignore[no-untyped-def]
+    """Of ``items`` (reads, detections: anything with a ``box``), the one overlapping
+    ``box`` most, if by more than IOU_MATCH; else None."""
+    best = max(items, key=lambda item: item.box.iou(box), default=None)
+    return best if best is not None and best.box.iou(box) > IOU_MATCH else None
 
 
 def iou(a: Box, b: Box) -> float:
@@ -119,8 +130,8 @@ def score_image(truths: list[GroundTruth], reads: list, ms: float) -> ImageScore
     """
     exact = exact_o0 = detected = 0
     for gt in truths:
-        best = max(reads, key=lambda r: r.box.iou(gt.box), default=None)
-        if best is None or best.box.iou(gt.box) <= IOU_MATCH:
+        best = best_overlap(reads, gt.box)
+        if best is None:
             continue
         detected += 1
         exact += best.text == gt.plate
@@ -186,17 +197,14 @@ def run(  # type: ignore[type-arg]
         items = find_labelled_images(folder)[:limit] if limit else find_labelled_images(folder)
         scores = []
         for image, truths in items:
-            if rotate or shear:
-                frame = decode_image(image.read_bytes())
-                for turn, amount in ((shear_frame, shear), (rotate_frame, rotate)):
-                    if amount:
-                        frame, m = turn(frame, amount)
-                        truths = [GroundTruth(t.image, rotate_box(t.box, m), t.plate) for t in truths]
-                start = time.perf_counter()
-                reads = pipeline.read(frame, region=folder.name)
-            else:
-                start = time.perf_counter()
-                reads = pipeline.read(decode_image(image.read_bytes()), region=folder.name)
+            start = time.perf_counter()
+            frame = decode_image(image.read_bytes())
+            for move, amount in ((shear_frame, shear), (rotate_frame, rotate)):
+                if amount:  # the test input is made before the timer (re)starts
+                    frame, m = move(frame, amount)
+                    truths = [GroundTruth(t.image, transform_box(t.box, m), t.plate) for t in truths]
+                    start = time.perf_counter()
+            reads = pipeline.read(frame, region=folder.name)
             ms = (time.perf_counter() - start) * 1000.0
             score = score_image(truths, reads, ms)
             scores.append(score)

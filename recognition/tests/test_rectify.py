@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognition.bench import o0, parse_ground_truth, rotate_box, rotate_frame, shear_frame
+from recognition.bench import o0, parse_ground_truth, transform_box, rotate_frame, shear_frame
 from recognition.vision.ocr import CROP_MARGIN_X, CROP_MARGIN_Y
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
 from recognition.vision.rectify import MIN_ANGLE, MIN_SHEAR, level_crop, plate_angle, plate_shear, plate_size
@@ -27,7 +27,7 @@ def _crop_after(transform, plate: np.ndarray, amount: float) -> np.ndarray:  # t
     y, x = (canvas.shape[0] - h) // 2, (canvas.shape[1] - w) // 2
     canvas[y : y + h, x : x + w] = plate
     moved, m = transform(canvas, amount)
-    b = expand_box(rotate_box(Box(x, y, w, h), m), moved.shape[1], moved.shape[0])
+    b = expand_box(transform_box(Box(x, y, w, h), m), moved.shape[1], moved.shape[0])
     return moved[b.y : b.y + b.h, b.x : b.x + b.w]
 
 
@@ -90,19 +90,19 @@ def test_shear_frame_moves_rows_by_their_height():
     frame = np.zeros((100, 200, 3), np.uint8)
     leaning, m = shear_frame(frame, 0.3)
     assert leaning.shape[:2] == (100, 230)
-    box = rotate_box(Box(50, 0, 20, 100), m)  # a full-height column becomes 30 px wider
+    box = transform_box(Box(50, 0, 20, 100), m)  # a full-height column becomes 30 px wider
     assert abs(box.w - 50) <= 1 and box.h == 100
     leaning, m = shear_frame(frame, -0.3)
-    assert rotate_box(Box(0, 0, 200, 100), m) == Box(0, 0, 230, 100)
+    assert transform_box(Box(0, 0, 200, 100), m) == Box(0, 0, 230, 100)
 
 
-def test_rotate_box_follows_the_frame():
+def test_transform_box_follows_the_frame():
     frame = np.zeros((100, 200, 3), np.uint8)
     same, m = rotate_frame(frame, 0.0)
-    assert same.shape == frame.shape and rotate_box(Box(10, 20, 30, 40), m) == Box(10, 20, 30, 40)
+    assert same.shape == frame.shape and transform_box(Box(10, 20, 30, 40), m) == Box(10, 20, 30, 40)
     turned, m = rotate_frame(frame, 90.0)
     assert turned.shape[:2] == (200, 100)
-    box = rotate_box(Box(0, 0, 200, 100), m)
+    box = transform_box(Box(0, 0, 200, 100), m)
     assert abs(box.w - 100) <= 1 and abs(box.h - 200) <= 1
 
 
@@ -127,7 +127,7 @@ def test_the_pipeline_levels_turned_plates_by_default(pipelines, monkeypatch):
 def test_pipeline_reads_a_turned_rendered_scene(pipelines, text, seed, style, degrees):
     image, box = render_vehicle_scene(text, seed=seed, style=style)
     turned, m = rotate_frame(image, degrees)
-    reads = [r for r in pipelines[0].read(turned) if r.box.iou(rotate_box(box, m)) > 0.3]
+    reads = [r for r in pipelines[0].read(turned) if r.box.iou(transform_box(box, m)) > 0.3]
     assert reads and reads[0].text == text
 
 
@@ -142,7 +142,7 @@ def test_levelling_reads_more_of_the_real_photos_turned_by_20_degrees(pipelines)
         for label in labels[:: max(1, len(labels) // 6)][:6]:  # spread over the folder
             for gt in parse_ground_truth(label.read_text()):
                 image, m = rotate_frame(decode_image((BENCH / region / gt.image).read_bytes()), -20.0)
-                box = rotate_box(gt.box, m)
+                box = transform_box(gt.box, m)
                 n += 1
                 for name, p in (("levelled", levelled), ("raw", raw)):
                     reads = [r for r in p.read(image, region=region) if r.box.iou(box) > 0.3]

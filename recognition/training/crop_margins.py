@@ -33,14 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crnn", type=Path, default=None, help="CRNN .onnx (default: the committed model)")
     args = ap.parse_args(argv)
 
-    from recognition.bench import find_labelled_images
+    from recognition.bench import best_overlap, find_labelled_images, o0
     from recognition.vision.detector import get_detector
     from recognition.vision.ocr import PlateCrnnOCR
     from recognition.vision.pipeline import expand_box
 
     det = get_detector("onnx", conf=0.25, imgsz=640)
     crnn = PlateCrnnOCR(top=10, model_path=args.crnn)
-    same = lambda a, b: a.replace("O", "0") == b.replace("O", "0")  # noqa: E731
     ratios: dict[str, dict[str, list[float]]] = {}
     reads: dict[str, dict[str, list[int]]] = {}
     for folder in sorted(p for p in args.bench.iterdir() if p.is_dir()):
@@ -57,16 +56,16 @@ def main(argv: list[str] | None = None) -> int:
                 for mx, my in MARGINS:
                     b = expand_box(t.box, w, h, mx, my)
                     text = crnn.read(frame[b.y : b.y + b.h, b.x : b.x + b.w], region=region).text
-                    reads[region][f"box+{mx:.2f}x{my:.2f}"].append(int(same(text, t.plate)))
-                best = max(dets, key=lambda d: d.box.iou(t.box), default=None)
-                if best is None or best.box.iou(t.box) <= 0.3:
+                    reads[region][f"box+{mx:.2f}x{my:.2f}"].append(int(o0(text) == o0(t.plate)))
+                best = best_overlap(dets, t.box)
+                if best is None:
                     reads[region]["pipeline crop"].append(0)
                     continue
                 b = expand_box(best.box, w, h)
                 ratios[region]["width"].append(b.w / t.box.w)
                 ratios[region]["height"].append(b.h / t.box.h)
                 text = crnn.read(frame[b.y : b.y + b.h, b.x : b.x + b.w], region=region).text
-                reads[region]["pipeline crop"].append(int(same(text, t.plate)))
+                reads[region]["pipeline crop"].append(int(o0(text) == o0(t.plate)))
     out = {
         "crop_over_labelled_box": {
             r: {k: [round(float(q), 2) for q in np.percentile(v, [10, 50, 90])] for k, v in d.items() if v}

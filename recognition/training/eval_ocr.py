@@ -73,7 +73,7 @@ def score(engine, items: list[tuple[np.ndarray, str, str]]) -> dict[str, object]
 
 
 def bench_crops(root: Path) -> list[tuple[np.ndarray, str, str]]:
-    from recognition.bench import find_labelled_images
+    from recognition.bench import best_overlap, find_labelled_images
     from recognition.vision.detector import get_detector
     from recognition.vision.pipeline import expand_box
 
@@ -87,8 +87,8 @@ def bench_crops(root: Path) -> list[tuple[np.ndarray, str, str]]:
             dets = det.detect(frame)
             h, w = frame.shape[:2]
             for t in truths:
-                best = max(dets, key=lambda d: d.box.iou(t.box), default=None)
-                if best is None or best.box.iou(t.box) <= 0.3:
+                best = best_overlap(dets, t.box)
+                if best is None:
                     continue
                 b = expand_box(best.box, w, h)
                 items.append((frame[b.y : b.y + b.h, b.x : b.x + b.w].copy(), t.plate, folder.name))

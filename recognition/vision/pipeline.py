@@ -98,10 +98,9 @@ class PlatePipeline:
         for det in self.detector.detect(image_bgr):
             crop_box = expand_box(det.box, width, height)
             crop = image_bgr[crop_box.y : crop_box.y + crop_box.h, crop_box.x : crop_box.x + crop_box.w]
-            if self.rectify:  # a turned plate or leaning characters are set level first (rectify.py)
-                result = self.ocr.read(level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)[0], region=region)
-            else:
-                result = self.ocr.read(crop, region=region)
+            # a turned plate or leaning characters are set level first (rectify.py)
+            level = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)[0] if self.rectify else crop
+            result = self.ocr.read(level, region=region)
             if len(result.text) < self.min_chars:
                 continue
             candidates = tuple(c for c in result.candidates if len(c.text) >= self.min_chars)

@@ -139,8 +139,9 @@ def level_crop(
     added on each side to make the crop (pipeline.expand_box); the cut keeps
     the same margin around the levelled plate.
     """
-    out, angle = _turn_level(crop, margin_x, margin_y, min_angle)
-    shear = plate_shear(out)
+    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    out, angle = _turn_level(crop, grey, margin_x, margin_y, min_angle)
+    shear = plate_shear(grey if out is crop else out)
     if abs(shear) < min_shear:
         return out, angle, 0.0
     h, w = out.shape[:2]
@@ -148,8 +149,10 @@ def level_crop(
     return cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), angle, shear
 
 
-def _turn_level(crop: np.ndarray, margin_x: float, margin_y: float, min_angle: float) -> tuple[np.ndarray, float]:
-    angle = plate_angle(crop)
+def _turn_level(
+    crop: np.ndarray, grey: np.ndarray, margin_x: float, margin_y: float, min_angle: float
+) -> tuple[np.ndarray, float]:
+    angle = plate_angle(grey)
     if abs(angle) < min_angle:
         return crop, 0.0
     h, w = crop.shape[:2]
