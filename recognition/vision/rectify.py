@@ -52,6 +52,15 @@ def _profile_contrast(bins: np.ndarray) -> np.ndarray:
     return np.sum(np.diff(counts.reshape(n, length).astype(np.float64), axis=1) ** 2, axis=1)
 
 
+def _sweep(score, limit: float, step: float) -> float:  # type: ignore[no-untyped-def]
+    """The value in [-limit, limit] that ``score`` (values -> scores) rates highest:
+    every ``step``, then every step / 4 around the best."""
+    coarse = np.arange(-limit, limit + 1e-6, step)
+    best = float(coarse[int(np.argmax(score(coarse)))])
+    fine = np.arange(best - step, best + step + 1e-6, step / 4)
+    return float(fine[int(np.argmax(score(fine)))])
+
+
 def _row_contrast(ys: np.ndarray, xs: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """For each angle, how unequal the row counts of the stroke pixels (ys, xs) are
     once the image is turned by that angle (degrees, counter-clockwise)."""
@@ -81,11 +90,7 @@ def plate_angle(crop: np.ndarray, max_angle: float = MAX_ANGLE) -> float:
     if strokes is None:
         return 0.0
     ys, xs = strokes
-    coarse = np.arange(-max_angle, max_angle + 1e-6, COARSE_STEP)
-    best = float(coarse[int(np.argmax(_row_contrast(ys, xs, coarse)))])
-    fine = np.arange(best - COARSE_STEP, best + COARSE_STEP + 1e-6, COARSE_STEP / 4)
-    turn = float(fine[int(np.argmax(_row_contrast(ys, xs, fine)))])
-    return -turn
+    return -_sweep(lambda angles: _row_contrast(ys, xs, angles), max_angle, COARSE_STEP)
 
 
 def plate_shear(crop: np.ndarray, max_shear: float = MAX_SHEAR) -> float:
@@ -97,10 +102,7 @@ def plate_shear(crop: np.ndarray, max_shear: float = MAX_SHEAR) -> float:
         return 0.0
     ys, xs = strokes
     ys = ys - SHEAR_HEIGHT / 2.0
-    coarse = np.arange(-max_shear, max_shear + 1e-6, SHEAR_STEP)
-    best = float(coarse[int(np.argmax(_column_contrast(ys, xs, coarse)))])
-    fine = np.arange(best - SHEAR_STEP, best + SHEAR_STEP + 1e-6, SHEAR_STEP / 4)
-    return float(fine[int(np.argmax(_column_contrast(ys, xs, fine)))])
+    return _sweep(lambda shears: _column_contrast(ys, xs, shears), max_shear, SHEAR_STEP)
 
 
 def _column_contrast(ys: np.ndarray, xs: np.ndarray, shears: np.ndarray) -> np.ndarray:
