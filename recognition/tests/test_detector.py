@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from recognition.vision import detector
@@ -59,3 +60,10 @@ def test_onnx_sessions_share_one_thread_pool_unless_told_otherwise(pool, shared)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                          cwd=str(detector.config.REPO_ROOT)).stdout.split()
     assert out == [str(shared), str(not shared)]
+
+
+def test_boxes_too_tall_for_a_plate_are_dropped():
+    # a pillar-like box (0.5 as wide as tall) goes; a square box and one at the limit stay
+    xyxy = np.array([[10, 10, 60, 110], [100, 10, 160, 70], [200, 10, 230, 60], [300, 10, 329, 60]], float)
+    dets = detector._to_detections(xyxy, np.array([0.9, 0.8, 0.7, 0.6]), 400, 200)
+    assert [(d.box.x, d.box.w, d.box.h) for d in dets] == [(100, 60, 60), (200, 30, 50)]

@@ -26,6 +26,7 @@ from recognition.vision.ocr import (
     rank_by_region_format,
     rank_candidates,
     select_plate_lines,
+    settle_lone_o0,
 )
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
 from recognition.vision.synth import random_plate_text, render_plate, render_vehicle_scene
@@ -252,6 +253,26 @@ def test_eu_layout_prior_does_not_override_a_clearly_read_custom_plate():
     probs2[13, 27] = 0.995  # 0: WA56660 (PL LLDDDDD)
     probs2[13, 15] = 0.005
     assert decode_plate(probs2, "eu")[0].text == "WA56660"
+
+
+def test_eu_lone_o_and_0_take_the_kind_of_their_neighbours():
+    assert settle_lone_o0("KMB0RAK") == "KMBORAK" and settle_lone_o0("W0BVWMK4") == "WOBVWMK4"
+    assert settle_lone_o0("RK6O5AB") == "RK605AB"
+    # pairs and characters at either end stay as read
+    assert settle_lone_o0("RK300AG") == "RK300AG" and settle_lone_o0("RK3OOAG") == "RK3OOAG"
+    assert settle_lone_o0("0Y09FEU") == "0Y09FEU" and settle_lone_o0("BB135BO") == "BB135BO"
+    # the recogniser's best path KMB0RAK: read as KMBORAK in the EU only
+    probs = _one_hot("-K-M-B-0-R-A-K-")
+    probs[7] = 0.0
+    probs[7, 27] = 0.9  # 0
+    probs[7, 15] = 0.1  # O
+    assert decode_plate(probs, None)[0].text == "KMB0RAK"
+    assert decode_plate(probs, "us")[0].text == "KMB0RAK"
+    eu = decode_plate(probs, "eu")
+    assert eu[0].text == "KMBORAK" and all(c.text != "KMB0RAK" for c in eu)
+    # candidates that become one text add their probabilities
+    merged = rank_candidates([Candidate("KMB0RAK", 0.6), Candidate("KMBORAK", 0.3), Candidate("KMBDRAK", 0.1)], "eu", 3)
+    assert [(c.text, round(c.confidence, 6)) for c in merged] == [("KMBORAK", 0.9), ("KMBDRAK", 0.1)]
 
 
 def test_us_reads_prefer_a_state_layout_between_look_alike_characters():

@@ -13,7 +13,7 @@
   reads the crop only.
 - ``ALPR_OCR_EXIT``: ``rapid+crnn`` only; the CRNN's reading is taken alone
   when it fits the region's format (and one of its layouts, where the region
-  has them) with at least this probability (default 0.9; 1 runs both
+  has them) with at least this probability (default 0.85; 1 runs both
   engines on every crop).
 - ``ALPR_RECTIFY``: 1 (default) levels a plate turned by 5 degrees or more in
   its crop and sets leaning characters upright before OCR
