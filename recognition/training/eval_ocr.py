@@ -27,13 +27,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from recognition.bench import o0
 from recognition.vision.ocr import EnsemblePlateOCR, PlateCrnnOCR, RapidPlateOCR
 
 from .dataset import load_real_crops, split_real_crops
-
-
-def _same(read: str, truth: str) -> bool:
-    return read.replace("O", "0") == truth.replace("O", "0")
 
 
 def build_engines(names: list[str], crnn_path: Path | None = None) -> dict[str, object]:
@@ -62,7 +59,7 @@ def score(engine, items: list[tuple[np.ndarray, str, str]]) -> dict[str, object]
         t = time.perf_counter()
         result = engine.read(crop, region=region)
         ms.append((time.perf_counter() - t) * 1000)
-        hits.setdefault(region, []).append(int(_same(result.text, text)))
+        hits.setdefault(region, []).append(int(o0(result.text) == o0(text)))
         if isinstance(engine, EnsemblePlateOCR):  # the result names the engine that decided it
             early += result.engine == engine.engines[0].name
     out: dict[str, object] = {k: f"{sum(v)}/{len(v)} ({100.0 * sum(v) / len(v):.1f} %)" for k, v in hits.items()}
