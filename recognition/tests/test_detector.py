@@ -67,3 +67,9 @@ def test_boxes_too_tall_for_a_plate_are_dropped():
     xyxy = np.array([[10, 10, 60, 110], [100, 10, 160, 70], [200, 10, 230, 60], [300, 10, 329, 60]], float)
     dets = detector._to_detections(xyxy, np.array([0.9, 0.8, 0.7, 0.6]), 400, 200)
     assert [(d.box.x, d.box.w, d.box.h) for d in dets] == [(100, 60, 60), (200, 30, 50)]
+
+
+def test_a_plate_cut_off_by_the_frame_edge_keeps_its_box():
+    # the model's box is 40 x 50; only 20 px of it lie inside the 400 px frame
+    dets = detector._to_detections(np.array([[380, 10, 420, 60]], float), np.array([0.9]), 400, 200)
+    assert [(d.box.x, d.box.w, d.box.h) for d in dets] == [(380, 20, 50)]

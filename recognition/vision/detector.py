@@ -216,12 +216,15 @@ MIN_PLATE_ASPECT = 0.6
 
 
 def _to_detections(xyxy: np.ndarray, scores: np.ndarray, width: int, height: int) -> list[Detection]:
-    """Boxes clipped to the frame, best first; slivers and boxes too tall for a plate dropped."""
+    """Boxes clipped to the frame, best first; slivers and boxes too tall for a plate dropped
+    (by the model's box, before clipping: a plate cut off by the frame's edge keeps its shape)."""
     dets = []
     for (x1, y1, x2, y2), s in zip(xyxy, scores, strict=True):
+        if x2 - x1 < MIN_PLATE_ASPECT * (y2 - y1):
+            continue
         x1, y1 = max(0, int(round(x1))), max(0, int(round(y1)))
         x2, y2 = min(width, int(round(x2))), min(height, int(round(y2)))
-        if x2 - x1 >= 2 and y2 - y1 >= 2 and x2 - x1 >= MIN_PLATE_ASPECT * (y2 - y1):
+        if x2 - x1 >= 2 and y2 - y1 >= 2:
             dets.append(Detection(Box(x1, y1, x2 - x1, y2 - y1), float(s)))
     dets.sort(key=lambda d: d.confidence, reverse=True)
     return dets

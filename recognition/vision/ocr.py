@@ -243,9 +243,7 @@ def _layout_kinds(region: str) -> frozenset[str]:
 
 def fits_any_layout(text: str, region: str | None) -> bool:
     """Whether ``text`` fits one of the region's layouts (same as :func:`fits_layout` over each)."""
-    if not text.isalnum() or not text.isascii():
-        return any(fits_layout(text, p) for p in REGION_PATTERNS.get((region or "").lower(), ()))
-    kind = "".join("L" if c.isalpha() else "D" for c in text)
+    kind = "".join("L" if c.isalpha() else "D" if c.isdigit() else "?" for c in text)
     return kind in _layout_kinds((region or "").lower())
 
 
