@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K]
+    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S]
 
 DIR holds region folders (``us/``, ``eu/``, ``br/``) of images, each with a
 ``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
@@ -15,6 +15,15 @@ starts: the same plates as a tilted camera would see them. ``--shear K``
 moves each row of every photo sideways by K times its height below the
 middle (characters that lean, as from a camera beside and above the lane);
 with both, the shear comes first.
+
+``--look night|low-contrast|grey`` and ``--scale S`` test the robustness the
+photos do not: ``night`` darkens every photo as an underexposed frame at dusk
+(gamma 2.2, a third of the light) with sensor noise (seeded by the file
+name, so runs repeat); ``low-contrast`` squeezes the range to a third around
+mid-grey (haze, glare, a washed-out camera); ``grey`` keeps the brightness
+only, as a monochrome infrared camera gives it; ``--scale 0.5`` shrinks every
+photo to half its size, the plates as from twice the distance. They are
+applied after the shear and turn, before the timer starts.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import json
 import statistics
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +114,35 @@ def shear_frame(image, shear: float):  # type: ignore[no-untyped-def]
     return transform_frame(image, [[1.0, shear, -shear * h / 2.0], [0.0, 1.0, 0.0]])
 
 
+LOOKS = ("night", "low-contrast", "grey")
+
+
+def apply_look(image, look: str, seed: int = 0):  # type: ignore[no-untyped-def]
+    """The photo as a dark, washed-out or monochrome camera would give it (``LOOKS``)."""
+    import cv2
+    import numpy as np
+
+    if look == "grey":
+        return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    if look == "low-contrast":
+        return np.clip(128.0 + (image.astype(np.float32) - 128.0) / 3.0, 0, 255).astype(np.uint8)
+    if look == "night":
+        dark = 255.0 * (image.astype(np.float32) / 255.0) ** 2.2 / 3.0
+        noise = np.random.default_rng(seed).normal(0.0, 3.0, image.shape[:2])[..., None]
+        return np.clip(dark + noise, 0, 255).astype(np.uint8)
+    raise ValueError(f"unknown look {look!r}; choose one of {', '.join(LOOKS)}")
+
+
+def scale_frame(image, scale: float):  # type: ignore[no-untyped-def]
+    """(the photo resized by ``scale``, the 2x3 matrix that moves its boxes)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    out = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return out, [[size[0] / w, 0.0, 0.0], [0.0, size[1] / h, 0.0]]
+
+
 def best_overlap(items, box: Box):  # type: ignore[no-untyped-def]
     """Of ``items`` (reads, detections: anything with a ``box``), the one overlapping
     ``box`` most, if by more than IOU_MATCH; else None."""
@@ -181,6 +220,8 @@ def run(  # type: ignore[type-arg]
     verbose: bool = False,
     rotate: float = 0.0,
     shear: float = 0.0,
+    look: str | None = None,
+    scale: float = 1.0,
 ) -> dict:
     from recognition.vision.pipeline import build_pipeline, decode_image
 
@@ -199,11 +240,15 @@ def run(  # type: ignore[type-arg]
         for image, truths in items:
             start = time.perf_counter()
             frame = decode_image(image.read_bytes())
-            for move, amount in ((shear_frame, shear), (rotate_frame, rotate)):
-                if amount:  # the test input is made before the timer (re)starts
+            # the test input is made before the timer (re)starts
+            for move, amount, unchanged in ((shear_frame, shear, 0.0), (rotate_frame, rotate, 0.0), (scale_frame, scale, 1.0)):
+                if amount != unchanged:
                     frame, m = move(frame, amount)
                     truths = [GroundTruth(t.image, transform_box(t.box, m), t.plate) for t in truths]
                     start = time.perf_counter()
+            if look:
+                frame = apply_look(frame, look, seed=zlib.crc32(image.name.encode()))
+                start = time.perf_counter()
             reads = pipeline.read(frame, region=folder.name)
             ms = (time.perf_counter() - start) * 1000.0
             score = score_image(truths, reads, ms)
@@ -221,6 +266,8 @@ def run(  # type: ignore[type-arg]
         load_s=round(load_s, 2),
         **({"rotate": rotate} if rotate else {}),
         **({"shear": shear} if shear else {}),
+        **({"look": look} if look else {}),
+        **({"scale": scale} if scale != 1.0 else {}),
         regions=per_region,
     )
     return result
@@ -246,11 +293,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ocr", choices=("rapid", "crnn", "rapid+crnn", "easyocr"), default=None)
     parser.add_argument("--rotate", type=float, default=0.0, metavar="DEG", help="turn every photo by DEG degrees first")
     parser.add_argument("--shear", type=float, default=0.0, metavar="K", help="lean every photo by K (row shift / height) first")
+    parser.add_argument("--look", choices=LOOKS, default=None, help="make every photo dark, washed out or monochrome first")
+    parser.add_argument("--scale", type=float, default=1.0, metavar="S", help="resize every photo by S first (0.5: plates twice as far)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misread images on stderr")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
         parser.error(f"{args.dir} is not a folder")
-    result = run(args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose, rotate=args.rotate, shear=args.shear)
+    if not 0.05 <= args.scale <= 4.0:
+        parser.error("--scale must be between 0.05 and 4")
+    result = run(
+        args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose,
+        rotate=args.rotate, shear=args.shear, look=args.look, scale=args.scale,
+    )
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 

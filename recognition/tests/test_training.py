@@ -165,10 +165,12 @@ def test_ensemble_stops_after_a_confident_format_valid_first_read():
     "first, region, exit_confidence",
     [
         (("ABC1234", 0.85), "us", 0.9),  # not confident enough
-        (("ABC12345", 0.99), "us", 0.9),  # 8 characters: not a US format
-        (("AB12345", 0.99), "br", 0.9),  # not a BR layout
-        (("UG9LL8U", 0.99), "us", 0.9),  # fits the US length but no US layout
+        (("ABC123456", 0.999), "us", 0.9),  # 9 characters: not a US format
+        (("AB12345", 0.999), "br", 0.9),  # not a BR layout
+        (("UG9LL8U", 0.97), "us", 0.9),  # fits the US length but no US layout: needs 0.98
+        (("ABC12345", 0.97), "us", 0.9),  # 8 characters: a US vanity length, no layout
         (("ABC1234", 0.99), "us", 1.0),  # 1 turns the early exit off
+        (("UG9LL8U", 0.999), "us", 1.0),  # ... for custom readings too
     ],
 )
 def test_ensemble_asks_every_engine_otherwise(first, region, exit_confidence):
@@ -179,6 +181,20 @@ def test_ensemble_asks_every_engine_otherwise(first, region, exit_confidence):
     assert {c.text for c in result.candidates} >= {"ABC1D34"}
 
 
+def test_ensemble_takes_a_custom_plate_alone_only_when_nearly_sure():
+    """A reading in no layout of the region (a vanity plate) stops at the custom threshold."""
+    crop = np.zeros((40, 120, 3), np.uint8)
+    for conf, custom_exit, asked in ((0.99, 0.98, 0), (0.975, 0.98, 1), (0.999, 1.0, 1)):
+        crnn, rapid = _FakeEngine(("UG9LL8U", conf)), _FakeEngine(("UG9L8U", 0.9))
+        ocr = EnsemblePlateOCR(engines=[crnn, rapid], exit_confidence=0.85, custom_exit_confidence=custom_exit)  # type: ignore[list-item]
+        ocr.read(crop, region="us")
+        assert rapid.calls == asked, (conf, custom_exit)
+    # the standard threshold still decides standard readings
+    crnn, rapid = _FakeEngine(("ABC1234", 0.9)), _FakeEngine(("ABC1284", 0.9))
+    EnsemblePlateOCR(engines=[crnn, rapid], exit_confidence=0.85, custom_exit_confidence=1.0).read(crop, region="us")  # type: ignore[list-item]
+    assert rapid.calls == 0
+
+
 def test_ensemble_exit_setting_is_validated(monkeypatch):
     monkeypatch.setenv("ALPR_OCR_EXIT", "1.5")
     with pytest.raises(ValueError, match="ALPR_OCR_EXIT"):
@@ -186,6 +202,12 @@ def test_ensemble_exit_setting_is_validated(monkeypatch):
     monkeypatch.setenv("ALPR_OCR_EXIT", "soon")
     with pytest.raises(ValueError, match="ALPR_OCR_EXIT"):
         EnsemblePlateOCR(engines=[_FakeEngine()])  # type: ignore[list-item]
+    monkeypatch.setenv("ALPR_OCR_EXIT", "0.85")
+    monkeypatch.setenv("ALPR_OCR_EXIT_CUSTOM", "0")
+    with pytest.raises(ValueError, match="ALPR_OCR_EXIT_CUSTOM"):
+        EnsemblePlateOCR(engines=[_FakeEngine()])  # type: ignore[list-item]
+    monkeypatch.setenv("ALPR_OCR_EXIT_CUSTOM", "0.99")
+    assert EnsemblePlateOCR(engines=[_FakeEngine()]).custom_exit_confidence == 0.99  # type: ignore[list-item]
 
 
 @pytest.mark.shared

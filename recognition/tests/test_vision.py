@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognition.bench import GroundTruth, o0, parse_ground_truth, score_image, summarize
+from recognition.bench import GroundTruth, apply_look, o0, parse_ground_truth, scale_frame, score_image, summarize, transform_box
 from recognition.vision.ocr import (
     beam_decode,
     clean_plate_text,
@@ -28,7 +28,7 @@ from recognition.vision.ocr import (
     select_plate_lines,
     settle_lone_o0,
 )
-from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
+from recognition.vision.pipeline import PlatePipeline, build_pipeline, dark_frame_gain, decode_image, expand_box
 from recognition.vision.synth import random_plate_text, render_plate, render_vehicle_scene
 from recognition.vision.types import Box, Candidate, Detection, OcrResult, PlateRead
 
@@ -177,6 +177,56 @@ def test_pipeline_drops_reads_with_too_short_text_and_short_candidates():
     assert [r.text for r in reads] == ["XYZ123"]
     assert reads[0].candidates == (Candidate("XYZ123", 0.9),)
     assert reads[0].detector_confidence == 0.8
+
+
+class _Recorder:
+    """A detector and OCR that keep what they were given."""
+
+    name = "recorder"
+
+    def __init__(self):
+        self.frames, self.crops = [], []
+
+    def detect(self, image):
+        self.frames.append(image)
+        return [Detection(Box(10, 10, 40, 20), 0.9)]
+
+    def read(self, crop, region=None):
+        self.crops.append(crop)
+        return OcrResult((Candidate("ABC123", 0.9),))
+
+
+def test_dark_frames_are_brightened_for_the_models_and_stored_as_sent():
+    rng = np.random.default_rng(1)
+    normal = rng.integers(60, 200, (80, 120, 3), dtype=np.uint8)
+    dark = (normal // 8).astype(np.uint8)  # mean about 16 of 255
+    assert dark_frame_gain(normal) == 1.0 and dark_frame_gain(np.zeros((80, 120, 3), np.uint8)) == 1.0
+    assert dark_frame_gain(dark) == pytest.approx(70.0 / cv2.cvtColor(dark, cv2.COLOR_BGR2GRAY).mean(), rel=0.05)
+
+    rec = _Recorder()
+    PlatePipeline(rec, rec, rectify=False).read(normal)
+    assert rec.frames[0] is normal  # a normal frame goes to the models as it is
+
+    rec = _Recorder()
+    reads = PlatePipeline(rec, rec, rectify=False).read(dark)
+    seen, crop = rec.frames[0], rec.crops[0]
+    assert 60 < seen.mean() < 80 and seen.std() < 8 * dark.std()  # brightened, smoothed for the detector
+    box = expand_box(Box(10, 10, 40, 20), 120, 80)
+    original = dark[box.y : box.y + box.h, box.x : box.x + box.w]
+    gain = dark_frame_gain(dark)
+    assert np.abs(crop.astype(int) - np.clip(np.rint(original * gain), 0, 255)).max() <= 1  # not smoothed for OCR
+    assert np.array_equal(reads[0].crop, original)  # evidence as the camera sent it
+
+
+def test_dark_frame_setting_is_validated_and_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("ALPR_DARK_MEAN", "300")
+    with pytest.raises(ValueError, match="ALPR_DARK_MEAN"):
+        PlatePipeline(_Recorder(), _Recorder())
+    monkeypatch.setenv("ALPR_DARK_MEAN", "0")
+    rec = _Recorder()
+    dark = np.full((80, 120, 3), 10, np.uint8)
+    PlatePipeline(rec, rec, rectify=False).read(dark)
+    assert rec.frames[0] is dark
 
 
 # --------------------------------------------------------------------------- #
@@ -361,6 +411,26 @@ def test_summarize_reports_percentages_and_timing():
     out = summarize(scores)
     assert out["exact"] == 75.0 and out["detected"] == 75.0 and out["images"] == 4
     assert out["ms_median"] == 25.0 and out["ms_p90"] == 40.0 and out["ms_mean"] == 25.0
+
+
+def test_bench_looks_darken_flatten_or_grey_a_photo_and_repeat():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    night = apply_look(photo, "night", seed=7)
+    assert night.shape == photo.shape and night.mean() < photo.mean() / 3
+    assert np.array_equal(night, apply_look(photo, "night", seed=7))  # seeded: runs repeat
+    flat = apply_look(photo, "low-contrast").astype(int)
+    assert flat.max() - flat.min() <= 86 and abs(flat.mean() - 128) < abs(photo.mean() - 128) + 1
+    grey = apply_look(photo, "grey")
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()
+    with pytest.raises(ValueError, match="look"):
+        apply_look(photo, "sepia")
+
+
+def test_bench_scale_moves_the_labelled_boxes_with_the_photo():
+    half, m = scale_frame(np.zeros((720, 1280, 3), np.uint8), 0.5)
+    assert half.shape[:2] == (360, 640)
+    assert transform_box(Box(100, 200, 60, 30), m) == Box(50, 100, 30, 15)
 
 
 # --------------------------------------------------------------------------- #

@@ -5,7 +5,9 @@ Usage::
     python -m recognition.training.eval_ocr [--bench ../shared/bench/openalpr-dev] [--engines rapid,crnn,rapid+crnn]
 
 ``rapid+crnn@T`` is the ensemble with early-exit confidence T (``@1``: both
-engines on every crop); plain ``rapid+crnn`` uses ALPR_OCR_EXIT or its default.
+engines on every crop), ``rapid+crnn@T/C`` also with C for readings in none of
+the region's layouts (ALPR_OCR_EXIT_CUSTOM); plain ``rapid+crnn`` uses
+ALPR_OCR_EXIT, ALPR_OCR_EXIT_CUSTOM or their defaults.
 
 - held-out crops: the validation part of ``../shared/data`` (same split as
   training, by plate text), read with the region rules of ``us`` / ``br``.
@@ -43,9 +45,15 @@ def build_engines(names: list[str], crnn_path: Path | None = None) -> dict[str, 
         elif n == "crnn":
             out[n] = crnn
         elif n.startswith("rapid+crnn"):
-            # rapid+crnn@T: the ensemble with early-exit confidence T (1: every engine on every crop)
+            # rapid+crnn@T[/C]: the ensemble with early-exit confidence T (1: every
+            # engine on every crop) and C for custom readings
             _, _, t = n.partition("@")
-            out[n] = EnsemblePlateOCR(engines=[crnn, rapid], exit_confidence=float(t) if t else None)  # type: ignore[list-item]
+            t, _, c = t.partition("/")
+            out[n] = EnsemblePlateOCR(
+                engines=[crnn, rapid],  # type: ignore[list-item]
+                exit_confidence=float(t) if t else None,
+                custom_exit_confidence=float(c) if c else None,
+            )
         else:
             raise SystemExit(f"unknown engine {n}")
     return out

@@ -15,9 +15,14 @@
   when it fits the region's format (and one of its layouts, where the region
   has them) with at least this probability (default 0.85; 1 runs both
   engines on every crop).
+- ``ALPR_OCR_EXIT_CUSTOM``: the same for a reading that fits the region's
+  format but none of its layouts, a custom plate (default 0.98).
 - ``ALPR_RECTIFY``: 1 (default) levels a plate turned by 5 degrees or more in
   its crop and sets leaning characters upright before OCR
   (``rectify.level_crop``); 0 reads crops as they are.
+- ``ALPR_DARK_MEAN``: a frame whose mean grey level is under this (default
+  40 of 255: underexposed) is brightened for the models, smoothed for the
+  detector; 0 turns it off. Stored crops stay as sent.
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
 - ``ALPR_DET_PRECISION``: ``int8`` (default; the onnx detector quantised,
   about 1.8x faster) or ``fp32``.
@@ -74,6 +79,24 @@ def expand_box(
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
+# Frames darker than this mean grey level (0-255) are brightened for the
+# models (ALPR_DARK_MEAN; 0 turns it off): no photo of the development split is
+# that dark (their means: 46-158); underexposed frames are
+# (recognition.bench --look night: 6-40). See docs/benchmarks-vision.md.
+DARK_MEAN = 40.0
+LIFTED_MEAN = 70.0
+
+
+def dark_frame_gain(image: np.ndarray, dark_mean: float = DARK_MEAN, target: float = LIFTED_MEAN) -> float:
+    """The factor that takes a dark frame's mean grey level to ``target``; 1 for a
+    frame whose mean is ``dark_mean`` or more."""
+    h, w = image.shape[:2]
+    # every 8th pixel of every 8th row: well under 0.1 ms
+    b, g, r, _ = cv2.mean(cv2.resize(image, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_NEAREST))
+    mean = 0.114 * b + 0.587 * g + 0.299 * r
+    return target / mean if 1.0 <= mean < dark_mean else 1.0
+
+
 class PlatePipeline:
     """Detector + OCR. Both are loaded by the caller; ``read`` is stateless."""
 
@@ -84,6 +107,9 @@ class PlatePipeline:
         self.ocr = ocr
         self.min_chars = min_chars
         self.rectify = config.env_choice("ALPR_RECTIFY", "1", ("0", "1")) == "1" if rectify is None else rectify
+        self.dark_mean = config.env_float("ALPR_DARK_MEAN", DARK_MEAN)
+        if not 0.0 <= self.dark_mean <= 255.0:
+            raise ValueError(f"ALPR_DARK_MEAN must be between 0 and 255, got {self.dark_mean}")
 
     def read(self, image_bgr: np.ndarray, region: str | None = None) -> list[PlateRead]:
         """All plates read in a BGR frame, most confident detection first."""
@@ -94,12 +120,18 @@ class PlatePipeline:
         elif image_bgr.shape[2] == 4:
             image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_BGRA2BGR)
         height, width = image_bgr.shape[:2]
+        # A dark frame is brightened for the models: smoothed first for the
+        # detector (amplified sensor noise hides plates from it), its crops
+        # as they are for OCR. The stored crop stays as the camera sent it.
+        gain = dark_frame_gain(image_bgr, self.dark_mean) if self.dark_mean > 0 else 1.0
+        seen = image_bgr if gain == 1.0 else cv2.convertScaleAbs(cv2.GaussianBlur(image_bgr, (3, 3), 0), alpha=gain)
         reads: list[PlateRead] = []
-        for det in self.detector.detect(image_bgr):
+        for det in self.detector.detect(seen):
             crop_box = expand_box(det.box, width, height)
             crop = image_bgr[crop_box.y : crop_box.y + crop_box.h, crop_box.x : crop_box.x + crop_box.w]
+            lit = crop if gain == 1.0 else cv2.convertScaleAbs(crop, alpha=gain)
             # a turned plate or leaning characters are set level first (rectify.py)
-            level = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)[0] if self.rectify else crop
+            level = level_crop(lit, CROP_MARGIN_X, CROP_MARGIN_Y)[0] if self.rectify else lit
             result = self.ocr.read(level, region=region)
             if len(result.text) < self.min_chars:
                 continue
