@@ -143,15 +143,22 @@ def scale_frame(image, scale: float):  # type: ignore[no-untyped-def]
     return out, [[size[0] / w, 0.0, 0.0], [0.0, size[1] / h, 0.0]]
 
 
+def vary_photo(frame, truths: list[GroundTruth], name: str, shear: float, rotate: float, look: str | None, scale: float):  # type: ignore[no-untyped-def]
+    """(the photo leant, turned and resized, then given a look, its labelled boxes moved alike)."""
+    for move, amount, unchanged in ((shear_frame, shear, 0.0), (rotate_frame, rotate, 0.0), (scale_frame, scale, 1.0)):
+        if amount != unchanged:
+            frame, m = move(frame, amount)
+            truths = [GroundTruth(t.image, transform_box(t.box, m), t.plate) for t in truths]
+    if look:
+        frame = apply_look(frame, look, seed=zlib.crc32(name.encode()))
+    return frame, truths
+
+
 def best_overlap(items, box: Box):  # type: ignore[no-untyped-def]
     """Of ``items`` (reads, detections: anything with a ``box``), the one overlapping
     ``box`` most, if by more than IOU_MATCH; else None."""
     best = max(items, key=lambda item: item.box.iou(box), default=None)
     return best if best is not None and best.box.iou(box) > IOU_MATCH else None
-
-
-def iou(a: Box, b: Box) -> float:
-    return a.iou(b)
 
 
 def o0(text: str) -> str:
@@ -240,14 +247,8 @@ def run(  # type: ignore[type-arg]
         for image, truths in items:
             start = time.perf_counter()
             frame = decode_image(image.read_bytes())
-            # the test input is made before the timer (re)starts
-            for move, amount, unchanged in ((shear_frame, shear, 0.0), (rotate_frame, rotate, 0.0), (scale_frame, scale, 1.0)):
-                if amount != unchanged:
-                    frame, m = move(frame, amount)
-                    truths = [GroundTruth(t.image, transform_box(t.box, m), t.plate) for t in truths]
-                    start = time.perf_counter()
-            if look:
-                frame = apply_look(frame, look, seed=zlib.crc32(image.name.encode()))
+            if shear or rotate or look or scale != 1.0:  # the test input is made before the timer restarts
+                frame, truths = vary_photo(frame, truths, image.name, shear, rotate, look, scale)
                 start = time.perf_counter()
             reads = pipeline.read(frame, region=folder.name)
             ms = (time.perf_counter() - start) * 1000.0
