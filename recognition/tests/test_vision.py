@@ -124,6 +124,28 @@ def test_ocr_reads_a_rendered_plate_crop(pipeline):
     assert [c.confidence for c in result.candidates] == sorted((c.confidence for c in result.candidates), reverse=True)
 
 
+def _two_line_plate(top: str, bottom: str) -> np.ndarray:
+    """A square plate with two rows of characters, as on motorcycles and trailers."""
+    from PIL import Image, ImageDraw
+
+    from recognition.vision.synth import _font
+
+    img = Image.new("RGB", (200, 170), (235, 235, 235))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([2, 2, 197, 167], outline=(20, 20, 20), width=4)
+    font = _font(64)
+    for text, y in ((top, 10), (bottom, 88)):
+        draw.text(((200 - draw.textlength(text, font=font)) / 2, y), text, fill=(15, 15, 15), font=font)
+    return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
+
+
+@pytest.mark.parametrize(("top", "bottom", "region"), [("ABC", "1D23", "br"), ("KL", "4821", "us")])
+def test_ocr_reads_two_line_plates_top_row_first(pipeline, top, bottom, region):
+    result = pipeline.ocr.read(_two_line_plate(top, bottom), region=region)
+    assert result.text == top + bottom
+    assert result.confidence >= 0.3  # well above ALPR_MIN_READ_CONF: such reads are kept
+
+
 def test_random_plate_text_follows_the_style_formats():
     assert len(random_plate_text(1, "us")) == 7
     br = random_plate_text(2, "br")
@@ -177,6 +199,32 @@ def test_pipeline_drops_reads_with_too_short_text_and_short_candidates():
     assert [r.text for r in reads] == ["XYZ123"]
     assert reads[0].candidates == (Candidate("XYZ123", 0.9),)
     assert reads[0].detector_confidence == 0.8
+
+
+class _SureAndUnsureOCR:
+    name = "fake"
+
+    def __init__(self, confidences):
+        self.confidences = iter(confidences)
+
+    def read(self, crop, region=None):
+        return OcrResult((Candidate("ABC123", next(self.confidences)),))
+
+
+def test_pipeline_drops_reads_the_ocr_cannot_read(monkeypatch):
+    frame = np.zeros((10, 40, 3), np.uint8)
+    reads = PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([0.004, 0.006])).read(frame)
+    assert [r.confidence for r in reads] == [0.006]  # default ALPR_MIN_READ_CONF 0.005
+    monkeypatch.setenv("ALPR_MIN_READ_CONF", "0")
+    reads = PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([0.004, 0.0])).read(frame)
+    assert [r.confidence for r in reads] == [0.004, 0.0]
+    monkeypatch.setenv("ALPR_MIN_READ_CONF", "0.5")
+    reads = PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([0.4, 0.6])).read(frame)
+    assert [r.confidence for r in reads] == [0.6]
+    for bad in ("1", "-0.1", "nan"):
+        monkeypatch.setenv("ALPR_MIN_READ_CONF", bad)
+        with pytest.raises(ValueError, match="ALPR_MIN_READ_CONF"):
+            PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([]))
 
 
 class _Recorder:
