@@ -201,6 +201,21 @@ def test_pipeline_drops_reads_with_too_short_text_and_short_candidates():
     assert reads[0].detector_confidence == 0.8
 
 
+def test_float_setting_checks_its_range_with_open_or_closed_ends(monkeypatch):
+    from recognition.vision.config import float_setting
+
+    assert float_setting("X_SETTING", None, 0.5, 0.0, 1.0) == 0.5
+    assert float_setting("X_SETTING", 1.0, 0.5, 0.0, 1.0, low_open=True) == 1.0
+    monkeypatch.setenv("X_SETTING", "0")
+    assert float_setting("X_SETTING", None, 0.5, 0.0, 1.0, high_open=True) == 0.0
+    with pytest.raises(ValueError, match=r"X_SETTING must be in \(0, 1\], got 0.0"):
+        float_setting("X_SETTING", None, 0.5, 0.0, 1.0, low_open=True)
+    with pytest.raises(ValueError, match=r"X_SETTING must be in \[0, 1\), got 1.0"):
+        float_setting("X_SETTING", 1.0, 0.5, 0.0, 1.0, high_open=True)
+    with pytest.raises(ValueError, match="X_SETTING"):
+        float_setting("X_SETTING", float("nan"), 0.5, 0.0, 255.0)
+
+
 class _SureAndUnsureOCR:
     name = "fake"
 

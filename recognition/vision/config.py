@@ -41,6 +41,22 @@ def env_float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
 
 
+def float_setting(
+    name: str, value: float | None, default: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> float:
+    """``value`` when given, else the environment's ``name``, else ``default``;
+    a ValueError naming ``name`` unless it lies between ``low`` and ``high``
+    (``low_open`` / ``high_open``: that end excluded)."""
+    if value is None:
+        value = env_float(name, default)
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (above and below):  # NaN fails both
+        span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be in {span}, got {value}")
+    return value
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env_str(name, default).lower()
     if value not in choices:

@@ -646,14 +646,6 @@ DEFAULT_EXIT_CONFIDENCE = 0.85
 DEFAULT_CUSTOM_EXIT_CONFIDENCE = 0.98
 
 
-def _exit_setting(name: str, value: float | None, default: float) -> float:
-    if value is None:
-        value = config.env_float(name, default)
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"{name} must be in (0, 1], got {value}")
-    return value
-
-
 class EnsemblePlateOCR:
     """The plate CRNN and RapidPlateOCR on the same crop, candidates merged.
 
@@ -664,7 +656,6 @@ class EnsemblePlateOCR:
     ``custom_exit_confidence`` (``ALPR_OCR_EXIT_CUSTOM``, default 0.98): the
     same for a reading that fits the format but none of the region's layouts
     (custom plates); 1 always asks the second engine about those.
-    ``exit_confidence`` 1 runs every engine on every crop.
     """
 
     name = "rapid+crnn"
@@ -678,9 +669,11 @@ class EnsemblePlateOCR:
     ) -> None:
         self.engines = engines if engines is not None else [PlateCrnnOCR(top=10), RapidPlateOCR(top=10)]
         self.top = top
-        self.exit_confidence = _exit_setting("ALPR_OCR_EXIT", exit_confidence, DEFAULT_EXIT_CONFIDENCE)
-        self.custom_exit_confidence = _exit_setting(
-            "ALPR_OCR_EXIT_CUSTOM", custom_exit_confidence, DEFAULT_CUSTOM_EXIT_CONFIDENCE
+        self.exit_confidence = config.float_setting(
+            "ALPR_OCR_EXIT", exit_confidence, DEFAULT_EXIT_CONFIDENCE, 0.0, 1.0, low_open=True
+        )
+        self.custom_exit_confidence = config.float_setting(
+            "ALPR_OCR_EXIT_CUSTOM", custom_exit_confidence, DEFAULT_CUSTOM_EXIT_CONFIDENCE, 0.0, 1.0, low_open=True
         )
 
     def stops_early(self, first: OcrResult, region: str | None) -> bool:

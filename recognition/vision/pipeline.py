@@ -121,15 +121,11 @@ class PlatePipeline:
         self.detector = detector
         self.ocr = ocr
         self.min_chars = min_chars
-        if min_confidence is None:
-            min_confidence = config.env_float("ALPR_MIN_READ_CONF", MIN_READ_CONFIDENCE)
-        if not 0.0 <= min_confidence < 1.0:
-            raise ValueError(f"ALPR_MIN_READ_CONF must be at least 0 and below 1, got {min_confidence}")
-        self.min_confidence = min_confidence
+        self.min_confidence = config.float_setting(
+            "ALPR_MIN_READ_CONF", min_confidence, MIN_READ_CONFIDENCE, 0.0, 1.0, high_open=True
+        )
         self.rectify = config.env_choice("ALPR_RECTIFY", "1", ("0", "1")) == "1" if rectify is None else rectify
-        self.dark_mean = config.env_float("ALPR_DARK_MEAN", DARK_MEAN)
-        if not 0.0 <= self.dark_mean <= 255.0:
-            raise ValueError(f"ALPR_DARK_MEAN must be between 0 and 255, got {self.dark_mean}")
+        self.dark_mean = config.float_setting("ALPR_DARK_MEAN", None, DARK_MEAN, 0.0, 255.0)
 
     def read(self, image_bgr: np.ndarray, region: str | None = None) -> list[PlateRead]:
         """All plates read in a BGR frame, most confident detection first."""
