@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S]
+    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F]
 
 DIR holds region folders (``us/``, ``eu/``, ``br/``) of images, each with a
 ``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
@@ -24,6 +24,11 @@ mid-grey (haze, glare, a washed-out camera); ``grey`` keeps the brightness
 only, as a monochrome infrared camera gives it; ``--scale 0.5`` shrinks every
 photo to half its size, the plates as from twice the distance. They are
 applied after the shear and turn, before the timer starts.
+
+``--fold 0|1`` scores only the images whose plates are all in that half of
+the benchmark (``plate_fold``, a hash of the plate text): the half that a
+CRNN trained with ``train.py --bench-fold`` on the other half has not seen
+(``ALPR_CRNN_MODEL`` picks that model).
 """
 
 from __future__ import annotations
@@ -161,6 +166,11 @@ def best_overlap(items, box: Box):  # type: ignore[no-untyped-def]
     return best if best is not None and best.box.iou(box) > IOU_MATCH else None
 
 
+def plate_fold(text: str) -> int:
+    """Half (0 or 1) of the benchmark a plate is in, by a hash of its text (same plate, same half)."""
+    return zlib.crc32(text.encode()) % 2
+
+
 def o0(text: str) -> str:
     """Treat the letter O and the digit 0 as equal."""
     return text.replace("O", "0")
@@ -229,6 +239,7 @@ def run(  # type: ignore[type-arg]
     shear: float = 0.0,
     look: str | None = None,
     scale: float = 1.0,
+    fold: int | None = None,
 ) -> dict:
     from recognition.vision.pipeline import build_pipeline, decode_image
 
@@ -242,7 +253,10 @@ def run(  # type: ignore[type-arg]
     per_region: dict[str, dict] = {}  # type: ignore[type-arg]
     cpu0 = time.process_time()
     for folder in regions:
-        items = find_labelled_images(folder)[:limit] if limit else find_labelled_images(folder)
+        items = find_labelled_images(folder)
+        if fold is not None:
+            items = [(image, truths) for image, truths in items if all(plate_fold(t.plate) == fold for t in truths)]
+        items = items[:limit] if limit else items
         scores = []
         for image, truths in items:
             start = time.perf_counter()
@@ -269,6 +283,7 @@ def run(  # type: ignore[type-arg]
         **({"shear": shear} if shear else {}),
         **({"look": look} if look else {}),
         **({"scale": scale} if scale != 1.0 else {}),
+        **({"fold": fold} if fold is not None else {}),
         regions=per_region,
     )
     return result
@@ -296,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shear", type=float, default=0.0, metavar="K", help="lean every photo by K (row shift / height) first")
     parser.add_argument("--look", choices=LOOKS, default=None, help="make every photo dark, washed out or monochrome first")
     parser.add_argument("--scale", type=float, default=1.0, metavar="S", help="resize every photo by S first (0.5: plates twice as far)")
+    parser.add_argument("--fold", type=int, choices=(0, 1), default=None,
+                        help="only the images whose plates are in this half of the benchmark (plate_fold)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misread images on stderr")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
@@ -304,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--scale must be between 0.05 and 4")
     result = run(
         args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose,
-        rotate=args.rotate, shear=args.shear, look=args.look, scale=args.scale,
+        rotate=args.rotate, shear=args.shear, look=args.look, scale=args.scale, fold=args.fold,
     )
     print(json.dumps(result) if args.json else format_table(result))
     return 0

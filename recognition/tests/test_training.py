@@ -254,6 +254,23 @@ def test_benchmark_folds_split_by_plate_and_eu_labels_lose_o_in_digit_blocks():
     assert _eu_label("KMBORAK") == "KMBORAK"  # custom plate: no layout either way
 
 
+def test_benchmark_crops_of_one_fold_or_both(tmp_path):
+    from recognition.training.dataset import bench_fold, load_bench_crops
+
+    plates = {"us": ["ABC1234", "7EAV033", "KDT4421"], "eu": ["RK3OOAG", "RK755AJ"]}
+    for region, texts in plates.items():
+        (tmp_path / region).mkdir()
+        for i, text in enumerate(texts):
+            cv2.imwrite(str(tmp_path / region / f"{i}.png"), np.zeros((40, 80, 3), np.uint8))
+            (tmp_path / region / f"{i}.txt").write_text(f"{i}.png 5 6 30 12 {text}\n")
+    folds = [load_bench_crops(tmp_path, f) for f in (0, 1)]
+    both = load_bench_crops(tmp_path, None)
+    assert sorted(c.text for c in both) == sorted(c.text for c in folds[0] + folds[1])
+    assert len(both) == 5 and all(c.box == (5, 6, 30, 12) for c in both)
+    assert all(bench_fold(c.text) == f for f, crops in enumerate(folds) for c in crops if c.text != "RK300AG")
+    assert "RK300AG" in [c.text for c in both]  # the EU label's O in the digit block read as 0
+
+
 def test_detector_margins_give_crops_as_loose_as_the_pipelines():
     from recognition.training.synth_plates import DETECTOR_MARGINS
 
@@ -276,7 +293,7 @@ def test_training_can_start_from_the_exported_model():
     crops = [render_plate(t, style="us", seed=i, width=240) for i, t in enumerate(["KDT4421", "ABC1234", "7XYZ12"])]
     batch = np.stack([crnn_preprocess(degrade(jitter_crop(c, rng), rng)) for c in crops * 8])
     model = load_onnx_weights(CRNN_MODEL_PATH, batch)  # raises if it differs from the ONNX model
-    probs = PlateCrnnOCR().probabilities(crops[0])
+    probs = PlateCrnnOCR(model_path=CRNN_MODEL_PATH).probabilities(crops[0])
     model.eval()
     with torch.no_grad():
         ours = model.logits(torch.from_numpy(crnn_preprocess(crops[0])[None])).softmax(-1)[0].numpy()
@@ -321,3 +338,17 @@ def test_two_view_crnn_merges_the_crop_and_its_inner_view(monkeypatch):
         PlateCrnnOCR()
     monkeypatch.setenv("ALPR_CRNN_VIEWS", "1")
     assert PlateCrnnOCR().views == 1
+
+
+@pytest.mark.skipif(not CRNN_MODEL_PATH.exists(), reason="no trained recognition/models/plate_crnn.onnx")
+def test_crnn_model_setting_loads_another_model_or_names_the_missing_file(monkeypatch, tmp_path):
+    import shutil
+
+    other = tmp_path / "retrained.onnx"
+    shutil.copy(CRNN_MODEL_PATH, other)
+    crop = render_plate("KDT4421", style="us", width=240)
+    monkeypatch.setenv("ALPR_CRNN_MODEL", str(other))
+    assert np.allclose(PlateCrnnOCR().probabilities(crop), PlateCrnnOCR(model_path=CRNN_MODEL_PATH).probabilities(crop))
+    other.unlink()  # the setting, not the committed file, is what is loaded
+    with pytest.raises(RuntimeError, match="retrained.onnx not found"):
+        PlateCrnnOCR()

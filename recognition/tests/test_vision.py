@@ -496,6 +496,22 @@ def test_bench_scale_moves_the_labelled_boxes_with_the_photo():
     assert transform_box(Box(100, 200, 60, 30), m) == Box(50, 100, 30, 15)
 
 
+def test_bench_fold_scores_only_the_photos_of_that_half(tmp_path):
+    from recognition.bench import plate_fold, run
+
+    (tmp_path / "us").mkdir()
+    texts = ["KDT4421", "ABC1234", "7XYZ123", "LMN5678", "JKR2210"]
+    for i, text in enumerate(texts):
+        frame, box = render_vehicle_scene(text, seed=i, size=(640, 360))
+        cv2.imwrite(str(tmp_path / "us" / f"{i}.jpg"), frame)
+        (tmp_path / "us" / f"{i}.txt").write_text(f"{i}.jpg {box.x} {box.y} {box.w} {box.h} {text}\n")
+    halves = [run(tmp_path, None, None, None, fold=f) for f in (0, 1)]
+    for f, result in enumerate(halves):
+        assert result["images"] == sum(plate_fold(t) == f for t in texts) and result["fold"] == f
+    assert halves[0]["images"] and halves[1]["images"]  # both halves hold some of these plates
+    assert "fold" not in run(tmp_path, 2, None, None)
+
+
 # --------------------------------------------------------------------------- #
 # Real photos and crops from ../shared (not part of the repository)
 # --------------------------------------------------------------------------- #

@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from recognition.bench import plate_fold as bench_fold  # the fold `recognition.bench --fold` scores
 from recognition.vision.ocr import PLATE_ALPHABET, crnn_preprocess
 
 from .synth_plates import DETECTOR_MARGINS, CropMargins, SynthAssets, default_data_dir, degrade, synth_sample
@@ -36,11 +37,6 @@ class RealCrop:
     box: tuple[int, int, int, int] | None = None  # x, y, w, h of the plate when path is a whole photo
 
 
-def bench_fold(text: str) -> int:
-    """Fold (0 or 1) of a benchmark plate, by a hash of its text (same plate -> same fold)."""
-    return zlib.crc32(text.encode()) % 2
-
-
 def _eu_label(text: str) -> str:
     """Fix the benchmark's EU labels that write the letter O in a digit block (RKO26AJ -> RK026AJ).
 
@@ -55,10 +51,11 @@ def _eu_label(text: str) -> str:
     return fixed if fits_any_layout(fixed, "eu") else text
 
 
-def load_bench_crops(bench_dir: Path, fold: int) -> list[RealCrop]:
+def load_bench_crops(bench_dir: Path, fold: int | None) -> list[RealCrop]:
     """Plates of the development split of the OpenALPR benchmark in one fold, as crops to train on.
 
-    The other fold stays unseen, so the benchmark can still be scored on it.
+    The other fold stays unseen, so the benchmark can still be scored on it;
+    ``fold=None`` takes both (the benchmark then scores plates the model has seen).
     """
     from recognition.bench import find_labelled_images
 
@@ -67,7 +64,7 @@ def load_bench_crops(bench_dir: Path, fold: int) -> list[RealCrop]:
         for image, truths in find_labelled_images(folder):
             for t in truths:
                 text = _eu_label(t.plate) if folder.name == "eu" else t.plate
-                if bench_fold(t.plate) == fold and 2 <= len(text) <= MAX_LABEL:
+                if fold in (None, bench_fold(t.plate)) and 2 <= len(text) <= MAX_LABEL:
                     out.append(RealCrop(image, text, folder.name, (t.box.x, t.box.y, t.box.w, t.box.h)))
     return out
 

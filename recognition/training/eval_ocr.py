@@ -17,6 +17,9 @@ ALPR_OCR_EXIT, ALPR_OCR_EXIT_CUSTOM or their defaults.
 - bench crops (optional): the ONNX detector runs once per bench image; the
   detection overlapping the labelled plate is cropped like the pipeline does
   and every engine reads the same crop; % exact with O=0 per region.
+  ``--bench-fold F`` keeps only the plates of fold F (``dataset.bench_fold``),
+  the half that a model trained with ``train.py --bench-fold`` on the other
+  fold has not seen.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 from recognition.bench import o0
 from recognition.vision.ocr import EnsemblePlateOCR, PlateCrnnOCR, RapidPlateOCR
 
-from .dataset import load_real_crops, split_real_crops
+from .dataset import bench_fold, load_real_crops, split_real_crops
 
 
 def build_engines(names: list[str], crnn_path: Path | None = None) -> dict[str, object]:
@@ -77,7 +80,7 @@ def score(engine, items: list[tuple[np.ndarray, str, str]]) -> dict[str, object]
     return out
 
 
-def bench_crops(root: Path) -> list[tuple[np.ndarray, str, str]]:
+def bench_crops(root: Path, fold: int | None = None) -> list[tuple[np.ndarray, str, str]]:
     from recognition.bench import best_overlap, find_labelled_images
     from recognition.vision.detector import get_detector
     from recognition.vision.pipeline import expand_box
@@ -92,6 +95,8 @@ def bench_crops(root: Path) -> list[tuple[np.ndarray, str, str]]:
             dets = det.detect(frame)
             h, w = frame.shape[:2]
             for t in truths:
+                if fold is not None and bench_fold(t.plate) != fold:
+                    continue
                 best = best_overlap(dets, t.box)
                 if best is None:
                     continue
@@ -117,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", default="rapid,crnn,rapid+crnn")
     ap.add_argument("--bench", type=Path, default=None)
     ap.add_argument("--val-percent", type=int, default=20)
+    ap.add_argument("--bench-fold", type=int, choices=(0, 1), default=None,
+                    help="read only the bench plates of this fold (the other fold's model has not seen them)")
     ap.add_argument("--crnn", type=Path, default=None, help="CRNN .onnx to use (default: the committed model)")
     ap.add_argument("--rendered", type=int, default=0, help="also read N plates per style drawn by recognition.vision.synth")
     args = ap.parse_args(argv)
@@ -126,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     val_items = [v for v in val_items if v[0] is not None]
     result: dict[str, object] = {"heldout_crops": {n: score(e, val_items) for n, e in engines.items()}}
     if args.bench is not None:
-        items = bench_crops(args.bench)
+        items = bench_crops(args.bench, args.bench_fold)
         result["bench_crops"] = {n: score(e, items) for n, e in engines.items()}
     if args.rendered:
         items = rendered_crops(args.rendered)

@@ -581,7 +581,7 @@ class PlateCrnnOCR:
     name = "crnn"
 
     def __init__(self, top: int = 5, model_path: Path | None = None, views: int | None = None) -> None:
-        path = Path(model_path) if model_path is not None else CRNN_MODEL_PATH
+        path = Path(model_path or config.env_str("ALPR_CRNN_MODEL", "") or CRNN_MODEL_PATH)
         if not path.exists():
             raise RuntimeError(
                 f"{path} not found; train it with python -m recognition.training.train --out {path}"

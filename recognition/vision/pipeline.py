@@ -8,6 +8,8 @@
   crop, and the PP-OCR recogniser too when the CRNN is not sure, candidates
   merged), ``rapid``, ``crnn`` (``recognition/models/plate_crnn.onnx`` alone)
   or ``easyocr``.
+- ``ALPR_CRNN_MODEL``: another plate CRNN (``.onnx`` exported by
+  ``recognition.training.train``) instead of the committed one.
 - ``ALPR_CRNN_VIEWS``: 2 (default) the CRNN reads each crop and the crop
   without the margin added here (the detector's box), candidates merged; 1
   reads the crop only.
