@@ -271,6 +271,16 @@ def test_benchmark_crops_of_one_fold_or_both(tmp_path):
     assert "RK300AG" in [c.text for c in both]  # the EU label's O in the digit block read as 0
 
 
+@pytest.mark.parametrize("module", ["train", "eval_ocr"])
+def test_a_benchmark_fold_without_the_benchmark_is_refused(module, capsys):
+    import importlib
+
+    main = importlib.import_module(f"recognition.training.{module}").main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--bench-fold", "1"])
+    assert exit_info.value.code == 2 and "--bench-fold needs --bench" in capsys.readouterr().err
+
+
 def test_detector_margins_give_crops_as_loose_as_the_pipelines():
     from recognition.training.synth_plates import DETECTOR_MARGINS
 

@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crnn", type=Path, default=None, help="CRNN .onnx to use (default: the committed model)")
     ap.add_argument("--rendered", type=int, default=0, help="also read N plates per style drawn by recognition.vision.synth")
     args = ap.parse_args(argv)
+    if args.bench_fold is not None and args.bench is None:
+        ap.error("--bench-fold needs --bench")
     engines = build_engines(args.engines.split(","), args.crnn)
     _, val = split_real_crops(load_real_crops(), args.val_percent)
     val_items = [(cv2.imread(str(c.path)), c.text, c.source) for c in val]

@@ -107,10 +107,12 @@ def main(argv: list[str] | None = None) -> int:
                          "(synth_plates.DETECTOR_MARGINS) and also validate on such crops")
     ap.add_argument("--bench", type=Path, default=None,
                     help="also train on the plates of this OpenALPR benchmark folder in --bench-fold")
-    ap.add_argument("--bench-fold", default="0", choices=("0", "1", "all"),
-                    help="fold of the benchmark plates to train on (all: both; the bench then scores seen plates)")
+    ap.add_argument("--bench-fold", default=None, choices=("0", "1", "all"),
+                    help="fold of the benchmark plates to train on (default 0; all: both, and the bench then scores seen plates)")
     ap.add_argument("--bench-repeat", type=int, default=4, help="times each benchmark crop is listed among the real crops")
     args = ap.parse_args(argv)
+    if args.bench_fold is not None and args.bench is None:
+        ap.error("--bench-fold needs --bench")
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -118,8 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir or default_data_dir()
     train_real, val_real = split_real_crops(load_real_crops(data_dir), args.val_percent)
     if args.bench is not None:
-        bench = load_bench_crops(args.bench, None if args.bench_fold == "all" else int(args.bench_fold))
-        print(f"benchmark crops of fold {args.bench_fold}: {len(bench)} (x{args.bench_repeat})", flush=True)
+        bench = load_bench_crops(args.bench, None if args.bench_fold == "all" else int(args.bench_fold or 0))
+        print(f"benchmark crops of fold {args.bench_fold or 0}: {len(bench)} (x{args.bench_repeat})", flush=True)
         train_real = train_real + bench * args.bench_repeat
     assets = SynthAssets.load(data_dir)
     margins = (DETECTOR_MARGINS, DETECTOR_MARGINS) if args.detector_margins else (REAL_CROP_MARGINS, CropMargins())
