@@ -73,3 +73,23 @@ def test_a_plate_cut_off_by_the_frame_edge_keeps_its_box():
     # the model's box is 40 x 50; only 20 px of it lie inside the 400 px frame
     dets = detector._to_detections(np.array([[380, 10, 420, 60]], float), np.array([0.9]), 400, 200)
     assert [(d.box.x, d.box.w, d.box.h) for d in dets] == [(380, 20, 50)]
+
+
+@pytest.mark.parametrize(("small", "size", "passes"), [
+    (False, (480, 640), [640]),            # a small frame: one pass by default
+    (True, (480, 640), [640, 1280]),       # ... and a second, upscaled, with ALPR_DET_FALLBACK_SMALL
+    (False, (720, 1280), [640, 1280]),     # a large frame gets the second pass either way
+])
+def test_second_pass_runs_on_small_frames_only_when_asked(small, size, passes, monkeypatch):
+    from recognition.vision.pipeline import build_pipeline
+
+    monkeypatch.setenv("ALPR_DET_FALLBACK_SMALL", "1" if small else "0")
+    det = build_pipeline(detector="onnx", ocr="crnn").detector
+    assert det.fallback_small is small
+    seen: list[int] = []
+    monkeypatch.setattr(det, "_detect", lambda image, imgsz: seen.append(imgsz) or [])
+    assert det.detect(np.zeros((*size, 3), np.uint8)) == []
+    assert seen == passes
+    monkeypatch.setenv("ALPR_DET_FALLBACK_SMALL", "yes")
+    with pytest.raises(ValueError, match="ALPR_DET_FALLBACK_SMALL"):
+        build_pipeline(detector="onnx", ocr="crnn")

@@ -281,14 +281,20 @@ class OnnxPlateDetector:
         model_path: Path | None = None,
         fallback_imgsz: int = 0,
         precision: str = "int8",
+        fallback_small: bool = False,
     ) -> None:
         import onnxruntime as ort
 
         self.conf = conf
         self.imgsz = imgsz
         # A second pass at this larger size, only for frames where the first
-        # pass found no plate (small, distant plates); 0 turns it off.
+        # pass found no plate (small, distant plates); 0 turns it off. Only
+        # for frames larger than ``imgsz`` unless ``fallback_small``, which
+        # also runs it, upscaled, on smaller frames (docs/benchmarks-vision.md,
+        # "Eleventh round": two more plates found at half size, at the price
+        # of that pass on every small frame without a plate).
         self.fallback_imgsz = fallback_imgsz
+        self.fallback_small = fallback_small
         self.iou = iou
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
@@ -301,7 +307,7 @@ class OnnxPlateDetector:
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         dets = self._detect(image, self.imgsz)
-        if not dets and self.fallback_imgsz > self.imgsz and max(image.shape[:2]) > self.imgsz:
+        if not dets and self.fallback_imgsz > self.imgsz and (self.fallback_small or max(image.shape[:2]) > self.imgsz):
             dets = self._detect(image, self.fallback_imgsz)
         return dets
 

@@ -34,6 +34,9 @@
 - ``ALPR_DET_FALLBACK_IMGSZ``: second detector pass at this size for frames
   where the first found no plate (small distant plates; default 1280, only
   for frames larger than ``ALPR_DET_IMGSZ``; 0 turns it off; onnx detector).
+- ``ALPR_DET_FALLBACK_SMALL``: 1 runs that pass on smaller frames too, upscaled
+  (default 0: it finds a few more distant plates in small frames, at its price on
+  every small frame without a plate).
 - ``ALPR_THREADS``: inference threads (default: number of CPU cores).
 - ``ALPR_ORT_SPIN``: 1 lets idle onnxruntime threads spin (default 0).
 - ``ALPR_MODEL_CACHE``: folder for generated model files (default <repo>/var/models).
@@ -182,6 +185,7 @@ def build_pipeline(detector: str | None = None, ocr: str | None = None) -> Plate
     if det_name == "onnx":
         det_kwargs["fallback_imgsz"] = config.env_int("ALPR_DET_FALLBACK_IMGSZ", 1280, minimum=0)
         det_kwargs["precision"] = config.env_choice("ALPR_DET_PRECISION", "int8", ("int8", "fp32"))
+        det_kwargs["fallback_small"] = config.env_choice("ALPR_DET_FALLBACK_SMALL", "0", ("0", "1")) == "1"
     return PlatePipeline(get_detector(det_name, **det_kwargs), get_ocr(ocr_name))
 
 
