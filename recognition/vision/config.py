@@ -64,6 +64,11 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def env_flag(name: str, default: bool) -> bool:
+    """An on/off setting written ``1`` or ``0``; anything else is a ValueError naming it."""
+    return env_choice(name, "1" if default else "0", ("0", "1")) == "1"
+
+
 def threads() -> int:
     """ALPR_THREADS: CPU threads for inference (default: number of cores)."""
     return env_int("ALPR_THREADS", os.cpu_count() or 1)

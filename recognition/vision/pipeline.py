@@ -129,7 +129,7 @@ class PlatePipeline:
         self.min_confidence = config.float_setting(
             "ALPR_MIN_READ_CONF", min_confidence, MIN_READ_CONFIDENCE, 0.0, 1.0, high_open=True
         )
-        self.rectify = config.env_choice("ALPR_RECTIFY", "1", ("0", "1")) == "1" if rectify is None else rectify
+        self.rectify = config.env_flag("ALPR_RECTIFY", True) if rectify is None else rectify
         self.dark_mean = config.float_setting("ALPR_DARK_MEAN", None, DARK_MEAN, 0.0, 255.0)
 
     def read(self, image_bgr: np.ndarray, region: str | None = None) -> list[PlateRead]:
@@ -185,7 +185,7 @@ def build_pipeline(detector: str | None = None, ocr: str | None = None) -> Plate
     if det_name == "onnx":
         det_kwargs["fallback_imgsz"] = config.env_int("ALPR_DET_FALLBACK_IMGSZ", 1280, minimum=0)
         det_kwargs["precision"] = config.env_choice("ALPR_DET_PRECISION", "int8", ("int8", "fp32"))
-        det_kwargs["fallback_small"] = config.env_choice("ALPR_DET_FALLBACK_SMALL", "0", ("0", "1")) == "1"
+        det_kwargs["fallback_small"] = config.env_flag("ALPR_DET_FALLBACK_SMALL", False)
     return PlatePipeline(get_detector(det_name, **det_kwargs), get_ocr(ocr_name))
 
 
