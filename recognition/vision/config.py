@@ -6,6 +6,7 @@ helper that fails loudly on a bad value.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -72,6 +73,16 @@ def env_flag(name: str, default: bool) -> bool:
 def threads() -> int:
     """ALPR_THREADS: CPU threads for inference (default: number of cores)."""
     return env_int("ALPR_THREADS", os.cpu_count() or 1)
+
+
+def file_digest(path: Path) -> str:
+    """Short SHA-256 (12 hex digits) of a file: names generated model files and
+    ties a committed derived model to the file it was made from."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]
 
 
 def model_cache_dir() -> Path:

@@ -17,7 +17,6 @@ float export.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -56,14 +55,6 @@ def weights_path() -> Path:
     raise RuntimeError(f"{WEIGHTS_NAME} not found in the {WEIGHTS_DIST!r} distribution")
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:12]
-
-
 def ensure_onnx_export(cache_dir: Path | None = None) -> Path:
     """Return the ONNX export of the plate weights, exporting it on first use.
 
@@ -73,7 +64,7 @@ def ensure_onnx_export(cache_dir: Path | None = None) -> Path:
     """
     src = weights_path()
     cache = Path(cache_dir) if cache_dir is not None else config.model_cache_dir()
-    target = cache / f"license_plate_detector-{_file_digest(src)}.onnx"
+    target = cache / f"license_plate_detector-{config.file_digest(src)}.onnx"
     if target.is_file():
         return target
     cache.mkdir(parents=True, exist_ok=True)
@@ -125,52 +116,24 @@ def quantize_detector(fp32: Path, frames: list[np.ndarray], out: Path, imgsz: in
     pixel coordinates and scores in one tensor, which one int8 scale cannot
     hold. Writes into a temporary folder next to ``out`` and renames.
     """
-    import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from .quantize import quantize_qdq
 
-    class Frames(CalibrationDataReader):
-        def __init__(self, input_name: str) -> None:
-            self._input = input_name
-            self._it = iter(frames)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            frame = next(self._it, None)
-            if frame is None:
-                return None
-            padded, _, _ = letterbox(frame, imgsz)
-            return {self._input: cv2.dnn.blobFromImage(padded, 1 / 255.0, swapRB=True)}
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-        model = onnx.load(str(pre))
+    def box_decoding(model) -> list[str]:  # type: ignore[no-untyped-def]
         output_node = next(n for n in model.graph.node if model.graph.output[0].name in n.output)
         head = output_node.name.rsplit("/", 1)[0] + "/"  # e.g. "/model.22/"
-        exclude = [
+        return [
             n.name
             for n in model.graph.node
             if n.name.startswith(head) and not n.name.startswith((head + "cv2", head + "cv3"))
         ]
-        tmp_out = Path(tmp) / "int8.onnx"
-        quantize_static(
-            str(pre),
-            str(tmp_out),
-            Frames(model.graph.input[0].name),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=exclude,
-        )
-        os.replace(tmp_out, out)
-    return out
+
+    blobs = (cv2.dnn.blobFromImage(letterbox(frame, imgsz)[0], 1 / 255.0, swapRB=True) for frame in frames)
+    return quantize_qdq(fp32, blobs, out, float_nodes=box_decoding)
 
 
 def weights_digest() -> str:
     """Short SHA-256 of the installed detector weights."""
-    return _file_digest(weights_path())
+    return config.file_digest(weights_path())
 
 
 def ensure_int8_model(cache_dir: Path | None = None) -> Path:

@@ -19,6 +19,9 @@
   engines on every crop).
 - ``ALPR_OCR_EXIT_CUSTOM``: the same for a reading that fits the region's
   format but none of its layouts, a custom plate (default 0.98).
+- ``ALPR_LINE_PRECISION``: ``int8`` (default; the committed quantised
+  PP-OCR text-line finder, about 3x faster) or ``fp32`` (the rapidocr
+  package's float model).
 - ``ALPR_RECTIFY``: 1 (default) levels a plate turned by 5 degrees or more in
   its crop and sets leaning characters upright before OCR
   (``rectify.level_crop``); 0 reads crops as they are.
