@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F]
+    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F] [--spread]
 
 DIR holds region folders (``us/``, ``eu/``, ``br/``) of images, each with a
 ``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
@@ -29,6 +29,15 @@ applied after the shear and turn, before the timer starts.
 the benchmark (``plate_fold``, a hash of the plate text): the half that a
 CRNN trained with ``train.py --bench-fold`` on the other half has not seen
 (``ALPR_CRNN_MODEL`` picks that model).
+
+``--spread`` reads the photos four more times, resized by 0.9, 0.95, 1.05
+and 1.1 (times ``--scale``), and adds ``spread``: each run's exact,
+exact_o0 and detected, and the mean, lowest and highest exact of the five.
+The detector's boxes, and so the crops, move by a pixel or two between
+these runs, and reads near a decision move with them: on the development
+split the default reads 92.0-94.5 % across them (docs/benchmarks-vision.md,
+"Twelfth round"). A change worth keeping should hold up across the spread,
+not only on the one draw of the photos as they are.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from recognition.vision.types import Box
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 IOU_MATCH = 0.3
+SPREAD_SCALES = (0.9, 0.95, 1.05, 1.1)
 
 
 @dataclass(frozen=True)
@@ -296,6 +306,9 @@ def format_table(result: dict) -> str:  # type: ignore[type-arg]
     rows = list(result["regions"].items()) + [("all", result)]
     for name, r in rows:
         lines.append(f"{name:<8}" + "".join(f"{r[k]:>12}" for k in keys))
+    if "spread" in result:
+        runs = ", ".join(f"x{f} {r['exact']}" for f, r in result["spread"]["runs"].items())
+        lines.append(f"spread of exact: {runs}; mean {result['spread']['exact_mean']}")
     lines.append("exact/exact_o0/detected: % of plates; extra_reads: per image; ms: per image")
     return "\n".join(lines)
 
@@ -313,18 +326,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, metavar="S", help="resize every photo by S first (0.5: plates twice as far)")
     parser.add_argument("--fold", type=int, choices=(0, 1), default=None,
                         help="only the images whose plates are in this half of the benchmark (plate_fold)")
+    parser.add_argument("--spread", action="store_true",
+                        help=f"also read the photos resized by {', '.join(map(str, SPREAD_SCALES))} and report the spread of exact")
     parser.add_argument("-v", "--verbose", action="store_true", help="list misread images on stderr")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
         parser.error(f"{args.dir} is not a folder")
     if not 0.05 <= args.scale <= 4.0:
         parser.error("--scale must be between 0.05 and 4")
-    result = run(
-        args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose,
-        rotate=args.rotate, shear=args.shear, look=args.look, scale=args.scale, fold=args.fold,
-    )
+    def bench_at(scale: float) -> dict:  # type: ignore[type-arg]
+        return run(
+            args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose,
+            rotate=args.rotate, shear=args.shear, look=args.look, scale=scale, fold=args.fold,
+        )
+
+    result = bench_at(args.scale)
+    if args.spread:
+        result["spread"] = spread(result, {f: bench_at(args.scale * f) for f in SPREAD_SCALES})
     print(json.dumps(result) if args.json else format_table(result))
     return 0
+
+
+def spread(result: dict, resized: dict[float, dict]) -> dict:  # type: ignore[type-arg]
+    """``--spread``'s summary: per resize factor (1 = the photos as run) exact,
+    exact_o0 and detected, and the mean, lowest and highest exact."""
+    runs = {1.0: result, **resized}
+    exacts = [r["exact"] for r in runs.values()]
+    return {
+        "runs": {str(f): {k: r[k] for k in ("exact", "exact_o0", "detected")} for f, r in sorted(runs.items())},
+        "exact_mean": round(statistics.mean(exacts), 2),
+        "exact_min": min(exacts),
+        "exact_max": max(exacts),
+    }
 
 
 if __name__ == "__main__":

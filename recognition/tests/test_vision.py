@@ -512,6 +512,28 @@ def test_bench_fold_scores_only_the_photos_of_that_half(tmp_path):
     assert "fold" not in run(tmp_path, 2, None, None)
 
 
+def test_bench_spread_reads_the_photos_resized_and_summarises_exact(tmp_path, capsys):
+    import json
+
+    from recognition.bench import SPREAD_SCALES, main
+
+    (tmp_path / "us").mkdir()
+    for i, text in enumerate(["KDT4421", "ABC1234", "7XYZ123"]):
+        frame, box = render_vehicle_scene(text, seed=i, size=(640, 360))
+        cv2.imwrite(str(tmp_path / "us" / f"{i}.jpg"), frame)
+        (tmp_path / "us" / f"{i}.txt").write_text(f"{i}.jpg {box.x} {box.y} {box.w} {box.h} {text}\n")
+    assert main([str(tmp_path), "--json", "--spread"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    runs = result["spread"]["runs"]
+    assert list(runs) == sorted(map(str, (1.0, *SPREAD_SCALES)), key=float)
+    assert runs["1.0"]["exact"] == result["exact"]
+    exacts = [r["exact"] for r in runs.values()]
+    assert result["spread"]["exact_mean"] == round(sum(exacts) / len(exacts), 2)
+    assert (result["spread"]["exact_min"], result["spread"]["exact_max"]) == (min(exacts), max(exacts))
+    assert result["spread"]["exact_mean"] >= 60  # rendered plates are read at every size
+    assert main([str(tmp_path)]) == 0 and "spread" not in capsys.readouterr().out
+
+
 # --------------------------------------------------------------------------- #
 # Real photos and crops from ../shared (not part of the repository)
 # --------------------------------------------------------------------------- #
