@@ -32,7 +32,8 @@ CRNN trained with ``train.py --bench-fold`` on the other half has not seen
 
 ``--spread`` reads the photos four more times, resized by 0.9, 0.95, 1.05
 and 1.1 (times ``--scale``), and adds ``spread``: each run's exact,
-exact_o0 and detected, and the mean, lowest and highest exact of the five.
+exact_o0 and detected, and the mean, lowest and highest exact of the five,
+for all images and per region.
 The detector's boxes, and so the crops, move by a pixel or two between
 these runs, and reads near a decision move with them: on the development
 split the default reads 92.0-94.5 % across them (docs/benchmarks-vision.md,
@@ -349,15 +350,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def spread(result: dict, resized: dict[float, dict]) -> dict:  # type: ignore[type-arg]
     """``--spread``'s summary: per resize factor (1 = the photos as run) exact,
-    exact_o0 and detected, and the mean, lowest and highest exact."""
-    runs = {1.0: result, **resized}
-    exacts = [r["exact"] for r in runs.values()]
-    return {
-        "runs": {str(f): {k: r[k] for k in ("exact", "exact_o0", "detected")} for f, r in sorted(runs.items())},
-        "exact_mean": round(statistics.mean(exacts), 2),
-        "exact_min": min(exacts),
-        "exact_max": max(exacts),
-    }
+    exact_o0 and detected, and the mean, lowest and highest exact, for all
+    images and under ``regions`` for each region folder."""
+    runs = dict(sorted({1.0: result, **resized}.items()))
+
+    def summary(results: list[dict]) -> dict:  # type: ignore[type-arg]
+        exacts = [r["exact"] for r in results]
+        return {
+            "runs": {str(f): {k: r[k] for k in ("exact", "exact_o0", "detected")} for f, r in zip(runs, results)},
+            "exact_mean": round(statistics.mean(exacts), 2),
+            "exact_min": min(exacts),
+            "exact_max": max(exacts),
+        }
+
+    out = summary(list(runs.values()))
+    out["regions"] = {name: summary([r["regions"][name] for r in runs.values()]) for name in result["regions"]}
+    return out
 
 
 if __name__ == "__main__":

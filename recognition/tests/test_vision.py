@@ -531,6 +531,8 @@ def test_bench_spread_reads_the_photos_resized_and_summarises_exact(tmp_path, ca
     assert result["spread"]["exact_mean"] == round(sum(exacts) / len(exacts), 2)
     assert (result["spread"]["exact_min"], result["spread"]["exact_max"]) == (min(exacts), max(exacts))
     assert result["spread"]["exact_mean"] >= 60  # rendered plates are read at every size
+    us = result["spread"]["regions"]["us"]  # one region here: its spread is the whole one
+    assert us["runs"] == runs and us["exact_mean"] == result["spread"]["exact_mean"]
     assert main([str(tmp_path)]) == 0 and "spread" not in capsys.readouterr().out
 
 
