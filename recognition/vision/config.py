@@ -7,6 +7,7 @@ helper that fails loudly on a bad value.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -83,6 +84,13 @@ def file_digest(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:12]
+
+
+def made_from(model: Path, key: str, digest: str) -> bool:
+    """Whether the committed derived ``model`` exists and the ``.json`` beside it
+    records ``digest`` (of the file it was made from) under ``key``."""
+    meta = model.with_suffix(".json")
+    return model.is_file() and meta.is_file() and json.loads(meta.read_text()).get(key) == digest
 
 
 def model_cache_dir() -> Path:

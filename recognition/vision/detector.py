@@ -17,7 +17,6 @@ float export.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -146,11 +145,9 @@ def ensure_int8_model(cache_dir: Path | None = None) -> Path:
     the project's rendered scenes is made into the model cache instead
     (about 10 s, once).
     """
-    meta_path = INT8_MODEL_PATH.with_suffix(".json")
     digest = weights_digest()
-    if INT8_MODEL_PATH.is_file() and meta_path.is_file():
-        if json.loads(meta_path.read_text()).get("weights_sha256_12") == digest:
-            return INT8_MODEL_PATH
+    if config.made_from(INT8_MODEL_PATH, "weights_sha256_12", digest):
+        return INT8_MODEL_PATH
     log.warning("committed int8 detector does not match the installed weights; quantising them here")
     cache = Path(cache_dir) if cache_dir is not None else config.model_cache_dir()
     target = cache / f"license_plate_detector-{digest}-int8-{INT8_RECIPE}.onnx"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import logging
 import math
 import string
@@ -389,10 +388,8 @@ def line_finder_model(precision: str = "int8") -> Path:
     det, _ = rapidocr_model_files()
     if precision == "fp32":
         return det
-    meta_path = LINE_FINDER_INT8_PATH.with_suffix(".json")
-    if LINE_FINDER_INT8_PATH.is_file() and meta_path.is_file():
-        if json.loads(meta_path.read_text()).get("source_sha256_12") == config.file_digest(det):
-            return LINE_FINDER_INT8_PATH
+    if config.made_from(LINE_FINDER_INT8_PATH, "source_sha256_12", config.file_digest(det)):
+        return LINE_FINDER_INT8_PATH
     log.warning(
         "%s was not made from the installed %s; the float line finder runs instead "
         "(remake it: python -m recognition.training.quantize_line_finder)",
