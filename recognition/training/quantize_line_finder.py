@@ -5,8 +5,8 @@
 The line finder is PP-OCR's text detection model from the installed
 ``rapidocr`` package (``ocr.rapidocr_model_files``); ``RapidPlateOCR`` runs
 it on every plate crop that the CRNN does not settle alone, to find the
-plate's character line(s). Its float model took about 24 ms per crop on the
-project's 2-core machine, more than the recogniser after it.
+plate's character line(s). Its float model was most of the 35 ms that
+PP-OCR's read of a crop took on the project's 2-core machine (20 ms in int8).
 
 Recipe: onnxruntime's static quantisation, QDQ format, int8 weights per
 channel, uint8 activations, ranges from the 99.999th percentile of the

@@ -374,9 +374,9 @@ def rapidocr_model_files() -> tuple[Path, Path]:
 
 # PP-OCR's text-line finder quantised to int8, made from the rapidocr package's
 # detection model by ``python -m recognition.training.quantize_line_finder``;
-# the .json beside it records the digest of the model it came from. About 3x
-# faster than the float model on this CPU (24 -> 8 ms per crop); twelfth
-# round, docs/benchmarks-vision.md.
+# the .json beside it records the digest of the model it came from. With it
+# PP-OCR reads a crop in about 20 instead of 35 ms on the 2-core machine
+# (eval_ocr; docs/benchmarks-vision.md, "Twelfth round").
 LINE_FINDER_INT8_PATH = config.REPO_ROOT / "recognition" / "models" / "line_finder_int8.onnx"
 LINE_PRECISIONS = ("int8", "fp32")
 
