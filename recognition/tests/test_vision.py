@@ -19,6 +19,7 @@ from recognition.vision.ocr import (
     clean_plate_text,
     decode_plate,
     decode_with_pattern,
+    fits_any_layout,
     fits_layout,
     fits_region_format,
     merge_candidates,
@@ -27,6 +28,7 @@ from recognition.vision.ocr import (
     rank_candidates,
     select_plate_lines,
     settle_lone_o0,
+    settle_o0_by_layout,
 )
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, dark_frame_gain, decode_image, expand_box
 from recognition.vision.synth import random_plate_text, render_plate, render_vehicle_scene
@@ -351,8 +353,10 @@ def test_eu_reads_prefer_a_standard_layout_when_o_and_0_are_close():
     assert decode_plate(probs, None)[0].text == "RK896A0"
     eu = decode_plate(probs, "eu")
     assert eu[0].text == "RK896AO"  # LLDDDLL (HR, SK, FR, IT)
-    other = next(c for c in eu if c.text == "RK896A0")
-    assert 0 < eu[0].confidence < other.confidence  # confidences stay the recogniser's own
+    # RK896A0 fits no layout: settled to RK896AO, whose probability it adds
+    plain = {c.text: c.confidence for c in decode_plate(probs, None)}
+    assert all(c.text != "RK896A0" for c in eu)
+    assert eu[0].confidence == pytest.approx(plain["RK896A0"] + plain["RK896AO"])
 
 
 def test_eu_layout_prior_does_not_override_a_clearly_read_custom_plate():
@@ -386,6 +390,41 @@ def test_eu_lone_o_and_0_take_the_kind_of_their_neighbours():
     # candidates that become one text add their probabilities
     merged = rank_candidates([Candidate("KMB0RAK", 0.6), Candidate("KMBORAK", 0.3), Candidate("KMBDRAK", 0.1)], "eu", 3)
     assert [(c.text, round(c.confidence, 6)) for c in merged] == [("KMBORAK", 0.9), ("KMBDRAK", 0.1)]
+
+
+def test_eu_layouts_of_one_country_need_its_codes():
+    # LLDDDDL is Croatian only: a Zagreb plate fits it, a Bratislava read does not
+    assert fits_any_layout("ZG1234A", "eu") and not fits_any_layout("BA3020Z", "eu")
+    assert fits_any_layout("BA302OZ", "eu")  # LLDDDLL: SK, FR, IT and HR alike
+    assert fits_any_layout("ST302OZ", "eu") and fits_any_layout("ST3020Z", "eu")
+
+
+def test_eu_o_and_0_take_the_kind_a_layout_has_there():
+    assert settle_o0_by_layout("BA3020Z", "eu") == "BA302OZ"
+    assert settle_o0_by_layout("W053011", "eu") == "WO53011"  # PL LLDDDDD
+    # reads that fit a layout, reads no swap can fit, and other regions stay as read
+    assert settle_o0_by_layout("ST3020Z", "eu") == "ST3020Z"
+    assert settle_o0_by_layout("WOBVWMK4", "eu") == "WOBVWMK4"
+    assert settle_o0_by_layout("BA3020Z", "us") == "BA3020Z"
+    # layouts that disagree (OO000OO for LLDDDLL, 0000OOO for DDDDLLL, ...): left as read
+    assert settle_o0_by_layout("O00000O", "eu") == "O00000O"
+    # in ranking, the settled read takes the probability of the read it came from
+    ranked = rank_candidates([Candidate("BA3020Z", 0.995), Candidate("BA302OZ", 0.0025)], "eu", 2)
+    assert [(c.text, round(c.confidence, 4)) for c in ranked] == [("BA302OZ", 0.9975)]
+
+
+def test_us_long_read_drops_a_mark_beside_the_plate():
+    cands = [Candidate("YAVP2403", 0.35), Candidate("AVP2403", 0.31), Candidate("AUP2403", 0.21)]
+    ranked = rank_candidates(cands, "us", 3)
+    assert [(c.text, round(c.confidence, 2)) for c in ranked] == [("AVP2403", 0.66), ("AUP2403", 0.21)]
+    # the last character, too
+    assert rank_candidates([Candidate("ABC12345", 0.5), Candidate("ABC1234", 0.2)], "us", 1)[0].text == "ABC1234"
+    # a clearly read 8-character vanity plate stays, and so does one whose shorter read fits no layout
+    vanity = [Candidate("PADDL10S", 0.99), Candidate("PADDL10", 0.001)]
+    assert rank_candidates(vanity, "us", 2)[0].text == "PADDL10S"
+    assert rank_candidates([Candidate("NTGUILTY", 0.4), Candidate("NTGUILT", 0.4)], "us", 1)[0].text == "NTGUILTY"
+    # only in the US
+    assert rank_candidates(cands, None, 1)[0].text == "YAVP2403"
 
 
 def test_us_reads_prefer_a_state_layout_between_look_alike_characters():

@@ -17,6 +17,7 @@ import itertools
 import logging
 import math
 import string
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -225,6 +226,19 @@ class LayoutPrior(NamedTuple):
 LAYOUT_PRIOR: dict[str, LayoutPrior] = {"eu": LayoutPrior(30.0), "us": LayoutPrior(5.0, within_length=True)}
 
 
+# Layouts that only one country issues, with the codes its plates start
+# with; a read of such a layout fits it only with one of them. HR: the
+# Croatian plate starts with its district (Zagreb ZG, Split ST, ...: the 34
+# codes, diacritics dropped); "BA3020Z" is then no HR plate, and the Slovak
+# "BA302OZ" (LLDDDLL) is the only layout it can be (settle_o0_by_layout).
+HR_DISTRICTS = frozenset(
+    "BJ BM CK DA DE DJ DU GS IM KA KC KR KT KZ MA NA NG OG OS PU PZ RI SB SI SK SL ST VK VT VU VZ ZD ZG ZU".split()
+)
+LAYOUT_PREFIXES: dict[str, dict[str, frozenset[str]]] = {
+    "eu": {"LLDDDL": HR_DISTRICTS, "LLDDDDL": HR_DISTRICTS, "LLDDDDLL": HR_DISTRICTS},
+}
+
+
 def fits_layout(text: str, layout: str) -> bool:
     if len(text) != len(layout):
         return False
@@ -235,19 +249,33 @@ def fits_layout(text: str, layout: str) -> bool:
 
 
 @functools.cache
-def _layout_kinds(region: str) -> frozenset[str]:
-    """Every letter/digit string (L/D) that fits one of the region's layouts ('A' spelt out both ways)."""
-    kinds: set[str] = set()
+def _layout_kinds(region: str) -> dict[str, frozenset[str] | None]:
+    """Every letter/digit string (L/D) that fits one of the region's layouts
+    ('A' spelt out both ways), with the prefixes a read of it must start with
+    (None: any; LAYOUT_PREFIXES)."""
+    kinds: dict[str, frozenset[str] | None] = {}
+    restricted = LAYOUT_PREFIXES.get(region, {})
     for pattern in REGION_PATTERNS.get(region, ()):
+        prefixes = restricted.get(pattern)
         options = [("L", "D") if k == "A" else (k,) for k in pattern]
-        kinds.update("".join(p) for p in itertools.product(*options))
-    return frozenset(kinds)
+        for kind in ("".join(p) for p in itertools.product(*options)):
+            if kind not in kinds:
+                kinds[kind] = prefixes
+            else:
+                known = kinds[kind]
+                kinds[kind] = None if known is None or prefixes is None else known | prefixes
+    return kinds
 
 
 def fits_any_layout(text: str, region: str | None) -> bool:
-    """Whether ``text`` fits one of the region's layouts (same as :func:`fits_layout` over each)."""
+    """Whether ``text`` fits one of the region's layouts (same as :func:`fits_layout`
+    over each), starting with one of its codes where the layout has them."""
     kind = "".join("L" if c.isalpha() else "D" if c.isdigit() else "?" for c in text)
-    return kind in _layout_kinds((region or "").lower())
+    kinds = _layout_kinds((region or "").lower())
+    if kind not in kinds:
+        return False
+    prefixes = kinds[kind]
+    return prefixes is None or any(text.startswith(p) for p in prefixes)
 
 
 def fits_region_format(text: str, region: str | None) -> bool:
@@ -308,21 +336,80 @@ def settle_lone_o0(text: str) -> str:
     return "".join(chars)
 
 
-def _settle_candidates(candidates: list[Candidate], region: str | None) -> list[Candidate]:
-    """:func:`settle_lone_o0` on every candidate where the region asks for it;
-    candidates that become the same text add their probabilities."""
-    if (region or "").lower() not in LONE_O0_REGIONS:
+def settle_o0_by_layout(text: str, region: str | None) -> str:
+    """A read that fits none of the region's layouts but would with its O and
+    0 taken as the letter or digit a layout has there (``BA3020Z`` ->
+    ``BA302OZ``, LLDDDLL) becomes that read, when exactly one such read exists;
+    otherwise it stays as read. Only O and 0 change: they are the pair that
+    plate fonts draw alike."""
+    region = (region or "").lower()
+    if ("O" not in text and "0" not in text) or fits_any_layout(text, region):
+        return text
+    fits: set[str] = set()
+    for pattern in REGION_PATTERNS.get(region, ()):
+        if len(pattern) != len(text):
+            continue
+        fixed = "".join(
+            ("O" if k == "L" else "0" if k == "D" else c) if c in "O0" else c for c, k in zip(text, pattern, strict=True)
+        )
+        if fits_any_layout(fixed, region):
+            fits.add(fixed)
+    return fits.pop() if len(fits) == 1 else text
+
+
+# The longest standard US layout. A longer read (8-character vanity plates
+# exist) that fits no layout, while the same read without its first or last
+# character is also a candidate, fits one and, weighed by the US layout
+# prior, is at least as likely, is taken as that shorter read: the extra
+# character is a mark beside the plate (a bolt, a sticker, the frame's edge)
+# that the crop took in (drop_edge_mark). A clearly read vanity plate stays
+# ("PADDL10S" at 0.99 beside "PADDL10" at 0.001).
+US_STANDARD_LONGEST = max(len(p) for p in REGION_PATTERNS["us"])
+
+
+def drop_edge_mark(candidates: list[Candidate], region: str | None) -> list[Candidate]:
+    """US: a candidate longer than every layout that fits none adds its
+    probability to its text without the first or last character, when that is
+    another candidate, fits a layout and is at least 1/LAYOUT_PRIOR["us"].weight
+    as likely (``YAVP2403`` 0.35, ``AVP2403`` 0.31 -> ``AVP2403``)."""
+    if (region or "").lower() != "us":
         return candidates
+    confidence = {c.text: c.confidence for c in candidates}
+    weight = LAYOUT_PRIOR["us"].weight
+    target: dict[str, str] = {}
+    for c in candidates:
+        if len(c.text) <= US_STANDARD_LONGEST or fits_any_layout(c.text, region):
+            continue
+        for shorter in (c.text[1:], c.text[:-1]):
+            if shorter in confidence and fits_any_layout(shorter, region) and confidence[shorter] * weight >= c.confidence:
+                target[c.text] = shorter
+                break
+    return _merge_texts(candidates, lambda text: target.get(text, text))
+
+
+def _merge_texts(candidates: list[Candidate], settle: Callable[[str], str]) -> list[Candidate]:
+    """Each candidate's text through ``settle``; candidates that become the same
+    text add their probabilities (first-seen order kept)."""
     merged: dict[str, float] = {}
     for c in candidates:
-        text = settle_lone_o0(c.text)
+        text = settle(c.text)
         merged[text] = merged.get(text, 0.0) + c.confidence
     return [Candidate(t, min(1.0, p)) for t, p in merged.items()]
 
 
+def _settle_candidates(candidates: list[Candidate], region: str | None) -> list[Candidate]:
+    """Where the region asks for it, :func:`settle_lone_o0` and then
+    :func:`settle_o0_by_layout` on every candidate; in the US
+    :func:`drop_edge_mark`. Candidates that become the same text add their
+    probabilities."""
+    if (region or "").lower() in LONE_O0_REGIONS:
+        return _merge_texts(candidates, lambda text: settle_o0_by_layout(settle_lone_o0(text), region))
+    return drop_edge_mark(candidates, region)
+
+
 def rank_candidates(candidates: list[Candidate], region: str | None, top: int) -> list[Candidate]:
     """Best first: by :func:`layout_scores`, then format-valid reads first
-    (lone O/0 settled first where the region asks for it)."""
+    (O/0 settled and US edge marks dropped first: :func:`_settle_candidates`)."""
     candidates = _settle_candidates(candidates, region)
     scores = layout_scores(candidates, region)
     order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
