@@ -39,6 +39,12 @@ these runs, and reads near a decision move with them: on the development
 split the default reads 92.0-94.5 % across them (docs/benchmarks-vision.md,
 "Twelfth round"). A change worth keeping should hold up across the spread,
 not only on the one draw of the photos as they are.
+
+Besides the issue's keys, ``box_iou_median`` and ``box_iou_min`` give how
+well the reads' boxes fit the labelled plates: the IoU of the read that
+counts for each detected plate, median and lowest. A plate whose read
+overlaps it by 0.3 or less counts as not detected, so a low minimum is a
+plate near that edge.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ class ImageScore:
     detected: int
     extra_reads: int
     ms: float
+    ious: tuple[float, ...] = ()  # per detected plate: IoU of the read that counts with the labelled box
 
 
 def parse_ground_truth(text: str) -> list[GroundTruth]:
@@ -196,15 +203,17 @@ def score_image(truths: list[GroundTruth], reads: list, ms: float) -> ImageScore
     overlap no plate are ``extra_reads``.
     """
     exact = exact_o0 = detected = 0
+    ious = []
     for gt in truths:
         best = best_overlap(reads, gt.box)
         if best is None:
             continue
         detected += 1
+        ious.append(best.box.iou(gt.box))
         exact += best.text == gt.plate
         exact_o0 += o0(best.text) == o0(gt.plate)
     extra = sum(1 for r in reads if all(r.box.iou(gt.box) <= IOU_MATCH for gt in truths))
-    return ImageScore(len(truths), exact, exact_o0, detected, extra, ms)
+    return ImageScore(len(truths), exact, exact_o0, detected, extra, ms, tuple(ious))
 
 
 def find_labelled_images(folder: Path) -> list[tuple[Path, list[GroundTruth]]]:
@@ -223,6 +232,7 @@ def find_labelled_images(folder: Path) -> list[tuple[Path, list[GroundTruth]]]:
 def summarize(scores: list[ImageScore]) -> dict[str, float | int]:
     plates = sum(s.plates for s in scores)
     ms = sorted(s.ms for s in scores)
+    ious = [iou for s in scores for iou in s.ious]
 
     def pct(n: int) -> float:
         return round(100.0 * n / plates, 1) if plates else 0.0
@@ -237,6 +247,8 @@ def summarize(scores: list[ImageScore]) -> dict[str, float | int]:
         "ms_median": round(statistics.median(ms), 1) if ms else 0.0,
         "ms_mean": round(statistics.fmean(ms), 1) if ms else 0.0,
         "ms_p90": round(ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))], 1) if ms else 0.0,
+        "box_iou_median": round(statistics.median(ious), 3) if ious else 0.0,
+        "box_iou_min": round(min(ious), 3) if ious else 0.0,
     }
 
 

@@ -362,3 +362,20 @@ def test_crnn_model_setting_loads_another_model_or_names_the_missing_file(monkey
     other.unlink()  # the setting, not the committed file, is what is loaded
     with pytest.raises(RuntimeError, match="retrained.onnx not found"):
         PlateCrnnOCR()
+
+
+def test_box_scale_recovers_the_factor_between_detector_and_labelled_boxes():
+    from recognition.bench import plate_fold
+    from recognition.training.box_scale import Pair, best_scale, fit
+    from recognition.vision.pipeline import plate_box
+    from recognition.vision.types import Box
+
+    pairs = []
+    for i in range(12):
+        det = Box(100 + 37 * i, 80 + 11 * i, 200 + 10 * i, 100 + 4 * i)
+        pairs.append(Pair("us", f"ABC{100 + i}", det, plate_box(det, 2000, 2000, (0.8, 0.6)), 2000, 2000))
+    assert best_scale(pairs) == (0.8, 0.6)
+    assert {plate_fold(p.plate) for p in pairs} == {0, 1}
+    out = fit(pairs)
+    assert out["fit_on_fold_0"]["scale"] == (0.8, 0.6) and out["fit_on_fold_1"]["other_fold"]["min"] > 0.95
+    assert out["unscaled"]["mean"] < 0.6 and out["shape"]["us"]["height"] == pytest.approx(0.6, abs=0.02)

@@ -30,7 +30,14 @@ from recognition.vision.ocr import (
     settle_lone_o0,
     settle_o0_by_layout,
 )
-from recognition.vision.pipeline import PlatePipeline, build_pipeline, dark_frame_gain, decode_image, expand_box
+from recognition.vision.pipeline import (
+    PlatePipeline,
+    build_pipeline,
+    dark_frame_gain,
+    decode_image,
+    expand_box,
+    plate_box,
+)
 from recognition.vision.synth import random_plate_text, render_plate, render_vehicle_scene
 from recognition.vision.types import Box, Candidate, Detection, OcrResult, PlateRead
 
@@ -65,6 +72,27 @@ def test_pipeline_reads_the_plate_of_a_rendered_scene(pipeline, text, seed, styl
     assert reads[0].candidates[0] == Candidate(reads[0].text, reads[0].confidence)
     assert reads[0].crop.ndim == 3
     assert reads[0].ocr_engine in ("crnn", "rapid+crnn")  # the default ensemble says which engines read it
+
+
+def test_reads_report_the_plate_not_the_detectors_looser_box(pipeline):
+    # the detector's box takes in the plate's surround; the read's box is the plate
+    # inside it (plate_box), and the OCR crop is still cut from the detector's box
+    for text, seed, style in [("ABC1234", 0, "us"), ("RK755AJ", 3, "eu"), ("BRA2E19", 4, "br")]:
+        image, box = render_vehicle_scene(text, seed=seed, style=style)
+        (det,) = [d for d in pipeline.detector.detect(image) if d.box.iou(box) > 0.3]
+        (read,) = _read_at(pipeline, image, box)
+        assert read.box == plate_box(det.box, image.shape[1], image.shape[0])
+        assert read.box.iou(box) > det.box.iou(box) and read.box.iou(box) > 0.75
+        assert read.crop.shape[:2] == (expand_box(det.box, image.shape[1], image.shape[0]).h,
+                                       expand_box(det.box, image.shape[1], image.shape[0]).w)
+
+
+def test_plate_box_scales_about_the_centre_and_stays_in_the_frame():
+    assert plate_box(Box(100, 100, 100, 50), 1000, 1000) == Box(105, 108, 90, 35)
+    assert plate_box(Box(100, 100, 100, 50), 1000, 1000, scale=(1.0, 1.0)) == Box(100, 100, 100, 50)
+    edge = plate_box(Box(0, 0, 20, 10), 15, 8)
+    assert edge.x >= 0 and edge.y >= 0 and edge.x + edge.w <= 15 and edge.y + edge.h <= 8
+    assert plate_box(Box(5, 5, 1, 1), 10, 10).w == 1  # never empty
 
 
 def test_rendered_scenes_are_read_reliably_across_seeds(pipeline):
@@ -513,6 +541,9 @@ def test_summarize_reports_percentages_and_timing():
     out = summarize(scores)
     assert out["exact"] == 75.0 and out["detected"] == 75.0 and out["images"] == 4
     assert out["ms_median"] == 25.0 and out["ms_p90"] == 40.0 and out["ms_mean"] == 25.0
+    assert out["box_iou_median"] == 1.0 and out["box_iou_min"] == 1.0  # the undetected plate adds none
+    loose = score_image(gt, [_read("ABC123", Box(0, 0, 20, 10))], 5.0)
+    assert loose.ious == (0.5,) and summarize([*scores, loose])["box_iou_min"] == 0.5
 
 
 def test_bench_looks_darken_flatten_or_grey_a_photo_and_repeat():
