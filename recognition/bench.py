@@ -180,8 +180,9 @@ def vary_photo(frame, truths: list[GroundTruth], name: str, shear: float, rotate
 def best_overlap(items, box: Box):  # type: ignore[no-untyped-def]
     """Of ``items`` (reads, detections: anything with a ``box``), the one overlapping
     ``box`` most, if by more than IOU_MATCH; else None."""
-    best = max(items, key=lambda item: item.box.iou(box), default=None)
-    return best if best is not None and best.box.iou(box) > IOU_MATCH else None
+    scored = [(item.box.iou(box), item) for item in items]
+    iou, best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
+    return best if iou > IOU_MATCH else None
 
 
 def plate_fold(text: str) -> int:

@@ -93,3 +93,14 @@ def test_second_pass_runs_on_small_frames_only_when_asked(small, size, passes, m
     monkeypatch.setenv("ALPR_DET_FALLBACK_SMALL", "yes")
     with pytest.raises(ValueError, match="ALPR_DET_FALLBACK_SMALL"):
         build_pipeline(detector="onnx", ocr="crnn")
+
+
+def test_ort_spin_is_an_on_off_setting(monkeypatch):
+    from recognition.vision import config
+
+    monkeypatch.setattr(config, "_global_pool", False)  # sessions with their own pools read ALPR_ORT_SPIN
+    monkeypatch.setenv("ALPR_ORT_SPIN", "1")
+    assert config.ort_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    monkeypatch.setenv("ALPR_ORT_SPIN", "2")
+    with pytest.raises(ValueError, match="ALPR_ORT_SPIN"):
+        config.ort_session_options()

@@ -281,6 +281,14 @@ def test_a_benchmark_fold_without_the_benchmark_is_refused(module, capsys):
     assert exit_info.value.code == 2 and "--bench-fold needs --bench" in capsys.readouterr().err
 
 
+def test_eval_ocr_refuses_a_folder_without_labelled_crops(tmp_path, capsys):
+    from recognition.training.eval_ocr import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(tmp_path), "--engines", "crnn"])
+    assert exit_info.value.code == 2 and f"no labelled crops under {tmp_path}" in capsys.readouterr().err
+
+
 def test_detector_margins_give_crops_as_loose_as_the_pipelines():
     from recognition.training.synth_plates import DETECTOR_MARGINS
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.training.eval_ocr [--bench ../shared/bench/openalpr-dev] [--engines rapid,crnn,rapid+crnn]
+    python -m recognition.training.eval_ocr [--bench ../shared/bench/openalpr-dev] [--engines rapid,crnn,rapid+crnn] [--data DIR]
 
 ``rapid+crnn@T`` is the ensemble with early-exit confidence T (``@1``: both
 engines on every crop), ``rapid+crnn@T/C`` also with C for readings in none of
@@ -36,6 +36,7 @@ from recognition.bench import o0
 from recognition.vision.ocr import EnsemblePlateOCR, PlateCrnnOCR, RapidPlateOCR
 
 from .dataset import bench_fold, load_real_crops, split_real_crops
+from .synth_plates import default_data_dir
 
 
 def build_engines(names: list[str], crnn_path: Path | None = None) -> dict[str, object]:
@@ -126,11 +127,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="read only the bench plates of this fold (the other fold's model has not seen them)")
     ap.add_argument("--crnn", type=Path, default=None, help="CRNN .onnx to use (default: the committed model)")
     ap.add_argument("--rendered", type=int, default=0, help="also read N plates per style drawn by recognition.vision.synth")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="folder of the labelled real crops (default: ../shared/data next to the repository)")
     args = ap.parse_args(argv)
     if args.bench_fold is not None and args.bench is None:
         ap.error("--bench-fold needs --bench")
+    crops = load_real_crops(args.data)
+    if not crops:
+        ap.error(f"no labelled crops under {args.data or default_data_dir()}: pass --data DIR (us-plate-crops/, br-plate-crops/)")
     engines = build_engines(args.engines.split(","), args.crnn)
-    _, val = split_real_crops(load_real_crops(), args.val_percent)
+    _, val = split_real_crops(crops, args.val_percent)
     val_items = [(cv2.imread(str(c.path)), c.text, c.source) for c in val]
     val_items = [v for v in val_items if v[0] is not None]
     result: dict[str, object] = {"heldout_crops": {n: score(e, val_items) for n, e in engines.items()}}

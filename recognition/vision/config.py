@@ -152,7 +152,7 @@ def ort_session_options():  # type: ignore[no-untyped-def]
         return opts
     opts.intra_op_num_threads = threads()
     opts.inter_op_num_threads = 1
-    spin = "1" if env_int("ALPR_ORT_SPIN", 0, minimum=0) else "0"
+    spin = "1" if env_flag("ALPR_ORT_SPIN", False) else "0"
     opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
     opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
     return opts
