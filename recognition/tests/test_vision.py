@@ -87,6 +87,37 @@ def test_reads_report_the_plate_not_the_detectors_looser_box(pipeline):
                                        expand_box(det.box, image.shape[1], image.shape[0]).w)
 
 
+def test_a_weak_box_without_a_plate_does_not_keep_the_larger_pass_from_running(pipeline):
+    image, box = render_vehicle_scene("KDT4421", seed=2)
+    real = pipeline.detector
+
+    class Detector:
+        name = "stub"
+        calls: list[str] = []
+
+        def detect(self, frame):
+            raise AssertionError("the pipeline asks for the passes one by one")
+
+        def detect_first(self, frame):
+            self.calls.append("first")
+            return first_pass
+
+        def detect_larger(self, frame):
+            self.calls.append("larger")
+            return real.detect_first(frame)
+
+    stub = Detector()
+    two_pass = PlatePipeline(stub, pipeline.ocr)
+    first_pass = [Detection(Box(10, 10, 80, 30), 0.3)]  # sky: nothing to read there
+    reads = two_pass.read(image, region="us")
+    assert stub.calls == ["first", "larger"] and [r.text for r in reads] == ["KDT4421"]
+    assert reads[0].box.iou(box) > 0.5
+    # a first pass that reads the plate is enough
+    stub.calls.clear()
+    first_pass = real.detect_first(image)
+    assert [r.text for r in two_pass.read(image, region="us")] == ["KDT4421"] and stub.calls == ["first"]
+
+
 def test_plate_box_scales_about_the_centre_and_stays_in_the_frame():
     assert plate_box(Box(100, 100, 100, 50), 1000, 1000) == Box(105, 108, 90, 35)
     assert plate_box(Box(100, 100, 100, 50), 1000, 1000, scale=(1.0, 1.0)) == Box(100, 100, 100, 50)

@@ -266,10 +266,21 @@ class OnnxPlateDetector:
         self._input = self._session.get_inputs()[0].name
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        dets = self._detect(image, self.imgsz)
-        if not dets and self.fallback_imgsz > self.imgsz and (self.fallback_small or max(image.shape[:2]) > self.imgsz):
-            dets = self._detect(image, self.fallback_imgsz)
-        return dets
+        """The first pass, and the larger one where the first finds nothing."""
+        return self.detect_first(image) or self.detect_larger(image)
+
+    def detect_first(self, image: np.ndarray) -> list[Detection]:
+        """The first pass alone, at ``imgsz``."""
+        return self._detect(image, self.imgsz)
+
+    def detect_larger(self, image: np.ndarray) -> list[Detection]:
+        """The second pass at ``fallback_imgsz`` alone, where it applies to this
+        frame ([] where not). The pipeline also runs it when the first pass
+        found boxes but no readable plate in them: a weak box on something else
+        (a badge, a window) would otherwise keep it from running."""
+        if self.fallback_imgsz > self.imgsz and (self.fallback_small or max(image.shape[:2]) > self.imgsz):
+            return self._detect(image, self.fallback_imgsz)
+        return []
 
     def _detect(self, image: np.ndarray, imgsz: int) -> list[Detection]:
         h, w = image.shape[:2]

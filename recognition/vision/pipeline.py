@@ -35,7 +35,8 @@
   about 1.8x faster) or ``fp32``.
 - ``ALPR_DET_IMGSZ``: detector input size, long side (default 640).
 - ``ALPR_DET_FALLBACK_IMGSZ``: second detector pass at this size for frames
-  where the first found no plate (small distant plates; default 1280, only
+  where the first found no plate, or found boxes but no plate was read in
+  them (small distant plates; default 1280, only
   for frames larger than ``ALPR_DET_IMGSZ``; 0 turns it off; onnx detector).
 - ``ALPR_DET_FALLBACK_SMALL``: 1 runs that pass on smaller frames too, upscaled
   (default 0: it finds a few more distant plates in small frames, at its price on
@@ -59,7 +60,7 @@ from . import config
 from .detector import get_detector
 from .ocr import CROP_MARGIN_X, CROP_MARGIN_Y, OCR_ENGINES, get_ocr
 from .rectify import level_crop
-from .types import Box, Detector, PlateOCR, PlateRead
+from .types import Box, Detection, Detector, PlateOCR, PlateRead
 
 DETECTORS = ("onnx", "yolo")
 DEFAULT_DETECTOR = "onnx"
@@ -164,14 +165,33 @@ class PlatePipeline:
             image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_GRAY2BGR)
         elif image_bgr.shape[2] == 4:
             image_bgr = cv2.cvtColor(image_bgr, cv2.COLOR_BGRA2BGR)
-        height, width = image_bgr.shape[:2]
         # A dark frame is brightened for the models: smoothed first for the
         # detector (amplified sensor noise hides plates from it), its crops
         # as they are for OCR. The stored crop stays as the camera sent it.
         gain = dark_frame_gain(image_bgr, self.dark_mean) if self.dark_mean > 0 else 1.0
         seen = image_bgr if gain == 1.0 else cv2.convertScaleAbs(cv2.GaussianBlur(image_bgr, (3, 3), 0), alpha=gain)
+        first = getattr(self.detector, "detect_first", None)
+        larger = getattr(self.detector, "detect_larger", None)
+        if first is None or larger is None:
+            return self._read_detections(image_bgr, self.detector.detect(seen), gain, region)
+        # The detector's larger pass (small, distant plates) runs where the
+        # first finds no box, and also where it finds boxes but no plate is
+        # read in them: a weak box on a badge or a window must not hide the
+        # plate. Boxes the first pass had are not read twice.
+        dets = first(seen)
+        reads = self._read_detections(image_bgr, dets, gain, region)
+        if not reads:
+            more = [d for d in larger(seen) if all(d.box.iou(o.box) <= 0.5 for o in dets)]
+            reads = self._read_detections(image_bgr, more, gain, region)
+        return reads
+
+    def _read_detections(
+        self, image_bgr: np.ndarray, dets: list[Detection], gain: float, region: str | None
+    ) -> list[PlateRead]:
+        """OCR of each detection's crop; reads too short or too unsure are dropped."""
+        height, width = image_bgr.shape[:2]
         reads: list[PlateRead] = []
-        for det in self.detector.detect(seen):
+        for det in dets:
             crop_box = expand_box(det.box, width, height)
             crop = image_bgr[crop_box.y : crop_box.y + crop_box.h, crop_box.x : crop_box.x + crop_box.w]
             lit = crop if gain == 1.0 else cv2.convertScaleAbs(crop, alpha=gain)
