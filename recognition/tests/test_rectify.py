@@ -64,6 +64,33 @@ def test_level_crop_turns_the_plate_back_and_cuts_it_out():
     assert level.shape[0] < crop.shape[0]
 
 
+def _turned_crop_with_surround(plate: np.ndarray, degrees: float, share: tuple[float, float]) -> np.ndarray:
+    """The plate in a darker surround (a recess) that takes up 1 - ``share`` of the
+    box around it, all turned; cropped like the pipeline crops the turned box."""
+    h, w = plate.shape[:2]
+    bw, bh = int(round(w / share[0])), int(round(h / share[1]))
+    boxed = np.full((bh, bw, 3), 60, np.uint8)
+    boxed[(bh - h) // 2 : (bh - h) // 2 + h, (bw - w) // 2 : (bw - w) // 2 + w] = plate
+    return _crop_after(rotate_frame, boxed, degrees)
+
+
+@pytest.mark.parametrize("degrees", [-20.0, 12.0, 20.0])
+def test_a_turned_plate_in_a_looser_box_is_levelled_using_the_plates_share_of_the_box(degrees):
+    from recognition.vision.pipeline import PLATE_BOX_SCALE
+
+    plate = render_plate("KDT4421", width=240)
+    crop = _turned_crop_with_surround(plate, degrees, (0.9, 0.6))  # a deep recess above and below
+    # taken as the turned plate's own box, the box gives no plate shape: left as it was before
+    assert level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y)[1] == 0.0
+    level, angle, _ = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y, plate_in_box=PLATE_BOX_SCALE)
+    assert angle == pytest.approx(degrees, abs=2.5)
+    # cut like an upright crop of the box: the box's proportions with the pipeline's margins
+    want = plate.shape[1] / PLATE_BOX_SCALE[0] * (1 + 2 * CROP_MARGIN_X) / (
+        plate.shape[0] / PLATE_BOX_SCALE[1] * (1 + 2 * CROP_MARGIN_Y))
+    assert level.shape[1] / level.shape[0] == pytest.approx(want, rel=0.2)
+    assert abs(plate_angle(level)) < MIN_ANGLE
+
+
 @pytest.mark.parametrize("shear", [-0.3, -0.2, 0.2, 0.3])
 def test_plate_shear_finds_how_far_the_characters_lean(shear):
     crop = _leaning_crop(render_plate("KDT4421", width=240), shear)

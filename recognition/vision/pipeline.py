@@ -196,7 +196,7 @@ class PlatePipeline:
             crop = image_bgr[crop_box.y : crop_box.y + crop_box.h, crop_box.x : crop_box.x + crop_box.w]
             lit = crop if gain == 1.0 else cv2.convertScaleAbs(crop, alpha=gain)
             # a turned plate or leaning characters are set level first (rectify.py)
-            level = level_crop(lit, CROP_MARGIN_X, CROP_MARGIN_Y)[0] if self.rectify else lit
+            level = level_crop(lit, CROP_MARGIN_X, CROP_MARGIN_Y, plate_in_box=PLATE_BOX_SCALE)[0] if self.rectify else lit
             result = self.ocr.read(level, region=region)
             if len(result.text) < self.min_chars or result.confidence < self.min_confidence:
                 continue

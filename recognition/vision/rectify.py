@@ -130,6 +130,7 @@ def level_crop(
     margin_y: float = 0.0,
     min_angle: float = MIN_ANGLE,
     min_shear: float = MIN_SHEAR,
+    plate_in_box: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, float, float]:
     """(the crop levelled, the plate's angle, the lean taken out).
 
@@ -140,9 +141,15 @@ def level_crop(
     ``margin_x`` / ``margin_y``: the fraction of the detector's box that was
     added on each side to make the crop (pipeline.expand_box); the cut keeps
     the same margin around the levelled plate.
+
+    ``plate_in_box``: the plate's share of the detector's box (width, height;
+    pipeline.PLATE_BOX_SCALE). Where the box taken as the turned plate's
+    bounding box gives no plate shape (the box's surround makes a turned
+    plate look too tall), the plate inside it is tried, and the cut is grown
+    back by the same share.
     """
     grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    out, angle = _turn_level(crop, grey, margin_x, margin_y, min_angle)
+    out, angle = _turn_level(crop, grey, margin_x, margin_y, min_angle, plate_in_box)
     shear = plate_shear(grey if out is crop else out)
     if abs(shear) < min_shear:
         return out, angle, 0.0
@@ -151,20 +158,33 @@ def level_crop(
     return cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), angle, shear
 
 
+def _plate_shaped(size: tuple[float, float] | None, crop_h: int) -> bool:
+    """A plate at least 1.5 times as wide as high, not a sliver of the crop."""
+    return size is not None and size[0] >= 1.5 * size[1] and size[1] >= 0.15 * crop_h
+
+
 def _turn_level(
-    crop: np.ndarray, grey: np.ndarray, margin_x: float, margin_y: float, min_angle: float
+    crop: np.ndarray,
+    grey: np.ndarray,
+    margin_x: float,
+    margin_y: float,
+    min_angle: float,
+    plate_in_box: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, float]:
     angle = plate_angle(grey)
     if abs(angle) < min_angle:
         return crop, 0.0
     h, w = crop.shape[:2]
-    size = plate_size(w / (1 + 2 * margin_x), h / (1 + 2 * margin_y), angle)
-    # a plate at least 1.5 times as wide as high; otherwise the box is not its bounding box
-    if size is None or size[0] < 1.5 * size[1] or size[1] < 0.15 * h:
+    box_w, box_h = w / (1 + 2 * margin_x), h / (1 + 2 * margin_y)
+    size, grow = plate_size(box_w, box_h, angle), (1.0, 1.0)
+    if not _plate_shaped(size, h) and plate_in_box is not None:
+        size = plate_size(box_w * plate_in_box[0], box_h * plate_in_box[1], angle)
+        grow = (1.0 / plate_in_box[0], 1.0 / plate_in_box[1])
+    if size is None or not _plate_shaped(size, h):  # the box is not the plate's bounding box
         return crop, 0.0
     m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -angle, 1.0)
     turned = cv2.warpAffine(crop, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    cut_w = min(w, int(round(size[0] * (1 + 2 * margin_x))))
-    cut_h = min(h, int(round(size[1] * (1 + 2 * margin_y))))
+    cut_w = min(w, int(round(size[0] * grow[0] * (1 + 2 * margin_x))))
+    cut_h = min(h, int(round(size[1] * grow[1] * (1 + 2 * margin_y))))
     x0, y0 = (w - cut_w) // 2, (h - cut_h) // 2
     return turned[y0 : y0 + cut_h, x0 : x0 + cut_w], angle
