@@ -13,7 +13,10 @@ every 0.5 degree around the best; one numpy pass per sweep.
 ``level_crop`` turns the crop back when the angle is large enough to matter
 and cuts out the plate: a plate of W x H turned by a lies in an upright box
 of W cos a + H sin a by W sin a + H cos a, which is the detector's box, so
-W and H follow from the box and the angle. Then ``plate_shear`` sweeps the
+W and H follow from the box and the angle. The detector's box also holds
+some of the plate's surround; where the box gives no plate shape, the plate
+inside it (its share of the box, ``pipeline.PLATE_BOX_SCALE``) is tried.
+Then ``plate_shear`` sweeps the
 columns the same way: characters that lean (a plate seen from the side and
 above) are set upright when they lean by 0.12 or more (about 7 degrees).
 """
