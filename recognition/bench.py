@@ -180,9 +180,13 @@ def vary_photo(frame, truths: list[GroundTruth], name: str, shear: float, rotate
 def best_overlap(items, box: Box):  # type: ignore[no-untyped-def]
     """Of ``items`` (reads, detections: anything with a ``box``), the one overlapping
     ``box`` most, if by more than IOU_MATCH; else None."""
-    scored = [(item.box.iou(box), item) for item in items]
-    iou, best = max(scored, key=lambda pair: pair[0], default=(0.0, None))
-    return best if iou > IOU_MATCH else None
+    return _best_overlap_iou(items, box)[1]
+
+
+def _best_overlap_iou(items, box: Box):  # type: ignore[no-untyped-def]
+    """(IoU, item) of the item overlapping ``box`` most, if by more than IOU_MATCH; else (0.0, None)."""
+    iou, best = max(((item.box.iou(box), item) for item in items), key=lambda pair: pair[0], default=(0.0, None))
+    return (iou, best) if iou > IOU_MATCH else (0.0, None)
 
 
 def plate_fold(text: str) -> int:
@@ -206,11 +210,11 @@ def score_image(truths: list[GroundTruth], reads: list, ms: float) -> ImageScore
     exact = exact_o0 = detected = 0
     ious = []
     for gt in truths:
-        best = best_overlap(reads, gt.box)
+        iou, best = _best_overlap_iou(reads, gt.box)
         if best is None:
             continue
         detected += 1
-        ious.append(best.box.iou(gt.box))
+        ious.append(iou)
         exact += best.text == gt.plate
         exact_o0 += o0(best.text) == o0(gt.plate)
     extra = sum(1 for r in reads if all(r.box.iou(gt.box) <= IOU_MATCH for gt in truths))

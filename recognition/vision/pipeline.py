@@ -107,7 +107,8 @@ def expand_box(
 # Fitted on either half of the split (bench --fold) alone, the factor that
 # gives the mean best overlap is the same (0.9, 0.7), and on the other half
 # the median overlap with the labelled plate rises from 0.62 to 0.82 and the
-# lowest from 0.30 to 0.48 (docs/benchmarks-vision.md, "Plate boxes").
+# lowest from 0.30 to 0.48 (docs/benchmarks-vision.md, "Thirteenth round", second change;
+# python -m recognition.training.box_scale fits it).
 PLATE_BOX_SCALE = (0.9, 0.7)
 
 
@@ -170,17 +171,15 @@ class PlatePipeline:
         # as they are for OCR. The stored crop stays as the camera sent it.
         gain = dark_frame_gain(image_bgr, self.dark_mean) if self.dark_mean > 0 else 1.0
         seen = image_bgr if gain == 1.0 else cv2.convertScaleAbs(cv2.GaussianBlur(image_bgr, (3, 3), 0), alpha=gain)
-        first = getattr(self.detector, "detect_first", None)
+        # A detector with a larger second pass (small, distant plates; the ONNX
+        # one) runs it where the first finds no box, and also where it finds
+        # boxes but no plate is read in them: a weak box on a badge or a window
+        # must not hide the plate. Boxes the first pass had are not read twice.
+        first = getattr(self.detector, "detect_first", self.detector.detect)
         larger = getattr(self.detector, "detect_larger", None)
-        if first is None or larger is None:
-            return self._read_detections(image_bgr, self.detector.detect(seen), gain, region)
-        # The detector's larger pass (small, distant plates) runs where the
-        # first finds no box, and also where it finds boxes but no plate is
-        # read in them: a weak box on a badge or a window must not hide the
-        # plate. Boxes the first pass had are not read twice.
         dets = first(seen)
         reads = self._read_detections(image_bgr, dets, gain, region)
-        if not reads:
+        if not reads and larger is not None:
             more = [d for d in larger(seen) if all(d.box.iou(o.box) <= 0.5 for o in dets)]
             reads = self._read_detections(image_bgr, more, gain, region)
         return reads
