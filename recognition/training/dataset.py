@@ -230,3 +230,31 @@ def load_validation(
                 wide = jitter_crop(im, rng, loose, DETECTOR_MARGINS)
                 out.append((crnn_preprocess(wide), c.text, f"{c.source}_loose"))
     return out
+
+
+def sample_rate(data_dir: Path | None = None, batches: int = 30, size: int = 48) -> float:
+    """Training samples (detector-like margins, as ``train.py --detector-margins``) one core makes
+    per second: the median over ``batches`` batches. It bounds a GPU run's speed (device_train.sh)."""
+    import statistics
+    import time
+
+    data_dir = data_dir or default_data_dir()
+    train, _ = split_real_crops(load_real_crops(data_dir))
+    samples = PlateSamples(train, SynthAssets.load(data_dir), seed=0, margins=(DETECTOR_MARGINS, DETECTOR_MARGINS))
+    times = []
+    for _ in range(batches):
+        start = time.perf_counter()
+        samples.batch(size)
+        times.append(time.perf_counter() - start)
+    return size / statistics.median(times)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    cv2.setNumThreads(1)
+    ap = argparse.ArgumentParser(description="Training samples made per second on one core (python -m recognition.training.dataset)")
+    ap.add_argument("--data-dir", type=Path, default=None, help="default ../shared/data")
+    ap.add_argument("--batches", type=int, default=30)
+    args = ap.parse_args()
+    print(f"{sample_rate(args.data_dir, args.batches):.0f} samples/s on one core")

@@ -19,6 +19,7 @@ class PlateCRNN(nn.Module):
 
     def __init__(self, channels: tuple[int, ...] = (24, 48, 80, 112), hidden: int = 96) -> None:
         super().__init__()
+        self.channels, self.hidden = tuple(channels), hidden
         c1, c2, c3, c4 = channels
         self.features = nn.Sequential(
             *_block(1, c1),

@@ -1,10 +1,17 @@
-"""Train the plate CRNN on CPU for a fixed time and export it to ONNX.
+"""Train the plate CRNN for a fixed time and export it to ONNX.
 
 Usage (from the repository root, with ``../shared/data`` present)::
 
     python -m recognition.training.train --minutes 35 --out recognition/models/plate_crnn.onnx
 
-One thread (the machine is shared). Every ``--eval-minutes`` it measures
+By default one CPU thread (the machine is shared) and the training samples
+are made in the same process, so a run is repeatable from its seed.
+``--workers N`` renders the samples in N processes beside the training (each
+with its own seed) and ``--device cuda`` trains on a GPU (``auto``: a GPU
+when there is one); ``recognition/training/device_train.sh`` is the prepared
+run for a lent GPU machine. ``--channels`` and ``--hidden`` size the model
+(the pipeline reads any model with the same input and output). Every
+``--eval-minutes`` it measures
 exact match on the held-out real crops (US with O and 0 counted equal, as the
 US region reads them; BR strict) and exports the best model so far to
 ``--out`` (ONNX opset 17, input ``image`` (N, 1, 48, 144), output ``probs``
@@ -24,11 +31,13 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
+import copy
 import json
 import math
 import random
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,14 +58,86 @@ from .onnx_init import load_onnx_weights
 from .synth_plates import DETECTOR_MARGINS, CropMargins, SynthAssets, default_data_dir
 
 
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def encode_batch(x: np.ndarray, labels: list[list[int]]) -> Batch:
+    """(images, concatenated CTC targets, target lengths) as tensors."""
+    return (
+        torch.from_numpy(x),
+        torch.tensor([k for lab in labels for k in lab], dtype=torch.long),
+        torch.tensor([len(lab) for lab in labels], dtype=torch.long),
+    )
+
+
+class SampleStream(torch.utils.data.IterableDataset):
+    """Endless training batches from ``samples``.
+
+    Read in the training process (``--workers 0``) it continues ``samples``'
+    own random stream, so a run is repeatable from ``--seed``. In a
+    DataLoader worker each process draws with its own seed (``seed`` and the
+    worker's number), so the workers never repeat each other's samples.
+    """
+
+    def __init__(self, samples: PlateSamples, batch: int, seed: int) -> None:
+        self.samples, self.batch, self.seed = samples, batch, seed
+
+    def __iter__(self) -> Iterator[Batch]:
+        info = torch.utils.data.get_worker_info()
+        if info is not None:
+            self.samples.rng = random.Random(self.seed * 1000 + 7919 * (info.id + 1))
+        while True:
+            x, labels, _ = self.samples.batch(self.batch)
+            yield encode_batch(x, labels)
+
+
+def _one_cv2_thread(_worker: int) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core already
+
+
+def batch_stream(samples: PlateSamples, batch: int, seed: int, workers: int, pin: bool) -> Iterator[Batch]:
+    """Training batches: made in this process (``workers=0``) or by ``workers`` processes.
+
+    The workers are started with "spawn": a forked child of a process whose
+    OpenCV and torch thread pools have run hangs in them (seen here).
+    """
+    stream = SampleStream(samples, batch, seed)
+    if workers == 0:
+        return iter(stream)
+    loader = torch.utils.data.DataLoader(
+        stream, batch_size=None, num_workers=workers, pin_memory=pin, prefetch_factor=4,
+        persistent_workers=True, worker_init_fn=_one_cv2_thread, multiprocessing_context="spawn",
+    )
+    return iter(loader)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device is available")
+    return torch.device(name)
+
+
+def parse_channels(text: str) -> tuple[int, int, int, int]:
+    parts = tuple(int(p) for p in text.split(","))
+    if len(parts) != 4 or min(parts) < 4:
+        raise argparse.ArgumentTypeError("four channel counts of at least 4, e.g. 24,48,80,112")
+    return parts  # type: ignore[return-value]
+
+
 def evaluate(model: PlateCRNN, val: list[tuple[np.ndarray, str, str]], batch: int = 128) -> dict[str, float]:
     """Exact match per source on preprocessed validation crops (greedy CTC decode)."""
     model.eval()
+    device = next(model.parameters()).device
     hits: dict[str, list[int]] = {}
     with torch.no_grad():
         for i in range(0, len(val), batch):
             chunk = val[i : i + batch]
-            probs = model.logits(torch.from_numpy(np.stack([v[0] for v in chunk]))).softmax(-1).numpy()
+            images = torch.from_numpy(np.stack([v[0] for v in chunk])).to(device)
+            probs = model.logits(images).softmax(-1).cpu().numpy()
             for p, (_, text, source) in zip(probs, chunk, strict=True):
                 read, _ = greedy_decode(p)
                 if source == "us":
@@ -70,6 +151,8 @@ def evaluate(model: PlateCRNN, val: list[tuple[np.ndarray, str, str]], batch: in
 
 
 def export_onnx(model: PlateCRNN, out: Path) -> None:
+    """``model`` (on any device) as ONNX at ``out``, exported from a CPU copy."""
+    model = copy.deepcopy(model).cpu()
     model.eval()
     out.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, 1, CRNN_HEIGHT, CRNN_WIDTH)
@@ -85,7 +168,6 @@ def export_onnx(model: PlateCRNN, out: Path) -> None:
         dynamo=False,
     )
     tmp.replace(out)
-    model.train()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,11 +192,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bench-fold", default=None, choices=("0", "1", "all"),
                     help="fold of the benchmark plates to train on (default 0; all: both, and the bench then scores seen plates)")
     ap.add_argument("--bench-repeat", type=int, default=4, help="times each benchmark crop is listed among the real crops")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="where to train (auto: a GPU if there is one)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="processes rendering training samples beside the training (0: in the training process, repeatable)")
+    ap.add_argument("--threads", type=int, default=1, help="CPU threads of the training process")
+    ap.add_argument("--channels", type=parse_channels, default=(24, 48, 80, 112),
+                    help="channels of the four conv stages, e.g. 32,64,112,160 (with --init: those of the initial model)")
+    ap.add_argument("--hidden", type=int, default=96, help="GRU units per direction")
     args = ap.parse_args(argv)
     if args.bench_fold is not None and args.bench is None:
         ap.error("--bench-fold needs --bench")
+    if args.workers < 0 or args.threads < 1:
+        ap.error("--workers must be 0 or more and --threads 1 or more")
+    device = pick_device(args.device)
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     data_dir = args.data_dir or default_data_dir()
@@ -127,18 +219,20 @@ def main(argv: list[str] | None = None) -> int:
     margins = (DETECTOR_MARGINS, DETECTOR_MARGINS) if args.detector_margins else (REAL_CROP_MARGINS, CropMargins())
     samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed, margins=margins)
     val = load_validation(val_real, loose=assets.backgrounds if args.detector_margins else None)
-    model = PlateCRNN()
+    model = PlateCRNN(channels=args.channels, hidden=args.hidden)
     if args.init is not None and args.init.suffix == ".onnx":
         model = load_onnx_weights(args.init, samples.batch(96)[0])
         print(f"initialised from {args.init}: {json.dumps(evaluate(model, val))}", flush=True)
     elif args.init is not None:
         model.load_state_dict(torch.load(args.init, map_location="cpu"))
         print(f"initialised from {args.init}", flush=True)
+    model.to(device)
     print(
-        f"params {count_parameters(model)}; real train {len(train_real)} "
+        f"params {count_parameters(model)} on {device}, {args.workers} sample workers; real train {len(train_real)} "
         f"(plates {len({c.text for c in train_real})}), val {len(val)} (plates {len({c.text for c in val_real})})",
         flush=True,
     )
+    batches = batch_stream(samples, args.batch, args.seed, args.workers, pin=device.type == "cuda")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     budget = args.minutes * 60.0
@@ -154,21 +248,15 @@ def main(argv: list[str] | None = None) -> int:
         lr = args.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
-        x, labels, _ = samples.batch(args.batch)
-        logp = model(torch.from_numpy(x)).transpose(0, 1)  # T, N, C
-        targets = torch.tensor([k for lab in labels for k in lab], dtype=torch.long)
-        loss = ctc(
-            logp,
-            targets,
-            torch.full((len(labels),), logp.shape[0], dtype=torch.long),
-            torch.tensor([len(lab) for lab in labels], dtype=torch.long),
-        )
+        x, targets, lengths = (t.to(device, non_blocking=True) for t in next(batches))
+        logp = model(x).transpose(0, 1)  # T, N, C
+        loss = ctc(logp, targets, torch.full((len(lengths),), logp.shape[0], dtype=torch.long, device=device), lengths)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         step += 1
-        seen += len(labels)
+        seen += len(lengths)
         loss_avg = float(loss.detach()) if loss_avg is None else 0.98 * loss_avg + 0.02 * float(loss.detach())
         if step % 50 == 0:
             print(f"step {step} seen {seen} loss {loss_avg:.3f} lr {lr:.2e} {elapsed / 60:.1f} min", flush=True)
@@ -193,8 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "command": " ".join(["python -m recognition.training.train", *(argv if argv is not None else sys.argv[1:])]),
         "params": count_parameters(model),
+        "channels": list(model.channels),
+        "hidden": model.hidden,
+        "device": str(device),
+        "workers": args.workers,
         "steps": step,
         "samples_seen": seen,
+        "samples_per_s": round(seen / max(1e-9, time.monotonic() - start), 1),
         "batch": args.batch,
         "real_fraction": args.real_fraction,
         "detector_margins": args.detector_margins,

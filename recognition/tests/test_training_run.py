@@ -1,0 +1,148 @@
+"""Running the CRNN training: sample workers, device choice, model size, the packed data copy.
+
+Uses a small data folder of the project's own rendered plates (the layout of
+``../shared/data``), so it runs without ``../shared``. One test trains for a
+few seconds with a sample-rendering worker process and reads the exported model.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from recognition.training import train
+from recognition.training.dataset import PlateSamples, load_real_crops, split_real_crops
+from recognition.training.pack_data import pack, tree_size
+from recognition.training.synth_plates import SynthAssets
+from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, PlateCrnnOCR
+from recognition.vision.synth import render_plate
+
+US_TEXTS = ["KDT4421", "ABC1234", "7XYZ123", "RDN464", "FE9N6K", "6TIX874", "PADDL10", "AVP2403", "JQS5683", "8P62983"]
+BR_TEXTS = ["OKL0817", "PJB2414", "NZF7823", "GWT2180", "MTW5608", "ODC9387", "JRK5336", "OZU5764"]
+
+
+def _font() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder laid out like ../shared/data, with rendered plates, blanks and noise frames."""
+    root = tmp_path_factory.mktemp("data")
+    us = root / "us-plate-crops" / "images"
+    us.mkdir(parents=True)
+    with open(root / "us-plate-crops" / "groundtruth.csv", "w", newline="") as f:
+        for i, text in enumerate(US_TEXTS):
+            cv2.imwrite(str(us / f"u{i}.png"), render_plate(text, style="us", seed=i, width=240))
+            csv.writer(f).writerow([f"u{i}.png", "ca", text])
+    br = root / "br-plate-crops" / "images"
+    br.mkdir(parents=True)
+    with open(root / "br-plate-crops" / "labels.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "plate"])
+        for i, text in enumerate(BR_TEXTS):
+            cv2.imwrite(str(br / f"b{i}.jpg"), render_plate(text, style="br", seed=i, width=200))
+            w.writerow([f"b{i}.jpg", text])
+    (root / "fonts").mkdir()
+    (root / "fonts" / "DejaVuSans.ttf").write_bytes(_font().read_bytes())
+    (root / "us-plate-blanks").mkdir()
+    blank = np.full((125, 250, 3), 240, np.uint8)
+    blank[8:24] = (40, 40, 160)  # a state band
+    cv2.imwrite(str(root / "us-plate-blanks" / "ca-2000.png"), blank)
+    (root / "backgrounds").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        frame = cv2.GaussianBlur(rng.integers(0, 255, (600, 800, 3), dtype=np.uint8), (9, 9), 0)
+        cv2.imwrite(str(root / "backgrounds" / f"f{i}.png"), frame)
+    return root
+
+
+def _samples(data_dir: Path, seed: int = 0) -> PlateSamples:
+    train_real, _ = split_real_crops(load_real_crops(data_dir))
+    return PlateSamples(train_real, SynthAssets.load(data_dir), seed=seed)
+
+
+def test_in_process_stream_continues_the_samples_own_draws(data_dir):
+    a, b = _samples(data_dir, seed=3), _samples(data_dir, seed=3)
+    x, targets, lengths = next(train.batch_stream(a, 4, seed=3, workers=0, pin=False))
+    want_x, want_labels, _ = b.batch(4)
+    assert x.shape == (4, 1, CRNN_HEIGHT, CRNN_WIDTH) and torch.equal(x, torch.from_numpy(want_x))
+    assert lengths.tolist() == [len(lab) for lab in want_labels]
+    assert targets.tolist() == [k for lab in want_labels for k in lab]
+
+
+def test_each_sample_worker_draws_with_its_own_seed(data_dir, monkeypatch):
+    class Info:
+        def __init__(self, id: int) -> None:
+            self.id = id
+
+    def first_batch(worker: int) -> torch.Tensor:
+        monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: Info(worker))
+        return next(iter(train.SampleStream(_samples(data_dir), 3, seed=5)))[0]
+
+    assert torch.equal(first_batch(0), first_batch(0))  # repeatable per worker
+    assert not torch.equal(first_batch(0), first_batch(1))  # workers do not repeat each other
+
+
+def test_device_and_channel_options_are_checked():
+    assert train.pick_device("cpu").type == "cpu"
+    assert train.pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit, match="no CUDA device"):
+            train.pick_device("cuda")
+    assert train.parse_channels("32,64,112,160") == (32, 64, 112, 160)
+    with pytest.raises(Exception, match="four channel counts"):
+        train.parse_channels("32,64")
+
+
+def test_a_sized_model_trains_with_a_sample_worker_and_exports_a_model_the_pipeline_reads(data_dir, tmp_path):
+    out = tmp_path / "m.onnx"
+    rc = train.main([
+        "--data-dir", str(data_dir), "--minutes", "0.05", "--eval-minutes", "10", "--workers", "1",
+        "--batch", "8", "--channels", "8,8,16,16", "--hidden", "16", "--out", str(out),
+        "--checkpoint", str(tmp_path / "m.pt"),
+    ])
+    assert rc == 0
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["workers"] == 1 and summary["channels"] == [8, 8, 16, 16] and summary["hidden"] == 16
+    assert summary["steps"] >= 1 and summary["samples_seen"] == 8 * summary["steps"]
+    probs = PlateCrnnOCR(model_path=out, views=1).probabilities(render_plate("KDT4421", style="us", width=240))
+    assert probs.shape == (CRNN_WIDTH // 4, 37)
+    assert np.allclose(probs.sum(-1), 1.0, atol=1e-4)
+
+
+def test_packed_copy_keeps_every_crop_and_label_and_shrinks_the_frames(data_dir, tmp_path):
+    out = tmp_path / "packed"
+    counts = pack(data_dir, out)
+    assert counts == {"us-plate-crops": len(US_TEXTS), "br-plate-crops": len(BR_TEXTS), "backgrounds": 3,
+                      "fonts": 1, "us-plate-blanks": 1}
+    before, after = load_real_crops(data_dir), load_real_crops(out)
+    assert [(c.text, c.source) for c in after] == [(c.text, c.source) for c in before]
+    assert all(cv2.imread(str(c.path)) is not None and c.path.suffix == ".jpg" for c in after)
+    assets = SynthAssets.load(out)
+    assert max(max(bg.shape[:2]) for bg in assets.backgrounds) == 360  # the size training reduces them to
+    assert tree_size(out) < tree_size(data_dir)
+    assert _samples(out).batch(2)[0].shape == (2, 1, CRNN_HEIGHT, CRNN_WIDTH)
+
+
+def test_pack_data_refuses_a_folder_without_crops(tmp_path, capsys):
+    from recognition.training import pack_data
+
+    with pytest.raises(SystemExit):
+        pack_data.main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert "groundtruth.csv" in capsys.readouterr().err
+
+
+def test_sample_rate_measures_one_cores_samples_per_second(data_dir):
+    from recognition.training.dataset import sample_rate
+
+    assert 0 < sample_rate(data_dir, batches=2, size=4) < 1e6
