@@ -146,3 +146,41 @@ def test_sample_rate_measures_one_cores_samples_per_second(data_dir):
     from recognition.training.dataset import sample_rate
 
     assert 0 < sample_rate(data_dir, batches=2, size=4) < 1e6
+
+
+def test_the_prepared_device_run_trains_both_recipes_and_leaves_what_the_device_tool_brings_back(data_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "out"
+    env = {**os.environ, "DATA": str(data_dir), "DEVICE": "cpu", "MINUTES": "0.02", "WORKERS": "1", "BATCH": "8",
+           "PYTHON": sys.executable, "OUT": str(out)}
+    run = subprocess.run(["bash", str(repo / "recognition/training/device_train.sh")], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["continue.json", "continue.log", "continue.onnx", "wide.json", "wide.log", "wide.onnx"]
+    assert len(files) <= 8  # the most files a device call brings back
+    wide = json.loads((out / "wide.json").read_text())
+    assert wide["channels"] == [32, 64, 112, 160] and wide["hidden"] == 128 and wide["workers"] == 1
+    assert json.loads((out / "continue.json").read_text())["channels"] == [24, 48, 80, 112]
+    for name in ("wide", "continue"):
+        probs = PlateCrnnOCR(model_path=out / f"{name}.onnx", views=1).probabilities(render_plate("KDT4421", width=240))
+        assert probs.shape == (CRNN_WIDTH // 4, 37)
+
+
+def test_the_device_run_refuses_a_missing_data_copy_and_an_unknown_recipe(tmp_path):
+    import os
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "recognition/training/device_train.sh"
+    missing = subprocess.run(["bash", str(script)], env={**os.environ, "DATA": str(tmp_path / "none")},
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "pack_data" in missing.stderr
+    (tmp_path / "us-plate-crops").mkdir()
+    (tmp_path / "us-plate-crops" / "groundtruth.csv").write_text("")
+    unknown = subprocess.run(["bash", str(script)], env={**os.environ, "DATA": str(tmp_path), "RECIPES": "huge"},
+                             capture_output=True, text=True)
+    assert unknown.returncode == 2 and "not huge" in unknown.stderr
