@@ -12,7 +12,7 @@ The device tool carries at most 64 MiB with the working tree, and
   rewritten to the new names;
 - ``br-plate-crops``: the JPEG crops re-encoded at quality 95;
 - ``backgrounds``: each frame at the size ``SynthAssets.load`` reduces it to
-  anyway (360 px on its longer side), JPEG quality 92;
+  anyway (``synth_plates.BACKGROUND_SIDE``, 360 px on its longer side), JPEG quality 92;
 - ``fonts`` and ``us-plate-blanks``: as they are.
 
 The copy is for training only and is never committed: ``.train-data/`` is
@@ -31,9 +31,7 @@ from pathlib import Path
 
 import cv2
 
-from .synth_plates import IMAGE_EXTS, default_data_dir
-
-BACKGROUND_SIDE = 360  # SynthAssets.load shrinks every background to this
+from .synth_plates import BACKGROUND_SIDE, IMAGE_EXTS, default_data_dir
 
 
 def _write_jpeg(src: Path, dst: Path, quality: int, max_side: int | None = None) -> bool:
@@ -59,8 +57,9 @@ def pack(data_dir: Path, out: Path) -> dict[str, int]:
         writer = csv.writer(g)
         n = 0
         for row in csv.reader(f):
-            if row and _write_jpeg(us / "images" / row[0], us_out / "images" / f"{Path(row[0]).stem}.jpg", 95):
-                writer.writerow([f"{Path(row[0]).stem}.jpg", *row[1:]])
+            name = f"{Path(row[0]).stem}.jpg" if row else ""
+            if row and _write_jpeg(us / "images" / row[0], us_out / "images" / name, 95):
+                writer.writerow([name, *row[1:]])
                 n += 1
         counts["us-plate-crops"] = n
     br, br_out = data_dir / "br-plate-crops", out / "br-plate-crops"

@@ -58,6 +58,10 @@ def random_text(layout: str, rng: random.Random) -> tuple[str, str]:
     return drawn, "".join(c for c in drawn if c.isalnum())
 
 
+# Background frames are used at most this many pixels on their longer side.
+BACKGROUND_SIDE = 360
+
+
 @dataclass
 class SynthAssets:
     """Fonts, blank plates and background frames loaded once."""
@@ -79,7 +83,7 @@ class SynthAssets:
             im = cv2.imread(str(p))
             if im is None:
                 continue
-            s = 360 / max(im.shape[:2])
+            s = BACKGROUND_SIDE / max(im.shape[:2])
             bgs.append(cv2.resize(im, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else im)
         if len(fonts) < 2 or not blanks or not bgs:
             raise FileNotFoundError(f"fonts, us-plate-blanks and backgrounds are needed under {data_dir}")
