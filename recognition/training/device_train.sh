@@ -15,7 +15,7 @@
 #   ALPR_CRNN_MODEL=FILE.onnx python -m recognition.bench ../shared/bench/openalpr-dev --json --spread
 #
 # Recipes: wide, a model with about twice the committed one's arithmetic (channels 32,64,112,160,
-#   GRU 128; 5.6 instead of 3.3 ms for a crop's two views on one core), from scratch;
+#   GRU 128; 4.5-5.3 instead of 3.3-3.4 ms a crop, two views, in eval_ocr), from scratch;
 #   continue, the committed model's size, continued from recognition/models/plate_crnn.onnx.
 # SEED, BATCH, EXTRA (more train.py options, for every recipe) and DATA (the data folder) can be set too.
 set -euo pipefail
