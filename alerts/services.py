@@ -52,7 +52,7 @@ def alert_payload(alert: Alert) -> dict:
         "priority": alert.priority,
         "colour": alert.colour,
         "sound": alert.sound,
-        "covert": alert.covert,
+        "covert": is_covert(alert),
         "historical": alert.historical,
         "hotlist_id": alert.hotlist_id,
         "event": ({"id": alert.event_id, "plate": alert.event.plate, "confidence": round(alert.event.confidence, 3),
@@ -95,24 +95,54 @@ def covert_audience(alert: Alert) -> list[int]:
     return sorted(admins | chosen)
 
 
-def visible_alerts(user):
-    """Alerts ``user`` may see: all but those of covert lists they are not cleared for."""
-    from accounts.roles import ADMIN, has_role
+def is_covert(alert: Alert) -> bool:
+    """Whether an alert is covert now: its list's current setting (the copy on the alert once the list is gone)."""
+    return alert.hotlist.covert if alert.hotlist_id else alert.covert
 
-    qs = Alert.objects.all()
+
+def _visibility(user) -> tuple[Q, Q] | None:
+    """(visible, hidden) conditions on alerts for ``user``; None when nothing is hidden (admins).
+
+    Visibility follows each list's current ``covert`` setting and chosen users, so a list made covert
+    hides its earlier alerts too. Alerts whose list was deleted keep the setting they were last given.
+    """
+    from accounts.roles import ADMIN, has_role
+    from hotlist.models import Hotlist
+
     if has_role(user, ADMIN):
-        return qs
-    return qs.filter(Q(covert=False) | Q(hotlist__visible_to=user)).distinct()
+        return None
+    cleared = Hotlist.visible_to.through.objects.filter(user_id=user.pk).values("hotlist_id")
+    visible = Q(hotlist__covert=False) | Q(hotlist_id__in=cleared) | Q(hotlist__isnull=True, covert=False)
+    hidden = (Q(hotlist__covert=True) & ~Q(hotlist_id__in=cleared)) | Q(hotlist__isnull=True, covert=True)
+    return visible, hidden
+
+
+def visible_alerts(user):
+    """Alerts ``user`` may see: all but those of lists that are covert now and that they are not cleared for."""
+    qs = Alert.objects.all()
+    conditions = _visibility(user)
+    return qs if conditions is None else qs.filter(conditions[0])
+
+
+def may_see_media(user, name: str) -> bool:
+    """Whether ``user`` may be served the stored frame, thumbnail or crop ``name``: not when it belongs to
+    an alert hidden from them (a covert list they are not cleared for)."""
+    conditions = _visibility(user)
+    if conditions is None:
+        return True
+    shows = Q(read__crop=name) | Q(read__frame__image=name) | Q(read__frame__thumbnail=name)
+    return not Alert.objects.filter(conditions[1]).filter(shows).exists()
 
 
 def broadcast(event_type: str, alert_id: int) -> None:
     """Send an alert to the browsers that may show it (called after commit)."""
-    alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event").get(pk=alert_id)
+    alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event",
+                                         "hotlist").get(pk=alert_id)
     layer = get_channel_layer()
     if layer is None:
         return
     message = {"type": event_type, "alert": alert_payload(alert)}
-    if not alert.covert:
+    if not is_covert(alert):
         async_to_sync(layer.group_send)(GROUP, message)
         return
     for user_id in covert_audience(alert):

@@ -15,7 +15,8 @@ RECENT = 50
 
 def _recent(user, limit: int | None = RECENT):
     cameras, hotlists = watched(user)
-    qs = visible_alerts(user).select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event")
+    qs = visible_alerts(user).select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event",
+                                                    "hotlist")
     if cameras:
         qs = qs.filter(camera_id__in=cameras)
     if hotlists:
@@ -44,7 +45,7 @@ def alert_feed(request):
 
 @role_required(OFFICER, ADMIN)
 def alert_detail(request, pk: int):
-    alert = get_object_or_404(visible_alerts(request.user).select_related("read__frame", "read__camera"), pk=pk)
+    alert = get_object_or_404(visible_alerts(request.user).select_related("read__frame", "read__camera", "hotlist"), pk=pk)
     form = DispositionForm()
     events = alert.events.select_related("user")
     return render(request, "alerts/detail.html", {"alert": alert, "payload": alert_payload(alert), "form": form,

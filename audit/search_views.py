@@ -14,7 +14,7 @@ from accounts.roles import AUDITOR, role_required
 from .forms import ReadSearchForm
 from .search import (COUNT_CAP, EXPORT_CAP, PAGE_SIZE, SearchSpec, aggregates, capped_count, explain, hits_for,
                      page_of, search_reads)
-from .services import do_log
+from .services import do_log, has_search_token, search_token
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,8 +40,11 @@ def read_search(request):
     params.pop("page", None)
     form = ReadSearchForm(params or None, user=request.user)
     ctx = {"form": form, "results": None, "total": None, "page": PAGE_SIZE, "page_size": PAGE_SIZE,
-           "tile_url": getattr(settings, "SEARCH_MAP_TILE_URL", "")}
-    if params and form.is_valid():
+           "tile_url": getattr(settings, "SEARCH_MAP_TILE_URL", ""), "search_token": search_token(request)}
+    if params and form.is_valid() and not has_search_token(request, params):
+        # A link from elsewhere (or an old bookmark): show the search filled in, run it only when confirmed.
+        ctx["confirm"] = True
+    elif params and form.is_valid():
         data = form.cleaned_data
         spec = SearchSpec.from_form(data)
         qs = search_reads(spec=spec, user=request.user)
@@ -105,6 +108,9 @@ def export_csv(request):
     if not request.GET or not form.is_valid():
         errors = form.errors.as_text() if request.GET else "A reason and a case number are required."
         return HttpResponseBadRequest("Export refused: " + errors, content_type="text/plain; charset=utf-8")
+    if not has_search_token(request, request.GET):
+        return HttpResponseBadRequest("Export refused: start the export from the search page.",
+                                      content_type="text/plain; charset=utf-8")
     data = form.cleaned_data
     spec = SearchSpec.from_form(data)
     qs = search_reads(spec=spec, user=request.user)

@@ -36,6 +36,21 @@ def append(*, action: str, user=None, username: str = "", query: dict | None = N
     return record
 
 
+def search_token(request) -> str:
+    """A token bound to the user's session that search, export and filter links carry: a link made on another
+    site lacks it, so it cannot run a search (and write an audit record) in the victim's name."""
+    from django.utils.crypto import salted_hmac
+
+    session_key = request.session.session_key or ""
+    return salted_hmac("alpr.audit.search", f"{request.user.pk}:{session_key}").hexdigest()[:32]
+
+
+def has_search_token(request, params) -> bool:
+    from django.utils.crypto import constant_time_compare
+
+    return bool(request.session.session_key) and constant_time_compare(params.get("t", ""), search_token(request))
+
+
 def do_log(request, action: str, *, query: dict | None = None, reason: str = "", result_count: int | None = None,
            username: str | None = None) -> AuditLog:
     """Append one audit record. ``request`` may be None for command-line actions (pass ``username``)."""

@@ -8,15 +8,25 @@ from django.shortcuts import redirect, render
 from accounts.roles import ADMIN, AUDITOR, has_role, role_required
 
 from .models import AuditLog
-from .services import do_log
+from .redact import Scope, redact
+from .services import do_log, has_search_token, search_token
 
 
 @role_required(AUDITOR)
 def audit_log(request):
+    """The audit log, newest first; filtering it is itself logged. Records about covert lists the auditor is
+    not cleared for show no query or reason (``audit.redact``)."""
     qs, action, username = _audit_query(request)
+    confirm = False
+    if (action or username) and not has_search_token(request, request.GET):
+        qs, action, username, confirm = AuditLog.objects.all(), "", "", True  # a link from elsewhere: not applied
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    if action or username:
+        do_log(request, "audit.log_filter", query={"action": action, "user": username, "page": page.number},
+               result_count=page.paginator.count)
+    page.object_list = redact(page.object_list, Scope.of(request.user))
     return render(request, "audit/log.html", {"page": page, "action": action, "username": username,
-                                              "query_string": request.GET.urlencode()})
+                                              "confirm": confirm, "search_token": search_token(request)})
 
 
 @role_required(ADMIN, AUDITOR)
@@ -60,20 +70,34 @@ def audit_log_export(request):
     """The audit log (filtered like the page) as CSV; the export is itself logged."""
     import csv
 
-    from django.http import StreamingHttpResponse
+    from django.http import HttpResponseBadRequest, StreamingHttpResponse
 
     from .search_views import safe_cell
 
     qs, action, username = _audit_query(request)
+    if not has_search_token(request, request.GET):
+        return HttpResponseBadRequest("Export refused: start the export from the audit log page.",
+                                      content_type="text/plain; charset=utf-8")
     do_log(request, "export.audit_log", query={"action": action, "user": username}, result_count=qs.count())
     writer = csv.writer(_Echo())
+    scope = Scope.of(request.user)
+
+    def chunk(records):
+        return "".join(writer.writerow([safe_cell(v) for v in (e.seq, e.at.isoformat(), e.username, e.action,
+                                                                json.dumps(e.query, sort_keys=True), e.reason,
+                                                                e.result_count, e.ip, e.hash, e.prev_hash)])
+                       for e in redact(records, scope))
 
     def rows():
         yield writer.writerow(["seq", "at", "user", "action", "query", "reason", "result_count", "ip", "hash", "prev_hash"])
+        batch = []
         for e in qs.order_by("seq").iterator(chunk_size=2000):
-            yield writer.writerow([safe_cell(v) for v in (e.seq, e.at.isoformat(), e.username, e.action,
-                                                          json.dumps(e.query, sort_keys=True), e.reason,
-                                                          e.result_count, e.ip, e.hash, e.prev_hash)])
+            batch.append(e)
+            if len(batch) >= 2000:
+                yield chunk(batch)
+                batch = []
+        if batch:
+            yield chunk(batch)
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'

@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 
 from accounts.roles import ADMIN, AUDITOR, OFFICER, user_roles
+from alerts.services import may_see_media
 
 
 def home(request):
@@ -26,7 +27,7 @@ def media(request, path: str):
     """Frames and plate crops are evidence: served only to logged-in users with a role."""
     if not user_roles(request.user):
         raise PermissionDenied
-    if not path.startswith(_MEDIA_PREFIXES) or ".." in path.split("/"):
+    if not path.startswith(_MEDIA_PREFIXES) or ".." in path.split("/") or not may_see_media(request.user, path):
         raise Http404
     try:
         if not default_storage.exists(path):

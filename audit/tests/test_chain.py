@@ -5,6 +5,7 @@ from django.db.utils import DatabaseError
 
 from audit.models import AuditLog
 from audit.services import append
+from audit.tests.helpers import token
 
 
 def run_verify():
@@ -76,7 +77,7 @@ def test_postgresql_refuses_updates_and_deletes_from_the_application(chain):
 @pytest.mark.django_db
 def test_auditors_export_the_audit_log_and_the_export_is_logged(client, auditor, chain):
     client.force_login(auditor)
-    response = client.get("/audit/log/export.csv", {"action": "search.reads"})
+    response = client.get("/audit/log/export.csv", {**token(client), "action": "search.reads"})
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
     assert body.count("search.reads") == 5 and "ABC124" in body

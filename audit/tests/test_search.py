@@ -4,6 +4,7 @@ import pytest
 
 from audit.models import AuditLog
 from audit.search import plate_filter
+from audit.tests.helpers import token
 from cameras.models import Frame
 from cameras.services import do_create_camera
 from recognition.models import Read
@@ -51,7 +52,7 @@ def test_wildcards_translate_to_queries():
 )
 def test_auditor_search_finds_reads_and_is_logged_with_its_reason(client, auditor, reads, query, expected):
     client.force_login(auditor)
-    response = client.get("/audit/reads/", {**query, "reason": "Case 26-1182 stolen car", "case_number": "26-1182"})
+    response = client.get("/audit/reads/", {**token(client), **query, "reason": "Case 26-1182 stolen car", "case_number": "26-1182"})
     assert response.status_code == 200
     found = [r.text for r in response.context["results"]]
     assert sorted(found) == sorted(expected)
@@ -64,14 +65,14 @@ def test_auditor_search_finds_reads_and_is_logged_with_its_reason(client, audito
 def test_search_by_camera(client, auditor, reads):
     camera, other = reads
     client.force_login(auditor)
-    response = client.get("/audit/reads/", {"camera": other.pk, "reason": "routine audit", "case_number": "AUD-1"})
+    response = client.get("/audit/reads/", {**token(client), "camera": other.pk, "reason": "routine audit", "case_number": "AUD-1"})
     assert [r.camera_id for r in response.context["results"]] == [other.pk]
 
 
 @pytest.mark.django_db
 def test_a_search_without_reason_is_refused_and_not_run(client, auditor, reads):
     client.force_login(auditor)
-    response = client.get("/audit/reads/", {"plate": "ABC123", "reason": ""})
+    response = client.get("/audit/reads/", {**token(client), "plate": "ABC123", "reason": ""})
     assert response.status_code == 200
     assert response.context["results"] is None
     assert "reason" in response.context["form"].errors
@@ -81,8 +82,8 @@ def test_a_search_without_reason_is_refused_and_not_run(client, auditor, reads):
 @pytest.mark.django_db
 def test_auditors_list_the_audit_log(client, auditor, reads):
     client.force_login(auditor)
-    client.get("/audit/reads/", {"plate": "ABC*", "reason": "checking a tip", "case_number": "T-9"})
-    page = client.get("/audit/log/", {"action": "search.reads"})
+    client.get("/audit/reads/", {**token(client), "plate": "ABC*", "reason": "checking a tip", "case_number": "T-9"})
+    page = client.get("/audit/log/", {**token(client), "action": "search.reads"})
     assert "checking a tip" in page.content.decode()
 
 

@@ -9,6 +9,7 @@ from audit.models import AuditLog
 from audit.search import (CANON_FROM, CANON_TO, SearchSpec, canonical, canonical_neighbours, capped_count,
                           lenient_texts, search_reads)
 from audit.search_views import safe_cell
+from audit.tests.helpers import token
 from cameras.models import Frame
 from cameras.services import do_create_camera
 from hotlist.matching import DEFAULT_LOOKALIKES, HotlistIndex, MatchPolicy
@@ -54,7 +55,7 @@ def reads(camera):
 
 
 def search(client, **query):
-    return client.get("/audit/reads/", {**WHY, **query})
+    return client.get("/audit/reads/", {**token(client), **WHY, **query})
 
 
 def texts(response):
@@ -172,7 +173,7 @@ def test_covert_hits_are_hidden_from_uncleared_auditors(client, make_user, reads
     response = search(client, hotlist=covert.pk)
     assert "hotlist" in response.context["form"].errors and response.context["results"] is None
     assert all(p["hits"] == 0 for p in search(client, plate="XYZ789").context["map_points"]["points"])
-    export = client.get("/audit/reads/export.csv", {**WHY, "plate": "XYZ789"})
+    export = client.get("/audit/reads/export.csv", {**token(client), **WHY, "plate": "XYZ789"})
     assert "Covert ops" not in b"".join(export.streaming_content).decode()
 
     client.force_login(cleared)
@@ -184,7 +185,7 @@ def test_covert_hits_are_hidden_from_uncleared_auditors(client, make_user, reads
 @pytest.mark.parametrize("missing", [{"case_number": ""}, {"case_number": "   "}, {"reason": ""}])
 def test_reason_and_case_number_are_required(client, auditor, reads, missing):
     client.force_login(auditor)
-    response = client.get("/audit/reads/", {**WHY, "plate": "ABC123", **missing})
+    response = client.get("/audit/reads/", {**token(client), **WHY, "plate": "ABC123", **missing})
     assert response.context["results"] is None
     assert set(missing) <= set(response.context["form"].errors)
     assert not AuditLog.objects.filter(action="search.reads").exists()
@@ -193,7 +194,7 @@ def test_reason_and_case_number_are_required(client, auditor, reads, missing):
 @pytest.mark.django_db
 def test_case_number_is_limited_to_50_characters(client, auditor, reads):
     client.force_login(auditor)
-    response = client.get("/audit/reads/", {**WHY, "case_number": "X" * 51})
+    response = client.get("/audit/reads/", {**token(client), **WHY, "case_number": "X" * 51})
     assert "case_number" in response.context["form"].errors
 
 
@@ -205,7 +206,7 @@ def test_results_show_the_crop_and_paginate(client, auditor, camera):
     first = search(client, plate="PAG*")
     assert first.context["total"] == 120 and first.context["last_page"] == 3
     assert len(first.context["results"]) == 50 and first.context["results"][0].text == "PAG119"
-    third = client.get("/audit/reads/", {**WHY, "plate": "PAG*", "page": 3})
+    third = client.get("/audit/reads/", {**token(client), **WHY, "plate": "PAG*", "page": 3})
     assert [r.text for r in third.context["results"]][-1] == "PAG000"
     assert third.context["page_number"] == 3
 
@@ -242,7 +243,7 @@ def test_export_is_formula_safe_logged_and_streamed(client, auditor, camera):
     evil = make_read(camera, "EVIL1", t(8), candidates=[["=HYPERLINK(1)", 0.5]])
     hit(evil, "=cmd|' /C calc'!A0")
     client.force_login(auditor)
-    response = client.get("/audit/reads/export.csv", {**WHY, "plate": "EVIL1"})
+    response = client.get("/audit/reads/export.csv", {**token(client), **WHY, "plate": "EVIL1"})
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"].startswith("text/csv")
     body = b"".join(response.streaming_content).decode()
@@ -259,7 +260,7 @@ def test_export_is_formula_safe_logged_and_streamed(client, auditor, camera):
 @pytest.mark.parametrize("missing", [{"case_number": ""}, {"reason": ""}])
 def test_export_without_reason_or_case_is_refused(client, auditor, reads, missing):
     client.force_login(auditor)
-    response = client.get("/audit/reads/export.csv", {**WHY, "plate": "ABC123", **missing})
+    response = client.get("/audit/reads/export.csv", {**token(client), **WHY, "plate": "ABC123", **missing})
     assert response.status_code == 400
     assert not AuditLog.objects.filter(action="export.reads").exists()
     assert client.get("/audit/reads/export.csv").status_code == 400
@@ -269,7 +270,7 @@ def test_export_without_reason_or_case_is_refused(client, auditor, reads, missin
 def test_export_is_capped_with_a_note(client, auditor, reads, monkeypatch):
     monkeypatch.setattr("audit.search_views.EXPORT_CAP", 2)
     client.force_login(auditor)
-    body = b"".join(client.get("/audit/reads/export.csv", {**WHY, "plate": "*"}).streaming_content).decode()
+    body = b"".join(client.get("/audit/reads/export.csv", {**token(client), **WHY, "plate": "*"}).streaming_content).decode()
     lines = body.strip().splitlines()
     assert len(lines) == 1 + 2 + 1 and "capped at 2 rows" in lines[-1]
     assert AuditLog.objects.get(action="export.reads").result_count == 2
@@ -278,8 +279,8 @@ def test_export_is_capped_with_a_note(client, auditor, reads, monkeypatch):
 @pytest.mark.django_db
 def test_officers_cannot_search_or_export(client, officer, reads):
     client.force_login(officer)
-    assert client.get("/audit/reads/", WHY).status_code == 403
-    assert client.get("/audit/reads/export.csv", WHY).status_code == 403
+    assert client.get("/audit/reads/", {**token(client), **WHY}).status_code == 403
+    assert client.get("/audit/reads/export.csv", {**token(client), **WHY}).status_code == 403
 
 
 @pytest.mark.django_db
