@@ -10,10 +10,11 @@ GENESIS = "0" * 64
 class AuditLog(models.Model):
     """Who did what, when and why. Append-only and tamper-evident.
 
-    Rows are only ever added (through ``audit.services.append``); on PostgreSQL a trigger
-    refuses UPDATE and DELETE (the retention purge alone may delete, and says so in the log).
-    Each record carries the SHA-256 of its own content and of the record before it, so
-    ``manage.py verify_audit`` finds any altered, removed or inserted record.
+    Rows are only ever added (through ``audit.services.append``); on PostgreSQL triggers refuse
+    UPDATE, TRUNCATE and DELETE (the retention purge alone may delete a prefix, named by its own
+    ``retention.purge`` record). Each record carries a keyed hash (HMAC-SHA256, ``audit.checkpoint``)
+    of its content and of the record before it, and a signed checkpoint outside the database holds
+    the head, so ``manage.py verify_audit`` finds any altered, removed or inserted record.
     """
 
     seq = models.BigIntegerField(unique=True, help_text="Position in the chain (1, 2, 3, ...).")
@@ -44,6 +45,13 @@ class AuditLog(models.Model):
         }, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str).encode()
 
     def compute_hash(self) -> str:
+        """The keyed hash (HMAC-SHA256 under AUDIT_HMAC_KEY) of the content."""
+        from .checkpoint import keyed_hash
+
+        return keyed_hash(self.content())
+
+    def legacy_hash(self) -> str:
+        """The plain SHA-256 that records written before the keyed chain carry (see ``verify_audit --adopt``)."""
         return hashlib.sha256(self.content()).hexdigest()
 
 

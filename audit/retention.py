@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .models import AuditLog, RetentionPolicy, RetentionRun
-from .services import append
+from .services import PURGE_ACTION, append
 
 BATCH = 2000
 
@@ -44,6 +44,22 @@ def candidates(policy: RetentionPolicy, now=None) -> dict:
         "empty_frames": Frame.objects.filter(received_at__lt=non_hit_cutoff).exclude(has_read),
         "audit_records": AuditLog.objects.filter(at__lt=now - timedelta(days=policy.audit_days)),
     }
+
+
+def _purge_audit(through: int, through_hash: str, run_id: int) -> None:
+    """Remove audit records #..``through``, the only deletion the table allows.
+
+    The purge names itself first: a keyed ``retention.purge`` record that says what goes, whose number
+    the PostgreSQL trigger requires (``alpr.audit_purge``) before it lets a row go. Records after it
+    cannot be removed that way, and a forged purge record fails ``verify_audit`` (its keyed hash).
+    """
+    with transaction.atomic():
+        authority = append(action=PURGE_ACTION, username="retention",
+                           query={"through": through, "through_hash": through_hash, "run": run_id})
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('alpr.audit_purge', %s, true)", [str(authority.seq)])
+        AuditLog.objects.filter(seq__lte=through)._raw_delete(AuditLog.objects.db)
 
 
 def purge(*, dry_run: bool = False, now=None, log=None) -> dict:
@@ -81,12 +97,8 @@ def purge(*, dry_run: bool = False, now=None, log=None) -> dict:
         counts["files_deleted"] = files
         last_purged = due["audit_records"].order_by("-seq").values_list("seq", "hash").first()
         if last_purged:
-            with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL alpr.audit_purge = 'on'")
-                AuditLog.objects.filter(seq__lte=last_purged[0])._raw_delete(AuditLog.objects.db)
             counts["audit_purged_through"] = {"seq": last_purged[0], "hash": last_purged[1]}
+            _purge_audit(last_purged[0], last_purged[1], run.pk)
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])

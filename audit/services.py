@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import checkpoint
 from .models import GENESIS, AuditLog
+
+PURGE_ACTION = "retention.purge"
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends to the chain.
 _CHAIN_LOCK = 0x41554449
@@ -33,6 +37,7 @@ def append(*, action: str, user=None, username: str = "", query: dict | None = N
         record.query = json.loads(json.dumps(record.query, default=str))
         record.hash = record.compute_hash()
         record.save(force_insert=True)
+        transaction.on_commit(lambda: checkpoint.advance(record.seq, record.hash), robust=True)
     return record
 
 
@@ -59,23 +64,66 @@ def do_log(request, action: str, *, query: dict | None = None, reason: str = "",
                   result_count=result_count, ip=client_ip(request))
 
 
+def _purge_anchor(record: AuditLog) -> tuple[int, str] | None:
+    """(seq, hash) of the last record a purge record says it removed."""
+    if record.action == PURGE_ACTION:
+        through, through_hash = record.query.get("through"), record.query.get("through_hash")
+    elif record.action == "retention.run" and isinstance(record.query.get("audit_purged_through"), dict):
+        through, through_hash = record.query["audit_purged_through"].get("seq"), record.query["audit_purged_through"].get("hash")
+    else:
+        return None
+    return (through, through_hash) if isinstance(through, int) and isinstance(through_hash, str) else None
+
+
 def verify_chain() -> tuple[int, AuditLog | None, str]:
-    """Check every record's hash and link. Returns (records checked, first bad record or None, why)."""
-    prev_hash = None
-    prev_seq = None
+    """Check every record's keyed hash and link, the start of the chain, and its end against the checkpoint.
+
+    Returns (records checked, first bad record or None, why); ``why`` is empty when all is well.
+    """
+    try:
+        mark = checkpoint.read()
+    except checkpoint.CheckpointError as exc:
+        return 0, None, f"the checkpoint cannot be trusted: {exc}"
+    legacy_through = mark["legacy_through"] if mark else 0
+    first = None
+    prev: AuditLog | None = None
+    anchors: set[tuple[int, str]] = set()
     checked = 0
+    at_mark = None
     for record in AuditLog.objects.order_by("seq").iterator(chunk_size=2000):
-        if prev_seq is None:
-            # The first record left after a retention purge is anchored by the purge's own record.
+        if prev is None:
+            first = record
+            if record.seq == 1 and record.prev_hash != GENESIS:
+                return checked, record, "the first record does not start the chain"
             if record.seq != 1 and record.prev_hash == GENESIS:
                 return checked, record, "the first record claims to start the chain but is not #1"
         else:
-            if record.seq != prev_seq + 1:
-                return checked, record, f"record #{prev_seq + 1} is missing before #{record.seq}"
-            if record.prev_hash != prev_hash:
+            if record.seq != prev.seq + 1:
+                return checked, record, f"record #{prev.seq + 1} is missing before #{record.seq}"
+            if record.prev_hash != prev.hash:
                 return checked, record, "its link to the previous record does not match (a record was changed or removed)"
-        if record.compute_hash() != record.hash:
-            return checked, record, "its content does not match its hash (the record was altered)"
-        prev_hash, prev_seq = record.hash, record.seq
+        expected = record.legacy_hash() if record.seq <= legacy_through else record.compute_hash()
+        if not hmac.compare_digest(expected, record.hash):
+            return checked, record, "its content does not match its keyed hash (the record was altered or forged)"
+        anchor = _purge_anchor(record)
+        if anchor is not None:
+            anchors.add(anchor)
+        if mark and record.seq == mark["head_seq"]:
+            at_mark = record
+        prev = record
         checked += 1
+    if first is not None and first.seq != 1 and (first.seq - 1, first.prev_hash) not in anchors:
+        return checked, first, (f"records #1 to #{first.seq - 1} are missing and no retention purge "
+                                "record accounts for them (records were removed from the start)")
+    if mark is None:
+        if prev is None:
+            return 0, None, ""
+        return checked, None, (f"there is no checkpoint at {checkpoint.path()}, so removal of the last records "
+                               "cannot be ruled out (a new server: check the chain, then run verify_audit --adopt)")
+    if mark["head_seq"] and (prev is None or prev.seq < mark["head_seq"]):
+        last = f"#{prev.seq}" if prev is not None else "none"
+        return checked, prev, (f"records after {last} are missing: the checkpoint says the chain reached "
+                               f"#{mark['head_seq']} (records were removed from the end)")
+    if mark["head_seq"] and (at_mark is None or at_mark.hash != mark["head_hash"]):
+        return checked, at_mark, f"record #{mark['head_seq']} is not the one the checkpoint signed"
     return checked, None, ""

@@ -159,6 +159,11 @@ SESSION_SAVE_EVERY_REQUEST = True  # SESSION_COOKIE_AGE counts from the last req
 LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 5)
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# Audit chain: records are HMAC-SHA256 chained under this key, which the database never holds (empty: derived
+# from SECRET_KEY, so changing SECRET_KEY then breaks verification: set it on its own to rotate SECRET_KEY).
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
+# The signed checkpoint of the chain's head, outside the database (shared by every process that logs).
+AUDIT_CHECKPOINT_PATH = env_str("AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit" / "checkpoint.json"))
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
