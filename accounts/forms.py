@@ -14,10 +14,12 @@ class UserCreateForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, help_text="At least 10 characters, not common, not all digits.")
 
     def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        if User.objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("A user with that name exists.")
-        return username
+        from .services import UsernameTaken, check_username_free
+
+        try:
+            return check_username_free(self.cleaned_data["username"])
+        except UsernameTaken as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
     def clean(self):
         data = super().clean()

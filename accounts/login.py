@@ -29,16 +29,21 @@ class LockoutAuthenticationForm(AuthenticationForm):
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
+        if not username:
+            return super().clean()
         ip = client_ip(self.request)
-        if lockout.is_locked(username, ip):
+        count = lockout.begin(username, ip)  # counted before the password is checked: guesses cannot race past
+        if count is None:
             append(action="login.locked", username=username[:150], ip=ip)
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
         try:
-            return super().clean()
+            cleaned = super().clean()
         except forms.ValidationError:
-            if username and lockout.record_failure(username, ip) == lockout.USER_LIMIT:
+            if count == lockout.USER_LIMIT:
                 append(action="login.lockout", username=username[:150], ip=ip)
             raise
+        lockout.succeeded(username, ip)
+        return cleaned
 
 
 class AlprLoginView(LoginView):
@@ -48,13 +53,15 @@ class AlprLoginView(LoginView):
 
     def form_valid(self, form):
         user = form.get_user()
-        lockout.clear(user.get_username())
         security = Security.objects.filter(user=user).first()
         if security is not None and security.totp_enabled:
             self.request.session[PENDING] = {"user": user.pk, "backend": user.backend, "next": self.get_success_url(),
                                              "at": time.time()}
             return redirect("login-verify")
         return super().form_valid(form)
+
+
+SECOND_FACTOR_LOCKED = "Too many wrong codes. Your second factor is locked for 15 minutes; an admin can unlock it."
 
 
 class CodeForm(forms.Form):
@@ -75,20 +82,23 @@ def login_verify(request):
     ip = client_ip(request)
     if request.method == "POST" and form.is_valid():
         security = Security.of(user)
-        if lockout.is_locked(user.get_username(), ip):
-            form.add_error(None, LockoutAuthenticationForm.error_messages["locked"])
+        count = lockout.begin_second_factor(user.pk)  # its own count: a right password does not reset it
+        if count is None:
+            append(action="login.locked", username=user.get_username(), ip=ip, query={"factor": "totp"})
+            form.add_error(None, SECOND_FACTOR_LOCKED)
         else:
             step = totp.verify(security.totp_secret, form.cleaned_data["code"], last_step=security.totp_last_step)
             if step is None:
-                lockout.record_failure(user.get_username(), ip)
                 append(action="login.failed", username=user.get_username(), ip=ip, query={"factor": "totp"})
+                if count == lockout.SECOND_FACTOR_LIMIT:
+                    append(action="login.lockout", username=user.get_username(), ip=ip, query={"factor": "totp"})
                 form.add_error("code", "That code is wrong or was already used.")
             else:
+                lockout.second_factor_succeeded(user.pk)
                 security.totp_last_step = step
                 security.save(update_fields=["totp_last_step"])
                 del request.session[PENDING]
                 login(request, user, backend=pending["backend"])
-                lockout.clear(user.get_username())
                 target = pending["next"]
                 if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
                     target = "/"

@@ -23,3 +23,18 @@ class AgencySecurity(models.Model):
     @classmethod
     def current(cls) -> "AgencySecurity":
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class LoginThrottle(models.Model):
+    """Failed attempts of one kind for one key (a user name, an address, a user's second factor).
+
+    Kept in the database, not the cache: the count is taken under a row lock before a password or code
+    is checked, so concurrent guesses cannot pass the limit, and logins work while Redis is down.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

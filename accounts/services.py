@@ -27,10 +27,27 @@ def do_sync_role_groups() -> None:
         group.permissions.set(wanted)
 
 
+class UsernameTaken(ValueError):
+    pass
+
+
+def check_username_free(username: str) -> str:
+    """The name as it will be stored (Unicode NFKC, so full-width letters become plain ones), if no user has
+    it in any letter case; else UsernameTaken."""
+    normalized = User.normalize_username(username.strip())
+    if User.objects.filter(username__iexact=normalized).exists():
+        message = "A user with that name exists."
+        if normalized != username.strip():
+            message = f"A user with that name exists ({username.strip()!r} is written {normalized!r})."
+        raise UsernameTaken(message)
+    return normalized
+
+
 @transaction.atomic
 def do_create_user(username: str, password: str, role: str, *, email: str = "", validate: bool = True):
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
+    username = check_username_free(username)
     if validate:
         validate_password(password, User(username=username, email=email))
     user = User.objects.create_user(username=username, password=password, email=email)

@@ -55,9 +55,9 @@ def user_edit(request, pk: int):
             do_set_role(target, form.cleaned_data["role"])
             do_set_active(target, form.cleaned_data["active"])
             if form.cleaned_data["unlock"]:
-                from .lockout import clear
+                from .lockout import unlock
 
-                clear(target.username)
+                unlock(target)
             if form.cleaned_data["reset_second_factor"]:
                 from .models import Security
 

@@ -158,6 +158,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", Tr
 SESSION_SAVE_EVERY_REQUEST = True  # SESSION_COOKIE_AGE counts from the last request: idle sessions expire
 LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", 5)
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20)
+LOGIN_SECOND_FACTOR_FAILURES = env_int("LOGIN_SECOND_FACTOR_FAILURES", 5)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # Audit chain: records are HMAC-SHA256 chained under this key, which the database never holds (empty: derived
 # from SECRET_KEY, so changing SECRET_KEY then breaks verification: set it on its own to rotate SECRET_KEY).
