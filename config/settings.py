@@ -208,6 +208,9 @@ CELERY_BEAT_SCHEDULE = {
     "camera-health": {"task": "cameras.check_health", "schedule": 60.0},
 }
 
+# A new BOLO is checked against the reads of at most this many past hours (0: none), not its list's window:
+# a BOLO is for finding a car now, not a week of any plate's movements without a logged search.
+BOLO_HISTORY_HOURS = env_int("BOLO_HISTORY_HOURS", 4)
 # Workers check for changed hotlists at most this often (seconds).
 HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "1.0"))
 # Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.

@@ -145,9 +145,11 @@ def match_read(read, also=()):
     return match_candidates(candidates, at=read.captured_at)
 
 
-def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = None) -> int:
+def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = None,
+                     max_hours: float | None = None) -> int:
     """Match the list's entries created at or after ``since`` (or ``entry_ids``) against the stored reads
-    of the list's history window; each hit becomes a historical alert. Returns the number of alerts."""
+    of the list's history window (at most ``max_hours`` back, when given); each hit becomes a historical
+    alert. Returns the number of alerts."""
     from datetime import timedelta
 
     from alerts.services import do_create_alerts
@@ -165,7 +167,12 @@ def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = No
         return 0
     policy = hotlist.policy()
     index = HotlistIndex.build([(pk, plate, policy) for pk, plate in rows])
-    window_start = timezone.now() - timedelta(days=hotlist.history_days)
+    window = timedelta(days=hotlist.history_days)
+    if max_hours is not None:
+        window = min(window, timedelta(hours=max_hours))
+        if not window:
+            return 0
+    window_start = timezone.now() - window
     created = 0
     reads = Read.objects.filter(captured_at__gte=window_start).only("pk", "text", "confidence", "candidates")
     for read in reads.iterator(chunk_size=5000):
@@ -178,6 +185,60 @@ def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = No
         with transaction.atomic():
             created += len(do_create_alerts(Read.objects.get(pk=read.pk), pairs, historical=True))
     return created
+
+
+BOLO_LIST = "BOLO"
+
+
+class BoloConflict(Exception):
+    """The plate is already on the BOLO list, entered by someone else."""
+
+
+def bolo_history_hours() -> float:
+    """How far back a new BOLO is checked against past reads (``BOLO_HISTORY_HOURS``). A BOLO is for
+    finding a car now: it is not a way to see a week of any plate's movements without a logged search."""
+    from django.conf import settings
+
+    return float(getattr(settings, "BOLO_HISTORY_HOURS", 4))
+
+
+def _bolo_author(hotlist: Hotlist, entry: Entry) -> int | None:
+    """The id of the user whose BOLO created ``entry`` (from the audit trail), None if not made as a BOLO."""
+    from audit.models import AuditLog
+
+    records = AuditLog.objects.filter(action="hotlist.bolo", query__created=True)
+    record = (records.filter(query__entry=entry.pk).order_by("-seq").first()
+              or records.filter(query__list=hotlist.name, query__plate=entry.plate, query__state=entry.state,
+                                query__entry__isnull=True, at__gte=entry.created_at).order_by("-seq").first())
+    return record.user_id if record is not None else None
+
+
+def do_add_bolo(user, *, plate: str, plate_raw: str, state: str, reason: str, case_number: str, notes: str,
+                expires) -> tuple[Entry, bool]:
+    """Add (or, for its author or an admin, change) one BOLO entry; checked against recent reads after commit.
+
+    Another officer's BOLO for the same plate and state is not overwritten (BoloConflict).
+    """
+    from accounts.roles import ADMIN, has_role
+
+    from .tasks import check_history
+
+    state = state.strip().upper()
+    with transaction.atomic():
+        hotlist, _ = Hotlist.objects.get_or_create(name=BOLO_LIST, defaults={
+            "description": "Single entries added from the dashboard", "priority": "high", "refresh_hours": 0})
+        Hotlist.objects.select_for_update().filter(pk=hotlist.pk).first()  # one BOLO change at a time
+        existing = Entry.objects.filter(hotlist=hotlist, plate=plate, state=state).first()
+        if existing is not None and not has_role(user, ADMIN) and _bolo_author(hotlist, existing) != user.pk:
+            raise BoloConflict(f"{plate} is already on the BOLO list (case {existing.case_number or 'none'}); "
+                               "only the officer who entered it or an admin can change it.")
+        entry, created = Entry.objects.update_or_create(
+            hotlist=hotlist, plate=plate, state=state,
+            defaults={"plate_raw": plate_raw[:32], "reason": reason, "case_number": case_number, "notes": notes,
+                      "expires_at": expires})
+        Hotlist.objects.filter(pk=hotlist.pk).update(updated_at=timezone.now())
+        check_history.delay_on_commit(hotlist.pk, None, [entry.pk], bolo_history_hours())
+    return entry, created
 
 
 def lookalike_variants(plate: str, policy, limit: int = 60) -> tuple[list[str], int]:

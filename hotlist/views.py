@@ -4,7 +4,6 @@ from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import ADMIN, OFFICER, role_required
@@ -12,8 +11,7 @@ from audit.services import do_log
 
 from .forms import BoloForm, HotlistSettingsForm, UploadForm
 from .imports import job_progress
-from .models import Entry, Hotlist, ImportJob
-from .tasks import check_history
+from .models import Hotlist, ImportJob
 
 
 @role_required(ADMIN)
@@ -29,7 +27,8 @@ def hotlist_detail(request, pk: int):
     form = HotlistSettingsForm(request.POST or None, instance=hotlist)
     if request.method == "POST" and form.is_valid():
         form.save()
-        do_log(request, "hotlist.settings", query={"list": hotlist.name, "changed": form.changed_data,
+        do_log(request, "hotlist.settings", query={"list": hotlist.name, "list_id": hotlist.pk,
+                                                   "changed": form.changed_data,
                                                    **{f: str(form.cleaned_data[f]) for f in form.changed_data}})
         messages.success(request, f"Settings of {hotlist.name} saved.")
         return redirect("hotlist:detail", pk=hotlist.pk)
@@ -79,57 +78,59 @@ def import_job_status(request, pk: int):
     return JsonResponse(_job_state(get_object_or_404(ImportJob, pk=pk)))
 
 
-BOLO_LIST = "BOLO"
-
-
 @require_POST
 @role_required(OFFICER, ADMIN)
 def bolo_create(request):
-    """Officers and admins add one entry (BOLO) from the dashboard; it alerts at once and is checked against history."""
+    """Officers and admins add one entry (BOLO) from the dashboard; it alerts at once and is checked against
+    the reads of the last ``BOLO_HISTORY_HOURS``."""
+    from .services import BoloConflict, do_add_bolo
+
     form = BoloForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"errors": {k: [str(m) for m in v] for k, v in form.errors.items()}}, status=400)
     data = form.cleaned_data
-    with transaction.atomic():
-        hotlist, _ = Hotlist.objects.get_or_create(name=BOLO_LIST, defaults={
-            "description": "Single entries added from the dashboard", "priority": "high", "refresh_hours": 0})
-        entry, created = Entry.objects.update_or_create(
-            hotlist=hotlist, plate=data["plate"], state=data["state"].strip().upper(),
-            defaults={"plate_raw": request.POST.get("plate", "")[:32], "reason": data["reason"],
-                      "case_number": data["case_number"], "notes": data["notes"], "expires_at": data["expires"]})
-        Hotlist.objects.filter(pk=hotlist.pk).update(updated_at=timezone.now())
-        do_log(request, "hotlist.bolo", query={"plate": entry.plate, "state": entry.state, "list": hotlist.name,
-                                               "expires": data["expires"].isoformat(), "created": created},
-               reason=data["reason"])
-        check_history.delay_on_commit(hotlist.pk, None, [entry.pk])
-    return JsonResponse({"entry": {"id": entry.pk, "plate": entry.plate, "state": entry.state, "list": hotlist.name,
-                                   "expires": entry.expires_at.isoformat()}}, status=201 if created else 200)
+    try:
+        with transaction.atomic():
+            entry, created = do_add_bolo(request.user, plate=data["plate"], plate_raw=request.POST.get("plate", ""),
+                                         state=data["state"], reason=data["reason"], case_number=data["case_number"],
+                                         notes=data["notes"], expires=data["expires"])
+            do_log(request, "hotlist.bolo", query={"plate": entry.plate, "state": entry.state,
+                                                   "list": entry.hotlist.name, "list_id": entry.hotlist_id,
+                                                   "entry": entry.pk, "expires": data["expires"].isoformat(),
+                                                   "created": created}, reason=data["reason"])
+    except BoloConflict as exc:
+        return JsonResponse({"errors": {"plate": [str(exc)]}}, status=409)
+    return JsonResponse({"entry": {"id": entry.pk, "plate": entry.plate, "state": entry.state,
+                                   "list": entry.hotlist.name, "expires": entry.expires_at.isoformat()}},
+                        status=201 if created else 200)
 
 
+@require_POST
 @role_required(ADMIN)
 def hotlist_preview(request, pk: int):
-    """What the policy in the settings form (saved or not) would accept for a typed plate."""
+    """What the policy in the settings form (saved or not) would accept for a typed plate. A POST (with the
+    CSRF token): it is logged, so a link from another site must not be able to run it."""
     from .importing import normalize_plate
     from .services import preview_policy
 
     hotlist = get_object_or_404(Hotlist, pk=pk)
-    plate = normalize_plate(request.GET.get("plate", ""))
+    plate = normalize_plate(request.POST.get("plate", ""))
     if len(plate) < 2:
         return JsonResponse({"error": "Type a plate of at least 2 characters."}, status=400)
-    trial = Hotlist(match_mode=request.GET.get("match_mode", hotlist.match_mode))
+    trial = Hotlist(match_mode=request.POST.get("match_mode", hotlist.match_mode))
     try:
-        trial.lookalike_budget = int(request.GET.get("lookalike_budget", hotlist.lookalike_budget))
-        trial.edit_budget = int(request.GET.get("edit_budget", hotlist.edit_budget))
-        trial.lookalike_min_length = int(request.GET.get("lookalike_min_length", hotlist.lookalike_min_length))
-        trial.edit_min_length = int(request.GET.get("edit_min_length", hotlist.edit_min_length))
+        trial.lookalike_budget = int(request.POST.get("lookalike_budget", hotlist.lookalike_budget))
+        trial.edit_budget = int(request.POST.get("edit_budget", hotlist.edit_budget))
+        trial.lookalike_min_length = int(request.POST.get("lookalike_min_length", hotlist.lookalike_min_length))
+        trial.edit_min_length = int(request.POST.get("edit_min_length", hotlist.edit_min_length))
         if trial.match_mode not in Hotlist.MatchMode.values or not (0 <= trial.lookalike_budget <= 2) \
                 or not (0 <= trial.edit_budget <= 2):
             raise ValueError
     except ValueError:
         return JsonResponse({"error": "match_mode must be exact or lenient; budgets 0 to 2."}, status=400)
     result = preview_policy(plate, trial.policy())
-    do_log(request, "hotlist.preview", query={"list": hotlist.name, "plate": plate, "mode": trial.match_mode,
-                                              "lookalike_budget": trial.lookalike_budget,
+    do_log(request, "hotlist.preview", query={"list": hotlist.name, "list_id": hotlist.pk, "plate": plate,
+                                              "mode": trial.match_mode, "lookalike_budget": trial.lookalike_budget,
                                               "edit_budget": trial.edit_budget},
            result_count=len(result["recent_hits"]))
     return JsonResponse(result)

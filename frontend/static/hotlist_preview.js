@@ -17,7 +17,10 @@
       const field = form.elements[name];
       if (field) params.set(name, field.value);
     }
-    const response = await fetch(box.dataset.previewUrl + "?" + params, { credentials: "same-origin" });
+    // A POST with the form's CSRF token: previews are logged, so a link from elsewhere must not run one.
+    const response = await fetch(box.dataset.previewUrl, {
+      method: "POST", body: params, credentials: "same-origin",
+      headers: { "X-CSRFToken": form.elements.csrfmiddlewaretoken.value } });
     const data = await response.json();
     out.replaceChildren();
     if (!response.ok) { out.appendChild(item(data.error)); return; }

@@ -163,13 +163,21 @@ def test_preview_shows_accepted_misreads_and_recent_reads(client, admin_user, ca
     entry = make_list(plate="ZZZ999")
     client.force_login(admin_user)
     url = f"/hotlists/{entry.hotlist_id}/preview"
-    lenient = client.get(url, {"plate": "abc-123", "match_mode": "lenient", "lookalike_budget": 1, "edit_budget": 0}).json()
+    lenient = client.post(url, {"plate": "abc-123", "match_mode": "lenient", "lookalike_budget": 1, "edit_budget": 0}).json()
     assert "A8C123" in lenient["lookalike_variants"] and "ABC1Z3" in lenient["lookalike_variants"]
     assert lenient["lookalike_count"] == 3  # B->8, 1->I, 2->Z
     assert [h["read"] for h in lenient["recent_hits"]] == ["A8C123"]
-    exact = client.get(url, {"plate": "ABC123", "match_mode": "exact"}).json()
+    exact = client.post(url, {"plate": "ABC123", "match_mode": "exact"}).json()
     assert exact["lookalike_count"] == 0 and exact["recent_hits"] == []
-    assert client.get(url, {"plate": "ABC123", "lookalike_budget": 7}).status_code == 400
+    assert client.post(url, {"plate": "ABC123", "lookalike_budget": 7}).status_code == 400
+    assert AuditLog.objects.filter(action="hotlist.preview").count() == 2
+    # A link cannot run it (and write an audit record in the admin's name); a POST without the token is refused.
+    assert client.get(url, {"plate": "ABC123"}).status_code == 405
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(admin_user)
+    assert strict.post(url, {"plate": "ABC123"}).status_code == 403
     assert AuditLog.objects.filter(action="hotlist.preview").count() == 2
 
 
@@ -179,3 +187,41 @@ def test_budgets_can_depend_on_plate_length():
     policy = hotlist.policy()
     assert policy.edits_for(6) == 0 and policy.edits_for(7) == 1
     assert policy.lookalikes_for(3) == 1
+
+
+def bolo(client, plate="ABC123", **extra):
+    return client.post("/hotlists/bolo/", {"plate": plate, "reason": "Armed robbery suspect", "case_number": "C-1",
+                                           "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+                                           **extra})
+
+
+@pytest.mark.django_db
+def test_an_officer_cannot_overwrite_another_officers_bolo(client, make_user, admin_user):
+    first, second = make_user("officer", "first"), make_user("officer", "second")
+    client.force_login(first)
+    assert bolo(client).status_code == 201
+    assert bolo(client, notes="seen heading north").status_code == 200  # the author may change it
+    client.force_login(second)
+    response = bolo(client, reason="Something else entirely", case_number="C-2")
+    assert response.status_code == 409 and "already on the BOLO list" in response.json()["errors"]["plate"][0]
+    entry = Entry.objects.get()
+    assert (entry.reason, entry.case_number, entry.notes) == ("Armed robbery suspect", "C-1", "seen heading north")
+    client.force_login(admin_user)
+    assert bolo(client, case_number="C-3").status_code == 200
+    assert Entry.objects.get().case_number == "C-3"
+
+
+@pytest.mark.django_db
+def test_a_bolo_is_checked_only_against_recent_reads(client, officer, camera, settings,
+                                                     django_capture_on_commit_callbacks):
+    from audit.tests.test_search import make_read
+
+    settings.BOLO_HISTORY_HOURS = 4
+    now = timezone.now()
+    for hours in (1, 30, 24 * 6):  # all within the BOLO list's 7-day history window
+        make_read(camera, "ABC123", now - timedelta(hours=hours))
+    client.force_login(officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert bolo(client).status_code == 201
+    sightings = Alert.objects.filter(historical=True)
+    assert [round((now - a.read.captured_at).total_seconds() / 3600) for a in sightings] == [1]
