@@ -113,7 +113,9 @@ def _visibility(user) -> tuple[Q, Q] | None:
         return None
     cleared = Hotlist.visible_to.through.objects.filter(user_id=user.pk).values("hotlist_id")
     visible = Q(hotlist__covert=False) | Q(hotlist_id__in=cleared) | Q(hotlist__isnull=True, covert=False)
-    hidden = (Q(hotlist__covert=True) & ~Q(hotlist_id__in=cleared)) | Q(hotlist__isnull=True, covert=True)
+    # Hidden: alerts of the (few) covert lists not cleared, found through the alerts' list index.
+    hidden_lists = Hotlist.objects.filter(covert=True).exclude(pk__in=cleared).values("pk")
+    hidden = Q(hotlist_id__in=hidden_lists) | Q(hotlist__isnull=True, covert=True)
     return visible, hidden
 
 
