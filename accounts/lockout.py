@@ -104,6 +104,12 @@ def clear(username: str) -> None:
     LoginThrottle.objects.filter(key=_user_key(username)).delete()
 
 
+def forget_stale() -> int:
+    """Delete counters whose window has passed (they count 0 anyway); returns how many (hourly, with retention)."""
+    cutoff = timezone.now() - timedelta(seconds=WINDOW)
+    return LoginThrottle.objects.filter(last_at__lt=cutoff).delete()[0]
+
+
 def unlock(user) -> None:
     """An admin's unlock: the user name's and the second factor's failures are forgotten."""
     clear(user.get_username())

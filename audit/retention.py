@@ -99,6 +99,10 @@ def purge(*, dry_run: bool = False, now=None, log=None) -> dict:
         if last_purged:
             counts["audit_purged_through"] = {"seq": last_purged[0], "hash": last_purged[1]}
             _purge_audit(last_purged[0], last_purged[1], run.pk)
+    if not dry_run:
+        from accounts.lockout import forget_stale
+
+        counts["login_counters_expired"] = forget_stale()
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])

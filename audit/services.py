@@ -69,7 +69,8 @@ def _purge_anchor(record: AuditLog) -> tuple[int, str] | None:
     if record.action == PURGE_ACTION:
         through, through_hash = record.query.get("through"), record.query.get("through_hash")
     elif record.action == "retention.run" and isinstance(record.query.get("audit_purged_through"), dict):
-        through, through_hash = record.query["audit_purged_through"].get("seq"), record.query["audit_purged_through"].get("hash")
+        purged = record.query["audit_purged_through"]
+        through, through_hash = purged.get("seq"), purged.get("hash")
     else:
         return None
     return (through, through_hash) if isinstance(through, int) and isinstance(through_hash, str) else None
@@ -124,6 +125,7 @@ def verify_chain() -> tuple[int, AuditLog | None, str]:
         last = f"#{prev.seq}" if prev is not None else "none"
         return checked, prev, (f"records after {last} are missing: the checkpoint says the chain reached "
                                f"#{mark['head_seq']} (records were removed from the end)")
-    if mark["head_seq"] and (at_mark is None or at_mark.hash != mark["head_hash"]):
+    signed_still_kept = first is not None and mark["head_seq"] >= first.seq  # not purged (anchored) since
+    if mark["head_seq"] and signed_still_kept and (at_mark is None or at_mark.hash != mark["head_hash"]):
         return checked, at_mark, f"record #{mark['head_seq']} is not the one the checkpoint signed"
     return checked, None, ""

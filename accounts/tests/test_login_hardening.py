@@ -156,3 +156,20 @@ def test_create_user_command_refuses_a_full_width_duplicate(officer):
 
     with pytest.raises(CommandError, match="A user with that name exists"):
         call_command("create_user", "ｏｆｆｉｃｅｒ１", "--role", "officer", "--password", "a-long-unusual-pass")
+
+
+@pytest.mark.django_db
+def test_the_hourly_retention_run_forgets_expired_login_counters(client, officer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import LoginThrottle
+    from audit.retention import purge
+
+    login(client, "officer1", "wrong")
+    login(client, "nobody-at-all", "wrong")
+    assert LoginThrottle.objects.count() == 3  # two names, one address
+    LoginThrottle.objects.filter(key__contains="nobody").update(last_at=timezone.now() - timedelta(hours=1))
+    assert purge()["login_counters_expired"] == 1
+    assert LoginThrottle.objects.count() == 2
