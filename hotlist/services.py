@@ -230,8 +230,8 @@ def do_add_bolo(user, *, plate: str, plate_raw: str, state: str, reason: str, ca
         Hotlist.objects.select_for_update().filter(pk=hotlist.pk).first()  # one BOLO change at a time
         existing = Entry.objects.filter(hotlist=hotlist, plate=plate, state=state).first()
         if existing is not None and not has_role(user, ADMIN) and _bolo_author(hotlist, existing) != user.pk:
-            raise BoloConflict(f"{plate} is already on the BOLO list (case {existing.case_number or 'none'}); "
-                               "only the officer who entered it or an admin can change it.")
+            raise BoloConflict(f"{plate} is already on the BOLO list; only the officer who entered it or an admin "
+                               "can change it.")
         entry, created = Entry.objects.update_or_create(
             hotlist=hotlist, plate=plate, state=state,
             defaults={"plate_raw": plate_raw[:32], "reason": reason, "case_number": case_number, "notes": notes,
