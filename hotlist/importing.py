@@ -56,7 +56,9 @@ The layouts of the formats and the list-code table are documented in
   means the import time zone), ``MM/DD/YYYY``, ``YYYYMMDD``, and ``YYMMDD`` in
   NCIC extracts only (``YY`` < 70 is 20YY, else 19YY). A date without time means
   the start of that day for ``entered`` and "valid through that day" (start of
-  the next day) for ``expires``, in the import time zone.
+  the next day) for ``expires``, in the import time zone. Dates before 1900 or
+  after 2199 are row errors (a year 1 or 9999 is a placeholder, not a date), and
+  so is an ``entered`` date more than a day in the future.
 - Years: ``vehicle_year`` 4 digits; ``plate_year`` 4 digits or ``NX``
   (non-expiring).
 - List codes (NCIC ``V``, ``P``, ...) become words in ``category``, and also the
@@ -72,7 +74,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Iterable
 from zoneinfo import ZoneInfo
 
@@ -91,6 +93,11 @@ MAX_PATTERN_LEN = 16
 MAX_LINE_CHARS = 4096
 #: More control characters than this (other than tab and line ends) means the file is binary.
 MAX_CONTROL_CHARS = 20
+#: Plausible ``entered``/``expires`` dates: from EARLIEST_DATE up to (not including) LATEST_DATE.
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2200, 1, 1, tzinfo=UTC)
+#: An ``entered`` date may be this far ahead of now (time zones, clocks); later is a row error.
+ENTERED_FUTURE_SLACK = timedelta(days=1)
 #: Kept for callers of the first CSV importer; see ``hotlist.formats.CSV_FIELDS`` for all columns.
 KNOWN_COLUMNS = ("plate", "state", "reason", "case_number", "notes", "expires")
 
@@ -200,11 +207,14 @@ def check_plate(raw: str, *, wildcards: bool = False) -> tuple[str, str | None]:
 
 def parse_expiry(value: str, tz: ZoneInfo) -> datetime:
     """An ``expires`` value (see the module docstring for the accepted forms); ValueError if bad."""
-    from .formats import parse_date
+    from .formats import date_problem, parse_date
 
     parsed = parse_date(value.strip(), tz, True, False)
     if parsed is None:
         raise ValueError(f"expires {value.strip()!r} is not a date (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD or ISO date-time)")
+    problem = date_problem("expires", value.strip(), parsed, datetime.now(UTC))
+    if problem:
+        raise ValueError(problem)
     return parsed
 
 

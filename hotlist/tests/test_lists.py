@@ -179,3 +179,14 @@ def test_budgets_can_depend_on_plate_length():
     policy = hotlist.policy()
     assert policy.edits_for(6) == 0 and policy.edits_for(7) == 1
     assert policy.lookalikes_for(3) == 1
+
+
+def test_list_settings_refuse_a_placeholder_expiry_year():
+    from hotlist.forms import HotlistSettingsForm
+
+    base = {"match_mode": "lenient", "lookalike_budget": 1, "edit_budget": 0, "lookalike_min_length": 0,
+            "edit_min_length": 0, "priority": "normal", "colour": "#b3261e", "sound": "chime", "refresh_hours": 24,
+            "history_days": 7}
+    assert HotlistSettingsForm(data={**base, "expires_at": "2030-01-01T00:00"}).is_valid()
+    form = HotlistSettingsForm(data={**base, "expires_at": "9999-12-31T23:59"})
+    assert not form.is_valid() and "between 1900 and 2199" in str(form.errors["expires_at"])
