@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
@@ -52,7 +54,9 @@ def frames(request: HttpRequest) -> JsonResponse:
     data = upload.read()
     try:
         info = inspect_image(data, max_bytes=max_bytes, max_pixels=settings.ALPR_MAX_PIXELS)
-        captured_at = parse_captured_at(request.POST.get("captured_at"), timezone.now())
+        captured_at = parse_captured_at(request.POST.get("captured_at"), timezone.now(),
+                                        past=timedelta(days=settings.ALPR_CAPTURED_AT_PAST_DAYS),
+                                        future=timedelta(seconds=settings.ALPR_CAPTURED_AT_FUTURE_SECONDS))
     except IngestError as exc:
         return _error(exc.status, exc.message)
     key = (request.headers.get("Idempotency-Key") or "").strip()

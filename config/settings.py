@@ -182,6 +182,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Frame ingest limits (see cameras/ingest.py).
 ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 ALPR_MAX_PIXELS = env_int("ALPR_MAX_PIXELS", 40_000_000)
+# A frame's captured_at may be this far in the past (buffered uploads) or the future (clock skew); else 400.
+ALPR_CAPTURED_AT_PAST_DAYS = env_int("ALPR_CAPTURED_AT_PAST_DAYS", 30)
+ALPR_CAPTURED_AT_FUTURE_SECONDS = env_int("ALPR_CAPTURED_AT_FUTURE_SECONDS", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Hotlist uploads may be large; they are streamed to a temporary file.

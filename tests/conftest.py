@@ -121,6 +121,8 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
         # Tests replace lists between frames: the worker checks them before every read.
         "HOTLIST_REFRESH_SECONDS": "0",
         "ALPR_INSTANCE": instance,
+        # Some tests post frames captured years ago, to keep their vehicle passes apart.
+        "ALPR_CAPTURED_AT_PAST_DAYS": "3650",
         **extra,
     })
     return env
