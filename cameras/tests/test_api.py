@@ -174,6 +174,19 @@ def test_a_retried_upload_with_the_same_idempotency_key_is_stored_once(client, c
 
 
 @pytest.mark.django_db
+def test_a_reused_idempotency_key_with_a_different_image_is_409_and_stores_nothing(client, camera_and_token):
+    _, token = camera_and_token
+    first = post(client, token, {"image": upload(png_bytes(color=(1, 2, 3)))}, HTTP_IDEMPOTENCY_KEY="k-7")
+    clash = post(client, token, {"image": upload(png_bytes(color=(200, 2, 3)))}, HTTP_IDEMPOTENCY_KEY="k-7")
+    assert first.status_code == 202
+    assert clash.status_code == 409
+    assert "different image" in clash.json()["error"] and str(first.json()["frame"]) in clash.json()["error"]
+    assert Frame.objects.count() == 1
+    same = post(client, token, {"image": upload(png_bytes(color=(1, 2, 3)))}, HTTP_IDEMPOTENCY_KEY="k-7")
+    assert same.status_code == 202 and same.json() == {"frame": first.json()["frame"], "duplicate": True}
+
+
+@pytest.mark.django_db
 def test_frames_are_kept_when_the_broker_is_away(client, camera_and_token, monkeypatch, settings,
                                                  django_capture_on_commit_callbacks):
     from recognition.tasks import process_frame
