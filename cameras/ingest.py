@@ -30,7 +30,9 @@ class ImageInfo:
     height: int
 
 
-_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
+# MPO (phones, dual-lens cameras) is a JPEG followed by further JPEGs; the first image is the frame,
+# and every JPEG decoder (the browser's, OpenCV's) reads just that one.
+_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
 
 
 def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:

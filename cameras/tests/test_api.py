@@ -270,3 +270,23 @@ def test_captured_at_window_is_configurable(client, camera_and_token, settings):
     settings.ALPR_CAPTURED_AT_FUTURE_SECONDS = 60
     assert post(client, token, {"image": upload(png_bytes()), "captured_at": late}).status_code == 202
     assert post(client, token, {"image": upload(png_bytes()), "captured_at": ahead}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_an_mpo_jpeg_from_a_phone_is_accepted_and_read_as_its_first_image(client, camera_and_token):
+    import numpy as np
+
+    from recognition.vision.pipeline import decode_image
+
+    _, token = camera_and_token
+    first, second = Image.new("RGB", (64, 48), (10, 20, 30)), Image.new("RGB", (32, 24), (200, 20, 30))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    response = post(client, token, {"image": upload(buf.getvalue(), "frame.jpg")})
+    assert response.status_code == 202, response.content
+    frame = Frame.objects.get()
+    assert (frame.content_type, frame.width, frame.height) == ("image/jpeg", 64, 48)
+    with frame.image.open("rb") as fh:
+        image = decode_image(fh.read())
+    assert image.shape == (48, 64, 3) and np.abs(image[0, 0].astype(int) - [30, 20, 10]).max() <= 3
