@@ -142,7 +142,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from .importing import (EARLIEST_DATE, ENTERED_FUTURE_SLACK, FORMATS, JUNK_PLATES, LATEST_DATE, MAX_PLATE_LEN, EntryRow,
-                        ImportFailed, ParseResult, RowError, check_plate, prepare_text)
+                        ImportFailed, ParseResult, RowError, check_plate, check_state, prepare_text)
 
 __all__ = ["CATEGORY_CODES", "CSV_ALIASES", "CSV_FIELDS", "EXAMPLES", "FL_FIELDS", "FORMATS", "NCIC_LAYOUT",
            "TX_TCIC_FIELDS", "detect_format", "parse_date", "parse_text"]
@@ -359,6 +359,9 @@ class _Builder:
                     errors.append(RowError(line, f"{name} is longer than {limit} characters"))
         record = self.blank.copy()
         record.update(zip(self.names, values))
+        state = record["state"]
+        if state and not (state.isalpha() and state.isascii()):
+            errors.append(RowError(line, check_state(state)[1] or "bad state"))
         for name in self.upper:
             record[name] = record[name].upper()
         plate_raw = record["plate"]

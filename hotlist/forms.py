@@ -75,6 +75,14 @@ class BoloForm(forms.Form):
             raise forms.ValidationError(problem)
         return plate
 
+    def clean_state(self):
+        from .importing import check_state
+
+        state, problem = check_state(self.cleaned_data["state"])
+        if problem:
+            raise forms.ValidationError(problem)
+        return state
+
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         if len(reason) < 3:

@@ -38,8 +38,8 @@ The layouts of the formats and the list-code table are documented in
   So ``-`` alone (an empty case number), ``- red door``, ``-5``, ``+44 20 7946``
   and ``@ the depot`` are kept; they are not formulas a spreadsheet would run.
 - Plates: upper-cased; spaces, dashes and symbols removed, leaving A-Z and 0-9.
-  Letters or digits outside ASCII (Cyrillic, full-width...) are row errors, not
-  silently dropped. Refused: empty, placeholders (``UNK``, ``UNKNOWN``,
+  Letters or digits outside ASCII (Cyrillic, full-width...) and combining marks
+  (a separately written accent) are row errors, not silently dropped. Refused: empty, placeholders (``UNK``, ``UNKNOWN``,
   ``NONE``, ``NA``, ``N/A``, ``NOPLATE``, ``0``, ``00``, ``000``), shorter than 2 or
   longer than 10 characters.
 - Wildcard entries (partial plates from witnesses), csv and plain formats only:
@@ -66,20 +66,22 @@ The layouts of the formats and the list-code table are documented in
 - Field limits (longer is a row error): state 8, reason 100, case_number 50,
   notes 2000, nic 20, ori 20, vin 20, make 30, model 30, colour 20,
   plate_type 4. ``state``, ``nic``, ``ori``, ``vin`` and ``plate_type`` are
-  upper-cased.
+  upper-cased. A ``state`` is letters A-Z only (a Cyrillic "ТХ" that looks like
+  TX is a row error).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, Iterable
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "FORMATS", "EntryRow", "ImportFailed", "ParseResult", "RowError", "check_plate", "decode_upload",
+    "FORMATS", "EntryRow", "ImportFailed", "ParseResult", "RowError", "check_plate", "check_state", "decode_upload",
     "detect_format", "normalize_plate", "parse_bytes", "parse_csv", "parse_csv_bytes", "parse_expiry",
 ]
 
@@ -165,6 +167,23 @@ def _foreign_chars(raw: str) -> str:
     return "".join(dict.fromkeys(c for c in raw if c.isalnum() and not c.isascii()))
 
 
+def _marks(raw: str) -> str:
+    """Combining marks (accents written as a separate character): stripping them would change the plate."""
+    return "".join(dict.fromkeys(f"U+{ord(c):04X}" for c in raw if unicodedata.category(c).startswith("M")))
+
+
+def check_state(raw: str) -> tuple[str, str | None]:
+    """(upper-cased state code, problem or None): ASCII letters only (TX, ON, D), or empty."""
+    state = raw.strip()
+    if not state:
+        return "", None
+    if not (state.isascii() and state.isalpha()):
+        foreign = "".join(dict.fromkeys(c for c in state if not c.isascii()))
+        what = f" (not A-Z: {foreign!r})" if foreign else ""
+        return state.upper(), f"state {state!r} must be letters A-Z only, such as TX{what}"
+    return state.upper(), None
+
+
 def check_plate(raw: str, *, wildcards: bool = False) -> tuple[str, str | None]:
     """(normalised plate, problem or None). With ``wildcards``, ``*`` and ``?`` are kept."""
     if raw.isalnum() and raw.isascii():  # the common case, fast
@@ -175,6 +194,10 @@ def check_plate(raw: str, *, wildcards: bool = False) -> tuple[str, str | None]:
         foreign = _foreign_chars(raw)
         if foreign:
             return "", f"plate {raw.strip()!r} has characters other than A-Z and 0-9 ({foreign!r}); transliterate them"
+        marks = _marks(raw)
+        if marks:
+            return "", (f"plate {raw.strip()!r} has accents or other combining marks ({marks}); removing them would "
+                        f"make another plate, so write the plate in A-Z and 0-9")
     upper = raw.upper()
     if wildcards and ("*" in raw or "?" in raw):
         pattern = _STARS.sub("*", _WILD_JUNK.sub("", upper))

@@ -524,3 +524,18 @@ def test_text_after_a_closing_quote_is_a_row_error_and_quoted_multiline_notes_ar
 def test_an_unclosed_quote_is_a_row_error_in_delimited_extracts(fmt, text):
     result = parse(text, fmt=fmt)
     assert result.errors and result.errors[0].line == 1 and "quote" in result.errors[0].message
+
+
+def test_a_cyrillic_state_and_an_accent_written_apart_are_row_errors():
+    text = ("plate,state\nABC123,TX\nBCD234,\u0422\u0425\nCDE345,T X\nA\u0301BC123,TX\nDEF456,\u00e9\n"
+            "7\u00b7XYZ\u2013123,CA\n")
+    result = parse(text)
+    errors = messages(result)
+    assert set(errors) == {3, 4, 5, 6}, errors
+    assert "letters A-Z only" in errors[3] and "'\u0422\u0425'" in errors[3]
+    assert "letters A-Z only" in errors[4]
+    assert "combining marks (U+0301)" in errors[5]
+    assert "letters A-Z only" in errors[6]
+    assert [(r.plate, r.state) for r in result.rows] == [("ABC123", "TX"), ("7XYZ123", "CA")]
+    ncic = parse(ncic_line(plate="A\u0301BC12") + "\n", fmt="ncic")
+    assert "combining marks" in ncic.errors[0].message
