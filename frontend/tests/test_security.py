@@ -73,10 +73,10 @@ def test_the_session_cookie_is_secure_when_secure_cookies_are_on(client, setting
     assert response.cookies["sessionid"]["secure"] is True and response.cookies["sessionid"]["httponly"] is True
 
 
-_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)
-_STYLE_ATTR = re.compile(r"\sstyle\s*=", re.I)
-_HANDLER_ATTR = re.compile(r"\son[a-z]+\s*=\s*[\"']", re.I)
-_STYLE_TAG = re.compile(r"<style\b", re.I)
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.IGNORECASE)
+_STYLE_ATTR = re.compile(r"\sstyle\s*=", re.IGNORECASE)
+_HANDLER_ATTR = re.compile(r"\son[a-z]+\s*=\s*[\"']", re.IGNORECASE)
+_STYLE_TAG = re.compile(r"<style\b", re.IGNORECASE)
 
 
 def test_templates_hold_no_inline_scripts_styles_or_event_handlers():
