@@ -342,8 +342,7 @@ class _Builder:
         #: False when a scan of the whole (delimited) file found no field that could start with = + - @.
         self.formulas_possible = True
         self.now = datetime.now(UTC)
-        self.earliest, self.latest = EARLIEST_DATE, LATEST_DATE
-        self.latest_entered = min(self.now + ENTERED_FUTURE_SLACK, LATEST_DATE)
+        self.dates: dict[tuple[str, str], tuple[datetime | None, str]] = {}
 
     def add(self, line: int, values: list[str]) -> None:
         errors = self.errors
@@ -393,18 +392,16 @@ class _Builder:
             errors.append(RowError(line, f"action {record['action']!r} is neither add nor remove"))
         value = record.pop("entered")
         if value:
-            record["entered_at"] = when = parse_date(value, self.tz, False, self.yymmdd)
-            if when is None:
-                errors.append(RowError(line, f"entered {value!r} is not a date ({self._date_forms()})"))
-            elif not self.earliest <= when <= self.latest_entered:
-                errors.append(RowError(line, date_problem("entered", value, when, self.now) or "bad date"))
+            checked = self.dates.get(("entered", value)) or self._check_date("entered", value)
+            record["entered_at"] = checked[0]
+            if checked[1]:
+                errors.append(RowError(line, checked[1]))
         value = record.pop("expires")
         if value:
-            record["expires_at"] = when = parse_date(value, self.tz, True, self.yymmdd)
-            if when is None:
-                errors.append(RowError(line, f"expires {value!r} is not a date ({self._date_forms()})"))
-            elif not self.earliest <= when < self.latest:
-                errors.append(RowError(line, date_problem("expires", value, when, self.now) or "bad date"))
+            checked = self.dates.get(("expires", value)) or self._check_date("expires", value)
+            record["expires_at"] = checked[0]
+            if checked[1]:
+                errors.append(RowError(line, checked[1]))
         value = record["vehicle_year"]
         if value and not (len(value) == 4 and value.isdigit() and value.isascii()):
             errors.append(RowError(line, f"vehicle year {value!r} is not a 4-digit year"))
@@ -431,6 +428,16 @@ class _Builder:
         fill = {name: record[name] for name in _MERGE_FIELDS if not getattr(first, name) and record[name]}
         if fill:
             self.rows[index] = replace(first, **fill)
+
+    def _check_date(self, name: str, value: str) -> tuple[datetime | None, str]:
+        """(date, problem or ""), remembered per value: a file holds few distinct dates."""
+        when = parse_date(value, self.tz, name == "expires", self.yymmdd)
+        if when is None:
+            problem = f"{name} {value!r} is not a date ({self._date_forms()})"
+        else:
+            problem = date_problem(name, value, when, self.now) or ""
+        self.dates[(name, value)] = (when, problem)
+        return when, problem
 
     def _date_forms(self) -> str:
         return _DATE_FORMS + (" or YYMMDD" if self.yymmdd else "")
