@@ -290,3 +290,14 @@ def test_an_mpo_jpeg_from_a_phone_is_accepted_and_read_as_its_first_image(client
     with frame.image.open("rb") as fh:
         image = decode_image(fh.read())
     assert image.shape == (48, 64, 3) and np.abs(image[0, 0].astype(int) - [30, 20, 10]).max() <= 3
+
+
+@pytest.mark.django_db
+def test_a_reused_key_whose_first_image_is_gone_is_taken_as_a_retry(client, camera_and_token):
+    _, token = camera_and_token
+    first = post(client, token, {"image": upload(png_bytes(color=(1, 2, 3)))}, HTTP_IDEMPOTENCY_KEY="k-8")
+    frame = Frame.objects.get()
+    frame.image.storage.delete(frame.image.name)  # removed by retention, say
+    again = post(client, token, {"image": upload(png_bytes(color=(9, 9, 9)))}, HTTP_IDEMPOTENCY_KEY="k-8")
+    assert again.status_code == 202 and again.json() == {"frame": first.json()["frame"], "duplicate": True}
+    assert Frame.objects.count() == 1
