@@ -1,5 +1,5 @@
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from accounts.roles import ADMIN, OFFICER, has_role
 
@@ -8,6 +8,8 @@ from .services import ADMIN_GROUP, GROUP, is_watched, user_group, watched
 # Close codes the browser can tell apart from network failures.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+MAX_MESSAGE_CHARS = 4096
 
 
 class AlertConsumer(AsyncJsonWebsocketConsumer):
@@ -33,6 +35,25 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Messages from the browser are small JSON objects; anything else gets an error frame and the
+        connection stays open (a malformed message is the sender's problem, not a server error)."""
+        if text_data is None:
+            await self.send_json({"type": "error", "error": "send JSON text messages, not binary ones"})
+            return
+        if len(text_data) > MAX_MESSAGE_CHARS:
+            await self.send_json({"type": "error", "error": f"messages may be at most {MAX_MESSAGE_CHARS} characters"})
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self.send_json({"type": "error", "error": "messages must be JSON objects"})
+            return
+        if not isinstance(content, dict):
+            await self.send_json({"type": "error", "error": "messages must be JSON objects"})
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content, **kwargs):
         if content.get("type") == "ping":
             await self.send_json({"type": "pong"})
@@ -47,3 +68,10 @@ class AlertConsumer(AsyncJsonWebsocketConsumer):
     async def alert_updated(self, event):
         if is_watched(event["alert"], self.cameras, self.hotlists):
             await self.send_json({"type": "alert.updated", "alert": event["alert"]})
+
+
+class NotFoundConsumer(AsyncWebsocketConsumer):
+    """Any websocket path without a consumer: the handshake is refused (no error, no traceback)."""
+
+    async def connect(self):
+        await self.close(code=CLOSE_NOT_FOUND)

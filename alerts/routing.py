@@ -1,5 +1,8 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from .consumers import AlertConsumer
+from .consumers import AlertConsumer, NotFoundConsumer
 
-websocket_urlpatterns = [path("ws/alerts/", AlertConsumer.as_asgi())]
+websocket_urlpatterns = [
+    path("ws/alerts/", AlertConsumer.as_asgi()),
+    re_path(r"", NotFoundConsumer.as_asgi()),  # every other path: refused cleanly, not a 500
+]

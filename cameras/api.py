@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
@@ -10,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .ingest import IngestError, inspect_image, parse_captured_at, parse_token
-from .services import camera_for_token, do_accept_frame
+from .services import IdempotencyConflict, camera_for_token, do_accept_frame
 
 # Multipart framing around the image: boundaries, headers and small fields.
 _MULTIPART_SLACK = 64 * 1024
@@ -52,13 +54,19 @@ def frames(request: HttpRequest) -> JsonResponse:
     data = upload.read()
     try:
         info = inspect_image(data, max_bytes=max_bytes, max_pixels=settings.ALPR_MAX_PIXELS)
-        captured_at = parse_captured_at(request.POST.get("captured_at"), timezone.now())
+        captured_at = parse_captured_at(request.POST.get("captured_at"), timezone.now(),
+                                        past=timedelta(days=settings.ALPR_CAPTURED_AT_PAST_DAYS),
+                                        future=timedelta(seconds=settings.ALPR_CAPTURED_AT_FUTURE_SECONDS))
     except IngestError as exc:
         return _error(exc.status, exc.message)
     key = (request.headers.get("Idempotency-Key") or "").strip()
     if len(key) > 100:
         return _error(400, "Idempotency-Key may be at most 100 characters.")
-    frame, created = do_accept_frame(camera, data, info, captured_at, idempotency_key=key)
+    try:
+        frame, created = do_accept_frame(camera, data, info, captured_at, idempotency_key=key)
+    except IdempotencyConflict as exc:
+        return _error(409, f"Idempotency-Key {key!r} was already used for frame {exc.frame.pk} with a different "
+                           f"image; send each new frame with a new key.")
     body = {"frame": frame.pk} if created else {"frame": frame.pk, "duplicate": True}
     return JsonResponse(body, status=202)
 

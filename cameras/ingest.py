@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from django.utils.dateparse import parse_datetime
 from PIL import Image, UnidentifiedImageError
@@ -30,7 +30,9 @@ class ImageInfo:
     height: int
 
 
-_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
+# MPO (phones, dual-lens cameras) is a JPEG followed by further JPEGs; the first image is the frame,
+# and every JPEG decoder (the browser's, OpenCV's) reads just that one.
+_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
 
 
 def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
@@ -65,19 +67,41 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
     return ImageInfo(content_type=content_type, extension=extension, width=width, height=height)
 
 
-def parse_captured_at(value: str | None, now: datetime) -> datetime:
-    """ISO 8601 capture time; naive times are taken as UTC; absent means now."""
+def parse_captured_at(value: str | None, now: datetime, *, past: timedelta = timedelta(days=30),
+                      future: timedelta = timedelta(minutes=5)) -> datetime:
+    """ISO 8601 capture time; naive times are taken as UTC; absent means now.
+
+    A time more than ``past`` before ``now`` or more than ``future`` after it is refused: a camera
+    whose clock says 1970 or 2099 (or year 1 or 9999) would otherwise file its reads, and alerts,
+    under a date nobody searches for."""
     if value is None or value.strip() == "":
         return now
     try:
         parsed = parse_datetime(value.strip())
-    except ValueError:
+    except (ValueError, OverflowError):
         parsed = None
     if parsed is None:
         raise IngestError(400, f"captured_at {value!r} is not an ISO 8601 date-time.")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        age = now - parsed
+    except OverflowError:  # year 1 with an offset east of UTC, and the like
+        age = timedelta.max
+    if age > past:
+        raise IngestError(400, f"captured_at {value.strip()!r} is more than {_span(past)} in the past; check the "
+                               f"camera's clock (the server's time is {now.isoformat(timespec='seconds')}).")
+    if -age > future:
+        raise IngestError(400, f"captured_at {value.strip()!r} is more than {_span(future)} in the future; check the "
+                               f"camera's clock (the server's time is {now.isoformat(timespec='seconds')}).")
     return parsed
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} day(s)"
+    return f"{seconds} seconds"
 
 
 def parse_token(header: str | None) -> str | None:

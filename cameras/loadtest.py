@@ -145,6 +145,8 @@ def setup_django(var_dir: Path) -> None:
     env["ALPR_VAR_DIR"] = str(var_dir)
     env["MEDIA_ROOT"] = str(var_dir / "media")
     env["ALERT_DEDUP_SECONDS"] = "0"  # captured_at is an hour apart anyway; this makes sure nothing folds
+    env.setdefault("ALPR_CAPTURED_AT_PAST_DAYS", "3650")  # those hours, and the warm-up's 400 days, reach far back
+    env.setdefault("SECURE_COOKIES", "0")  # production settings over plain http: the officer's login needs its cookies
     env["PYTHONUNBUFFERED"] = "1"
     # A task queue and channel keys of its own, so other users of this Redis neither take its frames nor see its alerts.
     env.setdefault("ALPR_INSTANCE", f"loadtest-{os.getpid()}")

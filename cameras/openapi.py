@@ -32,14 +32,17 @@ SCHEMA = {
                     "name": "Idempotency-Key", "in": "header", "required": False,
                     "schema": {"type": "string", "maxLength": 100},
                     "description": "Any unique string per frame (a UUID, or the device's frame counter). A retried "
-                                   "upload with the same key is answered with the first frame's id and stored once.",
+                                   "upload with the same key is answered with the first frame's id and stored once; "
+                                   "the same key with a different image is 409.",
                 }],
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                     "type": "object", "required": ["image"], "properties": {
                         "image": {"type": "string", "format": "binary",
                                   "description": "JPEG or PNG, at most 10 MB and 40 megapixels."},
                         "captured_at": {"type": "string", "format": "date-time",
-                                        "description": "ISO 8601; without a zone it is UTC; absent: time of receipt."},
+                                        "description": "ISO 8601; without a zone it is UTC; absent: time of receipt. "
+                                                       "More than ALPR_CAPTURED_AT_PAST_DAYS (30) days in the past or "
+                                                       "ALPR_CAPTURED_AT_FUTURE_SECONDS (300) s in the future is 400."},
                     }}}}},
                 "responses": {
                     "202": {"description": "Stored; recognition is queued.",
@@ -48,6 +51,7 @@ SCHEMA = {
                         "schema": {"$ref": "#/components/schemas/Error"}}}}
                        for code, text in [(400, "Not an image, corrupt, a decompression bomb, or a bad field."),
                                           (401, "No or unknown token."), (403, "The camera is disabled."),
+                                          (409, "The Idempotency-Key was used before with a different image."),
                                           (413, "Over 10 MB or 40 megapixels.")]},
                 },
             },

@@ -74,15 +74,39 @@ def frame_for_key(camera: Camera, key: str) -> Frame | None:
     return Frame.objects.filter(camera=camera, idempotency_key=key).first() if key else None
 
 
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key the camera already used for a different image."""
+
+    def __init__(self, frame: Frame):
+        super().__init__(f"Idempotency-Key already used for frame {frame.pk} with a different image")
+        self.frame = frame
+
+
+def _same_image(frame: Frame, data: bytes) -> bool:
+    try:
+        with frame.image.open("rb") as fh:
+            return fh.read() == data
+    except Exception:  # noqa: BLE001 - any storage error; e.g. retention removed it: nothing to tell them apart
+        log.warning("frame %s: stored image unreadable; a repeated Idempotency-Key is taken as a retry", frame.pk)
+        return True
+
+
+def _repeat(existing: Frame, data: bytes) -> tuple[Frame, bool]:
+    if not _same_image(existing, data):
+        raise IdempotencyConflict(existing)
+    return existing, False
+
+
 def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at, *, idempotency_key: str = "") -> tuple[Frame, bool]:
     """Store a validated frame and enqueue its recognition once the row is committed.
 
     Returns (frame, created): with an idempotency key already used by this camera, the frame stored
-    the first time is returned and nothing is stored again.
+    the first time is returned and nothing is stored again; if that key came with a different image,
+    :class:`IdempotencyConflict` is raised (the second image would otherwise be silently dropped).
     """
     existing = frame_for_key(camera, idempotency_key)
     if existing is not None:
-        return existing, False
+        return _repeat(existing, data)
     frame = Frame(camera=camera, content_type=info.content_type, width=info.width, height=info.height,
                   captured_at=captured_at, idempotency_key=idempotency_key)
     frame.image.save(f"{uuid.uuid4().hex}.{info.extension}", ContentFile(data), save=False)
@@ -96,5 +120,5 @@ def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at, *
         existing = frame_for_key(camera, idempotency_key)
         if existing is None:
             raise
-        return existing, False
+        return _repeat(existing, data)
     return frame, True

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "frontend.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,10 +166,29 @@ LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
 # The signed checkpoint of the chain's head, outside the database (shared by every process that logs).
 AUDIT_CHECKPOINT_PATH = env_str("AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit" / "checkpoint.json"))
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Transport security -------------------------------------------------------
+# Production (DEBUG off) is meant to be served over HTTPS, usually behind a TLS proxy: cookies are
+# Secure and browsers are told to stay on HTTPS (HSTS, sent on HTTPS requests only). The demo
+# (DEBUG on, plain http on 127.0.0.1) keeps them off. For a trial over plain http with DEBUG off,
+# set SECURE_COOKIES=0.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+# Behind a TLS proxy: the header the proxy sets to "https" (e.g. X-Forwarded-Proto), so that Django
+# knows the request was secure. Set it only when the proxy always sets (or strips) that header.
+_PROXY_SSL_HEADER = env_str("SECURE_PROXY_SSL_HEADER", "")
+if _PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.strip().upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Scripts and styles from this site only (frontend/security.py); off only to debug a page.
+CONTENT_SECURITY_POLICY = env_bool("CONTENT_SECURITY_POLICY", True)
 
 # --- I18N -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -188,6 +208,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Frame ingest limits (see cameras/ingest.py).
 ALPR_MAX_UPLOAD_BYTES = env_int("ALPR_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 ALPR_MAX_PIXELS = env_int("ALPR_MAX_PIXELS", 40_000_000)
+# A frame's captured_at may be this far in the past (buffered uploads) or the future (clock skew); else 400.
+ALPR_CAPTURED_AT_PAST_DAYS = env_int("ALPR_CAPTURED_AT_PAST_DAYS", 30)
+ALPR_CAPTURED_AT_FUTURE_SECONDS = env_int("ALPR_CAPTURED_AT_FUTURE_SECONDS", 300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 # Hotlist uploads may be large; they are streamed to a temporary file.

@@ -134,15 +134,15 @@ import io
 import re
 from collections import Counter
 from dataclasses import fields, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import repeat
 from operator import gt, itemgetter
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .importing import (FORMATS, JUNK_PLATES, MAX_PLATE_LEN, EntryRow, ImportFailed, ParseResult, RowError, check_plate,
-                        prepare_text)
+from .importing import (EARLIEST_DATE, ENTERED_FUTURE_SLACK, FORMATS, JUNK_PLATES, LATEST_DATE, MAX_PLATE_LEN, EntryRow,
+                        ImportFailed, ParseResult, RowError, check_plate, check_state, prepare_text)
 
 __all__ = ["CATEGORY_CODES", "CSV_ALIASES", "CSV_FIELDS", "EXAMPLES", "FL_FIELDS", "FORMATS", "NCIC_LAYOUT",
            "TX_TCIC_FIELDS", "detect_format", "parse_date", "parse_text"]
@@ -284,11 +284,23 @@ def parse_date(value: str, tz: ZoneInfo, end_of_day: bool, yymmdd: bool) -> date
     except ValueError:
         return None
     if end_of_day:
+        if day == date.max:  # "through 9999-12-31": no next day to start; the range check refuses it
+            return datetime.combine(day, time.max, tzinfo=tz)
         day += timedelta(days=1)
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
 _DATE_FORMS = "YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD or an ISO date-time"
+
+
+def date_problem(name: str, raw: str, value: datetime, now: datetime) -> str | None:
+    """Why a parsed ``entered``/``expires`` date is implausible, or None (see EARLIEST_DATE, LATEST_DATE)."""
+    if not EARLIEST_DATE <= value < LATEST_DATE:
+        return (f"{name} {raw!r} is outside the plausible range ({EARLIEST_DATE.year} to {LATEST_DATE.year - 1}); "
+                f"leave it empty if there is no date")
+    if name == "entered" and value > now + ENTERED_FUTURE_SLACK:
+        return f"entered {raw!r} is in the future"
+    return None
 
 
 # --- rows -------------------------------------------------------------------------------------
@@ -329,6 +341,8 @@ class _Builder:
         self.seen: dict[tuple[str, str], int] = {}
         #: False when a scan of the whole (delimited) file found no field that could start with = + - @.
         self.formulas_possible = True
+        self.now = datetime.now(UTC)
+        self.dates: dict[tuple[str, str], tuple[datetime | None, str]] = {}
 
     def add(self, line: int, values: list[str]) -> None:
         errors = self.errors
@@ -344,6 +358,9 @@ class _Builder:
                     errors.append(RowError(line, f"{name} is longer than {limit} characters"))
         record = self.blank.copy()
         record.update(zip(self.names, values))
+        state = record["state"]
+        if state and not (state.isalpha() and state.isascii()):
+            errors.append(RowError(line, check_state(state)[1] or "bad state"))
         for name in self.upper:
             record[name] = record[name].upper()
         plate_raw = record["plate"]
@@ -375,14 +392,16 @@ class _Builder:
             errors.append(RowError(line, f"action {record['action']!r} is neither add nor remove"))
         value = record.pop("entered")
         if value:
-            record["entered_at"] = parse_date(value, self.tz, False, self.yymmdd)
-            if record["entered_at"] is None:
-                errors.append(RowError(line, f"entered {value!r} is not a date ({self._date_forms()})"))
+            checked = self.dates.get(("entered", value)) or self._check_date("entered", value)
+            record["entered_at"] = checked[0]
+            if checked[1]:
+                errors.append(RowError(line, checked[1]))
         value = record.pop("expires")
         if value:
-            record["expires_at"] = parse_date(value, self.tz, True, self.yymmdd)
-            if record["expires_at"] is None:
-                errors.append(RowError(line, f"expires {value!r} is not a date ({self._date_forms()})"))
+            checked = self.dates.get(("expires", value)) or self._check_date("expires", value)
+            record["expires_at"] = checked[0]
+            if checked[1]:
+                errors.append(RowError(line, checked[1]))
         value = record["vehicle_year"]
         if value and not (len(value) == 4 and value.isdigit() and value.isascii()):
             errors.append(RowError(line, f"vehicle year {value!r} is not a 4-digit year"))
@@ -409,6 +428,16 @@ class _Builder:
         fill = {name: record[name] for name in _MERGE_FIELDS if not getattr(first, name) and record[name]}
         if fill:
             self.rows[index] = replace(first, **fill)
+
+    def _check_date(self, name: str, value: str) -> tuple[datetime | None, str]:
+        """(date, problem or ""), remembered per value: a file holds few distinct dates."""
+        when = parse_date(value, self.tz, name == "expires", self.yymmdd)
+        if when is None:
+            problem = f"{name} {value!r} is not a date ({self._date_forms()})"
+        else:
+            problem = date_problem(name, value, when, self.now) or ""
+        self.dates[(name, value)] = (when, problem)
+        return when, problem
 
     def _date_forms(self) -> str:
         return _DATE_FORMS + (" or YYMMDD" if self.yymmdd else "")
@@ -488,9 +517,46 @@ def _first_line(text: str) -> tuple[int, str]:
     return 0, ""
 
 
-def _records(reader, errors: list[RowError], what: str):
+def _reader(text: str, delimiter: str):
+    """A strict csv.reader: a quote left open to the end of the file, or text after a closing quote,
+    is an error rather than a field that silently swallows the rows after it."""
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    message = str(exc)
+    if "unexpected end of data" in message:
+        return "a quoted field starts on this line and its closing quote is missing (it would swallow every later row)"
+    if "expected after" in message:
+        return (f"{message}: text follows a closing quote; quote the whole field and double the quotes inside "
+                f"it (\"\")")
+    return message
+
+
+def _swallowed_rows(values: list[str], looks_like_row: Callable[[str], bool]) -> bool:
+    """Whether a record spanning several lines holds, after its first line, two or more lines that look
+    like whole rows of their own: the sign of a quote left open and closed rows later by another."""
+    for value in values:
+        if "\n" in value and sum(map(looks_like_row, value.split("\n")[1:])) >= 2:
+            return True
+    return False
+
+
+def _row_like(delimiter: str, width: int, plate_index: int) -> Callable[[str], bool]:
+    """A line with exactly a row's fields and a plate-like value (2-10 letters or digits) in the plate column."""
+    def looks_like_row(line: str) -> bool:
+        if line.count(delimiter) != width - 1:
+            return False
+        plate = line.split(delimiter)[plate_index].strip().strip('"')
+        return 2 <= len(plate) <= MAX_PLATE_LEN and plate.isalnum() and plate.isascii()
+
+    return looks_like_row
+
+
+def _records(reader, errors: list[RowError], what: str, looks_like_row: Callable[[str], bool] | None = None):
     """(line number where the record starts, values) for each record of a csv.reader; a malformed
-    record ends the file with a row error (the csv module cannot resynchronise after one)."""
+    record ends the file with a row error (the csv module cannot resynchronise after one). A record
+    whose quoted field runs over lines that look like rows of their own is a row error too."""
     start = reader.line_num  # lines consumed so far; a record starts on the next one
     while True:
         try:
@@ -498,16 +564,21 @@ def _records(reader, errors: list[RowError], what: str):
         except StopIteration:
             return
         except csv.Error as exc:
-            errors.append(RowError(start + 1, f"{what}: {exc}"))
+            errors.append(RowError(start + 1, f"{what}: {_csv_problem(exc)}"))
             return
-        yield start + 1, values
+        if looks_like_row is not None and reader.line_num - start > 2 and _swallowed_rows(values, looks_like_row):
+            errors.append(RowError(start + 1, f"{what}: a quoted field starts on this line and runs to line "
+                                              f"{reader.line_num} over what look like whole rows; is a closing "
+                                              f"quote missing?"))
+        else:
+            yield start + 1, values
         start = reader.line_num
 
 
 def _parse_csv(text: str, result: ParseResult, tz: ZoneInfo, mapping: dict[str, str] | None) -> None:
     number, header_line = _first_line(text)
     delimiter = _sniff_delimiter(header_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = _reader(text, delimiter)
     try:
         header: list[str] = []
         while not header:
@@ -525,7 +596,7 @@ def _parse_csv(text: str, result: ParseResult, tz: ZoneInfo, mapping: dict[str, 
     builder.formulas_possible = _formulas_possible(text, delimiter)
     add = builder.add
     errors = result.errors
-    for line, values in _records(reader, errors, "malformed CSV"):
+    for line, values in _records(reader, errors, "malformed CSV", _row_like(delimiter, width, plate_index)):
         if len(values) != width:
             if not any(v.strip() for v in values):
                 continue
@@ -543,10 +614,12 @@ def _parse_delimited(text: str, result: ParseResult, tz: ZoneInfo, *, delimiter:
     builder.formulas_possible = _formulas_possible(text, delimiter)
     add = builder.add
     errors = result.errors
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = _reader(text, delimiter)
     maximum = len(fields)
     expected = f"{maximum}" if minimum == maximum else f"{minimum} to {maximum}"
-    for line, values in _records(reader, errors, "malformed line"):
+    plate_index = fields.index("plate")
+    row_like = [_row_like(delimiter, n, plate_index) for n in range(minimum, maximum + 1)]
+    for line, values in _records(reader, errors, "malformed line", lambda text: any(f(text) for f in row_like)):
         n = len(values)
         if n <= 1 and not (values and values[0].strip()):
             continue

@@ -41,6 +41,15 @@ class HotlistSettingsForm(forms.ModelForm):
                    "active_until": forms.TimeInput(attrs={"type": "time"}),
                    "expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
 
+    def clean_expires_at(self):
+        from .importing import EARLIEST_DATE, LATEST_DATE
+
+        expires = self.cleaned_data.get("expires_at")
+        if expires is not None and not EARLIEST_DATE <= expires < LATEST_DATE:
+            raise forms.ValidationError(f"Give a date between {EARLIEST_DATE.year} and {LATEST_DATE.year - 1}, "
+                                        f"or leave it empty.")
+        return expires
+
     def clean(self):
         data = super().clean()
         if (data.get("active_from") is None) != (data.get("active_until") is None):
@@ -65,6 +74,14 @@ class BoloForm(forms.Form):
         if problem:
             raise forms.ValidationError(problem)
         return plate
+
+    def clean_state(self):
+        from .importing import check_state
+
+        state, problem = check_state(self.cleaned_data["state"])
+        if problem:
+            raise forms.ValidationError(problem)
+        return state
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()

@@ -38,8 +38,8 @@ The layouts of the formats and the list-code table are documented in
   So ``-`` alone (an empty case number), ``- red door``, ``-5``, ``+44 20 7946``
   and ``@ the depot`` are kept; they are not formulas a spreadsheet would run.
 - Plates: upper-cased; spaces, dashes and symbols removed, leaving A-Z and 0-9.
-  Letters or digits outside ASCII (Cyrillic, full-width...) are row errors, not
-  silently dropped. Refused: empty, placeholders (``UNK``, ``UNKNOWN``,
+  Letters or digits outside ASCII (Cyrillic, full-width...) and combining marks
+  (a separately written accent) are row errors, not silently dropped. Refused: empty, placeholders (``UNK``, ``UNKNOWN``,
   ``NONE``, ``NA``, ``N/A``, ``NOPLATE``, ``0``, ``00``, ``000``), shorter than 2 or
   longer than 10 characters.
 - Wildcard entries (partial plates from witnesses), csv and plain formats only:
@@ -56,7 +56,9 @@ The layouts of the formats and the list-code table are documented in
   means the import time zone), ``MM/DD/YYYY``, ``YYYYMMDD``, and ``YYMMDD`` in
   NCIC extracts only (``YY`` < 70 is 20YY, else 19YY). A date without time means
   the start of that day for ``entered`` and "valid through that day" (start of
-  the next day) for ``expires``, in the import time zone.
+  the next day) for ``expires``, in the import time zone. Dates before 1900 or
+  after 2199 are row errors (a year 1 or 9999 is a placeholder, not a date), and
+  so is an ``entered`` date more than a day in the future.
 - Years: ``vehicle_year`` 4 digits; ``plate_year`` 4 digits or ``NX``
   (non-expiring).
 - List codes (NCIC ``V``, ``P``, ...) become words in ``category``, and also the
@@ -64,20 +66,22 @@ The layouts of the formats and the list-code table are documented in
 - Field limits (longer is a row error): state 8, reason 100, case_number 50,
   notes 2000, nic 20, ori 20, vin 20, make 30, model 30, colour 20,
   plate_type 4. ``state``, ``nic``, ``ori``, ``vin`` and ``plate_type`` are
-  upper-cased.
+  upper-cased. A ``state`` is letters A-Z only (a Cyrillic "ТХ" that looks like
+  TX is a row error).
 """
 
 from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, Iterable
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "FORMATS", "EntryRow", "ImportFailed", "ParseResult", "RowError", "check_plate", "decode_upload",
+    "FORMATS", "EntryRow", "ImportFailed", "ParseResult", "RowError", "check_plate", "check_state", "decode_upload",
     "detect_format", "normalize_plate", "parse_bytes", "parse_csv", "parse_csv_bytes", "parse_expiry",
 ]
 
@@ -91,6 +95,11 @@ MAX_PATTERN_LEN = 16
 MAX_LINE_CHARS = 4096
 #: More control characters than this (other than tab and line ends) means the file is binary.
 MAX_CONTROL_CHARS = 20
+#: Plausible ``entered``/``expires`` dates: from EARLIEST_DATE up to (not including) LATEST_DATE.
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2200, 1, 1, tzinfo=UTC)
+#: An ``entered`` date may be this far ahead of now (time zones, clocks); later is a row error.
+ENTERED_FUTURE_SLACK = timedelta(days=1)
 #: Kept for callers of the first CSV importer; see ``hotlist.formats.CSV_FIELDS`` for all columns.
 KNOWN_COLUMNS = ("plate", "state", "reason", "case_number", "notes", "expires")
 
@@ -158,6 +167,23 @@ def _foreign_chars(raw: str) -> str:
     return "".join(dict.fromkeys(c for c in raw if c.isalnum() and not c.isascii()))
 
 
+def _marks(raw: str) -> str:
+    """Combining marks (accents written as a separate character): stripping them would change the plate."""
+    return "".join(dict.fromkeys(f"U+{ord(c):04X}" for c in raw if unicodedata.category(c).startswith("M")))
+
+
+def check_state(raw: str) -> tuple[str, str | None]:
+    """(upper-cased state code, problem or None): ASCII letters only (TX, ON, D), or empty."""
+    state = raw.strip()
+    if not state:
+        return "", None
+    if not (state.isascii() and state.isalpha()):
+        foreign = "".join(dict.fromkeys(c for c in state if not c.isascii()))
+        what = f" (not A-Z: {foreign!r})" if foreign else ""
+        return state.upper(), f"state {state!r} must be letters A-Z only, such as TX{what}"
+    return state.upper(), None
+
+
 def check_plate(raw: str, *, wildcards: bool = False) -> tuple[str, str | None]:
     """(normalised plate, problem or None). With ``wildcards``, ``*`` and ``?`` are kept."""
     if raw.isalnum() and raw.isascii():  # the common case, fast
@@ -168,6 +194,10 @@ def check_plate(raw: str, *, wildcards: bool = False) -> tuple[str, str | None]:
         foreign = _foreign_chars(raw)
         if foreign:
             return "", f"plate {raw.strip()!r} has characters other than A-Z and 0-9 ({foreign!r}); transliterate them"
+        marks = _marks(raw)
+        if marks:
+            return "", (f"plate {raw.strip()!r} has accents or other combining marks ({marks}); removing them would "
+                        f"make another plate, so write the plate in A-Z and 0-9")
     upper = raw.upper()
     if wildcards and ("*" in raw or "?" in raw):
         pattern = _STARS.sub("*", _WILD_JUNK.sub("", upper))
@@ -200,11 +230,14 @@ def check_plate(raw: str, *, wildcards: bool = False) -> tuple[str, str | None]:
 
 def parse_expiry(value: str, tz: ZoneInfo) -> datetime:
     """An ``expires`` value (see the module docstring for the accepted forms); ValueError if bad."""
-    from .formats import parse_date
+    from .formats import date_problem, parse_date
 
     parsed = parse_date(value.strip(), tz, True, False)
     if parsed is None:
         raise ValueError(f"expires {value.strip()!r} is not a date (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD or ISO date-time)")
+    problem = date_problem("expires", value.strip(), parsed, datetime.now(UTC))
+    if problem:
+        raise ValueError(problem)
     return parsed
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.db import DataError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -36,8 +37,12 @@ def _signature() -> tuple:
     return (agg["n"], agg["changed"], agg["top"])
 
 
+_POLICY_FIELDS = ("pk", "match_mode", "lookalike_budget", "lookalike_min_length", "edit_budget", "edit_min_length")
+
+
 def _load():
-    lists = {h.pk: h.policy() for h in Hotlist.objects.filter(active=True)}
+    # Only the policy's fields: a bad value elsewhere in a list (its expiry) must not stop every list's matching.
+    lists = {h.pk: h.policy() for h in Hotlist.objects.filter(active=True).only(*_POLICY_FIELDS)}
     rows = Entry.objects.filter(hotlist_id__in=list(lists)).values_list("id", "plate", "hotlist_id").iterator(chunk_size=20000)
     return list(rows), lists
 
@@ -92,6 +97,32 @@ def refresh(force: bool = False) -> None:
             _rebuild_in_background(signature)
 
 
+_UNLOADABLE = (DataError, ValueError, OverflowError, TypeError)
+
+
+def _live_entries(ids: list[int], at) -> dict[int, Entry]:
+    """The live entries among ``ids``, with their lists. An entry (or list) whose stored values cannot be
+    loaded, such as a date Python cannot hold (PostgreSQL's 'infinity', year 10000 after the time zone
+    is applied), is logged and skipped: one bad record must not stop a frame or the other lists' alerts."""
+    qs = Entry.objects.live(at).select_related("hotlist")
+    try:
+        with transaction.atomic():
+            return {e.pk: e for e in qs.filter(pk__in=ids)}
+    except _UNLOADABLE as exc:
+        log.error("hotlist entries %s could not be loaded together (%s); loading them one by one", ids, exc)
+    live: dict[int, Entry] = {}
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                entry = qs.filter(pk=pk).first()
+        except _UNLOADABLE as exc:
+            log.error("hotlist entry %s cannot be loaded (%s); it is skipped until it is fixed or re-imported", pk, exc)
+            continue
+        if entry is not None:
+            live[pk] = entry
+    return live
+
+
 def match_candidates(candidates, at=None) -> list[tuple[Entry, Match]]:
     """Entries hit by any of ``candidates`` ([(text, confidence), ...]) that alert at ``at`` (default now):
     entry not expired, list active, not expired and inside its hours. Best first, with explanations."""
@@ -100,5 +131,5 @@ def match_candidates(candidates, at=None) -> list[tuple[Entry, Match]]:
     if not matches:
         return []
     at = at or timezone.now()
-    live = {e.pk: e for e in Entry.objects.live(at).filter(pk__in=[m.entry_id for m in matches]).select_related("hotlist")}
+    live = _live_entries([m.entry_id for m in matches], at)
     return [(live[m.entry_id], m) for m in matches if m.entry_id in live and live[m.entry_id].hotlist.alerting_at(at)]

@@ -121,6 +121,10 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
         # Tests replace lists between frames: the worker checks them before every read.
         "HOTLIST_REFRESH_SECONDS": "0",
         "ALPR_INSTANCE": instance,
+        # Some tests post frames captured years ago, to keep their vehicle passes apart.
+        "ALPR_CAPTURED_AT_PAST_DAYS": "3650",
+        # Production settings, but served over plain http on 127.0.0.1: cookies may not be Secure-only.
+        "SECURE_COOKIES": "0",
         **extra,
     })
     return env

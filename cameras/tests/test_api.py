@@ -26,12 +26,18 @@ def upload(content: bytes, name="frame.png"):
 @pytest.mark.django_db
 def test_camera_posts_a_png_and_gets_202_with_the_frame_id(client, camera_and_token, django_capture_on_commit_callbacks):
     camera, token = camera_and_token
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    when = (timezone.now() - timedelta(days=2)).replace(microsecond=0)
     with django_capture_on_commit_callbacks() as callbacks:
-        response = post(client, token, {"image": upload(png_bytes(320, 200)), "captured_at": "2026-11-20T10:15:00Z"})
+        response = post(client, token, {"image": upload(png_bytes(320, 200)),
+                                        "captured_at": when.strftime("%Y-%m-%dT%H:%M:%SZ")})
     assert response.status_code == 202
     frame = Frame.objects.get(pk=response.json()["frame"])
     assert (frame.camera, frame.width, frame.height, frame.content_type) == (camera, 320, 200, "image/png")
-    assert frame.captured_at.isoformat() == "2026-11-20T10:15:00+00:00"
+    assert frame.captured_at == when
     assert frame.status == Frame.Status.QUEUED
     assert len(callbacks) == 1, "recognition is enqueued once, after commit"
     camera.refresh_from_db()
@@ -168,6 +174,19 @@ def test_a_retried_upload_with_the_same_idempotency_key_is_stored_once(client, c
 
 
 @pytest.mark.django_db
+def test_a_reused_idempotency_key_with_a_different_image_is_409_and_stores_nothing(client, camera_and_token):
+    _, token = camera_and_token
+    first = post(client, token, {"image": upload(png_bytes(color=(1, 2, 3)))}, HTTP_IDEMPOTENCY_KEY="k-7")
+    clash = post(client, token, {"image": upload(png_bytes(color=(200, 2, 3)))}, HTTP_IDEMPOTENCY_KEY="k-7")
+    assert first.status_code == 202
+    assert clash.status_code == 409
+    assert "different image" in clash.json()["error"] and str(first.json()["frame"]) in clash.json()["error"]
+    assert Frame.objects.count() == 1
+    same = post(client, token, {"image": upload(png_bytes(color=(1, 2, 3)))}, HTTP_IDEMPOTENCY_KEY="k-7")
+    assert same.status_code == 202 and same.json() == {"frame": first.json()["frame"], "duplicate": True}
+
+
+@pytest.mark.django_db
 def test_frames_are_kept_when_the_broker_is_away(client, camera_and_token, monkeypatch, settings,
                                                  django_capture_on_commit_callbacks):
     from recognition.tasks import process_frame
@@ -220,3 +239,65 @@ def test_a_silent_camera_opens_an_incident_for_admins_and_recovery_closes_it(cli
     assert CameraIncident.objects.get().resolved_at is not None
     status = client.get(f"/cameras/{camera.pk}/status.json").json()
     assert status["state"] == "ok" and status["frames_5min"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value, where", [
+    ("9999-12-31T23:59:59Z", "future"), ("0001-01-01T00:00:00Z", "past"), ("0001-01-01T00:00:00+05:00", "past"),
+    ("1970-01-01T00:00:00Z", "past"), ("2099-01-01T00:00:00Z", "future"), ("9999-12-31T23:59:59-05:00", "future"),
+])
+def test_captured_at_outside_the_window_is_400_and_stores_nothing(client, camera_and_token, value, where):
+    _, token = camera_and_token
+    response = post(client, token, {"image": upload(png_bytes()), "captured_at": value})
+    assert response.status_code == 400, response.content
+    assert f"in the {where}" in response.json()["error"] and "camera's clock" in response.json()["error"]
+    assert Frame.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_captured_at_window_is_configurable(client, camera_and_token, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _, token = camera_and_token
+    now = timezone.now()
+    late = (now - timedelta(days=40)).isoformat()
+    ahead = (now + timedelta(seconds=200)).isoformat()
+    assert post(client, token, {"image": upload(png_bytes()), "captured_at": late}).status_code == 400
+    assert post(client, token, {"image": upload(png_bytes()), "captured_at": ahead}).status_code == 202
+    settings.ALPR_CAPTURED_AT_PAST_DAYS = 60
+    settings.ALPR_CAPTURED_AT_FUTURE_SECONDS = 60
+    assert post(client, token, {"image": upload(png_bytes()), "captured_at": late}).status_code == 202
+    assert post(client, token, {"image": upload(png_bytes()), "captured_at": ahead}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_an_mpo_jpeg_from_a_phone_is_accepted_and_read_as_its_first_image(client, camera_and_token):
+    import numpy as np
+
+    from recognition.vision.pipeline import decode_image
+
+    _, token = camera_and_token
+    first, second = Image.new("RGB", (64, 48), (10, 20, 30)), Image.new("RGB", (32, 24), (200, 20, 30))
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    response = post(client, token, {"image": upload(buf.getvalue(), "frame.jpg")})
+    assert response.status_code == 202, response.content
+    frame = Frame.objects.get()
+    assert (frame.content_type, frame.width, frame.height) == ("image/jpeg", 64, 48)
+    with frame.image.open("rb") as fh:
+        image = decode_image(fh.read())
+    assert image.shape == (48, 64, 3) and np.abs(image[0, 0].astype(int) - [30, 20, 10]).max() <= 3
+
+
+@pytest.mark.django_db
+def test_a_reused_key_whose_first_image_is_gone_is_taken_as_a_retry(client, camera_and_token):
+    _, token = camera_and_token
+    first = post(client, token, {"image": upload(png_bytes(color=(1, 2, 3)))}, HTTP_IDEMPOTENCY_KEY="k-8")
+    frame = Frame.objects.get()
+    frame.image.storage.delete(frame.image.name)  # removed by retention, say
+    again = post(client, token, {"image": upload(png_bytes(color=(9, 9, 9)))}, HTTP_IDEMPOTENCY_KEY="k-8")
+    assert again.status_code == 202 and again.json() == {"frame": first.json()["frame"], "duplicate": True}
+    assert Frame.objects.count() == 1

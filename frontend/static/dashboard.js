@@ -45,7 +45,9 @@
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v === null || v === undefined) continue;
-      if (k === "text") node.textContent = v; else node.setAttribute(k, v);
+      if (k === "text") node.textContent = v;
+      else if (k === "style") Object.assign(node.style, v);  // CSSOM, which the CSP allows; a style attribute it does not
+      else node.setAttribute(k, v);
     }
     for (const child of children || []) if (child) node.appendChild(child);
     return node;
@@ -91,7 +93,7 @@
       side.appendChild(button);
     }
     side.appendChild(el("a", { href: alert.url, "data-testid": "open-alert", text: alert.status === "dispositioned" ? "Details" : "Check and record" }));
-    const card = el("article", { class: "alert" + (ack ? " acknowledged" : "") + (fresh ? " fresh" : "") + (alert.historical ? " historical" : ""), "data-alert-id": String(alert.id), "data-testid": "alert", style: ack ? null : "border-left-color:" + alert.colour }, [
+    const card = el("article", { class: "alert" + (ack ? " acknowledged" : "") + (fresh ? " fresh" : "") + (alert.historical ? " historical" : ""), "data-alert-id": String(alert.id), "data-testid": "alert", style: ack ? null : { borderLeftColor: alert.colour } }, [
       el("div", { class: "images" }, [
         alert.read.crop_url ? el("img", { class: "plate", src: alert.read.crop_url, alt: "plate crop " + alert.read.text }) : null,
         alert.frame.thumb_url ? el("img", { class: "frame", src: alert.frame.thumb_url, alt: "frame" }) : null,

@@ -450,3 +450,92 @@ def test_formula_hidden_behind_unicode_space_and_plain_lines_with_delimiters():
     assert "formula" in parse("plate,notes\nABC123,\u00a0\u2003@SUM(A1)\n").errors[0].message
     result = parse("ABC123\nXYZ999,TX\n", fmt="plain")
     assert messages(result) == {2: "line holds ',': one plate per line expected (is this another format?)"}
+
+
+# --- implausible dates and unclosed quotes ------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "9999-01-01", "0001-01-01", "0001-01-01T00:00:00+05:00",
+                                   "9999-12-31T23:59:59-05:00", "1850-06-01", "22000101"])
+def test_placeholder_years_in_expires_or_entered_are_row_errors(value):
+    text = f"plate,entered,expires\nAAA111,,2030-01-01\nBBB222,,{value}\nCCC333,{value},\n"
+    result = parse(text, tz=CHICAGO)
+    errors = messages(result)
+    assert set(errors) == {3, 4}, errors
+    assert f"expires {value!r} is outside the plausible range (1900 to 2199)" in errors[3]
+    assert f"entered {value!r}" in errors[4] and ("plausible range" in errors[4] or "future" in errors[4])
+
+
+def test_entered_in_the_future_is_a_row_error_but_a_far_expiry_is_not():
+    result = parse("plate,entered,expires\nAAA111,2099-01-01,\nBBB222,2024-01-01,2150-06-30\n")
+    assert messages(result) == {2: "entered '2099-01-01' is in the future"}
+    assert result.rows[0].expires_at == datetime(2150, 7, 1, tzinfo=ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize("fmt, text, message", [
+    ("ncic", ncic_line() + "\n" + ncic_line(plate="XYZ999", entered="690101") + "\n",
+     "entered '690101' is in the future"),
+    ("fl", "V;BCD234;FL;2025;2019;TOYT;CAM;BLK;V987654321;FL0130000;24-001234;2024-03-15;9999-12-31\n",
+     "expires '9999-12-31' is outside the plausible range"),
+    ("tx_tcic", "ABC1234,TX,2025,PC,V,V123456789,TX2270100,01/01/0001\n",
+     "entered '01/01/0001' is outside the plausible range"),
+])
+def test_implausible_dates_are_row_errors_in_state_extracts(fmt, text, message):
+    result = parse(text, fmt=fmt)
+    assert [e.message for e in result.errors] == [message + (
+        "" if "future" in message else " (1900 to 2199); leave it empty if there is no date")]
+
+
+def test_expiry_helper_refuses_placeholder_years():
+    from hotlist.importing import parse_expiry
+
+    with pytest.raises(ValueError, match="plausible range"):
+        parse_expiry("9999-12-31", ZoneInfo("UTC"))
+    assert parse_expiry("2030-12-31", ZoneInfo("UTC")) == datetime(2031, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+
+def test_an_unclosed_quote_is_a_row_error_not_a_silently_swallowed_file():
+    rows = "".join(f"XYZ{i:03d},TX,stolen\n" for i in range(80))
+    result = parse('plate,state,reason\nABC123,TX,"stolen\n' + rows)
+    assert result.errors and result.errors[0].line == 2
+    assert "closing quote is missing" in result.errors[0].message
+
+
+def test_a_quote_closed_rows_too_late_is_a_row_error():
+    text = ('plate,state,reason\nABC123,TX,"stolen\nXYZ001,TX,stolen\nXYZ002,TX,stolen "ok"\n'
+            'XYZ003,TX,"a, b"\n')
+    result = parse(text)
+    assert result.errors, [r.plate for r in result.rows]
+    assert result.errors[0].line == 2 and "quote" in result.errors[0].message
+
+
+def test_text_after_a_closing_quote_is_a_row_error_and_quoted_multiline_notes_are_kept():
+    bad = parse('plate,notes\nABC123,"red" door\n')
+    assert messages(bad)[2].startswith("malformed CSV:") and "closing quote" in messages(bad)[2]
+    good = parse('plate,notes\nABC123,"line one\nline two, with a comma"\nXYZ999,x\n')
+    assert good.errors == [] and good.rows[0].notes == "line one\nline two, with a comma"
+    assert [(r.line, r.plate) for r in good.rows] == [(2, "ABC123"), (4, "XYZ999")]
+
+
+@pytest.mark.parametrize("fmt, text", [
+    ("fl", 'V;BCD234;FL;2025;2019;TOYT;CAM;"BLK;V1;FL0130000\n' + "V;CDE345;FL;2025;2019;TOYT;CAM;BLK;V2;FL0130000\n"),
+    ("tx_tcic", 'ABC1234,TX,2025,PC,V,"V1,TX2270100,03/15/2024\n' + "BCD2345,TX,2025,PC,V,V2,TX2270100,03/15/2024\n"),
+])
+def test_an_unclosed_quote_is_a_row_error_in_delimited_extracts(fmt, text):
+    result = parse(text, fmt=fmt)
+    assert result.errors and result.errors[0].line == 1 and "quote" in result.errors[0].message
+
+
+def test_a_cyrillic_state_and_an_accent_written_apart_are_row_errors():
+    text = ("plate,state\nABC123,TX\nBCD234,\u0422\u0425\nCDE345,T X\nA\u0301BC123,TX\nDEF456,\u00e9\n"
+            "7\u00b7XYZ\u2013123,CA\n")
+    result = parse(text)
+    errors = messages(result)
+    assert set(errors) == {3, 4, 5, 6}, errors
+    assert "letters A-Z only" in errors[3] and "'\u0422\u0425'" in errors[3]
+    assert "letters A-Z only" in errors[4]
+    assert "combining marks (U+0301)" in errors[5]
+    assert "letters A-Z only" in errors[6]
+    assert [(r.plate, r.state) for r in result.rows] == [("ABC123", "TX"), ("7XYZ123", "CA")]
+    ncic = parse(ncic_line(plate="A\u0301BC12") + "\n", fmt="ncic")
+    assert "combining marks" in ncic.errors[0].message

@@ -162,3 +162,23 @@ def test_delta_file_adds_and_removes_entries(tmp_path, capsys):
         call_command("load_hotlist", write(tmp_path, "action,plate\nzap,AAA111\n", "bad.csv"), "--list", "L",
                      "--mode", "delta")
     assert "neither add nor remove" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_an_upload_with_a_year_9999_or_year_1_date_is_rejected_with_its_lines(client, admin_user,
+                                                                              django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hotlist.models import ImportJob
+
+    client.force_login(admin_user)
+    data = b"plate,reason,entered,expires\nABC123,x,,2030-01-01\nXYZ999,y,,9999-12-31\nQRS456,z,0001-01-01,\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/hotlists/upload/", {"list_name": "Web", "file": SimpleUploadedFile("l.csv", data),
+                                          "mode": "replace"})
+    job = ImportJob.objects.get()
+    assert job.status == "rejected", job.errors
+    assert [line for line, _ in job.errors] == [3, 4]
+    assert "plausible range" in job.errors[0][1] and "plausible range" in job.errors[1][1]
+    assert not Entry.objects.exists()
+    assert client.get("/hotlists/").status_code == 200

@@ -225,3 +225,30 @@ def test_a_bolo_is_checked_only_against_recent_reads(client, officer, camera, se
         assert bolo(client).status_code == 201
     sightings = Alert.objects.filter(historical=True)
     assert [round((now - a.read.captured_at).total_seconds() / 3600) for a in sightings] == [1]
+
+def test_list_settings_refuse_a_placeholder_expiry_year():
+    from hotlist.forms import HotlistSettingsForm
+
+    base = {"match_mode": "lenient", "lookalike_budget": 1, "edit_budget": 0, "lookalike_min_length": 0,
+            "edit_min_length": 0, "priority": "normal", "colour": "#b3261e", "sound": "chime", "refresh_hours": 24,
+            "history_days": 7}
+    assert HotlistSettingsForm(data={**base, "expires_at": "2030-01-01T00:00"}).is_valid()
+    form = HotlistSettingsForm(data={**base, "expires_at": "9999-12-31T23:59"})
+    assert not form.is_valid() and "between 1900 and 2199" in str(form.errors["expires_at"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field, value, message", [
+    ("state", "\u0422\u0425", "letters A-Z only"),  # Cyrillic Te Kha, which look like TX
+    ("state", "T1", "letters A-Z only"),
+    ("plate", "A\u0301BC123", "combining marks"),  # an accent written apart: stripped, it is another plate
+    ("plate", "\u0410BC123", "other than A-Z"),  # Cyrillic A
+])
+def test_a_bolo_with_a_lookalike_state_or_an_accented_plate_is_refused(client, officer, field, value, message):
+    client.force_login(officer)
+    data = {"plate": "ABC123", "state": "TX", "reason": "Armed robbery suspect",
+            "expires": (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"), field: value}
+    response = client.post("/hotlists/bolo/", data)
+    assert response.status_code == 400
+    assert message in response.json()["errors"][field][0]
+    assert not Entry.objects.exists()
