@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test check lint venv browser system-deps bench lock clean
+.PHONY: demo test test-fast check lint venv browser system-deps bench lock clean
 
 venv: $(VENV)/.installed
 
@@ -36,8 +36,13 @@ test: venv system-deps
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The product's tests only: no training, benchmark, real-stack or browser tests.
+FAST_MARKERS := not training and not bench and not stack and not browser
+test-fast: venv
+	$(VENV)/bin/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
 bench: venv
-	$(PY) -m recognition.bench ../shared/bench/openalpr-dev --json
+	$(PY) -m benchmarks.vision ../shared/bench/openalpr-dev --json
 
 lock:
 	$(PIP) freeze | grep -v '^-e' > /tmp/requirements.lock && sed -n '1,3p' requirements.txt > /tmp/requirements.head && cat /tmp/requirements.head /tmp/requirements.lock > requirements.txt

@@ -1,6 +1,6 @@
 """Make the int8 plate detector committed as ``recognition/models/plate_detector_int8.onnx``.
 
-    python -m recognition.training.quantize_detector [--data ../shared/data] [--frames 120]
+    python -m training.quantize_detector [--data ../shared/data] [--frames 120]
 
 Calibration frames: street and indoor frames of ``../shared/data/backgrounds``
 (no plates in them) with 0-2 plates pasted in at random sizes and slight
@@ -75,7 +75,7 @@ def calibration_frames(data_dir: Path, count: int, seed: int = 0) -> list[np.nda
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recognition.training.quantize_detector", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.quantize_detector", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)")
     parser.add_argument("--frames", type=int, default=120, help="calibration frames")
     parser.add_argument("--out", type=Path, default=detector.INT8_MODEL_PATH)

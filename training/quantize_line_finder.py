@@ -1,6 +1,6 @@
 """Make the int8 text-line finder committed as ``recognition/models/line_finder_int8.onnx``.
 
-    python -m recognition.training.quantize_line_finder [--data ../shared/data] [--crops 200]
+    python -m training.quantize_line_finder [--data ../shared/data] [--crops 200]
 
 The line finder is PP-OCR's text detection model from the installed
 ``rapidocr`` package (``ocr.rapidocr_model_files``); ``RapidPlateOCR`` runs
@@ -81,7 +81,7 @@ def quantize_line_finder(fp32: Path, crops: list[np.ndarray], out: Path) -> Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m recognition.training.quantize_line_finder", description=__doc__.split("\n\n")[0]
+        prog="python -m training.quantize_line_finder", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--data", type=Path, default=None, help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)")
     parser.add_argument("--crops", type=int, default=200, help="calibration crops")

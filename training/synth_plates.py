@@ -39,7 +39,7 @@ BR_LAYOUTS = ("LLL-DDDD", "LLL DDDD", "LLLDLDD")
 
 def default_data_dir() -> Path:
     """``../shared/data`` next to the repository root."""
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def random_text(layout: str, rng: random.Random) -> tuple[str, str]:

@@ -10,7 +10,7 @@ By default the ONNX detector runs an int8 version of that export
 (:func:`ensure_int8_model`): onnxruntime's static quantisation with the box
 decoding of the detection head left in float, committed as
 ``recognition/models/plate_detector_int8.onnx`` by
-``python -m recognition.training.quantize_detector``. It is about 1.8x faster
+``python -m training.quantize_detector``. It is about 1.8x faster
 on this CPU (docs/benchmarks-vision.md). ``ALPR_DET_PRECISION=fp32`` runs the
 float export.
 """
@@ -139,7 +139,7 @@ def ensure_int8_model(cache_dir: Path | None = None) -> Path:
     """The int8 detector: the committed one, or one made here on first use.
 
     ``recognition/models/plate_detector_int8.onnx`` is made by
-    ``python -m recognition.training.quantize_detector`` (calibrated on real
+    ``python -m training.quantize_detector`` (calibrated on real
     plates pasted on real street frames) and records the digest of the weights
     it came from. If the installed weights differ, an int8 model calibrated on
     the project's rendered scenes is made into the model cache instead

@@ -198,7 +198,7 @@ REGION_PATTERNS: dict[str, tuple[str, ...]] = {
     # three or more plates of the US training crops have (the training part of
     # ../shared/data/us-plate-crops, split as for the CRNN; vanity plates are
     # mostly letters and drop out). Most common first, with the states that
-    # have it there. Rebuilt by recognition.training.dataset.us_layouts(),
+    # have it there. Rebuilt by training.dataset.us_layouts(),
     # which a test compares with this list.
     "us": (
         "DDDLLL",  # AR AZ CO CT FL IA ID IN KS KY ME MN MO MS NV OK OR TN TX UT WA WI
@@ -460,7 +460,7 @@ def rapidocr_model_files() -> tuple[Path, Path]:
 
 
 # PP-OCR's text-line finder quantised to int8, made from the rapidocr package's
-# detection model by ``python -m recognition.training.quantize_line_finder``;
+# detection model by ``python -m training.quantize_line_finder``;
 # the .json beside it records the digest of the model it came from. With it
 # PP-OCR reads a crop in about 20 instead of 35 ms on the 2-core machine
 # (eval_ocr; docs/benchmarks-vision.md, "Twelfth round").
@@ -479,7 +479,7 @@ def line_finder_model(precision: str = "int8") -> Path:
         return LINE_FINDER_INT8_PATH
     log.warning(
         "%s was not made from the installed %s; the float line finder runs instead "
-        "(remake it: python -m recognition.training.quantize_line_finder)",
+        "(remake it: python -m training.quantize_line_finder)",
         LINE_FINDER_INT8_PATH.name,
         det.name,
     )
@@ -658,11 +658,11 @@ class RapidPlateOCR:
 
 
 # --------------------------------------------------------------------------- #
-# Plate-specific CRNN (trained by recognition.training)
+# Plate-specific CRNN (trained by training)
 # --------------------------------------------------------------------------- #
 
 # Input of the plate CRNN: the whole plate crop as one grey image. Shared with
-# recognition.training so that training and run time preprocess alike.
+# training so that training and run time preprocess alike.
 CRNN_HEIGHT = 48
 CRNN_WIDTH = 144
 CRNN_MODEL_PATH = config.REPO_ROOT / "recognition" / "models" / "plate_crnn.onnx"
@@ -713,7 +713,7 @@ class PlateCrnnOCR:
         path = Path(model_path or config.env_str("ALPR_CRNN_MODEL", "") or CRNN_MODEL_PATH)
         if not path.exists():
             raise RuntimeError(
-                f"{path} not found; train it with python -m recognition.training.train --out {path}"
+                f"{path} not found; train it with python -m training.train --out {path}"
             )
         if views is None:
             views = config.env_int("ALPR_CRNN_VIEWS", DEFAULT_CRNN_VIEWS)

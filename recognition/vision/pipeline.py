@@ -9,7 +9,7 @@
   merged), ``rapid``, ``crnn`` (``recognition/models/plate_crnn.onnx`` alone)
   or ``easyocr``.
 - ``ALPR_CRNN_MODEL``: another plate CRNN (``.onnx`` exported by
-  ``recognition.training.train``) instead of the committed one.
+  ``training.train``) instead of the committed one.
 - ``ALPR_CRNN_VIEWS``: 2 (default) the CRNN reads each crop and the crop
   without the margin added here (the detector's box), candidates merged; 1
   reads the crop only.
@@ -108,7 +108,7 @@ def expand_box(
 # gives the mean best overlap is the same (0.9, 0.7), and on the other half
 # the median overlap with the labelled plate rises from 0.62 to 0.82 and the
 # lowest from 0.30 to 0.48 (docs/benchmarks-vision.md, "Thirteenth round", second change;
-# python -m recognition.training.box_scale fits it).
+# python -m training.box_scale fits it).
 PLATE_BOX_SCALE = (0.9, 0.7)
 
 
@@ -123,7 +123,7 @@ def plate_box(box: Box, width: int, height: int, scale: tuple[float, float] = PL
 # Frames darker than this mean grey level (0-255) are brightened for the
 # models (ALPR_DARK_MEAN; 0 turns it off): no photo of the development split is
 # that dark (their means: 46-158); underexposed frames are
-# (recognition.bench --look night: 6-40). See docs/benchmarks-vision.md.
+# (benchmarks.vision --look night: 6-40). See docs/benchmarks-vision.md.
 DARK_MEAN = 40.0
 LIFTED_MEAN = 70.0
 
