@@ -181,7 +181,7 @@ def render_pool(n_hot: int, n_cold: int, seed: int) -> tuple[list[tuple[str, byt
     from recognition.vision.synth import random_plate_text, render_vehicle_scene
 
     rng = random.Random(seed)
-    pipe = get_pipeline()  # also makes the detector's ONNX export once, before the workers race for it
+    pipe = get_pipeline()
 
     def scene(plate: str) -> bytes:
         image, _ = render_vehicle_scene(plate, seed=rng.randrange(10**6))

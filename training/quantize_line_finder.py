@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from recognition.vision import config, ocr
-from recognition.vision.quantize import quantize_qdq
+from .quantize import quantize_qdq
 
 from .dataset import load_real_crops, split_real_crops
 from .synth_plates import DETECTOR_MARGINS, SynthAssets, default_data_dir, place_and_crop

@@ -94,7 +94,8 @@ def made_from(model: Path, key: str, digest: str) -> bool:
 
 
 def model_cache_dir() -> Path:
-    """ALPR_MODEL_CACHE: where generated model files go (default <repo>/var/models)."""
+    """ALPR_MODEL_CACHE: where model files made by training commands for this
+    installation go (default <repo>/var/models); the worker only reads it."""
     return Path(env_str("ALPR_MODEL_CACHE", str(REPO_ROOT / "var" / "models")))
 
 

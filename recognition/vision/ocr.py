@@ -835,6 +835,9 @@ class EasyPlateOCR:
     name = "easyocr"
 
     def __init__(self, top: int = 5) -> None:
+        from .installed import require_easyocr  # names requirements-easyocr.txt when EasyOCR is absent
+
+        require_easyocr()
         import easyocr
         import torch
 
