@@ -36,8 +36,8 @@ exact_o0 and detected, and the mean, lowest and highest exact of the five,
 for all images and per region.
 The detector's boxes, and so the crops, move by a pixel or two between
 these runs, and reads near a decision move with them: on the development
-split the default reads 92.8-94.9 % across them (docs/benchmarks-vision.md,
-"Thirteenth round"). A change worth keeping should hold up across the spread,
+split the default reads 92.8-94.9 % across them (docs/benchmarks.md).
+A change worth keeping should hold up across the spread,
 not only on the one draw of the photos as they are.
 
 Besides the issue's keys, ``box_iou_median`` and ``box_iou_min`` give how

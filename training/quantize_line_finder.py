@@ -21,7 +21,7 @@ size for a 2:1 crop (320 x 160). The OpenALPR benchmark photos are never read.
 
 The ``.json`` written beside the model records the digest of the float model
 it came from; ``ocr.line_finder_model`` runs the float model instead when the
-installed one differs. Measured in docs/benchmarks-vision.md, "Twelfth round".
+installed one differs. Results: docs/research-log.md.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def ort_session_options():  # type: ignore[no-untyped-def]
     without spinning every operator pays a thread wake-up. Measured on the
     four models in sequence: 38.8 ms with the shared pool, 46.2 ms with
     per-session pools without spinning, 134 ms with spinning
-    (docs/benchmarks-vision.md). ``ALPR_ORT_POOL=session`` gives each session
+    (docs/research-log.md). ``ALPR_ORT_POOL=session`` gives each session
     its own ALPR_THREADS threads, not spinning unless ALPR_ORT_SPIN=1.
     """
     import onnxruntime as ort

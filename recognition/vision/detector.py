@@ -141,8 +141,8 @@ class OnnxPlateDetector:
         # A second pass at this larger size, only for frames where the first
         # pass found no plate (small, distant plates); 0 turns it off. Only
         # for frames larger than ``imgsz`` unless ``fallback_small``, which
-        # also runs it, upscaled, on smaller frames (docs/benchmarks-vision.md,
-        # "Eleventh round": two more plates found at half size, at the price
+        # also runs it, upscaled, on smaller frames (docs/research-log.md:
+        # two more plates found at half size, at the price
         # of that pass on every small frame without a plate).
         self.fallback_imgsz = fallback_imgsz
         self.fallback_small = fallback_small

@@ -71,7 +71,7 @@ from .types import Box, Detection, Detector, PlateOCR, PlateRead
 DETECTORS = ("onnx", "yolo")
 DEFAULT_DETECTOR = "onnx"
 # rapid+crnn: better than rapid on held-out real crops (337 vs 320 of 354) and
-# at least as good on the bench; see docs/benchmarks-vision.md.
+# at least as good on the bench; see docs/research-log.md.
 DEFAULT_OCR = "rapid+crnn"
 MIN_PLATE_CHARS = 3
 # Reads whose best text the OCR gives less than this probability are dropped
@@ -80,7 +80,7 @@ MIN_PLATE_CHARS = 3
 # blurred or turned to read. On the development split and its dark, small,
 # turned, leaning and washed-out variants no right read is lost, and a
 # fifth to a half of the reads that overlap no labelled plate go:
-# docs/benchmarks-vision.md, "Tenth round".
+# docs/research-log.md.
 MIN_READ_CONFIDENCE = 0.005
 
 
@@ -113,8 +113,8 @@ def expand_box(
 # Fitted on either half of the split (bench --fold) alone, the factor that
 # gives the mean best overlap is the same (0.9, 0.7), and on the other half
 # the median overlap with the labelled plate rises from 0.62 to 0.82 and the
-# lowest from 0.30 to 0.48 (docs/benchmarks-vision.md, "Thirteenth round", second change;
-# python -m training.box_scale fits it).
+# lowest from 0.30 to 0.48 (python -m training.box_scale
+# fits it).
 PLATE_BOX_SCALE = (0.9, 0.7)
 
 
@@ -129,7 +129,7 @@ def plate_box(box: Box, width: int, height: int, scale: tuple[float, float] = PL
 # Frames darker than this mean grey level (0-255) are brightened for the
 # models (ALPR_DARK_MEAN; 0 turns it off): no photo of the development split is
 # that dark (their means: 46-158); underexposed frames are
-# (benchmarks.vision --look night: 6-40). See docs/benchmarks-vision.md.
+# (benchmarks.vision --look night: 6-40). See docs/research-log.md.
 DARK_MEAN = 40.0
 LIFTED_MEAN = 70.0
 
