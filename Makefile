@@ -49,6 +49,11 @@ FAST_MARKERS := not training and not bench and not stack and not browser
 test-fast: venv-test
 	$(VENV)/bin/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
+# The gate before `make test`: migrations in step with the models, then the fast tests.
+check: venv-test
+	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
+	$(VENV)/bin/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
 bench: venv
 	$(PY) -m benchmarks.vision ../shared/bench/openalpr-dev --json
 
