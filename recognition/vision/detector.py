@@ -7,7 +7,7 @@ never exports or quantises them: it loads model files made beforehand.
 - ``int8`` (default): ``recognition/models/plate_detector_int8.onnx``, the
   ONNX export quantised by onnxruntime with the box decoding of the detection
   head left in float; committed, made by ``python -m training.quantize_detector``.
-  About 1.8x faster than the float export on a CPU (docs/benchmarks.md).
+  About 1.8x faster than the float export on a CPU (docs/research-log.md).
 - ``fp32`` (``ALPR_DET_PRECISION=fp32``): the float ONNX export, made into
   ALPR_MODEL_CACHE by ``python -m training.export_detector``.
 - ``yolo`` (``ALPR_DETECTOR=yolo``): the ``.pt`` weights run by ultralytics and
