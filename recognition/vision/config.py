@@ -94,7 +94,8 @@ def made_from(model: Path, key: str, digest: str) -> bool:
 
 
 def model_cache_dir() -> Path:
-    """ALPR_MODEL_CACHE: where generated model files go (default <repo>/var/models)."""
+    """ALPR_MODEL_CACHE: where model files made by training commands for this
+    installation go (default <repo>/var/models); the worker only reads it."""
     return Path(env_str("ALPR_MODEL_CACHE", str(REPO_ROOT / "var" / "models")))
 
 
@@ -140,7 +141,7 @@ def ort_session_options():  # type: ignore[no-untyped-def]
     without spinning every operator pays a thread wake-up. Measured on the
     four models in sequence: 38.8 ms with the shared pool, 46.2 ms with
     per-session pools without spinning, 134 ms with spinning
-    (docs/benchmarks-vision.md). ``ALPR_ORT_POOL=session`` gives each session
+    (docs/research-log.md). ``ALPR_ORT_POOL=session`` gives each session
     its own ALPR_THREADS threads, not spinning unless ALPR_ORT_SPIN=1.
     """
     import onnxruntime as ort

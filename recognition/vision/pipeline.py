@@ -3,13 +3,14 @@
 ``build_pipeline()`` builds a pipeline from environment variables:
 
 - ``ALPR_DETECTOR``: ``onnx`` (default; same weights and boxes as ``yolo``,
-  about 2x faster on CPU, no torch at run time) or ``yolo`` (ultralytics + torch).
+  about 2x faster on CPU, no torch at run time) or ``yolo`` (ultralytics +
+  torch, from ``requirements-train.txt``).
 - ``ALPR_OCR``: ``rapid+crnn`` (default: the project's plate CRNN on each
   crop, and the PP-OCR recogniser too when the CRNN is not sure, candidates
   merged), ``rapid``, ``crnn`` (``recognition/models/plate_crnn.onnx`` alone)
-  or ``easyocr``.
+  or ``easyocr`` (from ``requirements-easyocr.txt``).
 - ``ALPR_CRNN_MODEL``: another plate CRNN (``.onnx`` exported by
-  ``recognition.training.train``) instead of the committed one.
+  ``training.train``) instead of the committed one.
 - ``ALPR_CRNN_VIEWS``: 2 (default) the CRNN reads each crop and the crop
   without the margin added here (the detector's box), candidates merged; 1
   reads the crop only.
@@ -31,8 +32,9 @@
 - ``ALPR_MIN_READ_CONF``: reads whose best text has a lower probability
   are dropped (default 0.005: junk from signs and lettering; 0 keeps all).
 - ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
-- ``ALPR_DET_PRECISION``: ``int8`` (default; the onnx detector quantised,
-  about 1.8x faster) or ``fp32``.
+- ``ALPR_DET_PRECISION``: ``int8`` (default; the committed quantised onnx
+  detector, about 1.8x faster) or ``fp32`` (the float export, made into
+  ALPR_MODEL_CACHE by ``python -m training.export_detector``).
 - ``ALPR_DET_IMGSZ``: detector input size, long side (default 640).
 - ``ALPR_DET_FALLBACK_IMGSZ``: second detector pass at this size for frames
   where the first found no plate, or found boxes but no plate was read in
@@ -43,7 +45,11 @@
   every small frame without a plate).
 - ``ALPR_THREADS``: inference threads (default: number of CPU cores).
 - ``ALPR_ORT_SPIN``: 1 lets idle onnxruntime threads spin (default 0).
-- ``ALPR_MODEL_CACHE``: folder for generated model files (default <repo>/var/models).
+- ``ALPR_MODEL_CACHE``: folder of model files made by training commands for
+  this installation (default <repo>/var/models); the worker only reads it.
+
+A setting that needs a package or model file that is not installed fails in
+``installed.check()``, which the Celery worker runs before it starts.
 
 ``get_pipeline()`` returns one shared pipeline per process, so a worker loads
 the models once.
@@ -56,7 +62,7 @@ import threading
 import cv2
 import numpy as np
 
-from . import config
+from . import config, installed
 from .detector import get_detector
 from .ocr import CROP_MARGIN_X, CROP_MARGIN_Y, OCR_ENGINES, get_ocr
 from .rectify import level_crop
@@ -65,7 +71,7 @@ from .types import Box, Detection, Detector, PlateOCR, PlateRead
 DETECTORS = ("onnx", "yolo")
 DEFAULT_DETECTOR = "onnx"
 # rapid+crnn: better than rapid on held-out real crops (337 vs 320 of 354) and
-# at least as good on the bench; see docs/benchmarks-vision.md.
+# at least as good on the bench; see docs/research-log.md.
 DEFAULT_OCR = "rapid+crnn"
 MIN_PLATE_CHARS = 3
 # Reads whose best text the OCR gives less than this probability are dropped
@@ -74,7 +80,7 @@ MIN_PLATE_CHARS = 3
 # blurred or turned to read. On the development split and its dark, small,
 # turned, leaning and washed-out variants no right read is lost, and a
 # fifth to a half of the reads that overlap no labelled plate go:
-# docs/benchmarks-vision.md, "Tenth round".
+# docs/research-log.md.
 MIN_READ_CONFIDENCE = 0.005
 
 
@@ -107,8 +113,8 @@ def expand_box(
 # Fitted on either half of the split (bench --fold) alone, the factor that
 # gives the mean best overlap is the same (0.9, 0.7), and on the other half
 # the median overlap with the labelled plate rises from 0.62 to 0.82 and the
-# lowest from 0.30 to 0.48 (docs/benchmarks-vision.md, "Thirteenth round", second change;
-# python -m recognition.training.box_scale fits it).
+# lowest from 0.30 to 0.48 (python -m training.box_scale
+# fits it).
 PLATE_BOX_SCALE = (0.9, 0.7)
 
 
@@ -123,7 +129,7 @@ def plate_box(box: Box, width: int, height: int, scale: tuple[float, float] = PL
 # Frames darker than this mean grey level (0-255) are brightened for the
 # models (ALPR_DARK_MEAN; 0 turns it off): no photo of the development split is
 # that dark (their means: 46-158); underexposed frames are
-# (recognition.bench --look night: 6-40). See docs/benchmarks-vision.md.
+# (benchmarks.vision --look night: 6-40). See docs/research-log.md.
 DARK_MEAN = 40.0
 LIFTED_MEAN = 70.0
 
@@ -222,12 +228,13 @@ def build_pipeline(detector: str | None = None, ocr: str | None = None) -> Plate
     """Build a pipeline; arguments override ``ALPR_DETECTOR`` and ``ALPR_OCR``."""
     det_name = (detector or config.env_choice("ALPR_DETECTOR", DEFAULT_DETECTOR, DETECTORS)).lower()
     ocr_name = (ocr or config.env_choice("ALPR_OCR", DEFAULT_OCR, OCR_ENGINES)).lower()
+    installed.check(det_name, ocr_name)
     conf = config.env_float("ALPR_DET_CONF", 0.25)
     imgsz = config.env_int("ALPR_DET_IMGSZ", 640, minimum=32)
     det_kwargs: dict[str, object] = {"conf": conf, "imgsz": imgsz}
     if det_name == "onnx":
         det_kwargs["fallback_imgsz"] = config.env_int("ALPR_DET_FALLBACK_IMGSZ", 1280, minimum=0)
-        det_kwargs["precision"] = config.env_choice("ALPR_DET_PRECISION", "int8", ("int8", "fp32"))
+        det_kwargs["precision"] = config.env_choice("ALPR_DET_PRECISION", "int8", installed.PRECISIONS)
         det_kwargs["fallback_small"] = config.env_flag("ALPR_DET_FALLBACK_SMALL", False)
     return PlatePipeline(get_detector(det_name, **det_kwargs), get_ocr(ocr_name))
 

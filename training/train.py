@@ -2,14 +2,14 @@
 
 Usage (from the repository root, with ``../shared/data`` present)::
 
-    python -m recognition.training.train --minutes 35 --out recognition/models/plate_crnn.onnx
+    python -m training.train --minutes 35 --out recognition/models/plate_crnn.onnx
 
 By default one CPU thread (the machine is shared) and the training samples
 are made in the same process, so a run is repeatable from its seed.
 ``--workers N`` renders the samples in N processes beside the training (each
 with its own seed) and ``--device cuda`` trains on a GPU (``auto``: a GPU
-when there is one); ``recognition/training/device_train.sh`` is the prepared
-run for a lent GPU machine. ``--channels`` and ``--hidden`` size the model
+when there is one): it runs on any machine where ``--data-dir`` (default
+``../shared/data``) is installed. ``--channels`` and ``--hidden`` size the model
 (the pipeline reads any model with the same input and output). Every
 ``--eval-minutes`` it measures
 exact match on the held-out real crops (US with O and 0 counted equal, as the
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.save(model.state_dict(), args.checkpoint)
         export_onnx(model, args.out)
     summary = {
-        "command": " ".join(["python -m recognition.training.train", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["python -m training.train", *(argv if argv is not None else sys.argv[1:])]),
         "params": count_parameters(model),
         "channels": list(model.channels),
         "hidden": model.hidden,

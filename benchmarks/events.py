@@ -1,6 +1,6 @@
 """How much voting across the frames of one pass gains over single frames.
 
-    python -m recognition.event_bench [--sequences 40] [--frames 5] [--json]
+    python -m benchmarks.events [--sequences 40] [--frames 5] [--json]
 
 Each sequence is one synthetic car (recognition/vision/synth.py) seen in ``--frames`` frames
 that are degraded the way a passing car is: far away (downscaled and upscaled), motion blur,
@@ -18,9 +18,9 @@ import time
 import cv2
 import numpy as np
 
-from .vision.pipeline import build_pipeline
-from .vision.synth import random_plate_text, render_vehicle_scene
-from .vision.voting import vote
+from recognition.vision.pipeline import build_pipeline
+from recognition.vision.synth import random_plate_text, render_vehicle_scene
+from recognition.vision.voting import vote
 
 
 def degrade(image: np.ndarray, rng: random.Random) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.training.crop_margins ../shared/bench/openalpr-dev [--crnn MODEL.onnx]
+    python -m training.crop_margins ../shared/bench/openalpr-dev [--crnn MODEL.onnx]
 
 1. For every labelled plate the detector finds (IoU > 0.3), the pipeline's
    crop (detector box grown by ``expand_box``) is compared with the labelled
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crnn", type=Path, default=None, help="CRNN .onnx (default: the committed model)")
     args = ap.parse_args(argv)
 
-    from recognition.bench import best_overlap, find_labelled_images, o0
+    from benchmarks.vision import best_overlap, find_labelled_images, o0
     from recognition.vision.detector import get_detector
     from recognition.vision.ocr import PlateCrnnOCR
     from recognition.vision.pipeline import expand_box

@@ -1,6 +1,6 @@
 """Benchmark of lenient hotlist matching (plain Python, no database).
 
-    python -m hotlist.bench --entries 1000000 --reads 20000 --json
+    python -m benchmarks.matching --entries 1000000 --reads 20000 --json
 
 Generates N synthetic plates in realistic formats (US, EU, BR), M reads (exact
 hits, look-alike misreads, one-edit misreads, random plates; each read has 1-3
@@ -128,7 +128,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hotlist.bench", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.matching", description=__doc__.split("\n")[0])
     ap.add_argument("--entries", type=int, default=100_000)
     ap.add_argument("--reads", type=int, default=2_000)
     ap.add_argument("--lookalike", type=int, default=2, help="look-alike budget (0-2)")

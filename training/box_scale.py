@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.training.box_scale ../shared/bench/openalpr-dev [--rendered 40]
+    python -m training.box_scale ../shared/bench/openalpr-dev [--rendered 40]
 
 The detector's box takes in the plate's surround. For every labelled plate
 of the benchmark folder that the pipeline's detector finds (IoU > 0), this
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import cv2
 
-from recognition.bench import find_labelled_images, plate_fold
+from benchmarks.vision import find_labelled_images, plate_fold
 from recognition.vision.pipeline import PLATE_BOX_SCALE, build_pipeline, plate_box
 from recognition.vision.types import Box
 
@@ -123,7 +123,7 @@ def fit(pairs: list[Pair]) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m recognition.training.box_scale", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m training.box_scale", description=__doc__.split("\n\n")[0])
     ap.add_argument("bench", type=Path, help="folder of region folders with .txt ground truth")
     ap.add_argument("--rendered", type=int, default=0, metavar="N", help="also check N rendered scenes per style")
     args = ap.parse_args(argv)

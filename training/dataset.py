@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognition.bench import plate_fold as bench_fold  # the fold `recognition.bench --fold` scores
+from benchmarks.vision import plate_fold as bench_fold  # the fold `benchmarks.vision --fold` scores
 from recognition.vision.ocr import PLATE_ALPHABET, crnn_preprocess
 
 from .synth_plates import DETECTOR_MARGINS, CropMargins, SynthAssets, default_data_dir, degrade, synth_sample
@@ -57,7 +57,7 @@ def load_bench_crops(bench_dir: Path, fold: int | None) -> list[RealCrop]:
     The other fold stays unseen, so the benchmark can still be scored on it;
     ``fold=None`` takes both (the benchmark then scores plates the model has seen).
     """
-    from recognition.bench import find_labelled_images
+    from benchmarks.vision import find_labelled_images
 
     out = []
     for folder in sorted(p for p in bench_dir.iterdir() if p.is_dir()):
@@ -234,7 +234,7 @@ def load_validation(
 
 def sample_rate(data_dir: Path | None = None, batches: int = 30, size: int = 48) -> float:
     """Training samples (detector-like margins, as ``train.py --detector-margins``) one core makes
-    per second: the median over ``batches`` batches. It bounds a GPU run's speed (device_train.sh)."""
+    per second: the median over ``batches`` batches. It bounds how fast a GPU can train (the samples are made on the CPU)."""
     import statistics
     import time
 
@@ -253,7 +253,7 @@ if __name__ == "__main__":
     import argparse
 
     cv2.setNumThreads(1)
-    ap = argparse.ArgumentParser(description="Training samples made per second on one core (python -m recognition.training.dataset)")
+    ap = argparse.ArgumentParser(description="Training samples made per second on one core (python -m training.dataset)")
     ap.add_argument("--data-dir", type=Path, default=None, help="default ../shared/data")
     ap.add_argument("--batches", type=int, default=30)
     args = ap.parse_args()

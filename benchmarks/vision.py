@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.bench DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F] [--spread]
+    python -m benchmarks.vision DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F] [--spread]
 
 DIR holds region folders (``us/``, ``eu/``, ``br/``) of images, each with a
 ``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
@@ -36,8 +36,8 @@ exact_o0 and detected, and the mean, lowest and highest exact of the five,
 for all images and per region.
 The detector's boxes, and so the crops, move by a pixel or two between
 these runs, and reads near a decision move with them: on the development
-split the default reads 92.8-94.9 % across them (docs/benchmarks-vision.md,
-"Thirteenth round"). A change worth keeping should hold up across the spread,
+split the default reads 92.8-94.9 % across them (docs/benchmarks.md).
+A change worth keeping should hold up across the spread,
 not only on the one draw of the photos as they are.
 
 Besides the issue's keys, ``box_iou_median`` and ``box_iou_min`` give how
@@ -332,7 +332,7 @@ def format_table(result: dict) -> str:  # type: ignore[type-arg]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recognition.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.vision", description=__doc__.split("\n\n")[0])
     parser.add_argument("dir", type=Path, help="folder of region folders (us/, eu/, br/)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--limit", type=int, default=None, help="at most N images per region")

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m recognition.training.eval_ocr [--bench ../shared/bench/openalpr-dev] [--engines rapid,crnn,rapid+crnn] [--data DIR]
+    python -m training.eval_ocr [--bench ../shared/bench/openalpr-dev] [--engines rapid,crnn,rapid+crnn] [--data DIR]
 
 ``rapid+crnn@T`` is the ensemble with early-exit confidence T (``@1``: both
 engines on every crop), ``rapid+crnn@T/C`` also with C for readings in none of
@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognition.bench import o0
+from benchmarks.vision import o0
 from recognition.vision.ocr import EnsemblePlateOCR, PlateCrnnOCR, RapidPlateOCR
 
 from .dataset import bench_fold, load_real_crops, split_real_crops
@@ -82,7 +82,7 @@ def score(engine, items: list[tuple[np.ndarray, str, str]]) -> dict[str, object]
 
 
 def bench_crops(root: Path, fold: int | None = None) -> list[tuple[np.ndarray, str, str]]:
-    from recognition.bench import best_overlap, find_labelled_images
+    from benchmarks.vision import best_overlap, find_labelled_images
     from recognition.vision.detector import get_detector
     from recognition.vision.pipeline import expand_box
 

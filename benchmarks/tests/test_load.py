@@ -1,4 +1,4 @@
-"""A short run of the load test (cameras/loadtest.py) on the real stack: nothing accepted is lost and every
+"""A short run of the load test (benchmarks/load.py) on the real stack: nothing accepted is lost and every
 listed frame's alert reaches the officer's websocket."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from conftest import require
 from tests.conftest import ROOT, _database_url
 
-pytestmark = [pytest.mark.stack]
+pytestmark = [pytest.mark.stack, pytest.mark.bench]
 
 
 def test_loadtest_smoke_run_loses_nothing(transactional_db):
@@ -25,7 +25,7 @@ def test_loadtest_smoke_run_loses_nothing(transactional_db):
     env = dict(os.environ, DATABASE_URL=_database_url(), DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0",
                SECRET_KEY="loadtest-smoke-secret-key-0123456789-abcdefghijklmnop",
                ALLOWED_HOSTS="127.0.0.1,localhost")
-    args = [sys.executable, "-m", "cameras.loadtest", "--cameras", "2", "--fps", "1", "--seconds", "8",
+    args = [sys.executable, "-m", "benchmarks.load", "--cameras", "2", "--fps", "1", "--seconds", "8",
             "--workers", "1", "--drain", "30", "--hot-pool", "3", "--cold-pool", "4", "--json"]
     try:
         done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=150)

@@ -1,6 +1,6 @@
 """Fill the database with synthetic reads (if it has fewer than --reads) and time the auditors' searches.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python manage.py bench_search --reads 10000000 --json
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python -m benchmarks.search --reads 10000000 --json
 
 Searches go through audit.search (the functions the view uses): first page + capped count.
 """
@@ -14,12 +14,16 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone as dt_tz
 
-from django.core.management.base import BaseCommand
-from django.db import connection
+from benchmarks import run_command, setup_django
 
-from audit.search import SearchSpec, capped_count, page_of, search_reads
-from cameras.models import Camera, Frame
-from recognition.models import Read
+setup_django()
+
+from django.core.management.base import BaseCommand  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from audit.search import SearchSpec, capped_count, page_of, search_reads  # noqa: E402
+from cameras.models import Camera, Frame  # noqa: E402
+from recognition.models import Read  # noqa: E402
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -240,3 +244,7 @@ class Command(BaseCommand):
             for k, v in result["kinds"].items():
                 self.stdout.write(f"  {k:12s} p50_ms {v['p50_ms']:8.2f}  p95_ms {v['p95_ms']:8.2f}  "
                                   f"max_ms {v['max_ms']:8.2f}  median results {v['median_results']}")
+
+
+if __name__ == "__main__":
+    run_command(Command(), "python -m benchmarks.search")

@@ -1,6 +1,6 @@
 """Load test of the real stack: K cameras push frames, workers read them, an officer's websocket gets the alerts.
 
-    python -m cameras.loadtest --cameras 4 --fps 2.5 --seconds 60 --workers 2 [--json]
+    python -m benchmarks.load --cameras 4 --fps 2.5 --seconds 60 --workers 2 [--json]
 
 It needs DATABASE_URL (PostgreSQL) and REDIS_URL, like production, and refuses to run without them.
 It migrates the database if needed, creates K cameras, an officer and a hotlist, renders a pool of
@@ -134,7 +134,7 @@ def setup_django(var_dir: Path) -> None:
     if missing:
         raise SystemExit(f"loadtest: {' and '.join(missing)} must be set: the load test runs the real stack "
                          "(Daphne, Celery workers) on PostgreSQL and Redis, e.g.\n  DATABASE_URL=postgres://postgres@"
-                         "127.0.0.1:5432/alpr_load REDIS_URL=redis://127.0.0.1:6379/3 python -m cameras.loadtest ...")
+                         "127.0.0.1:5432/alpr_load REDIS_URL=redis://127.0.0.1:6379/3 python -m benchmarks.load ...")
     if not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
         raise SystemExit("loadtest: DATABASE_URL must point at PostgreSQL (postgres://...)")
     env = os.environ
@@ -183,7 +183,7 @@ def render_pool(n_hot: int, n_cold: int, seed: int) -> tuple[list[tuple[str, byt
     from recognition.vision.synth import random_plate_text, render_vehicle_scene
 
     rng = random.Random(seed)
-    pipe = get_pipeline()  # also makes the detector's ONNX export once, before the workers race for it
+    pipe = get_pipeline()
 
     def scene(plate: str) -> bytes:
         image, _ = render_vehicle_scene(plate, seed=rng.randrange(10**6))
@@ -225,7 +225,7 @@ def make_world(cameras: int, hot: list[tuple[str, bytes]], cold: list[tuple[str,
     for i in range(cameras):
         camera, token = do_create_camera(name=f"Load test {run_id} camera {i + 1}", region="us")
         cams.append((camera.pk, token))
-    hotlist = Hotlist.objects.create(name=f"Load test {run_id}", description="cameras.loadtest")
+    hotlist = Hotlist.objects.create(name=f"Load test {run_id}", description="benchmarks.load")
     Entry.objects.bulk_create([Entry(hotlist=hotlist, plate=p, plate_raw=p, reason="Load test",
                                      case_number=f"LT-{i + 1}") for i, (p, _) in enumerate(hot)])
     return World(run_id, username, password, cams, hot, cold)
@@ -512,7 +512,7 @@ def run(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cameras.loadtest", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--cameras", type=int, default=4, help="cameras (sender threads); default 4")
     parser.add_argument("--fps", type=float, default=2.5, help="frames per second per camera; default 2.5")
     parser.add_argument("--seconds", type=float, default=60, help="how long the cameras send; default 60")

@@ -39,7 +39,7 @@ BR_LAYOUTS = ("LLL-DDDD", "LLL DDDD", "LLLDLDD")
 
 def default_data_dir() -> Path:
     """``../shared/data`` next to the repository root."""
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def random_text(layout: str, rng: random.Random) -> tuple[str, str]:
@@ -325,7 +325,7 @@ class CropMargins(NamedTuple):
 # development split are, at the median, 1.27 (US) / 1.20 (EU) / 1.26 (BR) times
 # the labelled plate's width and 1.58 / 2.03 / 1.69 times its height (90th
 # percentile: 1.45 / 1.28 / 1.36 and 1.92 / 2.41 / 1.97); see
-# docs/benchmarks-vision.md, "Crop margins". DETECTOR_MARGINS covers that range
+# docs/research-log.md. DETECTOR_MARGINS covers that range
 # on each side, from a tight crop to a loose one.
 DETECTOR_MARGINS = CropMargins(x=(-0.03, 0.25), y=(-0.05, 0.70))
 

@@ -1,11 +1,22 @@
+"""Time a hotlist import of N synthetic CSV rows on the configured database.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python -m benchmarks.hotlist_import --rows 1000000 --json
+"""
+
+from __future__ import annotations
+
 import json as jsonlib
 import random
 import time
 
-from django.core.management.base import BaseCommand
+from benchmarks import run_command, setup_django
 
-from hotlist.imports import run_import
-from hotlist.models import Hotlist
+setup_django()
+
+from django.core.management.base import BaseCommand  # noqa: E402
+
+from hotlist.imports import run_import  # noqa: E402
+from hotlist.models import Hotlist  # noqa: E402
 
 
 def synthetic_csv(rows: int, seed: int = 7) -> bytes:
@@ -56,3 +67,7 @@ class Command(BaseCommand):
                   "parse_s": round(phases.get("writing", total) - phases.get("parsing", 0), 2),
                   "write_s": round(total - phases.get("writing", total), 2), "entries": count, **outcome.counts}
         self.stdout.write(jsonlib.dumps(report) if opts["json"] else "\n".join(f"{k}: {v}" for k, v in report.items()))
+
+
+if __name__ == "__main__":
+    run_command(Command(), "python -m benchmarks.hotlist_import")

@@ -1,6 +1,6 @@
 """Make the int8 text-line finder committed as ``recognition/models/line_finder_int8.onnx``.
 
-    python -m recognition.training.quantize_line_finder [--data ../shared/data] [--crops 200]
+    python -m training.quantize_line_finder [--data ../shared/data] [--crops 200]
 
 The line finder is PP-OCR's text detection model from the installed
 ``rapidocr`` package (``ocr.rapidocr_model_files``); ``RapidPlateOCR`` runs
@@ -21,7 +21,7 @@ size for a 2:1 crop (320 x 160). The OpenALPR benchmark photos are never read.
 
 The ``.json`` written beside the model records the digest of the float model
 it came from; ``ocr.line_finder_model`` runs the float model instead when the
-installed one differs. Measured in docs/benchmarks-vision.md, "Twelfth round".
+installed one differs. Results: docs/research-log.md.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from recognition.vision import config, ocr
-from recognition.vision.quantize import quantize_qdq
+from .quantize import quantize_qdq
 
 from .dataset import load_real_crops, split_real_crops
 from .synth_plates import DETECTOR_MARGINS, SynthAssets, default_data_dir, place_and_crop
@@ -81,7 +81,7 @@ def quantize_line_finder(fp32: Path, crops: list[np.ndarray], out: Path) -> Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m recognition.training.quantize_line_finder", description=__doc__.split("\n\n")[0]
+        prog="python -m training.quantize_line_finder", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--data", type=Path, default=None, help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)")
     parser.add_argument("--crops", type=int, default=200, help="calibration crops")

@@ -13,9 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.training
 torch = pytest.importorskip("torch")
 
-from recognition.training.dataset import (
+from training.dataset import (
     CHAR_TO_CLASS,
     PlateSamples,
     RealCrop,
@@ -27,8 +28,8 @@ from recognition.training.dataset import (
     split_real_crops,
     us_layouts,
 )
-from recognition.training.model import NUM_CLASSES, PlateCRNN, count_parameters
-from recognition.training.synth_plates import (
+from training.model import NUM_CLASSES, PlateCRNN, count_parameters
+from training.synth_plates import (
     PILLOW_FONT,
     US_LAYOUTS,
     SynthAssets,
@@ -245,7 +246,7 @@ def test_exported_crnn_reads_a_rendered_plate():
 
 
 def test_benchmark_folds_split_by_plate_and_eu_labels_lose_o_in_digit_blocks():
-    from recognition.training.dataset import _eu_label, bench_fold
+    from training.dataset import _eu_label, bench_fold
 
     assert {bench_fold(t) for t in ("RK755AJ", "ABC1234", "7EAV033", "OEL1145")} <= {0, 1}
     assert bench_fold("RK755AJ") == bench_fold("RK755AJ")
@@ -255,7 +256,7 @@ def test_benchmark_folds_split_by_plate_and_eu_labels_lose_o_in_digit_blocks():
 
 
 def test_benchmark_crops_of_one_fold_or_both(tmp_path):
-    from recognition.training.dataset import bench_fold, load_bench_crops
+    from training.dataset import bench_fold, load_bench_crops
 
     plates = {"us": ["ABC1234", "7EAV033", "KDT4421"], "eu": ["RK3OOAG", "RK755AJ"]}
     for region, texts in plates.items():
@@ -275,14 +276,14 @@ def test_benchmark_crops_of_one_fold_or_both(tmp_path):
 def test_a_benchmark_fold_without_the_benchmark_is_refused(module, capsys):
     import importlib
 
-    main = importlib.import_module(f"recognition.training.{module}").main
+    main = importlib.import_module(f"training.{module}").main
     with pytest.raises(SystemExit) as exit_info:
         main(["--bench-fold", "1"])
     assert exit_info.value.code == 2 and "--bench-fold needs --bench" in capsys.readouterr().err
 
 
 def test_eval_ocr_refuses_a_folder_without_labelled_crops(tmp_path, capsys):
-    from recognition.training.eval_ocr import main
+    from training.eval_ocr import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["--data", str(tmp_path), "--engines", "crnn"])
@@ -290,7 +291,7 @@ def test_eval_ocr_refuses_a_folder_without_labelled_crops(tmp_path, capsys):
 
 
 def test_detector_margins_give_crops_as_loose_as_the_pipelines():
-    from recognition.training.synth_plates import DETECTOR_MARGINS
+    from training.synth_plates import DETECTOR_MARGINS
 
     plate = np.full((100, 200, 3), 255, np.uint8)
     rng = random.Random(0)
@@ -305,7 +306,7 @@ def test_detector_margins_give_crops_as_loose_as_the_pipelines():
 
 @pytest.mark.skipif(not CRNN_MODEL_PATH.exists(), reason="no trained recognition/models/plate_crnn.onnx")
 def test_training_can_start_from_the_exported_model():
-    from recognition.training.onnx_init import load_onnx_weights
+    from training.onnx_init import load_onnx_weights
 
     rng = random.Random(0)
     crops = [render_plate(t, style="us", seed=i, width=240) for i, t in enumerate(["KDT4421", "ABC1234", "7XYZ12"])]
@@ -373,8 +374,8 @@ def test_crnn_model_setting_loads_another_model_or_names_the_missing_file(monkey
 
 
 def test_box_scale_recovers_the_factor_between_detector_and_labelled_boxes():
-    from recognition.bench import plate_fold
-    from recognition.training.box_scale import Pair, best_scale, fit
+    from benchmarks.vision import plate_fold
+    from training.box_scale import Pair, best_scale, fit
     from recognition.vision.pipeline import plate_box
     from recognition.vision.types import Box
 

@@ -1,4 +1,4 @@
-"""Running the CRNN training: sample workers, device choice, model size, the packed data copy.
+"""Running the CRNN training: sample workers, device choice, model size.
 
 Uses a small data folder of the project's own rendered plates (the layout of
 ``../shared/data``), so it runs without ``../shared``. One test trains for a
@@ -15,12 +15,12 @@ import cv2
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.training
 torch = pytest.importorskip("torch")
 
-from recognition.training import train
-from recognition.training.dataset import PlateSamples, load_real_crops, split_real_crops
-from recognition.training.pack_data import pack, tree_size
-from recognition.training.synth_plates import SynthAssets
+from training import train
+from training.dataset import PlateSamples, load_real_crops, split_real_crops
+from training.synth_plates import SynthAssets
 from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, PlateCrnnOCR
 from recognition.vision.synth import render_plate
 
@@ -120,67 +120,7 @@ def test_a_sized_model_trains_with_a_sample_worker_and_exports_a_model_the_pipel
     assert np.allclose(probs.sum(-1), 1.0, atol=1e-4)
 
 
-def test_packed_copy_keeps_every_crop_and_label_and_shrinks_the_frames(data_dir, tmp_path):
-    out = tmp_path / "packed"
-    counts = pack(data_dir, out)
-    assert counts == {"us-plate-crops": len(US_TEXTS), "br-plate-crops": len(BR_TEXTS), "backgrounds": 3,
-                      "fonts": 1, "us-plate-blanks": 1}
-    before, after = load_real_crops(data_dir), load_real_crops(out)
-    assert [(c.text, c.source) for c in after] == [(c.text, c.source) for c in before]
-    assert all(cv2.imread(str(c.path)) is not None and c.path.suffix == ".jpg" for c in after)
-    assets = SynthAssets.load(out)
-    assert max(max(bg.shape[:2]) for bg in assets.backgrounds) == 360  # the size training reduces them to
-    assert tree_size(out) < tree_size(data_dir)
-    assert _samples(out).batch(2)[0].shape == (2, 1, CRNN_HEIGHT, CRNN_WIDTH)
-
-
-def test_pack_data_refuses_a_folder_without_crops(tmp_path, capsys):
-    from recognition.training import pack_data
-
-    with pytest.raises(SystemExit):
-        pack_data.main(["--data-dir", str(tmp_path), "--out", str(tmp_path / "o")])
-    assert "groundtruth.csv" in capsys.readouterr().err
-
-
 def test_sample_rate_measures_one_cores_samples_per_second(data_dir):
-    from recognition.training.dataset import sample_rate
+    from training.dataset import sample_rate
 
     assert 0 < sample_rate(data_dir, batches=2, size=4) < 1e6
-
-
-def test_the_prepared_device_run_trains_both_recipes_and_leaves_what_the_device_tool_brings_back(data_dir, tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    repo = Path(__file__).resolve().parents[2]
-    out = tmp_path / "out"
-    env = {**os.environ, "DATA": str(data_dir), "DEVICE": "cpu", "MINUTES": "0.02", "WORKERS": "1", "BATCH": "8",
-           "PYTHON": sys.executable, "OUT": str(out)}
-    run = subprocess.run(["bash", str(repo / "recognition/training/device_train.sh")], env=env, cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    files = sorted(p.name for p in out.iterdir())
-    assert files == ["continue.json", "continue.log", "continue.onnx", "wide.json", "wide.log", "wide.onnx"]
-    assert len(files) <= 8  # the most files a device call brings back
-    wide = json.loads((out / "wide.json").read_text())
-    assert wide["channels"] == [32, 64, 112, 160] and wide["hidden"] == 128 and wide["workers"] == 1
-    assert json.loads((out / "continue.json").read_text())["channels"] == [24, 48, 80, 112]
-    for name in ("wide", "continue"):
-        probs = PlateCrnnOCR(model_path=out / f"{name}.onnx", views=1).probabilities(render_plate("KDT4421", width=240))
-        assert probs.shape == (CRNN_WIDTH // 4, 37)
-
-
-def test_the_device_run_refuses_a_missing_data_copy_and_an_unknown_recipe(tmp_path):
-    import os
-    import subprocess
-
-    script = Path(__file__).resolve().parents[2] / "recognition/training/device_train.sh"
-    missing = subprocess.run(["bash", str(script)], env={**os.environ, "DATA": str(tmp_path / "none")},
-                             capture_output=True, text=True)
-    assert missing.returncode == 2 and "pack_data" in missing.stderr
-    (tmp_path / "us-plate-crops").mkdir()
-    (tmp_path / "us-plate-crops" / "groundtruth.csv").write_text("")
-    unknown = subprocess.run(["bash", str(script)], env={**os.environ, "DATA": str(tmp_path), "RECIPES": "huge"},
-                             capture_output=True, text=True)
-    assert unknown.returncode == 2 and "not huge" in unknown.stderr
