@@ -196,10 +196,18 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
 
+# Beat's jobs; `manage.py check` (config/celery.py, ids celery.E00x) refuses a schedule whose task is
+# unknown or whose time limits Celery would reject when sending it.
+# A frame accepted while the broker was away is sent again by requeue-stale-frames once it has waited
+# FRAME_LOST_AFTER_SECONDS: with the defaults, within about 90 s of the broker's return.
+FRAME_LOST_AFTER_SECONDS = env_int("FRAME_LOST_AFTER_SECONDS", 60)
+FRAME_REQUEUE_INTERVAL_SECONDS = env_int("FRAME_REQUEUE_INTERVAL_SECONDS", 30)
+CAMERA_HEALTH_INTERVAL_SECONDS = env_int("CAMERA_HEALTH_INTERVAL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-frames": {"task": "recognition.requeue_stale_frames", "schedule": 60.0},
+    "requeue-stale-frames": {"task": "recognition.requeue_stale_frames",
+                             "schedule": float(FRAME_REQUEUE_INTERVAL_SECONDS)},
     "purge-retention": {"task": "audit.purge_retention", "schedule": 3600.0},
-    "camera-health": {"task": "cameras.check_health", "schedule": 60.0},
+    "camera-health": {"task": "cameras.check_health", "schedule": float(CAMERA_HEALTH_INTERVAL_SECONDS)},
 }
 
 # Workers check for changed hotlists at most this often (seconds).
