@@ -210,8 +210,9 @@ CELERY_BEAT_SCHEDULE = {
     "camera-health": {"task": "cameras.check_health", "schedule": float(CAMERA_HEALTH_INTERVAL_SECONDS)},
 }
 
-# Workers check for changed hotlists at most this often (seconds).
-HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "1.0"))
+# Workers check for changed hotlists at most this often (seconds); 0: before every read, so a list
+# change (a BOLO) alerts on the very next frame processed after it is saved.
+HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "0"))
 # Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.
 ALERT_DEDUP_SECONDS = env_int("ALERT_DEDUP_SECONDS", 120)
 PLATE_EVENT_GAP_SECONDS = env_int("PLATE_EVENT_GAP_SECONDS", 5)
