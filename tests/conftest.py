@@ -176,8 +176,6 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
         "MEDIA_ROOT": str(Path(var_dir) / "media"),
         "DB_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
-        # Tests replace lists between frames: the worker checks them before every read.
-        "HOTLIST_REFRESH_SECONDS": "0",
         "ALPR_INSTANCE": instance,
         **extra,
     })
