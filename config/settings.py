@@ -85,9 +85,25 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     if not DATABASES["default"]["ENGINE"].endswith(("postgresql", "sqlite3")):
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...) or SQLite.")
+    # Daphne runs each request's database work on a thread of its own, so persistent connections
+    # (CONN_MAX_AGE > 0) pile up one per thread, and a burst opens one per request. A psycopg pool
+    # per process bounds them: at most DB_POOL_MAX_SIZE connections, a request beyond that waits up to
+    # DB_POOL_TIMEOUT seconds for one. DB_POOL_MAX_SIZE=0 turns pooling off (then DB_CONN_MAX_AGE applies).
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_POOL_MAX_SIZE > 0:
+        if DATABASES["default"]["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured("DB_CONN_MAX_AGE applies without the pool only: set DB_POOL_MAX_SIZE=0 "
+                                       "to use it, or leave it unset.")
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 0,  # idle connections close after max_idle; Celery closes a worker's pool after each task
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT", 20),
+            "max_idle": 60,
+        }
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool replaces a connection broken by a restart
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -174,7 +174,6 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": _database_url(),
         "ALPR_VAR_DIR": var_dir,
         "MEDIA_ROOT": str(Path(var_dir) / "media"),
-        "DB_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
         "ALPR_INSTANCE": instance,
         **extra,
