@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import png_bytes, require
-from tests.conftest import Proc, free_port, start_beat, stack_env
+from tests.conftest import Proc, free_port, stack_env, start_beat
 
 pytestmark = [pytest.mark.stack]
 
@@ -52,9 +52,10 @@ def _stored_frame(camera, media_root: str, received_ago: timedelta):
 
 
 def test_beat_requeues_a_lost_frame_and_checks_camera_health_on_its_own(beat_env):
+    from django.utils import timezone
+
     from cameras.models import CameraIncident, Frame
     from cameras.services import do_create_camera
-    from django.utils import timezone
 
     var_dir, env = beat_env
     camera, _ = do_create_camera(name="Beat camera", region="us")
@@ -68,7 +69,7 @@ def test_beat_requeues_a_lost_frame_and_checks_camera_health_on_its_own(beat_env
                                     "-n", f"beat-{free_port()}@%h"], env)
     beat = start_beat(env, var_dir)
     procs = [worker, beat]
-    logs = lambda: "\n".join(p.tail(60) for p in procs)  # noqa: E731
+    logs = lambda: "\n".join(p.tail(60) for p in procs)
     try:
         assert worker.wait_for_line("ready.", 120), "the worker did not start\n" + logs()
         deadline = time.monotonic() + 60

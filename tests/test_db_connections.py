@@ -4,7 +4,6 @@ holds more connections than its pool allows, during the burst or after it."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -24,7 +23,6 @@ BURST = 120  # concurrent posts
 
 def _db_connections(pid: int) -> int:
     import psutil
-
     from django.conf import settings
 
     port = int(settings.DATABASES["default"].get("PORT") or 5432)

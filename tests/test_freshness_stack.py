@@ -60,7 +60,7 @@ def warm_world(stack):
     assert "HOTLIST_REFRESH_SECONDS" not in stack.env or stack.env["HOTLIST_REFRESH_SECONDS"] == "", \
         "the stack must run the production hotlist settings"
     Hotlist.objects.create(name="Existing list").entries.create(plate="1EXI234", plate_raw="1EXI234")
-    camera, token = do_create_camera(name="Freshness camera", region="us")
+    _, token = do_create_camera(name="Freshness camera", region="us")
     _post_and_wait(stack, token, _scene_read_right("4WRM218"))
     return token
 
