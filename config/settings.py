@@ -122,12 +122,18 @@ REDIS_URL = env_str("REDIS_URL")
 ALPR_INSTANCE = env_str("ALPR_INSTANCE", "")
 CELERY_TASK_DEFAULT_QUEUE = f"alpr-{ALPR_INSTANCE}" if ALPR_INSTANCE else "celery"
 if REDIS_URL:
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 defaults socket_timeout to 5 s, which aborts channels-redis' blocking BZPOPMIN
             # (and with it every websocket) every 5 s; 30 s still notices a dead connection.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+            # Its async connections retry nothing by default: after a Redis restart the first command on each
+            # pooled connection failed (a 500 for the first websocket); now it reconnects and retries.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5,
+                                  "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)}],
                        "capacity": 1000, "expiry": 30, "prefix": f"asgi-{ALPR_INSTANCE}" if ALPR_INSTANCE else "asgi"},
         }
     }
