@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Subquery
 from django.utils import timezone
 
 from .matching import HotlistIndex, Match, MatchPolicy
@@ -62,8 +62,10 @@ _state: dict = {"base": None, "overlay": None, "checked": 0.0, "building": None}
 
 
 def snapshot() -> Snapshot:
-    lists = {row[0]: tuple(row[1:]) for row in Hotlist.objects.values_list("id", *STATE_FIELDS)}
-    return Snapshot(lists, Entry.objects.aggregate(top=Max("id"))["top"] or 0)
+    """The lists' state, in one query (the highest entry id is an uncorrelated subquery, run once)."""
+    top = Subquery(Entry.objects.order_by("-id").values("id")[:1])
+    rows = list(Hotlist.objects.annotate(top_entry=top).values_list("id", *STATE_FIELDS, "top_entry"))
+    return Snapshot({row[0]: tuple(row[1:-1]) for row in rows}, (rows[0][-1] or 0) if rows else 0)
 
 
 def _policy(state: tuple) -> MatchPolicy:
