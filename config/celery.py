@@ -1,9 +1,9 @@
 """The Celery application. Configuration comes from Django settings (CELERY_*).
 
-A Django system check (``celery.E001``-``E003``, run by ``manage.py check``, by Daphne's and the
-worker's start, and by the tests) refuses task options that Celery would only reject when a task is
-sent: a soft time limit above the hard one makes every ``delay()`` of that task, and every beat run
-of it, fail.
+A Django system check (``celery.E001``-``E003``; ``manage.py check`` and ``migrate``, which the web
+container runs before Daphne, stop on it) refuses task options that Celery would only reject when a
+task is sent: a soft time limit above the hard one makes every ``delay()`` of that task, and every
+beat run of it, fail.
 """
 
 from __future__ import annotations
