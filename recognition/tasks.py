@@ -36,11 +36,16 @@ def requeue_stale_frames() -> int:
     ids = stale_frame_ids(limit=5000)
     sent = 0
     for frame_id in ids:
+        key = f"requeued-frame:{frame_id}"
         try:
-            fresh = cache.add(f"requeued-frame:{frame_id}", 1, timeout=int(LOST_AFTER.total_seconds()))
+            fresh = cache.add(key, 1, timeout=int(LOST_AFTER.total_seconds()))
         except Exception:  # noqa: BLE001 - without the cache, send it anyway (copies are harmless)
             fresh = True
         if fresh:
-            process_frame.delay(frame_id)
+            try:
+                process_frame.delay(frame_id)
+            except BaseException:  # not sent (broker gone, time limit): the next run may send it
+                cache.delete(key)
+                raise
             sent += 1
     return sent
