@@ -124,8 +124,21 @@ def _flush_past_the_audit_triggers():
     yield
     DatabaseOperations.execute_sql_flush = original
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database; on the way out the connection pool is closed first (connections that threads gave
+    back stay open in it, and would keep the test database from being dropped)."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+            if conn.settings_dict.get("OPTIONS", {}).get("pool") and hasattr(conn, "close_pool"):
+                conn.close_pool()
+
 
 def pytest_collection_modifyitems(session, config, items):
-    """Fault tests restart Redis and PostgreSQL: run them after everything else."""
+    """Fault tests restart PostgreSQL and stop Redis (their own): run them after everything else."""
     faults = [item for item in items if "test_faults" in item.nodeid]
     items[:] = [item for item in items if item not in faults] + faults

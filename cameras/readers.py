@@ -81,16 +81,20 @@ def submit(camera_id: int, image: np.ndarray | None = None, data: bytes | None =
             return None
         data = buf.tobytes()
     close_old_connections()
-    camera = Camera.objects.filter(pk=camera_id, enabled=True).first()
-    if camera is None:
-        return None
     try:
-        info = inspect_image(data, max_bytes=settings.ALPR_MAX_UPLOAD_BYTES, max_pixels=settings.ALPR_MAX_PIXELS)
-    except IngestError as exc:
-        log.warning("camera %s: frame refused: %s", camera_id, exc.message)
-        return None
-    frame, _ = do_accept_frame(camera, data, info, captured_at or timezone.now())
-    return frame.pk
+        camera = Camera.objects.filter(pk=camera_id, enabled=True).first()
+        if camera is None:
+            return None
+        try:
+            info = inspect_image(data, max_bytes=settings.ALPR_MAX_UPLOAD_BYTES, max_pixels=settings.ALPR_MAX_PIXELS)
+        except IngestError as exc:
+            log.warning("camera %s: frame refused: %s", camera_id, exc.message)
+            return None
+        frame, _ = do_accept_frame(camera, data, info, captured_at or timezone.now())
+        return frame.pk
+    finally:
+        # Give the connection back (to the pool) between frames: one readers process serves many cameras.
+        close_old_connections()
 
 
 class Reader(threading.Thread):

@@ -86,9 +86,25 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
     if not DATABASES["default"]["ENGINE"].endswith(("postgresql", "sqlite3")):
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...) or SQLite.")
+    # Daphne runs each request's database work on a thread of its own, so persistent connections
+    # (CONN_MAX_AGE > 0) pile up one per thread, and a burst opens one per request. A psycopg pool
+    # per process bounds them: at most DB_POOL_MAX_SIZE connections, a request beyond that waits up to
+    # DB_POOL_TIMEOUT seconds for one. DB_POOL_MAX_SIZE=0 turns pooling off (then DB_CONN_MAX_AGE applies).
+    DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
+    if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_POOL_MAX_SIZE > 0:
+        if DATABASES["default"]["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured("DB_CONN_MAX_AGE applies without the pool only: set DB_POOL_MAX_SIZE=0 "
+                                       "to use it, or leave it unset.")
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 0,  # idle connections close after max_idle; Celery closes a worker's pool after each task
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env_int("DB_POOL_TIMEOUT", 20),
+            "max_idle": 60,
+        }
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool replaces a connection broken by a restart
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -107,12 +123,18 @@ REDIS_URL = env_str("REDIS_URL")
 ALPR_INSTANCE = env_str("ALPR_INSTANCE", "")
 CELERY_TASK_DEFAULT_QUEUE = f"alpr-{ALPR_INSTANCE}" if ALPR_INSTANCE else "celery"
 if REDIS_URL:
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py 8 defaults socket_timeout to 5 s, which aborts channels-redis' blocking BZPOPMIN
             # (and with it every websocket) every 5 s; 30 s still notices a dead connection.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}],
+            # Its async connections retry nothing by default: after a Redis restart the first command on each
+            # pooled connection failed (a 500 for the first websocket); now it reconnects and retries.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5,
+                                  "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)}],
                        "capacity": 1000, "expiry": 30, "prefix": f"asgi-{ALPR_INSTANCE}" if ALPR_INSTANCE else "asgi"},
         }
     }
@@ -225,17 +247,26 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
 
+# Beat's jobs; `manage.py check` (config/celery.py, ids celery.E00x) refuses a schedule whose task is
+# unknown or whose time limits Celery would reject when sending it.
+# A frame accepted while the broker was away is sent again by requeue-stale-frames once it has waited
+# FRAME_LOST_AFTER_SECONDS: with the defaults, within about 90 s of the broker's return.
+FRAME_LOST_AFTER_SECONDS = env_int("FRAME_LOST_AFTER_SECONDS", 60)
+FRAME_REQUEUE_INTERVAL_SECONDS = env_int("FRAME_REQUEUE_INTERVAL_SECONDS", 30)
+CAMERA_HEALTH_INTERVAL_SECONDS = env_int("CAMERA_HEALTH_INTERVAL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-frames": {"task": "recognition.requeue_stale_frames", "schedule": 60.0},
+    "requeue-stale-frames": {"task": "recognition.requeue_stale_frames",
+                             "schedule": float(FRAME_REQUEUE_INTERVAL_SECONDS)},
     "purge-retention": {"task": "audit.purge_retention", "schedule": 3600.0},
-    "camera-health": {"task": "cameras.check_health", "schedule": 60.0},
+    "camera-health": {"task": "cameras.check_health", "schedule": float(CAMERA_HEALTH_INTERVAL_SECONDS)},
 }
 
 # A new BOLO is checked against the reads of at most this many past hours (0: none), not its list's window:
 # a BOLO is for finding a car now, not a week of any plate's movements without a logged search.
 BOLO_HISTORY_HOURS = env_int("BOLO_HISTORY_HOURS", 4)
-# Workers check for changed hotlists at most this often (seconds).
-HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "1.0"))
+# Workers check for changed hotlists at most this often (seconds); 0: before every read, so a list
+# change (a BOLO) alerts on the very next frame processed after it is saved.
+HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "0"))
 # Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.
 ALERT_DEDUP_SECONDS = env_int("ALERT_DEDUP_SECONDS", 120)
 PLATE_EVENT_GAP_SECONDS = env_int("PLATE_EVENT_GAP_SECONDS", 5)

@@ -1,13 +1,21 @@
 """The per-process hotlist index that every new read is matched against.
 
-Each worker (or the web process, in the demo) keeps a :class:`IndexHolder`.
-Before matching it checks, at most every ``HOTLIST_REFRESH_SECONDS``, a cheap
-signature of the lists (count, newest change, highest id); an import or a
-settings change alters it. The first index is built in line; later ones are
-built on a background thread while matching continues on the old index, then
-swapped in. Expiry and the list's active flag are checked in the database for
-the few entries that matched, so an entry that expired or was removed since
-the index was built never alerts.
+Each worker (or the web process, in the demo) keeps a *base* index of every active list, built
+from a snapshot of the lists. Before matching it reads the lists' state again: one short query
+over the lists (each list's change time, active flag and policy) and the highest entry id. An
+import, a BOLO or a settings change alters it. When the state differs from the base's snapshot,
+the lists that changed (and any list holding entries newer than the base) are read from the
+database and indexed in line on their own, a small index (a BOLO list, or the one list just
+imported), matched together with the base, whose hits on those lists are dropped. A full rebuild
+runs on a thread meanwhile and replaces the base when it is done.
+
+So a read is always matched against the lists as they were committed when its matching began:
+correctness never waits for, or depends on, the rebuild thread. ``HOTLIST_REFRESH_SECONDS``
+(default 0: check before every read) may space the checks out, at the price of a list change
+taking up to that long to alert.
+
+Expiry and the list's active flag and hours are checked in the database for the few entries that
+matched, so an entry that expired or was removed since an index was built never alerts.
 """
 
 from __future__ import annotations
@@ -16,58 +24,97 @@ import gc
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DataError, transaction
-from django.db.models import Count, Max
+from django.db.models import Subquery
 from django.utils import timezone
 
-from .matching import HotlistIndex, IndexHolder, Match
+from .matching import HotlistIndex, Match, MatchPolicy
 from .models import Entry, Hotlist
 
 log = logging.getLogger(__name__)
 
-_holder = IndexHolder()
+# What a list's matching depends on; updated_at changes with every import, BOLO and settings save.
+STATE_FIELDS = ("updated_at", "active", "match_mode", "lookalike_budget", "edit_budget", "lookalike_min_length",
+                "edit_min_length")
+_ACTIVE = STATE_FIELDS.index("active")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    lists: dict[int, tuple]  # list id -> values of STATE_FIELDS
+    top: int  # highest entry id
+
+    def active(self, pk: int) -> bool:
+        return pk in self.lists and bool(self.lists[pk][_ACTIVE])
+
+
+@dataclass(frozen=True)
+class _Index:
+    snapshot: Snapshot
+    index: HotlistIndex | None
+    lists: frozenset[int] = frozenset()  # overlay only: the lists it replaces in the base
+
+
 _lock = threading.Lock()
-_state = {"signature": None, "checked": 0.0, "building": None}
+_state: dict = {"base": None, "overlay": None, "checked": 0.0, "building": None}
 
 
-def _signature() -> tuple:
-    agg = Hotlist.objects.aggregate(n=Count("id"), changed=Max("updated_at"), top=Max("id"))
-    return (agg["n"], agg["changed"], agg["top"])
+def snapshot() -> Snapshot:
+    """The lists' state, in one query (the highest entry id is an uncorrelated subquery, run once)."""
+    top = Subquery(Entry.objects.order_by("-id").values("id")[:1])
+    rows = list(Hotlist.objects.annotate(top_entry=top).values_list("id", *STATE_FIELDS, "top_entry"))
+    return Snapshot({row[0]: tuple(row[1:-1]) for row in rows}, (rows[0][-1] or 0) if rows else 0)
 
 
-_POLICY_FIELDS = ("pk", "match_mode", "lookalike_budget", "lookalike_min_length", "edit_budget", "edit_min_length")
+def _policy(state: tuple) -> MatchPolicy:
+    fields = dict(zip(STATE_FIELDS, state))
+    del fields["updated_at"], fields["active"]
+    return Hotlist(**fields).policy()
 
 
-def _load():
-    # Only the policy's fields: a bad value elsewhere in a list (its expiry) must not stop every list's matching.
-    lists = {h.pk: h.policy() for h in Hotlist.objects.filter(active=True).only(*_POLICY_FIELDS)}
-    rows = Entry.objects.filter(hotlist_id__in=list(lists)).values_list("id", "plate", "hotlist_id").iterator(chunk_size=20000)
-    return list(rows), lists
+def _build(snap: Snapshot, list_ids) -> tuple[HotlistIndex | None, int]:
+    """An index over the entries of ``list_ids`` that are active in ``snap``, with the snapshot's policies."""
+    policies = {pk: _policy(snap.lists[pk]) for pk in list_ids if snap.active(pk)}
+    if not policies:
+        return None, 0
+    rows = list(Entry.objects.filter(hotlist_id__in=list(policies)).values_list("id", "plate", "hotlist_id")
+                .iterator(chunk_size=20000))
+    return HotlistIndex.build(rows, policies), len(rows)
 
 
-def _build(signature) -> None:
+def _build_base() -> _Index:
     started = time.perf_counter()
-    rows, policies = _load()
-    index = HotlistIndex.build(rows, policies)
-    _holder.swap(index)
-    entry_count = len(rows)
-    del rows
+    snap = snapshot()  # before the entries are read: the index holds at least what the snapshot says
+    index, entry_count = _build(snap, snap.lists)
     # Millions of long-lived index objects: keep them out of the cyclic collector's young generations,
     # or its passes over them show up as multi-millisecond stalls in matching.
     gc.collect()
     gc.freeze()
-    _state["signature"] = signature
-    log.info("hotlist index: %d entries in %d lists, built in %.2f s", entry_count, len(policies),
+    log.info("hotlist index: %d entries in %d lists, built in %.2f s", entry_count, len(snap.lists),
              time.perf_counter() - started)
+    return _Index(snap, index)
 
 
-def _rebuild_in_background(signature) -> None:
+def _changed_lists(base: Snapshot, now: Snapshot) -> frozenset[int]:
+    """Active lists whose state differs from the base's, and lists holding entries newer than the base
+    (written without touching the list)."""
+    changed = {pk for pk, state in now.lists.items() if base.lists.get(pk) != state}
+    if now.top > base.top:
+        changed.update(Entry.objects.filter(pk__gt=base.top).values_list("hotlist_id", flat=True).distinct())
+    return frozenset(pk for pk in changed if now.active(pk))
+
+
+def _rebuild_in_background() -> None:
     def run():
         try:
-            _build(signature)
-        except Exception:  # keep matching on the old index
+            base = _build_base()
+            with _lock:
+                _state["base"] = base
+                _state["overlay"] = None  # it was relative to the old base; the next read makes a new one
+        except Exception:  # keep matching on the old base and its overlay
             log.exception("hotlist index rebuild failed")
         finally:
             from django.db import connection
@@ -80,21 +127,48 @@ def _rebuild_in_background(signature) -> None:
     thread.start()
 
 
-def refresh(force: bool = False) -> None:
-    """Make sure the index reflects the lists (called before matching)."""
+def current(force: bool = False) -> tuple[_Index, _Index | None]:
+    """The base index and, when lists changed since it was built, the overlay of those lists."""
     now = time.monotonic()
-    interval = getattr(settings, "HOTLIST_REFRESH_SECONDS", 1.0)
-    if not force and now - _state["checked"] < interval:
-        return
+    interval = getattr(settings, "HOTLIST_REFRESH_SECONDS", 0)
     with _lock:
+        base, overlay = _state["base"], _state["overlay"]
+        if base is not None and not force and interval and now - _state["checked"] < interval:
+            return base, overlay
         _state["checked"] = now
-        signature = _signature()
-        if signature == _state["signature"]:
-            return
-        if _holder.current is None or force or interval == 0:
-            _build(signature)  # nothing to serve yet, or asked to be current: build in line
-        elif _state["building"] is None:
-            _rebuild_in_background(signature)
+        if base is None or force:  # nothing to serve yet, or asked to be current: build in line
+            base = _state["base"] = _build_base()
+            _state["overlay"] = None
+            return base, None
+        snap = snapshot()
+        if snap == base.snapshot:
+            _state["overlay"] = None
+            return base, None
+        if overlay is None or overlay.snapshot != snap:
+            lists = _changed_lists(base.snapshot, snap)
+            index, entry_count = _build(snap, lists)
+            overlay = _state["overlay"] = _Index(snap, index, lists)
+            log.info("hotlist overlay: %d entries of %d changed lists", entry_count, len(lists))
+        if _state["building"] is None:
+            _rebuild_in_background()
+        return base, overlay
+
+
+def refresh(force: bool = False) -> None:
+    """Make sure the index reflects the lists (``force``: rebuild the base now, in line)."""
+    current(force)
+
+
+def match_entries(candidates) -> list[Match]:
+    """Index hits of ``candidates`` ([(text, confidence), ...]) on the lists as committed now, best first."""
+    base, overlay = current()
+    matches = base.index.match(candidates) if base.index is not None else []
+    if overlay is not None:
+        matches = [m for m in matches if m.list_id not in overlay.lists]
+        if overlay.index is not None:
+            matches += overlay.index.match(candidates)
+        matches.sort(key=lambda m: (len(m.differences), m.edits, -m.confidence))
+    return matches
 
 
 _UNLOADABLE = (DataError, ValueError, OverflowError, TypeError)
@@ -126,8 +200,7 @@ def _live_entries(ids: list[int], at) -> dict[int, Entry]:
 def match_candidates(candidates, at=None) -> list[tuple[Entry, Match]]:
     """Entries hit by any of ``candidates`` ([(text, confidence), ...]) that alert at ``at`` (default now):
     entry not expired, list active, not expired and inside its hours. Best first, with explanations."""
-    refresh()
-    matches = _holder.match([(str(t), float(c)) for t, c in candidates if t])
+    matches = match_entries([(str(t), float(c)) for t, c in candidates if t])
     if not matches:
         return []
     at = at or timezone.now()

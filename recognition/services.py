@@ -145,8 +145,9 @@ def _store_results(frame_id: int, plate_reads, thumb: bytes, engines: tuple[str,
     return reads
 
 
-# A queued frame whose task has not started after this long is taken to be lost.
-LOST_AFTER = timedelta(minutes=2)
+# A queued frame whose task has not started after this long is taken to be lost (e.g. it was
+# accepted while the broker was down); beat's requeue_stale_frames then sends it again.
+LOST_AFTER = timedelta(seconds=getattr(settings, "FRAME_LOST_AFTER_SECONDS", 60))
 
 
 def stale_frame_ids(limit: int = 500) -> list[int]:

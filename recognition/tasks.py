@@ -21,12 +21,31 @@ def _load_models(**_kwargs) -> None:
     pipeline()
 
 
-@shared_task(name="recognition.requeue_stale_frames", time_limit=60)
+@shared_task(name="recognition.requeue_stale_frames", time_limit=60, soft_time_limit=50)
 def requeue_stale_frames() -> int:
-    """Beat job: re-enqueue frames whose task was lost (still queued, or claimed by a dead worker)."""
-    from .services import stale_frame_ids
+    """Beat job: re-enqueue frames whose task was lost (still queued, or claimed by a dead worker).
 
-    ids = stale_frame_ids()
+    A frame is sent again at most once per LOST_AFTER (a marker in the cache), so a backlog longer
+    than that does not fill the queue with copies; a copy that does run finds the frame claimed or done.
+    """
+    from django.core.cache import cache
+
+    from .services import LOST_AFTER, stale_frame_ids
+
+    # Up to 5,000 per run (a minute-long outage of a busy site): sending them takes a few seconds.
+    ids = stale_frame_ids(limit=5000)
+    sent = 0
     for frame_id in ids:
-        process_frame.delay(frame_id)
-    return len(ids)
+        key = f"requeued-frame:{frame_id}"
+        try:
+            fresh = cache.add(key, 1, timeout=int(LOST_AFTER.total_seconds()))
+        except Exception:  # noqa: BLE001 - without the cache, send it anyway (copies are harmless)
+            fresh = True
+        if fresh:
+            try:
+                process_frame.delay(frame_id)
+            except BaseException:  # not sent (broker gone, time limit): the next run may send it
+                cache.delete(key)
+                raise
+            sent += 1
+    return sent

@@ -69,6 +69,64 @@ class Proc:
                 self.popen.wait(5)
 
 
+def start_beat(env: dict[str, str], var_dir: str, name: str = "celery beat") -> Proc:
+    """``celery beat`` as deployed (the settings' CELERY_BEAT_SCHEDULE), its schedule file in ``var_dir``."""
+    return Proc(name, [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info",
+                       "--schedule", str(Path(var_dir) / "celerybeat-schedule")], env)
+
+
+class RedisServer:
+    """A private ``redis-server`` on a port of its own, which a test may stop and start again
+    (never the machine's shared Redis)."""
+
+    def __init__(self) -> None:
+        import shutil
+
+        require(bool(shutil.which("redis-server")), "redis-server is not installed")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = tempfile.mkdtemp(prefix="alpr-redis-")
+        self.popen: subprocess.Popen | None = None
+
+    def up(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        self.popen = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                       "--appendonly", "no", "--dir", self.dir], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while not self.up():
+            if time.monotonic() > deadline or self.popen.poll() is not None:
+                raise RuntimeError(f"redis-server on port {self.port} did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        self.popen = None
+
+
+@pytest.fixture
+def private_redis():
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 class Stack:
     def __init__(self, base_url: str, env: dict[str, str], procs: list[Proc]):
         self.base_url = base_url
@@ -116,10 +174,7 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": _database_url(),
         "ALPR_VAR_DIR": var_dir,
         "MEDIA_ROOT": str(Path(var_dir) / "media"),
-        "DB_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
-        # Tests replace lists between frames: the worker checks them before every read.
-        "HOTLIST_REFRESH_SECONDS": "0",
         "ALPR_INSTANCE": instance,
         # Some tests post frames captured years ago, to keep their vehicle passes apart.
         "ALPR_CAPTURED_AT_PAST_DAYS": "3650",

@@ -1,13 +1,13 @@
-"""Fault injection on the real stack (Daphne, Celery workers, PostgreSQL, Redis).
+"""Fault injection on the real stack (Daphne, Celery workers and beat, PostgreSQL, Redis).
 
 - a worker's pool process is SIGKILLed in the middle of a task: the frame still ends processed exactly once;
-- Redis is shut down: ingest answers at once (202 with the frame stored, or 503) and never hangs, and after
-  Redis is back every accepted frame is processed;
+- Redis is shut down for ALPR_TEST_REDIS_OUTAGE_S seconds (10 by default; 60 was run, see README) while frames
+  are posted: ingest answers at once (202 with the frame stored, or 503) and never hangs, and within 2 minutes
+  of Redis returning every accepted frame is processed, by beat's requeue job on its real schedule, with no
+  manual step. This Redis is a private redis-server on a port of its own, started and stopped by the test;
 - the PostgreSQL cluster is restarted while frames are processing and queued: the tasks retry and every
-  frame ends processed.
-
-These restart the machine's shared Redis and PostgreSQL (the same commands as .ci/run), keep each outage to
-a few seconds, and always bring the services back in a ``finally`` block.
+  frame ends processed. This restarts the machine's shared PostgreSQL (the same commands as .ci/run), keeps
+  the outage to a few seconds, and always brings it back in a ``finally`` block.
 """
 
 from __future__ import annotations
@@ -19,20 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
-from datetime import timedelta
 
 import pytest
 
 from conftest import jpeg_bytes, require
-from tests.conftest import ROOT, Proc, free_port, make_stack_user, stack_env
+from tests.conftest import ROOT, Proc, free_port, make_stack_user, stack_env, start_beat
 
 pytestmark = [pytest.mark.stack]
 
-REDIS_HOST = "127.0.0.1"
-# Exactly how .ci/run starts Redis.
-REDIS_START = ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-               "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"]
+# How long the Redis outage lasts. CI keeps it short; the issue's case is 60 s (README, "Faults").
+REDIS_OUTAGE_S = float(os.environ.get("ALPR_TEST_REDIS_OUTAGE_S", "10"))
 
 
 # --- the stack, with workers the tests can kill and add ---------------------------------------
@@ -60,6 +56,13 @@ class FaultStack:
         if not worker.wait_for_line("ready.", 120):
             pytest.fail(f"{worker.name} did not start\n" + self.logs())
         return worker
+
+    def start_beat(self) -> Proc:
+        beat = start_beat(self.env, self.env["ALPR_VAR_DIR"])
+        self.procs.append(beat)
+        if not beat.wait_for_line("beat: Starting", 60):
+            pytest.fail("celery beat did not start\n" + self.logs())
+        return beat
 
     def logs(self, n: int = 60) -> str:
         return "\n".join(p.tail(n) for p in self.procs)
@@ -94,9 +97,8 @@ def faults_env(django_db_setup, django_db_blocker):
     shutil.rmtree(var_dir, ignore_errors=True)
 
 
-@pytest.fixture
-def fault_stack(faults_env, transactional_db, request):
-    stack = FaultStack(faults_env)
+def _run_stack(env: dict[str, str], request):
+    stack = FaultStack(env)
     try:
         yield stack
     finally:
@@ -105,6 +107,17 @@ def fault_stack(faults_env, transactional_db, request):
         artifacts.mkdir(exist_ok=True)
         (artifacts / f"faults-{request.node.name}.log").write_text(
             "\n".join("\n".join([f"--- {p.name} ---", *p.lines]) for p in stack.procs))
+
+
+@pytest.fixture
+def fault_stack(faults_env, transactional_db, request):
+    yield from _run_stack(faults_env, request)
+
+
+@pytest.fixture
+def private_redis_stack(faults_env, transactional_db, private_redis, request):
+    """A fault stack whose broker, channel layer and cache are a private redis-server the test may stop."""
+    yield from _run_stack({**faults_env, "REDIS_URL": private_redis.url}, request)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -155,23 +168,6 @@ def _wait_statuses(ids, wanted: set[str], timeout: float, interval: float = 0.2)
         if time.monotonic() > deadline:
             return statuses
         time.sleep(interval)
-
-
-def _requeue_stale_now(ids, stack: "FaultStack") -> None:
-    """What the beat job does every 60 s, now: the frames are made old enough for it, then it is sent to a worker."""
-    from django.utils import timezone
-
-    from cameras.models import Frame
-    from config.celery import app
-    from recognition.services import LOST_AFTER, STALE_CLAIM
-
-    now = timezone.now()
-    Frame.objects.filter(pk__in=ids, status=Frame.Status.QUEUED).update(received_at=now - LOST_AFTER - timedelta(minutes=1))
-    Frame.objects.filter(pk__in=ids, status=Frame.Status.PROCESSING).update(claimed_at=now - STALE_CLAIM - timedelta(minutes=1))
-    with warnings.catch_warnings():  # send_task always publishes, even with CELERY_TASK_ALWAYS_EAGER (as wanted)
-        warnings.simplefilter("ignore")
-        # To the fault stack's own queue (ALPR_INSTANCE), where its worker listens.
-        app.send_task("recognition.requeue_stale_frames", queue=f"alpr-{stack.env['ALPR_INSTANCE']}")
 
 
 def _warm_up(stack: FaultStack, token: str) -> None:
@@ -239,87 +235,65 @@ def test_worker_killed_mid_task_frame_is_processed_exactly_once(fault_stack):
 
 # --- 2. Redis shut down and restarted ------------------------------------------------------------
 
-def _redis_up() -> bool:
-    try:
-        done = subprocess.run(["redis-cli", "-h", REDIS_HOST, "-p", "6379", "ping"], capture_output=True, text=True,
-                              timeout=5)
-    except subprocess.TimeoutExpired:
-        return False
-    return "PONG" in done.stdout
+def test_redis_outage_every_accepted_frame_is_processed_within_2_minutes_of_its_return(private_redis_stack,
+                                                                                       private_redis):
+    from django.utils import timezone
 
+    from cameras.models import Frame
 
-def _start_redis() -> None:
-    os.makedirs("/var/lib/redis", exist_ok=True)
-    os.makedirs("/var/log/redis", exist_ok=True)
-    subprocess.run(REDIS_START, check=False, timeout=30)
-    for _ in range(30):
-        if _redis_up():
-            return
-        time.sleep(1)
-
-
-def test_redis_outage_ingest_answers_fast_and_every_accepted_frame_is_processed(fault_stack):
-    require(bool(shutil.which("redis-cli") and shutil.which("redis-server")), "redis-cli/redis-server not installed")
-    require(_redis_up(), f"Redis is not answering on {REDIS_HOST}:6379")
-    camera, token, entry = _world("5TRX731")
-    worker = fault_stack.start_worker()
-    _warm_up(fault_stack, token)
+    stack = private_redis_stack
+    _, token, entry = _world("5TRX731")
+    worker = stack.start_worker()
+    beat = stack.start_beat()
+    _warm_up(stack, token)
     frames = [_scene(p, seed=20 + i) for i, p in enumerate(["5TRX731", "8BDF204", "3HKN519", "6PLW840"])]
 
     answers = []  # (status or exception, seconds, frame id or body)
-    outage_s = None
+    private_redis.stop()
+    assert not private_redis.up(), "Redis did not shut down"
+    down_at = time.monotonic()
     try:
-        subprocess.run(["redis-cli", "-h", REDIS_HOST, "shutdown", "nosave"], capture_output=True, timeout=10)
-        for _ in range(50):
-            if not _redis_up():
-                break
-            time.sleep(0.1)
-        assert not _redis_up(), "Redis did not shut down"
-        down_at = time.monotonic()
-        for jpeg in frames:
+        # Spread over the outage, the last one shortly before Redis returns (the one that waits longest).
+        for n, jpeg in enumerate(frames):
+            time.sleep(max(0.0, down_at + n * max(REDIS_OUTAGE_S - 1, 0) / (len(frames) - 1) - time.monotonic()))
             started = time.monotonic()
             try:
-                response = fault_stack.post(token, jpeg, timeout=15)
+                response = stack.post(token, jpeg, timeout=15)
                 body = response.json().get("frame") if response.status_code == 202 else response.text[:200]
                 answers.append((response.status_code, time.monotonic() - started, body))
             except Exception as exc:  # noqa: BLE001 - a hang or a reset is the failure being tested
                 answers.append((repr(exc)[:200], time.monotonic() - started, None))
+        time.sleep(max(0.0, down_at + REDIS_OUTAGE_S - time.monotonic()))
     finally:
-        if not _redis_up():
-            _start_redis()
-        outage_s = time.monotonic() - down_at if "down_at" in locals() else None
-    assert _redis_up(), "Redis did not come back"
-    print(f"\nRedis outage of {outage_s:.1f} s; ingest answers: "
+        private_redis.start()
+    back_at, back_wall = time.monotonic(), timezone.now()
+    print(f"\nRedis outage of {back_at - down_at:.1f} s; ingest answers: "
           + ", ".join(f"{a[0]} in {1000 * a[1]:.0f} ms" for a in answers))
 
     slow = [a for a in answers if a[1] > 2.5]
-    assert not slow, f"ingest must answer within ~2 s while Redis is down: {answers}\n{fault_stack.web.tail()}"
+    assert not slow, f"ingest must answer within ~2 s while Redis is down: {answers}\n{stack.web.tail()}"
     bad = [a for a in answers if a[0] not in (202, 503)]
-    assert not bad, f"ingest must answer 202 (frame stored) or 503 while Redis is down: {answers}\n" \
-        f"{fault_stack.web.tail()}"
+    assert not bad, f"ingest must answer 202 (frame stored) or 503 while Redis is down: {answers}\n{stack.web.tail()}"
     accepted = [a[2] for a in answers if a[0] == 202]
+    assert accepted, f"no frame was accepted during the outage: {answers}"
     stored = _statuses(accepted)
     assert len(stored) == len(accepted), f"a 202 without a stored frame: {answers} vs {stored}"
 
-    # The worker reconnects by itself.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if sum("Connected to redis" in line for line in worker.lines) >= 2:
-            break
-        time.sleep(0.5)
-    else:
-        pytest.fail("the worker did not reconnect to Redis within 60 s\n" + fault_stack.logs())
-
-    # Frames whose task could not be enqueued are picked up by the beat job (run now, with the frames made old).
-    if accepted:
-        _requeue_stale_now(accepted, fault_stack)
-    # And the stack works again for new frames.
-    after = fault_stack.post(token, frames[0], captured_at="2020-01-01T00:00:00Z")
+    # No manual step: the worker reconnects and beat's requeue job, on its deployed schedule, sends the frames.
+    after = stack.post(token, frames[0], captured_at="2020-01-01T00:00:00Z")
     assert after.status_code == 202, after.text
     ids = [*accepted, after.json()["frame"]]
-    statuses = _wait_statuses(ids, {"done", "failed"}, 90)
+    statuses = _wait_statuses(ids, {"done", "failed"}, 120 - (time.monotonic() - back_at), interval=0.5)
+    done_after = {f.pk: (f.processed_at - back_wall).total_seconds()
+                  for f in Frame.objects.filter(pk__in=ids, processed_at__isnull=False)}
+    print(f"frames processed after Redis returned (s): {sorted(round(v, 1) for v in done_after.values())}")
     assert all(statuses.get(i) == "done" for i in ids), \
-        f"frames not processed after Redis came back: {statuses}\n{fault_stack.logs()}"
+        f"frames not processed within 2 minutes of Redis returning: {statuses}\n{stack.logs()}"
+    assert max(done_after.values()) <= 120
+    assert sum("Connected to redis" in line for line in worker.lines) >= 2, "the worker never reconnected"
+    assert any("requeue-stale-frames" in line for line in beat.lines if "Sending due task" in line), stack.logs()
+    for frame_id in accepted:
+        _assert_processed_once(frame_id, entry, stack)
 
 
 # --- 3. PostgreSQL restarted ---------------------------------------------------------------------
