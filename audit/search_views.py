@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.roles import AUDITOR, role_required
+from config import clock
 
 from .forms import ReadSearchForm
 from .search import (COUNT_CAP, EXPORT_CAP, PAGE_SIZE, SearchSpec, aggregates, capped_count, explain, hits_for,
@@ -73,7 +74,7 @@ class _Echo:
 
 def _export_rows(qs, user, capped: bool):
     writer = csv.writer(_Echo())
-    yield writer.writerow(["read_id", "captured_at", "plate", "confidence", "candidates", "camera", "latitude",
+    yield writer.writerow(["read_id", f"captured_at ({clock.zone_name()})", "plate", "confidence", "candidates", "camera", "latitude",
                            "longitude", "hit_lists", "crop"])
     batch = []
 
@@ -83,7 +84,7 @@ def _export_rows(qs, user, capped: bool):
         for r in batch:
             cam = r.camera
             cands = " ".join(f"{c[0]}:{c[1]}" for c in (r.candidates or []) if isinstance(c, (list, tuple)) and len(c) >= 2)
-            row = [r.pk, r.captured_at.isoformat(), r.text, f"{r.confidence:.3f}", cands, cam.name, cam.latitude,
+            row = [r.pk, clock.local_iso(r.captured_at), r.text, f"{r.confidence:.3f}", cands, cam.name, cam.latitude,
                    cam.longitude, "; ".join(h["list"] for h in hits.get(r.pk, [])), r.crop.name if r.crop else ""]
             out.append(writer.writerow([safe_cell(v) for v in row]))
         return "".join(out)

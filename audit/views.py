@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from accounts.roles import ADMIN, AUDITOR, has_role, role_required
+from config import clock
 
 from .models import AuditLog
 from .services import do_log
@@ -69,9 +70,9 @@ def audit_log_export(request):
     writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(["seq", "at", "user", "action", "query", "reason", "result_count", "ip", "hash", "prev_hash"])
+        yield writer.writerow(["seq", f"at ({clock.zone_name()})", "user", "action", "query", "reason", "result_count", "ip", "hash", "prev_hash"])
         for e in qs.order_by("seq").iterator(chunk_size=2000):
-            yield writer.writerow([safe_cell(v) for v in (e.seq, e.at.isoformat(), e.username, e.action,
+            yield writer.writerow([safe_cell(v) for v in (e.seq, clock.local_iso(e.at), e.username, e.action,
                                                           json.dumps(e.query, sort_keys=True), e.reason,
                                                           e.result_count, e.ip, e.hash, e.prev_hash)])
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_str, env_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ALPR_VAR_DIR", str(BASE_DIR / "var")))
@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "config.clock.context",
             ],
         },
     },
@@ -166,9 +167,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # --- I18N -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# The agency's time zone (an IANA name such as America/New_York): every page, export and live card
+# shows times in it with the zone named, and times typed into forms (search range, expiries) are
+# taken in it. AGENCY_TIME_ZONE wins over TIME_ZONE; both default to UTC.
+TIME_ZONE = env_time_zone("AGENCY_TIME_ZONE", env_time_zone("TIME_ZONE", "UTC"))
 USE_I18N = True
 USE_TZ = True
+# Date formats with the zone shown (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Files ------------------------------------------------------------------
 STATIC_URL = "static/"

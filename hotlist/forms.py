@@ -32,11 +32,12 @@ class UploadForm(forms.Form):
 class HotlistSettingsForm(forms.ModelForm):
     class Meta:
         model = Hotlist
-        fields = ["description", "active", "match_mode", "lookalike_budget", "lookalike_min_length", "edit_budget",
+        fields = ["description", "instructions", "active", "match_mode", "lookalike_budget", "lookalike_min_length", "edit_budget",
                   "edit_min_length", "priority", "colour",
                   "sound", "covert", "visible_to", "active_from", "active_until", "expires_at", "refresh_hours",
                   "history_days"]
         widgets = {"colour": forms.TextInput(attrs={"type": "color"}),
+                   "instructions": forms.Textarea(attrs={"rows": 2}),
                    "active_from": forms.TimeInput(attrs={"type": "time"}),
                    "active_until": forms.TimeInput(attrs={"type": "time"}),
                    "expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}

@@ -13,6 +13,8 @@ class Hotlist(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
+    instructions = models.TextField(blank=True, max_length=1000,
+                                    help_text="What an officer should do on a hit (shown on every alert of this list).")
     active = models.BooleanField(default=True)
     # Defaults follow common vendor practice: one look-alike substitution, no plain edits.
     match_mode = models.CharField(max_length=10, choices=MatchMode.choices, default=MatchMode.LENIENT)

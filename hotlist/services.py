@@ -23,6 +23,8 @@ from typing import Callable, Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import clock
+
 from .importing import EntryRow
 from .models import Entry, Hotlist
 
@@ -226,7 +228,8 @@ def preview_policy(plate: str, policy, *, recent_reads: int = 10000) -> dict:
         candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
         for match in index.match(candidates):
             hits.append({"read": read.text, "matched": match.read, "kind": match.kind, "explanation": match.description,
-                         "camera": read.camera.name, "captured_at": read.captured_at.isoformat()})
+                         "camera": read.camera.name, "captured_at": read.captured_at.isoformat(),
+                         "captured_at_display": clock.display(read.captured_at)})
         if len(hits) >= 20:
             break
     return {"plate": plate, "mode": policy.mode, "lookalike_variants": variants, "lookalike_count": count,
