@@ -104,6 +104,10 @@ def _database_url() -> str:
     return f"postgres://{auth}{s.get('HOST') or 'localhost'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
+#: The agency time zone of the test stack.
+STACK_TIME_ZONE = "America/Chicago"
+
+
 def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
     """The environment of a test stack's processes: production settings on the test database, a media
     folder of its own, and (ALPR_INSTANCE) a queue and channel keys of its own on the shared Redis."""
@@ -121,6 +125,8 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
         # Tests replace lists between frames: the worker checks them before every read.
         "HOTLIST_REFRESH_SECONDS": "0",
         "ALPR_INSTANCE": instance,
+        # Not UTC, so that a time shown in the server's or the browser's zone instead of the agency's shows up.
+        "AGENCY_TIME_ZONE": STACK_TIME_ZONE,
         **extra,
     })
     return env

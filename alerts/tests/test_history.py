@@ -29,9 +29,12 @@ def raise_alert(entry, camera, when):
     """An alert through the service, as recognition raises it (an exact match of the entry)."""
     from hotlist.matching import HotlistIndex
 
+    from django.db import transaction
+
     read = make_read(camera, entry.plate, when)
     match = HotlistIndex.build([(entry.pk, entry.plate, MatchPolicy.exact())]).match(entry.plate)[0]
-    return do_create_alerts(read, [(entry, match)])[0]
+    with transaction.atomic():  # as in recognition: the repeat check locks the alert it finds
+        return do_create_alerts(read, [(entry, match)])[0]
 
 
 @pytest.fixture

@@ -1,0 +1,272 @@
+"""Everyday use in a real browser against the real stack: a phone-sized dashboard, the vehicle on the card,
+repeat sightings, a disposition kept after an error, one clock on every page, the alert history.
+
+The stack runs in the agency zone STACK_TIME_ZONE and the browser in another (Asia/Tokyo), so a time shown
+in the browser's or the server's own zone fails the checks. Screenshots of the pages go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import jpeg_bytes
+from tests.conftest import STACK_TIME_ZONE, make_stack_user
+from tests.test_browser import ARTIFACTS, browser  # noqa: F401  (the browser fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+BROWSER_ZONE = "Asia/Tokyo"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def agency(dt) -> str:
+    """How the product must show ``dt``: the agency zone, with the zone named."""
+    local = dt.astimezone(ZoneInfo(STACK_TIME_ZONE))
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + local.tzname()
+
+
+def screenshot(page, name: str, full_page: bool = False) -> None:
+    """A small PNG of the page for docs/screenshots (and test-artifacts/)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    image = Image.open(BytesIO(page.screenshot(full_page=full_page))).convert("RGB")
+    if image.height > 1600:
+        image = image.crop((0, 0, image.width, 1600))
+    if image.width > 900:
+        image = image.resize((900, round(image.height * 900 / image.width)), Image.LANCZOS)
+    small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    small.save(SCREENSHOTS / name, optimize=True)
+    small.save(ARTIFACTS / name, optimize=True)
+
+
+def log_in(browser, base_url: str, username: str, password: str, viewport=DESKTOP, landing="/alerts/", **options):
+    context = browser.new_context(viewport=viewport, timezone_id=BROWSER_ZONE, **options)
+    page = context.new_page()
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}{landing}")
+    return page
+
+
+def no_horizontal_scroll(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.evaluate("window.innerWidth")
+    assert width <= viewport, f"{page.url}: the page is {width} px wide in a {viewport} px window"
+
+
+def inside_viewport(page, locator) -> None:
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"], box
+
+
+# Records the dashboard's notifications (the real API needs a visible, unfocused browser window).
+NOTIFICATION_RECORDER = """
+window.__notifications = [];
+window.Notification = class {
+  constructor(title, options) { window.__notifications.push({ title, body: (options || {}).body }); }
+  static get permission() { return "granted"; }
+  static requestPermission() { return Promise.resolve("granted"); }
+};
+document.hasFocus = () => false;
+"""
+
+
+def test_an_officer_on_a_phone_sees_the_vehicle_repeats_and_keeps_a_refused_disposition(stack, browser):
+    from playwright.sync_api import expect
+
+    from alerts.models import Alert, Sighting
+    from cameras.services import do_create_camera
+    from hotlist.models import Entry, Hotlist
+    from recognition.vision.synth import render_vehicle_scene
+
+    make_stack_user("officer-p", "officer", "officer-p-password")
+    _, token = do_create_camera(name="Harbor Rd camera", region="us", location="Harbor Rd & 2nd")
+    hotlist = Hotlist.objects.create(name="Stolen vehicles", instructions="Do not stop alone: call for backup.")
+    Entry.objects.create(hotlist=hotlist, plate="5GHN218", plate_raw="5GHN218", state="CA", reason="Stolen vehicle",
+                         case_number="26-9001", make="Toyota", model="Camry", colour="black", vehicle_year="2019")
+
+    page = log_in(browser, stack.base_url, "officer-p", "officer-p-password", viewport=PHONE, is_mobile=True,
+                  has_touch=True)
+    page.add_init_script(NOTIFICATION_RECORDER)
+    page.reload()
+    expect(page.get_by_test_id("connection")).to_have_text("live", timeout=15000)
+    # The sound choice is kept across reloads.
+    page.get_by_test_id("sound").click()
+    page.reload()
+    expect(page.get_by_test_id("sound")).to_have_text("sound on")
+    expect(page.get_by_test_id("connection")).to_have_text("live", timeout=15000)
+
+    jpeg = jpeg_bytes(render_vehicle_scene("5GHN218", seed=31)[0])
+    assert stack.post_frame(token, jpeg).status_code == 202
+    card = page.get_by_test_id("alert").first
+    expect(card).to_be_visible(timeout=20000)
+    expect(card.get_by_test_id("vehicle")).to_have_text("2019 black Toyota Camry")
+    expect(card.get_by_test_id("instructions")).to_contain_text("Do not stop alone: call for backup.")
+    expect(card).to_contain_text("(CA)")
+    alert = Alert.objects.get()
+    expect(card).to_contain_text(agency(alert.read.captured_at))
+    # Announced: the tab title, screen readers (aria-live) and a browser notification.
+    expect(page).to_have_title("(1 new) Live alerts · ALPR Alerts")
+    expect(page.get_by_test_id("announcer")).to_contain_text("New alert. 5GHN218, 2019 black Toyota Camry")
+    notes = page.evaluate("window.__notifications")
+    assert notes and notes[0]["title"] == "Hotlist alert: 5GHN218" and "Harbor Rd camera" in notes[0]["body"]
+    # The whole card fits the phone, its buttons included.
+    no_horizontal_scroll(page)
+    inside_viewport(page, card.get_by_test_id("ack"))
+    inside_viewport(page, card.get_by_test_id("open-alert"))
+    screenshot(page, "officer-dashboard-phone.png")
+
+    # The vehicle comes by again within the window: recorded and shown on the same alert, not a new one.
+    assert stack.post_frame(token, jpeg).status_code == 202
+    expect(card.get_by_test_id("repeats")).to_have_text("seen 2 times", timeout=20000)
+    assert Alert.objects.count() == 1 and Sighting.objects.filter(alert=alert).count() == 2
+
+    card.get_by_test_id("open-alert").click()
+    expect(page.get_by_test_id("detail-vehicle")).to_have_text("2019 black Toyota Camry")
+    expect(page.get_by_test_id("detail-instructions")).to_contain_text("call for backup")
+    expect(page.get_by_test_id("detail-seen")).to_have_text(agency(alert.read.captured_at))
+    expect(page.get_by_test_id("sightings-count")).to_contain_text("Seen 2 times")
+    repeat = Sighting.objects.get(alert=alert, repeat=True)
+    expect(page.get_by_test_id("sightings")).to_contain_text(agency(repeat.captured_at) + " — 5GHN218 (repeat)")
+    no_horizontal_scroll(page)
+
+    # A refused disposition keeps what the officer chose; the second try records it.
+    page.select_option("select[name=disposition]", "other")
+    page.click("[data-testid=disposition-form] button[type=submit]")
+    expect(page.locator("select[name=disposition]")).to_have_value("other")
+    expect(page.locator("[data-testid=disposition-form]")).to_contain_text("Say what happened.")
+    page.fill("textarea[name=note]", "Owner recovered it an hour ago")
+    page.click("[data-testid=disposition-form] button[type=submit]")
+    expect(page.get_by_test_id("disposition")).to_contain_text("Other (explain) by officer-p")
+    alert.refresh_from_db()
+    assert alert.disposition == "other"
+    expect(page.get_by_test_id("disposition")).to_contain_text(agency(alert.dispositioned_at))
+    no_horizontal_scroll(page)
+    screenshot(page, "officer-alert-phone.png", full_page=True)
+
+    # Every officer page fits the phone.
+    for path in ("/alerts/", "/alerts/history/", "/alerts/watch/"):
+        page.goto(stack.base_url + path)
+        expect(page.get_by_test_id("time-zone")).to_have_text(f"Times: {STACK_TIME_ZONE}")
+        no_horizontal_scroll(page)
+    page.goto(stack.base_url + "/alerts/")
+    handled = page.get_by_test_id("handled").get_by_test_id("alert")
+    expect(handled).to_have_count(1)  # dispositioned: moved out of "Needs action"
+    expect(page.get_by_test_id("alerts").get_by_test_id("alert")).to_have_count(0)
+    expect(page).to_have_title("Live alerts · ALPR Alerts")
+
+
+def test_history_pages_and_filters_and_auditors_read_alerts_and_repeats(stack, browser):
+    from playwright.sync_api import expect
+
+    from alerts.models import Alert
+    from alerts.services import do_create_alerts, do_disposition
+    from alerts.tests.test_history import make_read
+    from cameras.services import do_create_camera
+    from hotlist.matching import HotlistIndex, MatchPolicy
+    from hotlist.models import Entry, Hotlist
+
+    officer = make_stack_user("officer-h", "officer", "officer-h-password")
+    make_stack_user("auditor-h", "auditor", "auditor-h-password")
+    make_stack_user("admin-h", "admin", "admin-h-password")
+    camera, _ = do_create_camera(name="Elm St camera", region="us", location="Elm St")
+    other, _ = do_create_camera(name="Oak Ave camera", region="us", location="Oak Ave")
+    hotlist = Hotlist.objects.create(name="Wanted", instructions="Notify dispatch before any stop.")
+    entry = Entry.objects.create(hotlist=hotlist, plate="7ABC123", plate_raw="7ABC123", state="CA",
+                                 reason="Wanted person", make="Ford", model="F-150", colour="white")
+    match = HotlistIndex.build([(entry.pk, entry.plate, MatchPolicy.exact())]).match(entry.plate)[0]
+    from django.db import transaction
+    from django.utils import timezone
+
+    t0 = timezone.now() - timedelta(hours=3)
+    # 30 passes, 10 minutes apart, alternating cameras; each followed by a repeat read a minute later.
+    for i in range(30):
+        cam = camera if i % 2 == 0 else other
+        at = t0 + timedelta(minutes=10 * i)
+        for read_at in (at, at + timedelta(minutes=1)):
+            with transaction.atomic():
+                do_create_alerts(make_read(cam, "7ABC123", read_at), [(entry, match)])
+    alerts = list(Alert.objects.order_by("read__captured_at"))
+    assert len(alerts) == 30 and all(a.repeats == 1 for a in alerts)
+    for a in alerts[:4]:
+        do_disposition(a.pk, officer, "misread")
+
+    page = log_in(browser, stack.base_url, "officer-h", "officer-h-password")
+    page.goto(f"{stack.base_url}/alerts/history/")
+    expect(page.get_by_test_id("history-count")).to_contain_text("30 alerts; page 1 of 2")
+    rows = page.get_by_test_id("history-row")
+    expect(rows).to_have_count(25)
+    expect(rows.first).to_contain_text(agency(alerts[-1].created_at))
+    expect(rows.first).to_contain_text("white Ford F-150")
+    screenshot(page, "officer-history.png")
+    page.get_by_test_id("older").click()
+    expect(rows).to_have_count(5)
+    expect(page.get_by_test_id("history-count")).to_contain_text("page 2 of 2")
+    page.select_option("select[name=status]", "dispositioned")
+    page.select_option("select[name=camera]", label="Elm St camera")
+    page.click("[data-testid=history-filters] button[type=submit]")
+    expect(rows).to_have_count(2)  # passes 0 and 2 of the four dispositioned were at Elm St
+    expect(page.get_by_test_id("history-count")).to_contain_text("2 alerts")
+    page.goto(f"{stack.base_url}/alerts/")
+    expect(page.get_by_test_id("alerts").get_by_test_id("alert")).to_have_count(26)  # every unhandled one
+    expect(page.get_by_test_id("handled").get_by_test_id("alert")).to_have_count(4)
+    expect(page.get_by_test_id("unhandled-count")).to_have_text("26")
+    screenshot(page, "officer-dashboard.png")
+
+    # The auditor opens an alert read-only, with its repeat, and finds the repeat read as a hit.
+    auditor = log_in(browser, stack.base_url, "auditor-h", "auditor-h-password", landing="/audit/reads/")
+    auditor.goto(f"{stack.base_url}/alerts/history/")
+    expect(auditor.get_by_test_id("history-row")).to_have_count(25)
+    first = alerts[0]
+    auditor.goto(f"{stack.base_url}/alerts/{first.pk}/")
+    expect(auditor.get_by_test_id("disposition")).to_contain_text("Misread by officer-h")
+    expect(auditor.get_by_test_id("disposition-form")).to_have_count(0)
+    expect(auditor.get_by_test_id("events")).to_contain_text("repeated")
+    expect(auditor.get_by_test_id("sightings-count")).to_contain_text("Seen 2 times")
+    expect(auditor.get_by_test_id("detail-seen")).to_have_text(agency(first.read.captured_at))
+    screenshot(auditor, "auditor-alert.png", full_page=True)
+    auditor.goto(f"{stack.base_url}/audit/reads/")
+    auditor.fill("input[name=plate]", "7ABC123")
+    start = (t0 - timedelta(minutes=5)).astimezone(ZoneInfo(STACK_TIME_ZONE))
+    end = (t0 + timedelta(minutes=5)).astimezone(ZoneInfo(STACK_TIME_ZONE))
+    # Start and end are typed in the agency's zone: only the first pass and its repeat fall inside.
+    auditor.fill("input[name=start]", start.strftime("%Y-%m-%dT%H:%M"))
+    auditor.fill("input[name=end]", end.strftime("%Y-%m-%dT%H:%M"))
+    auditor.check("input[name=hits_only]")
+    auditor.fill("textarea[name=reason]", "Reviewing repeat sightings")
+    auditor.fill("input[name=case_number]", "26-7001")
+    auditor.click("form button[type=submit]")
+    expect(auditor.get_by_test_id("result-count")).to_contain_text("2 read(s)")
+    hits = auditor.get_by_test_id("hit")
+    expect(hits).to_have_count(2)
+    expect(hits.first).to_contain_text(f"yes: Wanted (repeat of alert {first.pk})")
+    expect(auditor.locator("table")).to_contain_text(agency(first.read.captured_at))
+    screenshot(auditor, "auditor-search.png", full_page=True)
+    auditor.goto(f"{stack.base_url}/audit/log/")
+    expect(auditor.get_by_test_id("audit-log")).to_contain_text("alert.view")
+    expect(auditor.get_by_test_id("time-zone")).to_have_text(f"Times: {STACK_TIME_ZONE}")
+
+    # Admin pages name the zone too; the list's instructions are set on its page.
+    admin = log_in(browser, stack.base_url, "admin-h", "admin-h-password")
+    for path in ("/cameras/", "/hotlists/", f"/hotlists/{hotlist.pk}/", "/users/"):
+        admin.goto(stack.base_url + path)
+        expect(admin.get_by_test_id("time-zone")).to_have_text(f"Times: {STACK_TIME_ZONE}")
+    admin.goto(f"{stack.base_url}/hotlists/{hotlist.pk}/")
+    expect(admin.locator("textarea[name=instructions]")).to_have_value("Notify dispatch before any stop.")
+    screenshot(admin, "admin-hotlist.png")
+    admin.goto(f"{stack.base_url}/cameras/")
+    screenshot(admin, "admin-cameras.png")
