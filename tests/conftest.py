@@ -8,6 +8,7 @@ they fail instead, because CI must run them.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -182,3 +183,20 @@ def make_stack_user(username: str, role: str, password: str):
     user.password = make_password(password, hasher="pbkdf2_sha256")
     user.save(update_fields=["password"])
     return user
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's package) through Playwright, for the browser tests."""
+    require(Path(CHROMIUM).exists(), "Chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import jpeg_bytes
 from tests.conftest import STACK_TIME_ZONE, make_stack_user
-from tests.test_browser import ARTIFACTS, browser  # noqa: F401  (the browser fixture)
+from tests.test_browser import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

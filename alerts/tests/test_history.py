@@ -27,9 +27,9 @@ def make_read(camera, text, when):
 
 def raise_alert(entry, camera, when):
     """An alert through the service, as recognition raises it (an exact match of the entry)."""
-    from hotlist.matching import HotlistIndex
-
     from django.db import transaction
+
+    from hotlist.matching import HotlistIndex
 
     read = make_read(camera, entry.plate, when)
     match = HotlistIndex.build([(entry.pk, entry.plate, MatchPolicy.exact())]).match(entry.plate)[0]
