@@ -2,7 +2,8 @@
 repeat sightings, a disposition kept after an error, one clock on every page, the alert history.
 
 The stack runs in the agency zone STACK_TIME_ZONE and the browser in another (Asia/Tokyo), so a time shown
-in the browser's or the server's own zone fails the checks. Screenshots of the pages go to docs/screenshots/.
+in the browser's or the server's own zone fails the checks. Screenshots of the pages go to test-artifacts/,
+and with UPDATE_SCREENSHOTS=1 to docs/screenshots/ too (the README shows them).
 """
 
 from __future__ import annotations
@@ -34,21 +35,22 @@ def agency(dt) -> str:
 
 
 def screenshot(page, name: str, full_page: bool = False) -> None:
-    """A small PNG of the page for docs/screenshots (and test-artifacts/)."""
+    """A small PNG of the page in test-artifacts/ (and docs/screenshots/ with UPDATE_SCREENSHOTS=1)."""
     from io import BytesIO
 
     from PIL import Image
 
     ARTIFACTS.mkdir(exist_ok=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     image = Image.open(BytesIO(page.screenshot(full_page=full_page))).convert("RGB")
     if image.height > 1600:
         image = image.crop((0, 0, image.width, 1600))
     if image.width > 900:
         image = image.resize((900, round(image.height * 900 / image.width)), Image.LANCZOS)
     small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-    small.save(SCREENSHOTS / name, optimize=True)
     small.save(ARTIFACTS / name, optimize=True)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        small.save(SCREENSHOTS / name, optimize=True)
 
 
 def log_in(browser, base_url: str, username: str, password: str, viewport=DESKTOP, landing="/alerts/", **options):
