@@ -85,3 +85,67 @@ class BoloForm(forms.Form):
         if expires > now + timedelta(days=90):
             raise forms.ValidationError("A BOLO may run for at most 90 days; renew it if it must run longer.")
         return expires
+
+
+class ChangeReasonMixin(forms.Form):
+    change_reason = forms.CharField(label="Reason for the change", max_length=500,
+                                    widget=forms.Textarea(attrs={"rows": 2}),
+                                    help_text="Required; kept in the audit log.")
+
+    def clean_change_reason(self):
+        reason = self.cleaned_data["change_reason"].strip()
+        if len(reason) < 5:
+            raise forms.ValidationError("Say why (at least 5 characters).")
+        return reason
+
+
+class EntryForm(ChangeReasonMixin, forms.ModelForm):
+    """One entry of a list, edited by an admin."""
+
+    class Meta:
+        from .models import Entry
+
+        model = Entry
+        fields = ["plate", "state", "reason", "case_number", "make", "model", "colour", "vehicle_year", "expires_at",
+                  "notes"]
+        widgets = {"expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                   "notes": forms.Textarea(attrs={"rows": 2})}
+
+    field_order = [*Meta.fields, "change_reason"]
+
+    def clean_plate(self):
+        from .importing import check_plate
+
+        plate, problem = check_plate(self.cleaned_data["plate"])
+        if problem:
+            raise forms.ValidationError(problem)
+        return plate
+
+    def clean_state(self):
+        return self.cleaned_data["state"].strip().upper()
+
+    def clean(self):
+        data = super().clean()
+        from .models import Entry
+
+        if data.get("plate") and Entry.objects.filter(hotlist=self.instance.hotlist, plate=data["plate"],
+                                                      state=data.get("state", "")).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("The list already has an entry with this plate and state.")
+        return data
+
+
+class DeleteForm(ChangeReasonMixin):
+    """Deleting an entry or a whole list: a reason; for a list, its name typed again."""
+
+    def __init__(self, *args, confirm_name: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.confirm_name = confirm_name
+        if confirm_name is not None:
+            self.fields["confirm"] = forms.CharField(label=f"Type the list's name ({confirm_name}) to confirm",
+                                                     max_length=100)
+
+    def clean_confirm(self):
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.confirm_name:
+            raise forms.ValidationError("The name does not match; nothing was deleted.")
+        return value

@@ -234,3 +234,42 @@ def preview_policy(plate: str, policy, *, recent_reads: int = 10000) -> dict:
             break
     return {"plate": plate, "mode": policy.mode, "lookalike_variants": variants, "lookalike_count": count,
             "edit_count": edit_variant_count(plate, policy), "recent_hits": hits, "reads_checked": len(reads)}
+
+
+def _touch(hotlist_id: int) -> None:
+    """Mark the list changed, so every worker rebuilds its matching index (hotlist/matcher.py)."""
+    Hotlist.objects.filter(pk=hotlist_id).update(updated_at=timezone.now())
+
+
+def do_update_entry(entry: Entry, changes: dict) -> list[str]:
+    """Change one entry's fields (already validated); returns the names of the fields that changed.
+    Alerts raised on it keep what they copied."""
+    changed = [name for name, value in changes.items() if getattr(entry, name) != value]
+    if not changed:
+        return []
+    with transaction.atomic():
+        for name in changed:
+            setattr(entry, name, changes[name])
+        if "plate" in changed:
+            entry.plate_raw = entry.plate
+            changed.append("plate_raw")
+        entry.save(update_fields=changed)
+        _touch(entry.hotlist_id)
+    return [c for c in changed if c != "plate_raw"]
+
+
+def do_delete_entry(entry: Entry) -> None:
+    """Remove one entry; its alerts keep their copied fields and lose the link."""
+    with transaction.atomic():
+        _delete_entries([entry.pk])
+        _touch(entry.hotlist_id)
+
+
+def do_delete_hotlist(hotlist: Hotlist) -> int:
+    """Remove a list and its entries; returns how many entries went. Alerts keep their copied fields."""
+    with transaction.atomic():
+        Hotlist.objects.select_for_update().filter(pk=hotlist.pk).first()  # not while an import writes to it
+        ids = list(Entry.objects.filter(hotlist=hotlist).values_list("pk", flat=True))
+        _delete_entries(ids)
+        hotlist.delete()
+    return len(ids)

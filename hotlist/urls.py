@@ -11,4 +11,7 @@ urlpatterns = [
     path("imports/<int:pk>/status", views.import_job_status, name="job_status"),
     path("<int:pk>/", views.hotlist_detail, name="detail"),
     path("<int:pk>/preview", views.hotlist_preview, name="preview"),
+    path("<int:pk>/delete/", views.hotlist_delete, name="delete"),
+    path("entries/<int:pk>/", views.entry_edit, name="entry"),
+    path("entries/<int:pk>/delete/", views.entry_delete, name="entry_delete"),
 ]

@@ -3,7 +3,6 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -133,3 +132,64 @@ def hotlist_preview(request, pk: int):
                                               "edit_budget": trial.edit_budget},
            result_count=len(result["recent_hits"]))
     return JsonResponse(result)
+
+
+@role_required(ADMIN)
+def entry_edit(request, pk: int):
+    """Edit one entry, or delete it; both need a reason and are audited."""
+    from .forms import DeleteForm, EntryForm
+    from .services import do_update_entry
+
+    entry = get_object_or_404(Entry.objects.select_related("hotlist"), pk=pk)
+    before = {"plate": entry.plate, "state": entry.state}
+    form = EntryForm(request.POST or None, instance=entry)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        entry.refresh_from_db()  # the form's validation wrote its values onto the instance
+        changed = do_update_entry(entry, changes)
+        do_log(request, "hotlist.entry_change", query={"list": entry.hotlist.name, **before, "entry": entry.pk,
+                                                      "changed": {name: str(changes[name]) for name in changed}},
+               reason=form.cleaned_data["change_reason"])
+        messages.success(request, f"Entry {entry.plate} saved." if changed else "Nothing changed.")
+        return redirect("hotlist:detail", pk=entry.hotlist_id)
+    return render(request, "hotlist/entry.html", {"entry": entry, "form": form, "delete_form": DeleteForm()},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@role_required(ADMIN)
+def entry_delete(request, pk: int):
+    from .forms import DeleteForm, EntryForm
+    from .services import do_delete_entry
+
+    entry = get_object_or_404(Entry.objects.select_related("hotlist"), pk=pk)
+    form = DeleteForm(request.POST)
+    if not form.is_valid():
+        return render(request, "hotlist/entry.html", {"entry": entry, "form": EntryForm(instance=entry),
+                                                      "delete_form": form}, status=400)
+    hotlist = entry.hotlist
+    do_delete_entry(entry)
+    do_log(request, "hotlist.entry_delete", query={"list": hotlist.name, "plate": entry.plate, "state": entry.state,
+                                                  "entry": pk}, reason=form.cleaned_data["change_reason"])
+    messages.success(request, f"Entry {entry.plate} removed from {hotlist.name}.")
+    return redirect("hotlist:detail", pk=hotlist.pk)
+
+
+@role_required(ADMIN)
+def hotlist_delete(request, pk: int):
+    """Delete a whole list: its name typed again and a reason; audited."""
+    from .forms import DeleteForm
+    from .services import do_delete_hotlist
+
+    hotlist = get_object_or_404(Hotlist, pk=pk)
+    form = DeleteForm(request.POST or None, confirm_name=hotlist.name)
+    if request.method == "POST" and form.is_valid():
+        name = hotlist.name
+        removed = do_delete_hotlist(hotlist)
+        do_log(request, "hotlist.delete", query={"list": name, "entries": removed}, result_count=removed,
+               reason=form.cleaned_data["change_reason"])
+        messages.success(request, f"The list {name} and its {removed} entries were deleted; their alerts remain.")
+        return redirect("hotlist:list")
+    return render(request, "hotlist/delete.html", {"hotlist": hotlist, "form": form,
+                                                   "entry_count": hotlist.entries.count()},
+                  status=400 if form.errors else 200)

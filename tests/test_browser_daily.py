@@ -272,3 +272,17 @@ def test_history_pages_and_filters_and_auditors_read_alerts_and_repeats(stack, b
     screenshot(admin, "admin-hotlist.png")
     admin.goto(f"{stack.base_url}/cameras/")
     screenshot(admin, "admin-cameras.png")
+
+    # An entry edited with a reason: audited; the alerts already raised keep what they copied.
+    admin.goto(f"{stack.base_url}/hotlists/{hotlist.pk}/")
+    admin.get_by_test_id("edit-entry").first.click()
+    admin.fill("[data-testid=entry-form] input[name=colour]", "silver")
+    admin.fill("[data-testid=entry-form] textarea[name=change_reason]", "typo")
+    admin.click("[data-testid=entry-form] button[type=submit]")
+    expect(admin.locator("[data-testid=entry-form]")).to_contain_text("Say why (at least 5 characters).")
+    expect(admin.locator("[data-testid=entry-form] input[name=colour]")).to_have_value("silver")
+    admin.fill("[data-testid=entry-form] textarea[name=change_reason]", "Colour corrected from the registration")
+    admin.click("[data-testid=entry-form] button[type=submit]")
+    expect(admin.locator("table")).to_contain_text("silver Ford F-150")
+    entry.refresh_from_db()
+    assert entry.colour == "silver" and Alert.objects.filter(vehicle_colour="white").count() == 30

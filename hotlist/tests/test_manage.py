@@ -1,0 +1,109 @@
+"""Admins edit and delete single entries and whole lists, with a reason, audited; alerts keep their copies."""
+
+import pytest
+
+from audit.models import AuditLog
+from hotlist.models import Entry, Hotlist
+
+
+@pytest.fixture
+def entry(db):
+    hotlist = Hotlist.objects.create(name="Stolen")
+    return Entry.objects.create(hotlist=hotlist, plate="ABC123", plate_raw="ABC-123", state="TX", reason="Stolen vehicle",
+                                make="Ford")
+
+
+def edit(client, entry, **changes):
+    data = {"plate": entry.plate, "state": entry.state, "reason": entry.reason, "case_number": entry.case_number,
+            "make": entry.make, "model": entry.model, "colour": entry.colour, "vehicle_year": entry.vehicle_year,
+            "expires_at": "", "notes": entry.notes, "change_reason": "Corrected from the NCIC record"}
+    data.update(changes)
+    return client.post(f"/hotlists/entries/{entry.pk}/", data)
+
+
+@pytest.mark.django_db
+def test_an_admin_edits_an_entry_with_a_reason_and_it_is_audited(client, admin_user, entry):
+    client.force_login(admin_user)
+    assert client.get(f"/hotlists/entries/{entry.pk}/").status_code == 200
+    response = edit(client, entry, make="Toyota", colour="blue", plate="abc 124")
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.plate, entry.make, entry.colour) == ("ABC124", "Toyota", "blue")
+    log = AuditLog.objects.get(action="hotlist.entry_change")
+    assert log.reason == "Corrected from the NCIC record"
+    assert log.query["plate"] == "ABC123" and set(log.query["changed"]) == {"plate", "make", "colour"}
+
+
+@pytest.mark.django_db
+def test_an_edit_without_a_reason_changes_nothing_and_keeps_what_was_typed(client, admin_user, entry):
+    client.force_login(admin_user)
+    response = edit(client, entry, make="Toyota", change_reason="")
+    assert response.status_code == 400
+    assert 'value="Toyota"' in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.make == "Ford" and not AuditLog.objects.filter(action="hotlist.entry_change").exists()
+
+
+@pytest.mark.django_db
+def test_an_edit_may_not_duplicate_another_entry(client, admin_user, entry):
+    Entry.objects.create(hotlist=entry.hotlist, plate="XYZ789", plate_raw="XYZ789", state="TX")
+    client.force_login(admin_user)
+    response = edit(client, entry, plate="XYZ789")
+    assert response.status_code == 400 and "already has an entry" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_deleting_an_entry_needs_a_reason_and_its_alerts_keep_their_copy(client, admin_user, entry, camera):
+    from alerts.tests.test_history import raise_alert
+
+    alert = raise_alert(entry, camera, entry.created_at)
+    client.force_login(admin_user)
+    assert client.post(f"/hotlists/entries/{entry.pk}/delete/", {"change_reason": ""}).status_code == 400
+    assert Entry.objects.filter(pk=entry.pk).exists()
+    response = client.post(f"/hotlists/entries/{entry.pk}/delete/", {"change_reason": "Vehicle recovered"})
+    assert response.status_code == 302
+    assert not Entry.objects.filter(pk=entry.pk).exists()
+    alert.refresh_from_db()
+    assert alert.entry is None and alert.entry_plate == "ABC123" and alert.vehicle == "Ford"
+    log = AuditLog.objects.get(action="hotlist.entry_delete")
+    assert log.reason == "Vehicle recovered" and log.query["plate"] == "ABC123"
+
+
+@pytest.mark.django_db
+def test_deleting_a_list_needs_its_name_and_a_reason(client, admin_user, entry, camera):
+    from alerts.tests.test_history import raise_alert
+
+    alert = raise_alert(entry, camera, entry.created_at)
+    hotlist = entry.hotlist
+    client.force_login(admin_user)
+    assert client.get(f"/hotlists/{hotlist.pk}/delete/").status_code == 200
+    wrong = client.post(f"/hotlists/{hotlist.pk}/delete/", {"confirm": "Stolen!", "change_reason": "Retired list"})
+    assert wrong.status_code == 400 and Hotlist.objects.filter(pk=hotlist.pk).exists()
+    ok = client.post(f"/hotlists/{hotlist.pk}/delete/", {"confirm": "Stolen", "change_reason": "Retired list"})
+    assert ok.status_code == 302
+    assert not Hotlist.objects.exists() and not Entry.objects.exists()
+    alert.refresh_from_db()
+    assert alert.hotlist is None and alert.hotlist_name == "Stolen"
+    log = AuditLog.objects.get(action="hotlist.delete")
+    assert log.reason == "Retired list" and log.result_count == 1
+
+
+@pytest.mark.django_db
+def test_a_deleted_entry_no_longer_matches(entry, camera, settings):
+    from hotlist.matcher import match_candidates
+    from hotlist.services import do_delete_entry
+
+    assert match_candidates([("ABC123", 0.9)])
+    do_delete_entry(entry)
+    assert not match_candidates([("ABC123", 0.9)])
+
+
+@pytest.mark.django_db
+def test_officers_and_auditors_cannot_change_lists(client, officer, auditor, entry):
+    for user in (officer, auditor):
+        client.force_login(user)
+        assert edit(client, entry, make="X").status_code == 403
+        assert client.post(f"/hotlists/entries/{entry.pk}/delete/", {"change_reason": "nope nope"}).status_code == 403
+        assert client.post(f"/hotlists/{entry.hotlist_id}/delete/",
+                           {"confirm": "Stolen", "change_reason": "nope nope"}).status_code == 403
+    assert Entry.objects.filter(pk=entry.pk, make="Ford").exists()
