@@ -6,7 +6,11 @@ from .services import IMPORT_MODES
 
 
 class UploadForm(forms.Form):
-    list_name = forms.CharField(max_length=100, label="List")
+    hotlist = forms.ModelChoiceField(queryset=Hotlist.objects.all(), required=False, label="List",
+                                     empty_label="(a new list, named below)")
+    list_name = forms.CharField(max_length=100, required=False, label="New list named",
+                                help_text="Only to create a list; a name already in use is refused, so a typo "
+                                          "cannot make a second list.")
     file = forms.FileField(help_text="CSV with a header, NCIC fixed width, Texas TCIC, Florida semicolon layout, "
                                      "or one plate per line. UTF-8.")
     format = forms.ChoiceField(required=False, choices=[], help_text="Leave on 'detect' unless detection picks wrong.")
@@ -19,6 +23,21 @@ class UploadForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["format"].choices = [("", "detect"), *[(f, f) for f in FORMATS]]
+
+    def clean(self):
+        data = super().clean()
+        chosen, name = data.get("hotlist"), (data.get("list_name") or "").strip()
+        if chosen and name:
+            raise forms.ValidationError("Pick an existing list or name a new one, not both.")
+        if chosen:
+            data["list_name"] = chosen.name
+        elif not name:
+            self.add_error("hotlist", "Pick the list to import into, or name a new one.")
+        elif Hotlist.objects.filter(name__iexact=name).exists():
+            self.add_error("list_name", f"A list named {name!r} exists already; pick it under List.")
+        else:
+            data["list_name"] = name
+        return data
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -92,9 +92,20 @@ def _bulk_update(hotlist: Hotlist, changed: list[tuple[int, EntryRow]]) -> None:
         Entry.objects.bulk_update(objs, list(DATA_FIELDS), batch_size=1000)
 
 
+class RemovalsNotConfirmed(Exception):
+    """The import would remove more entries than the user agreed to; nothing was written."""
+
+    def __init__(self, counts: dict[str, int]):
+        super().__init__(f"the import would remove {counts['removed']} entries")
+        self.counts = counts
+
+
 def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "replace",
-                      progress: Progress | None = None) -> dict[str, int]:
-    """Write parsed (already validated) rows into ``hotlist`` in one transaction; returns counts."""
+                      progress: Progress | None = None, max_removals: int | None = None) -> dict[str, int]:
+    """Write parsed (already validated) rows into ``hotlist`` in one transaction; returns counts.
+
+    With ``max_removals``, an import that would remove more entries than that writes nothing and
+    raises ``RemovalsNotConfirmed`` with what it would add, change and remove."""
     if mode not in IMPORT_MODES:
         raise ValueError(f"mode must be one of {', '.join(IMPORT_MODES)}")
     progress = progress or _noop
@@ -124,6 +135,9 @@ def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "re
                 counts["unchanged"] += 1
         if mode == "replace":
             removed.extend(pk for pk, _ in existing.values())
+        if max_removals is not None and len(removed) > max_removals:
+            counts.update(added=len(new), updated=len(changed), removed=len(removed))
+            raise RemovalsNotConfirmed(counts)
         if removed:
             progress("removing", 0, len(removed))
             _delete_entries(removed)

@@ -3,6 +3,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -64,6 +65,9 @@ def _job_state(job: ImportJob) -> dict:
              "hotlist_url": f"/hotlists/{job.hotlist_id}/" if job.hotlist_id else None}
     if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
         state["progress"] = job_progress(job.pk)
+    if job.status == ImportJob.Status.AWAITING:
+        state["confirm_url"] = reverse("hotlist:job_confirm", args=[job.pk])
+        state["cancel_url"] = reverse("hotlist:job_cancel", args=[job.pk])
     return state
 
 
@@ -193,3 +197,31 @@ def hotlist_delete(request, pk: int):
     return render(request, "hotlist/delete.html", {"hotlist": hotlist, "form": form,
                                                    "entry_count": hotlist.entries.count()},
                   status=400 if form.errors else 200)
+
+
+@require_POST
+@role_required(ADMIN)
+def import_job_confirm(request, pk: int):
+    """The admin saw what the import would remove and agrees: it runs (asking again if it would now remove more)."""
+    from .imports import do_confirm_import_job
+
+    job = get_object_or_404(ImportJob, pk=pk)
+    removals = request.POST.get("removals", "")
+    if not removals.isdigit() or int(removals) != job.counts.get("removed"):
+        messages.error(request, "The import changed since you saw it; look at its counts again.")
+    elif do_confirm_import_job(job.pk, int(removals)):
+        do_log(request, "hotlist.import_confirm", query={"list": job.hotlist_name, "job": job.pk,
+                                                        "removed": int(removals)})
+    return redirect("hotlist:job", pk=job.pk)
+
+
+@require_POST
+@role_required(ADMIN)
+def import_job_cancel(request, pk: int):
+    from .imports import do_cancel_import_job
+
+    job = get_object_or_404(ImportJob, pk=pk)
+    if do_cancel_import_job(job.pk):
+        do_log(request, "hotlist.import_cancel", query={"list": job.hotlist_name, "job": job.pk})
+        messages.success(request, f"Import of {job.original_name} cancelled; {job.hotlist_name} is unchanged.")
+    return redirect("hotlist:job", pk=job.pk)

@@ -286,3 +286,43 @@ def test_history_pages_and_filters_and_auditors_read_alerts_and_repeats(stack, b
     expect(admin.locator("table")).to_contain_text("silver Ford F-150")
     entry.refresh_from_db()
     assert entry.colour == "silver" and Alert.objects.filter(vehicle_colour="white").count() == 30
+
+
+def test_an_import_that_would_remove_entries_asks_before_removing(stack, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from hotlist.models import Entry, Hotlist
+
+    make_stack_user("admin-i", "admin", "admin-i-password")
+    hotlist = Hotlist.objects.create(name="Stolen plates")
+    for plate in ("AAA111", "BBB222"):
+        Entry.objects.create(hotlist=hotlist, plate=plate, plate_raw=plate, reason="Stolen plate")
+    one_row = tmp_path / "one.csv"
+    one_row.write_text("plate,reason\nCCC333,Stolen plate\n")
+    admin = log_in(browser, stack.base_url, "admin-i", "admin-i-password")
+
+    def upload():
+        admin.goto(f"{stack.base_url}/hotlists/upload/")
+        admin.select_option("select[name=hotlist]", label="Stolen plates")
+        admin.set_input_files("input[name=file]", str(one_row))
+        admin.click("#upload-form button[type=submit]")
+        confirm = admin.get_by_test_id("import-confirm")
+        expect(confirm).to_contain_text("would add 1, change 0 and REMOVE 2 entries", timeout=30000)
+        assert sorted(Entry.objects.filter(hotlist=hotlist).values_list("plate", flat=True)) == ["AAA111", "BBB222"]
+        return confirm
+
+    upload().get_by_test_id("cancel-import").click()
+    expect(admin.get_by_test_id("import-phase")).to_have_text("cancelled: the list is unchanged")
+    screenshot(admin, "admin-import-cancelled.png")
+    confirm = upload()
+    screenshot(admin, "admin-import-confirm.png", full_page=True)
+    confirm.get_by_test_id("confirm-import").click()
+    expect(admin.get_by_test_id("import-result")).to_contain_text("1 added, 0 updated, 2 removed", timeout=30000)
+    assert list(Entry.objects.filter(hotlist=hotlist).values_list("plate", flat=True)) == ["CCC333"]
+    # A typo in a new list's name that matches an existing list is refused, not made a second list.
+    admin.goto(f"{stack.base_url}/hotlists/upload/")
+    admin.fill("input[name=list_name]", "stolen plates")
+    admin.set_input_files("input[name=file]", str(one_row))
+    admin.click("#upload-form button[type=submit]")
+    expect(admin.locator("#upload-form")).to_contain_text("exists already; pick it under List")
+    assert Hotlist.objects.count() == 1

@@ -107,3 +107,77 @@ def test_officers_and_auditors_cannot_change_lists(client, officer, auditor, ent
         assert client.post(f"/hotlists/{entry.hotlist_id}/delete/",
                            {"confirm": "Stolen", "change_reason": "nope nope"}).status_code == 403
     assert Entry.objects.filter(pk=entry.pk, make="Ford").exists()
+
+
+def upload(client, capture, content: bytes, **fields):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"file": SimpleUploadedFile("l.csv", content, content_type="text/csv"), "mode": "replace", **fields}
+    with capture(execute=True):
+        return client.post("/hotlists/upload/", data)
+
+
+@pytest.mark.django_db
+def test_an_upload_that_would_remove_entries_asks_first_and_changes_nothing_until_confirmed(
+        client, admin_user, entry, django_capture_on_commit_callbacks):
+    from hotlist.models import ImportJob
+
+    Entry.objects.create(hotlist=entry.hotlist, plate="XYZ789", plate_raw="XYZ789", state="TX")
+    client.force_login(admin_user)
+    response = upload(client, django_capture_on_commit_callbacks, b"plate,state,reason\nNEW111,TX,Stolen\n",
+                      hotlist=entry.hotlist.pk)
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    state = client.get(f"/hotlists/imports/{job.pk}/status").json()
+    assert state["status"] == "awaiting"
+    assert (state["counts"]["added"], state["counts"]["removed"]) == (1, 2)
+    assert sorted(Entry.objects.values_list("plate", flat=True)) == ["ABC123", "XYZ789"]  # nothing written yet
+    # A confirmation for another count (the page was stale) does nothing.
+    client.post(state["confirm_url"], {"removals": "1"})
+    assert ImportJob.objects.get().status == "awaiting"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(state["confirm_url"], {"removals": "2"})
+    job.refresh_from_db()
+    assert job.status == "done" and job.counts["removed"] == 2
+    assert list(Entry.objects.values_list("plate", flat=True)) == ["NEW111"]
+    assert AuditLog.objects.filter(action="hotlist.import_confirm", query__removed=2).exists()
+
+
+@pytest.mark.django_db
+def test_a_cancelled_import_leaves_the_list_alone(client, admin_user, entry, django_capture_on_commit_callbacks):
+    from hotlist.models import ImportJob
+
+    client.force_login(admin_user)
+    upload(client, django_capture_on_commit_callbacks, b"plate,state,reason\nNEW111,TX,Stolen\n",
+           hotlist=entry.hotlist.pk)
+    job = ImportJob.objects.get()
+    client.post(f"/hotlists/imports/{job.pk}/cancel/")
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert list(Entry.objects.values_list("plate", flat=True)) == ["ABC123"]
+
+
+@pytest.mark.django_db
+def test_an_upload_that_only_adds_runs_at_once(client, admin_user, entry, django_capture_on_commit_callbacks):
+    from hotlist.models import ImportJob
+
+    client.force_login(admin_user)
+    upload(client, django_capture_on_commit_callbacks, b"plate,state,reason\nABC123,TX,Stolen vehicle\nNEW111,TX,x\n",
+           hotlist=entry.hotlist.pk)
+    assert ImportJob.objects.get().status == "done"
+    assert Entry.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_typo_in_a_list_name_does_not_create_a_list(client, admin_user, entry, django_capture_on_commit_callbacks):
+    client.force_login(admin_user)
+    taken = upload(client, django_capture_on_commit_callbacks, b"plate\nNEW111\n", list_name="stolen")
+    assert taken.status_code == 400 and "exists already" in taken.content.decode()
+    neither = upload(client, django_capture_on_commit_callbacks, b"plate\nNEW111\n")
+    assert neither.status_code == 400 and "Pick the list" in neither.content.decode()
+    both = upload(client, django_capture_on_commit_callbacks, b"plate\nNEW111\n", list_name="Other",
+                  hotlist=entry.hotlist.pk)
+    assert both.status_code == 400
+    assert Hotlist.objects.count() == 1
+    created = upload(client, django_capture_on_commit_callbacks, b"plate\nNEW111\n", list_name="Wanted persons")
+    assert created.status_code == 302 and Hotlist.objects.filter(name="Wanted persons").exists()
