@@ -17,6 +17,7 @@ from django.utils import timezone
 from config import clock
 
 from .models import Alert, AlertEvent, Sighting, WatchPreference
+from .signals import alert_raised
 
 log = logging.getLogger(__name__)
 GROUP = "alerts"
@@ -223,6 +224,7 @@ def do_create_alerts(read, matches, *, historical: bool = False, event=None) -> 
                                       detail={"read": read.pk, "match": match.kind, "historical": historical})
             alerts.append(alert)
             transaction.on_commit(lambda pk=alert.pk: broadcast("alert.new", pk), robust=True)
+            transaction.on_commit(lambda pk=alert.pk: alert_raised.send(sender=Alert, alert_id=pk), robust=True)
     return alerts
 
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "hotlist",
     "alerts",
     "audit",
+    "deliveries",
     "frontend",
 ]
 
@@ -212,4 +213,18 @@ CELERY_BEAT_SCHEDULE = {
 HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "1.0"))
 # Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.
 ALERT_DEDUP_SECONDS = env_int("ALERT_DEDUP_SECONDS", 120)
+
+# Alert deliveries away from the dashboard (deliveries/): email through Django's email backend,
+# webhooks signed with HMAC-SHA256. Links in them start with ALPR_BASE_URL.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alpr-alerts@localhost")
+ALPR_BASE_URL = env_str("ALPR_BASE_URL", "")
+DELIVERY_TIMEOUT_SECONDS = env_int("DELIVERY_TIMEOUT_SECONDS", 5)
+DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 10)
 PLATE_EVENT_GAP_SECONDS = env_int("PLATE_EVENT_GAP_SECONDS", 5)

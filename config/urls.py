@@ -27,5 +27,6 @@ urlpatterns = [
     path("hotlists/", include("hotlist.urls")),
     path("users/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("deliveries/", include("deliveries.urls")),
     path("media/<path:path>", frontend_views.media, name="media"),
 ]

@@ -76,6 +76,7 @@ class Stack:
         self.ws_url = base_url.replace("http://", "ws://") + "/ws/alerts/"
         self.env = env
         self.procs = procs
+        self.smtp = None  # the SmtpInbox of the stack's email
 
     def logs(self) -> str:
         return "\n".join(p.tail() for p in self.procs)
@@ -133,6 +134,17 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
     return env
 
 
+class SmtpInbox:
+    """aiosmtpd handler keeping every message the stack sends."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
 def live_stack(django_db_setup, django_db_blocker):
     from django.conf import settings
@@ -142,7 +154,15 @@ def live_stack(django_db_setup, django_db_blocker):
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
     port = free_port()
     var_dir = tempfile.mkdtemp(prefix="alpr-stack-")
-    env = stack_env(var_dir, f"stack-{port}")
+    # A real SMTP server for the stack's email deliveries (deliveries/), kept for the tests to read.
+    from aiosmtpd.controller import Controller
+
+    smtp = SmtpInbox()
+    smtp_server = Controller(smtp, hostname="127.0.0.1", port=free_port())
+    smtp_server.start()
+    env = stack_env(var_dir, f"stack-{port}", EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                    EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_server.port), DELIVERY_RETRY_BASE_SECONDS="1",
+                    ALPR_BASE_URL=f"http://127.0.0.1:{port}")
     # The ONNX export of the detector is made once, before two processes could race for it.
     with django_db_blocker.unblock():
         from recognition.vision.pipeline import get_pipeline
@@ -153,6 +173,7 @@ def live_stack(django_db_setup, django_db_blocker):
     web = Proc("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                           "config.asgi:application"], env)
     stack = Stack(f"http://127.0.0.1:{port}", env, [web, worker])
+    stack.smtp = smtp
     try:
         if not web.wait_for_line("Listening on TCP address", 60):
             pytest.fail("Daphne did not start\n" + stack.logs())
@@ -160,6 +181,7 @@ def live_stack(django_db_setup, django_db_blocker):
             pytest.fail("The Celery worker did not start\n" + stack.logs())
         yield stack
     finally:
+        smtp_server.stop()
         for proc in stack.procs:
             proc.stop()
         # Keep the processes' output for a look after a failure (CI prints test-artifacts/ paths).

@@ -326,3 +326,72 @@ def test_an_import_that_would_remove_entries_asks_before_removing(stack, browser
     admin.click("#upload-form button[type=submit]")
     expect(admin.locator("#upload-form")).to_contain_text("exists already; pick it under List")
     assert Hotlist.objects.count() == 1
+
+
+def test_alerts_reach_email_and_a_signed_webhook_configured_by_an_admin(stack, browser):
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    from playwright.sync_api import expect
+
+    from cameras.services import do_create_camera
+    from deliveries.models import Delivery, DeliveryAttempt
+    from deliveries.tests.test_deliveries import Receiver
+    from hotlist.models import Entry, Hotlist
+    from recognition.vision.synth import render_vehicle_scene
+
+    make_stack_user("admin-d", "admin", "admin-d-password")
+    _, token = do_create_camera(name="Bay Rd camera", region="us", location="Bay Rd")
+    hotlist = Hotlist.objects.create(name="Auto theft", instructions="Notify the auto theft unit.")
+    Entry.objects.create(hotlist=hotlist, plate="8KTR552", plate_raw="8KTR552", state="CA", reason="Stolen vehicle",
+                         make="Honda", model="Civic", colour="grey")
+    hook = Receiver(statuses=(500, 200))  # fails once: retried with backoff
+    try:
+        admin = log_in(browser, stack.base_url, "admin-d", "admin-d-password")
+        admin.goto(f"{stack.base_url}/hotlists/{hotlist.pk}/")
+        admin.get_by_test_id("deliveries-link").click()
+        form = admin.get_by_test_id("delivery-form")
+        form.locator("select[name=kind]").select_option("email")
+        form.locator("input[name=name]").fill("Auto theft unit")
+        form.locator("textarea[name=recipients]").fill("theft-unit@agency.example")
+        form.locator("button[type=submit]").click()
+        expect(admin.get_by_test_id("deliveries")).to_contain_text("theft-unit@agency.example")
+        form = admin.get_by_test_id("delivery-form")
+        form.locator("select[name=kind]").select_option("webhook")
+        form.locator("input[name=name]").fill("Dispatch CAD")
+        form.locator("input[name=url]").fill(hook.url)
+        form.locator("button[type=submit]").click()
+        secret = admin.get_by_test_id("webhook-secret").inner_text()
+        assert secret == Delivery.objects.get(kind="webhook").secret
+
+        jpeg = jpeg_bytes(render_vehicle_scene("8KTR552", seed=21)[0])
+        assert stack.post_frame(token, jpeg).status_code == 202
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not (stack.smtp.messages and len(hook.received) >= 2):
+            time.sleep(0.3)
+        assert stack.smtp.messages, stack.logs()
+        envelope = stack.smtp.messages[-1]
+        assert envelope.rcpt_tos == ["theft-unit@agency.example"]
+        assert b"Hotlist alert: 8KTR552 (Auto theft)" in envelope.content
+        assert b"Vehicle: grey Honda Civic" in envelope.content
+        assert len(hook.received) == 2, stack.logs()
+        headers, body = hook.received[-1]
+        expected = hmac.new(secret.encode(), headers["X-ALPR-Timestamp"].encode() + b"." + body,
+                            hashlib.sha256).hexdigest()
+        assert headers["X-ALPR-Signature"] == f"sha256={expected}"
+        assert json.loads(body)["alert"]["plate"] == "8KTR552"
+        tries = list(DeliveryAttempt.objects.filter(delivery__kind="webhook").order_by("number")
+                     .values_list("number", "ok", "status_code"))
+        assert tries == [(1, False, 500), (2, True, 200)]
+
+        admin.reload()
+        attempts = admin.get_by_test_id("delivery-attempt")
+        expect(attempts).to_have_count(3)
+        expect(admin.get_by_test_id("delivery-attempts")).to_contain_text("failed (HTTP 500)")
+        expect(admin.get_by_test_id("delivery-attempts")).to_contain_text("delivered (HTTP 200)")
+        expect(admin.get_by_test_id("delivery-attempts")).to_contain_text("sent to theft-unit@agency.example")
+        screenshot(admin, "admin-deliveries.png", full_page=True)
+    finally:
+        hook.close()
