@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.login.RequireAdminTotpMiddleware",
+    "accounts.login.RequirePasswordChangeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

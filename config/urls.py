@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 
 from cameras import api as camera_api
-from accounts.login import AlprLoginView, login_verify, second_factor
+from accounts.login import AlprLoginView, login_verify, password_change, second_factor
 from frontend import views as frontend_views
 
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("login/", AlprLoginView.as_view(), name="login"),
     path("login/verify/", login_verify, name="login-verify"),
     path("account/2fa/", second_factor, name="second-factor"),
+    path("account/password/", password_change, name="password-change"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("api/frames/", camera_api.frames, name="api-frames"),

@@ -395,3 +395,50 @@ def test_alerts_reach_email_and_a_signed_webhook_configured_by_an_admin(stack, b
         screenshot(admin, "admin-deliveries.png", full_page=True)
     finally:
         hook.close()
+
+
+def test_a_user_changes_their_password_after_an_admin_reset_and_scans_the_qr_code(stack, browser):
+    import cv2
+    import numpy as np
+    from playwright.sync_api import expect
+
+    from accounts.models import Security
+
+    officer = make_stack_user("officer-w", "officer", "officer-w-password")
+    make_stack_user("admin-w", "admin", "admin-w-password")
+    admin = log_in(browser, stack.base_url, "admin-w", "admin-w-password")
+    admin.goto(f"{stack.base_url}/users/{officer.pk}/")
+    admin.get_by_test_id("reset-password-form").locator("button").click()
+    one_time = admin.get_by_test_id("one-time-password").inner_text().strip()
+    assert len(one_time) >= 12
+
+    page = log_in(browser, stack.base_url, "officer-w", one_time, viewport=PHONE, landing="/account/password/")
+    expect(page.get_by_test_id("password-forced")).to_be_visible()
+    no_horizontal_scroll(page)
+    page.fill("input[name=old_password]", one_time)
+    page.fill("input[name=new_password1]", "my-own-new-passphrase-7")
+    page.fill("input[name=new_password2]", "my-own-new-passphrase-7")
+    page.click("[data-testid=password-form] button[type=submit]")
+    page.wait_for_url(f"{stack.base_url}/alerts/")
+    assert not Security.objects.get(user=officer).must_change_password
+
+    # The second factor's key as a QR code that a phone can scan: it decodes to the provisioning URI.
+    page.goto(f"{stack.base_url}/account/2fa/")
+    png = page.get_by_test_id("totp-qr").screenshot()
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    secret = Security.objects.get(user=officer).totp_secret
+    assert text.startswith("otpauth://totp/") and f"secret={secret}" in text, text
+    screenshot(page, "officer-second-factor-phone.png", full_page=True)
+
+    # The next login takes the new password only.
+    again = browser.new_context(viewport=PHONE).new_page()
+    again.goto(f"{stack.base_url}/login/")
+    again.fill("input[name=username]", "officer-w")
+    again.fill("input[name=password]", one_time)
+    again.click("button[type=submit]")
+    expect(again.get_by_test_id("login-error")).to_contain_text("Please enter a correct username and password")
+    expect(again.locator("input[name=username]")).to_have_value("officer-w")  # kept after the error
+    again.fill("input[name=password]", "my-own-new-passphrase-7")
+    again.click("button[type=submit]")
+    again.wait_for_url(f"{stack.base_url}/alerts/")
