@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/", views.alert_detail, name="detail"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:pk>/disposition/", views.disposition, name="disposition"),
+    path("<int:pk>/evidence.zip", views.evidence, name="evidence"),
 ]

@@ -151,3 +151,17 @@ def watch(request):
         messages.success(request, "Your watch list is saved; reconnecting dashboards pick it up.")
         return redirect("alerts:dashboard")
     return render(request, "alerts/watch.html", {"form": form})
+
+
+@role_required(OFFICER, ADMIN, AUDITOR)
+def evidence(request, pk: int):
+    """The alert as one zip for a case file; the export is audited (and its record is in the package)."""
+    from django.http import HttpResponse
+
+    from .evidence import build_package
+
+    alert = _visible_alert(request, pk)
+    do_log(request, "alert.export", query={"alert": pk, "plate": alert.entry_plate})
+    response = HttpResponse(build_package(alert, request.user.get_username()), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="alert-{pk}-evidence.zip"'
+    return response

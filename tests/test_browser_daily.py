@@ -160,6 +160,19 @@ def test_an_officer_on_a_phone_sees_the_vehicle_repeats_and_keeps_a_refused_disp
     no_horizontal_scroll(page)
     screenshot(page, "officer-alert-phone.png", full_page=True)
 
+    # The alert as one evidence package for the case file.
+    import io
+    import json
+    import zipfile
+
+    with page.expect_download() as download:
+        page.get_by_test_id("evidence").click()
+    package = zipfile.ZipFile(download.value.path())
+    record = json.loads(package.read(f"alert-{alert.pk}/alert.json"))
+    assert record["entry"]["vehicle"] == {"year": "2019", "colour": "black", "make": "Toyota", "model": "Camry"}
+    assert [e["kind"] for e in record["trail"]][-1] == "dispositioned" and len(record["sightings"]) == 2
+    assert package.read(f"alert-{alert.pk}/frame.jpg")[:2] == b"\xff\xd8"  # the JPEG the camera sent
+
     # Every officer page fits the phone.
     for path in ("/alerts/", "/alerts/history/", "/alerts/watch/"):
         page.goto(stack.base_url + path)
