@@ -161,7 +161,6 @@ def test_an_officer_on_a_phone_sees_the_vehicle_repeats_and_keeps_a_refused_disp
     screenshot(page, "officer-alert-phone.png", full_page=True)
 
     # The alert as one evidence package for the case file.
-    import io
     import json
     import zipfile
 
