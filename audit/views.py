@@ -16,8 +16,12 @@ from .services import do_log
 def audit_log(request):
     qs, action, username = _audit_query(request)
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    actions = AuditLog.objects.order_by("action").values_list("action", flat=True).distinct()
     return render(request, "audit/log.html", {"page": page, "action": action, "username": username,
-                                              "query_string": request.GET.urlencode()})
+                                              "actions": actions, "start": request.GET.get("from", ""),
+                                              "end": request.GET.get("to", ""), "query_string": params.urlencode()})
 
 
 @role_required(ADMIN, AUDITOR)
@@ -53,6 +57,18 @@ def _audit_query(request):
         qs = qs.filter(action=action)
     if username:
         qs = qs.filter(username=username)
+    # Days in the agency's zone, both ends included; a malformed date is ignored.
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+    from django.utils.dateparse import parse_date
+
+    zone = timezone.get_default_timezone()
+    start, end = parse_date(request.GET.get("from", "") or ""), parse_date(request.GET.get("to", "") or "")
+    if start:
+        qs = qs.filter(at__gte=datetime.combine(start, time.min, tzinfo=zone))
+    if end:
+        qs = qs.filter(at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
     return qs, action, username
 
 

@@ -226,6 +226,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alpr-alerts@localhost")
 ALPR_BASE_URL = env_str("ALPR_BASE_URL", "")
+# Street tiles under the auditor's camera map, e.g. https://tiles.example.org/{z}/{x}/{y}.png (none: a plain grid).
+SEARCH_MAP_TILE_URL = env_str("SEARCH_MAP_TILE_URL", "")
 DELIVERY_TIMEOUT_SECONDS = env_int("DELIVERY_TIMEOUT_SECONDS", 5)
 DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 10)
 PLATE_EVENT_GAP_SECONDS = env_int("PLATE_EVENT_GAP_SECONDS", 5)

@@ -13,6 +13,15 @@ def healthz(request):
     return JsonResponse({"ok": True})
 
 
+@login_not_required
+def favicon(request):
+    """Browsers ask for /favicon.ico before any page says where the icon is."""
+    from django.shortcuts import redirect
+    from django.templatetags.static import static
+
+    return redirect(static("favicon.svg"), permanent=True)
+
+
 urlpatterns = [
     path("", frontend_views.home, name="home"),
     path("login/", AlprLoginView.as_view(), name="login"),
@@ -21,6 +30,7 @@ urlpatterns = [
     path("account/password/", password_change, name="password-change"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("api/frames/", camera_api.frames, name="api-frames"),
     path("api/schema/", camera_api.schema, name="api-schema"),
     path("alerts/", include("alerts.urls")),

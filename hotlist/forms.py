@@ -5,6 +5,13 @@ from .models import Hotlist
 from .services import IMPORT_MODES
 
 
+#: Human names of the file formats (hotlist/importing.py FORMATS) and the import modes.
+FORMAT_NAMES = {"csv": "CSV with a header row", "ncic": "NCIC fixed width", "tx_tcic": "Texas TCIC (8-column CSV)",
+                "fl": "Florida (semicolon layout)", "plain": "One plate per line"}
+MODE_NAMES = {"replace": "Replace: the list becomes the file", "append": "Append: add and update",
+              "delta": "Delta: add and remove as the file's action column says"}
+
+
 class UploadForm(forms.Form):
     hotlist = forms.ModelChoiceField(queryset=Hotlist.objects.all(), required=False, label="List",
                                      empty_label="(a new list, named below)")
@@ -13,8 +20,8 @@ class UploadForm(forms.Form):
                                           "cannot make a second list.")
     file = forms.FileField(help_text="CSV with a header, NCIC fixed width, Texas TCIC, Florida semicolon layout, "
                                      "or one plate per line. UTF-8.")
-    format = forms.ChoiceField(required=False, choices=[], help_text="Leave on 'detect' unless detection picks wrong.")
-    mode = forms.ChoiceField(choices=[(m, m) for m in IMPORT_MODES], initial="replace",
+    format = forms.ChoiceField(required=False, choices=[], help_text="Leave on 'Detect from the file' unless detection picks wrong.")
+    mode = forms.ChoiceField(choices=[(m, MODE_NAMES.get(m, m)) for m in IMPORT_MODES], initial="replace",
                              help_text="replace: the list becomes the file; append: add and update; "
                                        "delta: add, update and remove to match the file.")
 
@@ -22,7 +29,7 @@ class UploadForm(forms.Form):
         from .importing import FORMATS
 
         super().__init__(*args, **kwargs)
-        self.fields["format"].choices = [("", "detect"), *[(f, f) for f in FORMATS]]
+        self.fields["format"].choices = [("", "Detect from the file"), *[(f, FORMAT_NAMES.get(f, f)) for f in FORMATS]]
 
     def clean(self):
         data = super().clean()
