@@ -160,7 +160,8 @@ class RequireAdminTotpMiddleware:
 
 
 class RequirePasswordChangeMiddleware:
-    """A user whose password an admin reset can only choose a new one (or log out) first."""
+    """A user whose password an admin reset can only choose a new one (or log out) first. The login
+    notes it in the session (accounts/signals.py): no query on each request."""
 
     ALLOWED = ("/account/password/", "/account/2fa/", "/logout/", "/static/", "/login/")
 
@@ -168,9 +169,9 @@ class RequirePasswordChangeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not request.path.startswith(self.ALLOWED) \
-                and Security.objects.filter(user=user, must_change_password=True).exists():
+        from .signals import MUST_CHANGE_PASSWORD
+
+        if request.session.get(MUST_CHANGE_PASSWORD) and not request.path.startswith(self.ALLOWED):
             return redirect("password-change")
         return self.get_response(request)
 
@@ -182,12 +183,14 @@ def password_change(request):
     from django.contrib.auth.forms import PasswordChangeForm
 
     from .services import do_change_password
+    from .signals import MUST_CHANGE_PASSWORD
 
-    forced = Security.objects.filter(user=request.user, must_change_password=True).exists()
+    forced = bool(request.session.get(MUST_CHANGE_PASSWORD))
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         do_change_password(request.user, form.cleaned_data["new_password1"])
         update_session_auth_hash(request, request.user)  # stay logged in here; other sessions end
+        request.session.pop(MUST_CHANGE_PASSWORD, None)
         append(action="user.password_change", user=request.user, ip=client_ip(request))
         messages.success(request, "Your password was changed.")
         return redirect("home")

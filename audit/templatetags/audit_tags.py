@@ -19,7 +19,7 @@ def readable(query) -> str:
     if not isinstance(query, dict):
         return "" if query is None else str(query)
     parts = []
-    for key, value in query.items():
+    for key, value in sorted(query.items()):  # PostgreSQL (jsonb) keeps no key order: sort for every database
         if value in (None, "", [], {}):
             continue
         parts.append(f"{key.replace('_', ' ')}: {_words(value)}")

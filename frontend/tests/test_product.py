@@ -43,7 +43,7 @@ def test_the_audit_log_reads_as_words_with_an_action_list_and_a_date_filter(clie
     append(action="hotlist.import", username="a2", query={"list": "Stolen", "added": 3})
     client.force_login(auditor)
     body = client.get("/audit/log/").content.decode()
-    assert "plate: ABC123; hits only: yes; lists: Stolen, Wanted" in body
+    assert "hits only: yes; lists: Stolen, Wanted; plate: ABC123" in body
     assert "{&#x27;plate&#x27;" not in body and "{'plate'" not in body
     assert '<option value="hotlist.import">hotlist.import</option>' in body
     only = client.get("/audit/log/", {"action": "search.reads"}).context["page"]
