@@ -225,3 +225,42 @@ def import_job_cancel(request, pk: int):
         do_log(request, "hotlist.import_cancel", query={"list": job.hotlist_name, "job": job.pk})
         messages.success(request, f"Import of {job.original_name} cancelled; {job.hotlist_name} is unchanged.")
     return redirect("hotlist:job", pk=job.pk)
+
+
+def _my_bolos(user):
+    """The live BOLO entries ``user`` entered. Who entered a BOLO is read from its audit record
+    (action hotlist.bolo), the tamper-evident record of it."""
+    from django.db.models import Q
+
+    from audit.models import AuditLog
+
+    mine = AuditLog.objects.filter(action="hotlist.bolo", username=user.get_username(), query__list=BOLO_LIST)
+    keys = {(q.get("plate"), q.get("state", "")) for q in mine.values_list("query", flat=True)}
+    if not keys:
+        return Entry.objects.none()
+    match = Q()
+    for plate, state in keys:
+        match |= Q(plate=plate, state=state)
+    return Entry.objects.filter(match, hotlist__name=BOLO_LIST).order_by("expires_at")
+
+
+@role_required(OFFICER, ADMIN)
+def my_bolos(request):
+    return render(request, "hotlist/my_bolos.html", {"entries": _my_bolos(request.user)})
+
+
+@require_POST
+@role_required(OFFICER, ADMIN)
+def bolo_cancel(request, pk: int):
+    """An officer cancels a BOLO they entered (admins may cancel any); audited."""
+    from accounts.roles import has_role
+
+    from .services import do_delete_entry
+
+    scope = Entry.objects.filter(hotlist__name=BOLO_LIST) if has_role(request.user, ADMIN) else _my_bolos(request.user)
+    entry = get_object_or_404(scope, pk=pk)
+    do_delete_entry(entry)
+    do_log(request, "hotlist.bolo_cancel", query={"plate": entry.plate, "state": entry.state, "list": BOLO_LIST},
+           reason=request.POST.get("reason", "")[:500])
+    messages.success(request, f"The BOLO for {entry.plate} is cancelled.")
+    return redirect("hotlist:my_bolos")

@@ -181,3 +181,27 @@ def test_a_typo_in_a_list_name_does_not_create_a_list(client, admin_user, entry,
     assert Hotlist.objects.count() == 1
     created = upload(client, django_capture_on_commit_callbacks, b"plate\nNEW111\n", list_name="Wanted persons")
     assert created.status_code == 302 and Hotlist.objects.filter(name="Wanted persons").exists()
+
+
+@pytest.mark.django_db
+def test_officers_see_and_cancel_the_bolos_they_entered(client, officer, make_user, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    other = make_user("officer", "officer2")
+    expires = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    for user, plate in ((officer, "MINE1"), (other, "THEIRS1")):
+        client.force_login(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post("/hotlists/bolo/", {"plate": plate, "reason": "Armed robbery",
+                                                   "expires": expires}).status_code == 201
+    client.force_login(officer)
+    page = client.get("/hotlists/bolo/mine/")
+    assert [e.plate for e in page.context["entries"]] == ["MINE1"]
+    theirs = Entry.objects.get(plate="THEIRS1")
+    assert client.post(f"/hotlists/bolo/{theirs.pk}/cancel/").status_code == 404
+    mine = Entry.objects.get(plate="MINE1")
+    assert client.post(f"/hotlists/bolo/{mine.pk}/cancel/").status_code == 302
+    assert list(Entry.objects.values_list("plate", flat=True)) == ["THEIRS1"]
+    assert AuditLog.objects.filter(action="hotlist.bolo_cancel", username="officer1", query__plate="MINE1").exists()
