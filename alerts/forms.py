@@ -43,8 +43,8 @@ class WatchForm(forms.Form):
 class HistoryForm(forms.Form):
     """Filters of the alert history. Dates are days in the agency's time zone."""
 
-    STATUS_CHOICES = [("", "any"), ("unhandled", "unhandled (new or acknowledged)"), ("new", "new"),
-                      ("acknowledged", "acknowledged"), ("dispositioned", "dispositioned")]
+    STATUS_CHOICES = (("", "any"), ("unhandled", "unhandled (new or acknowledged)"), ("new", "new"),
+                      ("acknowledged", "acknowledged"), ("dispositioned", "dispositioned"))
 
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
     hotlist = forms.ModelChoiceField(queryset=Hotlist.objects.none(), required=False, label="List")

@@ -4,7 +4,6 @@ from django.conf import settings
 from .models import Hotlist
 from .services import IMPORT_MODES
 
-
 #: Human names of the file formats (hotlist/importing.py FORMATS) and the import modes.
 FORMAT_NAMES = {"csv": "CSV with a header row", "ncic": "NCIC fixed width", "tx_tcic": "Texas TCIC (8-column CSV)",
                 "fl": "Florida (semicolon layout)", "plain": "One plate per line"}
