@@ -137,14 +137,22 @@ def second_factor(request):
 
 
 def _context(security, form, request):
-    return {"security": security, "form": form,
-            "uri": totp.provisioning_uri(security.totp_secret, request.user.get_username()) if security.totp_secret else ""}
+    from django.utils.safestring import mark_safe
+
+    uri = totp.provisioning_uri(security.totp_secret, request.user.get_username()) if security.totp_secret else ""
+    qr = ""
+    if uri and not security.totp_enabled:
+        import segno
+
+        # An SVG made here from the key alone (no user input in it): safe to put in the page as it is.
+        qr = mark_safe(segno.make(uri, error="m").svg_inline(scale=5, title="Second factor key as a QR code"))
+    return {"security": security, "form": form, "uri": uri, "qr": qr}
 
 
 class RequireAdminTotpMiddleware:
     """When the agency requires it, admins without a second factor can only set one up."""
 
-    ALLOWED = ("/account/2fa/", "/logout/", "/static/", "/login/")
+    ALLOWED = ("/account/2fa/", "/account/password/", "/logout/", "/static/", "/login/")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -159,3 +167,42 @@ class RequireAdminTotpMiddleware:
                     and not Security.objects.filter(user=user, totp_enabled=True).exists():
                 return redirect("second-factor")
         return self.get_response(request)
+
+
+class RequirePasswordChangeMiddleware:
+    """A user whose password an admin reset can only choose a new one (or log out) first. The login
+    notes it in the session (accounts/signals.py): no query on each request."""
+
+    ALLOWED = ("/account/password/", "/account/2fa/", "/logout/", "/static/", "/login/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from .signals import MUST_CHANGE_PASSWORD
+
+        if request.session.get(MUST_CHANGE_PASSWORD) and not request.path.startswith(self.ALLOWED):
+            return redirect("password-change")
+        return self.get_response(request)
+
+
+def password_change(request):
+    """The logged-in user changes their own password (the old one, then the new one twice)."""
+    from django.contrib import messages
+    from django.contrib.auth import update_session_auth_hash
+    from django.contrib.auth.forms import PasswordChangeForm
+
+    from .services import do_change_password
+    from .signals import MUST_CHANGE_PASSWORD
+
+    forced = bool(request.session.get(MUST_CHANGE_PASSWORD))
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        do_change_password(request.user, form.cleaned_data["new_password1"])
+        update_session_auth_hash(request, request.user)  # stay logged in here; other sessions end
+        request.session.pop(MUST_CHANGE_PASSWORD, None)
+        append(action="user.password_change", user=request.user, ip=client_ip(request))
+        messages.success(request, "Your password was changed.")
+        return redirect("home")
+    return render(request, "accounts/password_change.html", {"form": form, "forced": forced},
+                  status=400 if form.errors else 200)

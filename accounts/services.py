@@ -73,3 +73,28 @@ def do_set_active(user, active: bool) -> None:
 
 def generate_password() -> str:
     return secrets.token_urlsafe(12)
+
+
+def do_change_password(user, new_password: str) -> None:
+    """The user chose a new password (already validated); a pending reset is done with."""
+    from .models import Security
+
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        Security.objects.filter(user=user).update(must_change_password=False)
+
+
+def do_reset_password(user) -> str:
+    """An admin resets ``user``'s password: a one-time password the user must change at the next login.
+    The user's open sessions end (their session hash no longer matches). Returns the new password."""
+    from .models import Security
+
+    password = generate_password()
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        security = Security.of(user)
+        security.must_change_password = True
+        security.save(update_fields=["must_change_password"])
+    return password

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from .forms import UserCreateForm, UserRoleForm
 from .roles import ADMIN, role_required, user_roles
@@ -68,4 +69,17 @@ def user_edit(request, pk: int):
                                                   "reset_second_factor": form.cleaned_data["reset_second_factor"]})
             messages.success(request, f"User {target.username} saved.")
             return redirect("accounts:users")
-    return render(request, "accounts/user_form.html", {"form": form, "title": f"User {target.username}"})
+    return render(request, "accounts/user_form.html", {"form": form, "title": f"User {target.username}",
+                                                       "target": target})
+
+
+@require_POST
+@role_required(ADMIN)
+def user_reset_password(request, pk: int):
+    """A one-time password for a user, shown once; the user must change it at the next login."""
+    from .services import do_reset_password
+
+    target = get_object_or_404(User, pk=pk)
+    password = do_reset_password(target)
+    do_log(request, "user.password_reset", query={"user": target.username})
+    return render(request, "accounts/password_reset.html", {"target": target, "password": password})

@@ -30,6 +30,11 @@ class Alert(models.Model):
     reason = models.CharField(max_length=100, blank=True)
     case_number = models.CharField(max_length=50, blank=True)
     notes = models.TextField(blank=True)
+    vehicle_make = models.CharField(max_length=30, blank=True)
+    vehicle_model = models.CharField(max_length=30, blank=True)
+    vehicle_colour = models.CharField(max_length=20, blank=True)
+    vehicle_year = models.CharField(max_length=4, blank=True)
+    instructions = models.TextField(blank=True, help_text="The list's instructions when the alert was raised.")
     match_kind = models.CharField(max_length=20, default="exact")
     matched_text = models.CharField(max_length=16, blank=True, help_text="The OCR candidate that hit the entry.")
     differences = models.JSONField(default=list, help_text="How the read differs from the entry, for highlighting.")
@@ -61,6 +66,36 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"alert {self.pk}: {self.entry_plate}"
+
+    @property
+    def vehicle(self) -> str:
+        """The entry's vehicle in words, e.g. "2019 black Toyota Camry" (empty if the entry had none)."""
+        return " ".join(p for p in (self.vehicle_year, self.vehicle_colour, self.vehicle_make, self.vehicle_model) if p)
+
+    @property
+    def is_unhandled(self) -> bool:
+        return self.status != self.Status.DISPOSITIONED
+
+
+class Sighting(models.Model):
+    """A read that matched an alert's entry: the read that raised the alert, and every repeat folded into it.
+
+    Every matching read is recorded here, so a repeat that raised no alert of its own is still a hit
+    (auditors' search, retention)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="sightings")
+    read = models.ForeignKey(Read, on_delete=models.CASCADE, related_name="sightings")
+    captured_at = models.DateTimeField()
+    matched_text = models.CharField(max_length=16, blank=True)
+    match_kind = models.CharField(max_length=20, default="exact")
+    repeat = models.BooleanField(default=False, help_text="Folded into the alert instead of raising one.")
+
+    class Meta:
+        ordering = ["captured_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["alert", "read"], name="one_sighting_per_alert_and_read")]
+
+    def __str__(self) -> str:
+        return f"sighting of alert {self.alert_id}: read {self.read_id}"
 
 
 class AlertEvent(models.Model):

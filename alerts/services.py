@@ -14,7 +14,10 @@ from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import Alert, AlertEvent, WatchPreference
+from config import clock
+
+from .models import Alert, AlertEvent, Sighting, WatchPreference
+from .signals import alert_raised
 
 log = logging.getLogger(__name__)
 GROUP = "alerts"
@@ -32,11 +35,13 @@ def alert_payload(alert: Alert) -> dict:
         "id": alert.pk,
         "status": alert.status,
         "created_at": alert.created_at.isoformat(),
+        "created_at_display": clock.display(alert.created_at),
         "read": {
             "id": read.pk,
             "text": read.text,
             "confidence": round(read.confidence, 3),
             "captured_at": read.captured_at.isoformat(),
+            "captured_at_display": clock.display(read.captured_at),
             "crop_url": _media_url(read.crop),
             "box": list(read.box),
         },
@@ -44,7 +49,8 @@ def alert_payload(alert: Alert) -> dict:
                   "width": frame.width, "height": frame.height},
         "camera": {"id": camera.pk, "name": camera.name, "location": camera.location},
         "entry": {"plate": alert.entry_plate, "state": alert.entry_state, "list": alert.hotlist_name,
-                  "reason": alert.reason, "case_number": alert.case_number, "notes": alert.notes},
+                  "reason": alert.reason, "case_number": alert.case_number, "notes": alert.notes,
+                  "vehicle": alert.vehicle, "instructions": alert.instructions},
         "match_kind": alert.match_kind,
         "matched_text": alert.matched_text or read.text,
         "differences": alert.differences,
@@ -59,6 +65,7 @@ def alert_payload(alert: Alert) -> dict:
                    "reads": alert.event.read_count} if alert.event_id else None),
         "repeats": alert.repeats,
         "last_seen_at": alert.last_seen_at.isoformat() if alert.last_seen_at else None,
+        "last_seen_at_display": clock.display(alert.last_seen_at),
         "disposition": alert.disposition,
         "disposition_label": alert.get_disposition_display() if alert.disposition else "",
         "disposition_note": alert.disposition_note,
@@ -66,6 +73,8 @@ def alert_payload(alert: Alert) -> dict:
         "url": reverse("alerts:detail", args=[alert.pk]),
         "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by_id else None,
         "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        "acknowledged_at_display": clock.display(alert.acknowledged_at),
+        "time_zone": clock.zone_name(),
     }
 
 
@@ -136,6 +145,22 @@ def may_see_media(user, name: str) -> bool:
     return not Alert.objects.filter(conditions[1]).filter(shows).exists()
 
 
+def visible_hits(user, hotlist=None) -> tuple:
+    """(alerts, sightings) that ``user`` may see, optionally of one list. A read is a hit when it raised
+    one of these alerts or is one of these sightings (a repeat folded into an alert)."""
+    alerts = visible_alerts(user).order_by()
+    if hotlist is not None:
+        alerts = alerts.filter(hotlist=hotlist)
+    return alerts, Sighting.objects.filter(alert__in=alerts.values("pk")).order_by()
+
+
+def hit_filter(user, hotlist=None, field: str = "pk") -> Q:
+    """A filter on reads (``field`` names the read's id) keeping those that hit a list in an alert
+    ``user`` may see, whether the read raised the alert or repeated it."""
+    alerts, sightings = visible_hits(user, hotlist)
+    return Q(**{f"{field}__in": alerts.values("read_id")}) | Q(**{f"{field}__in": sightings.values("read_id")})
+
+
 def broadcast(event_type: str, alert_id: int) -> None:
     """Send an alert to the browsers that may show it (called after commit)."""
     alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event",
@@ -168,43 +193,70 @@ def do_update_event_alerts(event) -> None:
         transaction.on_commit(lambda pk=alert_id: broadcast("alert.updated", pk), robust=True)
 
 
-def do_create_alerts(read, matches, *, historical: bool = False, event=None) -> list[Alert]:
-    """One alert per vehicle pass, camera and entry, for the (entry, match) pairs from ``match_read``.
+def _entry_copy(entry, hotlist) -> dict:
+    """The entry's and list's fields an alert keeps, so it stays true when the list changes."""
+    return dict(hotlist=hotlist, hotlist_name=hotlist.name, entry_plate=entry.plate, entry_state=entry.state,
+                reason=entry.reason, case_number=entry.case_number, notes=entry.notes,
+                vehicle_make=entry.make, vehicle_model=entry.model, vehicle_colour=entry.colour,
+                vehicle_year=entry.vehicle_year, instructions=hotlist.instructions,
+                priority=hotlist.priority, colour=hotlist.colour, sound=hotlist.sound, covert=hotlist.covert)
 
-    A read of an entry already alerted at the same camera within ``ALERT_DEDUP_SECONDS`` of that
-    alert's last read is folded into it (``repeats``), not alerted again.
+
+def alert_to_repeat(entry, read, event=None) -> Alert | None:
+    """The alert that a read of ``entry`` at ``read``'s camera repeats, locked, or None.
+
+    A read repeats an alert of the same entry and camera when it belongs to the same plate event
+    (the vehicle never left the camera's view), or when it was captured less than
+    ``ALERT_DEDUP_SECONDS`` from the read that raised the alert. The window is measured from that
+    read, not from the latest repeat, so a vehicle that comes back again and again is alerted again
+    once per window; another camera always alerts at once."""
+    window = dedup_window()
+    same = Q(event=event) if event is not None else Q(pk__in=[])
+    if window > timedelta(0):
+        at = read.captured_at
+        same |= Q(read__captured_at__gt=at - window, read__captured_at__lt=at + window)
+    return (Alert.objects.select_for_update()
+            .filter(same, entry=entry, camera_id=read.camera_id, historical=False)
+            .exclude(read_id=read.pk)
+            .order_by("-read__captured_at", "-pk").first())
+
+
+def do_create_alerts(read, matches, *, historical: bool = False, event=None) -> list[Alert]:
+    """One alert per (entry, match) pair from ``match_read``, unless the read repeats a recent alert.
+
+    Every matching read is recorded as a ``Sighting``. A read of an entry alerted at the same
+    camera less than ``ALERT_DEDUP_SECONDS`` before (or after) it, or in the same plate event, is a
+    repeat (``alert_to_repeat``): it is attached to that alert (``repeats``, ``last_seen_at``, a "repeated" trail event) and raises no new one.
     """
     alerts = []
     for entry, match in matches:
         hotlist = entry.hotlist
-        if not historical:
-            window = dedup_window()
-            same_pass = Q(last_seen_at__gte=read.captured_at - window, last_seen_at__lte=read.captured_at + window)
-            if event is not None:
-                same_pass |= Q(event=event)
-            previous = (Alert.objects.select_for_update()
-                        .filter(same_pass, entry=entry, camera_id=read.camera_id, historical=False)
-                        .order_by("-last_seen_at").first())
-            if previous is not None:
-                Alert.objects.filter(pk=previous.pk).update(repeats=F("repeats") + 1,
-                                                            last_seen_at=Greatest(F("last_seen_at"), read.captured_at))
+        previous = None if historical else alert_to_repeat(entry, read, event)
+        if previous is not None:
+            _, new = Sighting.objects.get_or_create(
+                alert=previous, read=read, defaults=dict(captured_at=read.captured_at, matched_text=match.read,
+                                                         match_kind=match.kind, repeat=True))
+            if new:
+                Alert.objects.filter(pk=previous.pk).update(
+                    repeats=F("repeats") + 1, last_seen_at=Greatest(F("last_seen_at"), read.captured_at))
                 AlertEvent.objects.create(alert=previous, kind="repeated", detail={"read": read.pk, "text": read.text})
-                continue
+                transaction.on_commit(lambda pk=previous.pk: broadcast("alert.updated", pk), robust=True)
+            continue
         alert, created = Alert.objects.get_or_create(
             read=read, entry=entry,
-            defaults=dict(hotlist=hotlist, hotlist_name=hotlist.name, entry_plate=entry.plate,
-                          entry_state=entry.state, reason=entry.reason, case_number=entry.case_number,
-                          notes=entry.notes, match_kind=match.kind, matched_text=match.read,
+            defaults=dict(**_entry_copy(entry, hotlist), match_kind=match.kind, matched_text=match.read,
                           differences=_differences(match), explanation=match.description[:300],
-                          priority=hotlist.priority, colour=hotlist.colour, sound=hotlist.sound,
-                          covert=hotlist.covert, historical=historical, camera_id=read.camera_id,
-                          last_seen_at=read.captured_at, event=event),
+                          historical=historical, camera_id=read.camera_id, last_seen_at=read.captured_at,
+                          event=event),
         )
         if created:
+            Sighting.objects.create(alert=alert, read=read, captured_at=read.captured_at, matched_text=match.read,
+                                    match_kind=match.kind)
             AlertEvent.objects.create(alert=alert, kind="created",
                                       detail={"read": read.pk, "match": match.kind, "historical": historical})
             alerts.append(alert)
             transaction.on_commit(lambda pk=alert.pk: broadcast("alert.new", pk), robust=True)
+            transaction.on_commit(lambda pk=alert.pk: alert_raised.send(sender=Alert, alert_id=pk), robust=True)
     return alerts
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from .models import AuditLog, RetentionPolicy, RetentionRun
@@ -28,13 +28,14 @@ def _delete_files(names) -> int:
 
 
 def candidates(policy: RetentionPolicy, now=None) -> dict:
-    """Querysets of what is due: reads without alerts, reads with alerts, frames left without reads, audit records."""
-    from alerts.models import Alert
+    """Querysets of what is due: reads without hits, reads that hit a list (raised or repeated an alert),
+    frames left without reads, audit records."""
+    from alerts.models import Alert, Sighting
     from cameras.models import Frame
     from recognition.models import Read
 
     now = now or timezone.now()
-    has_alert = Exists(Alert.objects.filter(read=OuterRef("pk")))
+    has_alert = Q(Exists(Alert.objects.filter(read=OuterRef("pk")))) | Q(Exists(Sighting.objects.filter(read=OuterRef("pk"))))
     non_hit_cutoff = now - timedelta(days=policy.non_hit_days)
     hit_cutoff = now - timedelta(days=policy.hit_days)
     has_read = Exists(Read.objects.filter(frame=OuterRef("pk")))

@@ -211,6 +211,13 @@ def visible_alerts_for(user):
     return visible_alerts(user)
 
 
+def hit_filter_for(user, hotlist=None, field: str = "pk"):
+    """Reads that hit (that list) in an alert ``user`` may see: raised it or repeated it."""
+    from alerts.services import hit_filter
+
+    return hit_filter(user, hotlist, field)
+
+
 def search_reads(*, plate: str = "", camera=None, start=None, end=None, mode: str = "exact", lookalikes: int = 1,
                  edits: int = 0, hotlist=None, hits_only: bool = False, user=None, spec: SearchSpec | None = None):
     """Matching reads, newest first (a QuerySet; slice it for a page).
@@ -231,10 +238,7 @@ def search_reads(*, plate: str = "", camera=None, start=None, end=None, mode: st
     if spec.hotlist is not None or spec.hits_only:
         if user is None:
             raise ValueError("hit filters need the searching user (covert lists)")
-        alerts = visible_alerts_for(user).order_by()
-        if spec.hotlist is not None:
-            alerts = alerts.filter(hotlist=spec.hotlist)
-        qs = qs.filter(pk__in=alerts.values("read_id"))
+        qs = qs.filter(hit_filter_for(user, spec.hotlist))
     if spec.plate:
         if spec.lenient:
             qs = qs.filter(text__in=lenient_texts(qs, spec))
@@ -263,18 +267,26 @@ def page_of(qs, page: int, size: int = PAGE_SIZE) -> list:
 
 
 def hits_for(user, read_ids) -> dict[int, list[dict]]:
-    """read id -> [{list, kind, explanation}] of the alerts ``user`` may see."""
+    """read id -> [{list, kind, explanation, alert, repeat}] of the alerts ``user`` may see (a repeat: the
+    read was folded into an earlier alert of the same vehicle)."""
     out: dict[int, list[dict]] = defaultdict(list)
     if not read_ids:
         return out
-    rows = (visible_alerts_for(user).order_by().filter(read_id__in=list(read_ids))
-            .values_list("read_id", "hotlist_name", "match_kind", "explanation"))
+    from alerts.services import visible_hits
+
+    alerts, sightings = visible_hits(user)
+    ids = list(read_ids)
+    rows = [*(r + (False,) for r in alerts.filter(read_id__in=ids).order_by("pk").values_list(
+                "read_id", "hotlist_name", "match_kind", "explanation", "pk")),
+            *sightings.filter(read_id__in=ids).order_by("alert_id").values_list(
+                "read_id", "alert__hotlist_name", "alert__match_kind", "alert__explanation", "alert_id", "repeat")]
     seen = set()
-    for read_id, name, kind, explanation in rows:
+    for read_id, name, kind, explanation, alert_id, repeat in rows:
         if (read_id, name) in seen:
             continue
         seen.add((read_id, name))
-        out[read_id].append({"list": name, "kind": kind, "explanation": explanation})
+        out[read_id].append({"list": name, "kind": kind, "explanation": explanation, "alert": alert_id,
+                             "repeat": repeat})
     for v in out.values():
         v.sort(key=lambda h: h["list"])
     return out
@@ -284,8 +296,8 @@ def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
     """Map points (per camera) and per-hour chart series (reads and hits per camera) of the newest ``cap`` reads."""
     rows = list(qs.order_by("-captured_at", "-pk").values_list("pk", "camera_id", "captured_at")[:cap])
     ids_subquery = qs.order_by("-captured_at", "-pk").values("pk")[:cap]
-    hit_ids = set(visible_alerts_for(user).order_by().filter(read__in=ids_subquery)
-                  .values_list("read_id", flat=True)) if rows else set()
+    hit_ids = set(Read.objects.filter(pk__in=ids_subquery).filter(hit_filter_for(user))
+                  .values_list("pk", flat=True)) if rows else set()
     from cameras.models import Camera
 
     cams = {c.pk: c for c in Camera.objects.filter(pk__in={r[1] for r in rows})}

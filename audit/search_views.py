@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.roles import AUDITOR, role_required
+from config import clock
 
 from .forms import ReadSearchForm
 from .search import (COUNT_CAP, EXPORT_CAP, PAGE_SIZE, SearchSpec, aggregates, capped_count, explain, hits_for,
@@ -20,7 +21,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value) -> str:
-    """A CSV cell that spreadsheets will not run as a formula."""
+    """A CSV cell that spreadsheets will not run as a formula. Numbers stay numbers (-74.01, not '-74.01)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     if text.startswith(FORMULA_START):
         return "'" + text
@@ -74,10 +77,14 @@ class _Echo:
         return value
 
 
-def _export_rows(qs, user, capped: bool):
+def _export_rows(qs, user, capped: bool, base: str = ""):
+    """CSV rows; ``base`` (the site's address) makes the frame, crop and alert links absolute."""
+    from django.urls import reverse
+
     writer = csv.writer(_Echo())
-    yield writer.writerow(["read_id", "captured_at", "plate", "confidence", "candidates", "camera", "latitude",
-                           "longitude", "hit_lists", "crop"])
+    yield writer.writerow(["read_id", f"captured_at ({clock.zone_name()})", "plate", "confidence", "candidates",
+                           "camera", "latitude", "longitude", "hit_lists", "crop", "frame_url", "crop_url",
+                           "alert_urls"])
     batch = []
 
     def flush(batch):
@@ -86,8 +93,12 @@ def _export_rows(qs, user, capped: bool):
         for r in batch:
             cam = r.camera
             cands = " ".join(f"{c[0]}:{c[1]}" for c in (r.candidates or []) if isinstance(c, (list, tuple)) and len(c) >= 2)
-            row = [r.pk, r.captured_at.isoformat(), r.text, f"{r.confidence:.3f}", cands, cam.name, cam.latitude,
-                   cam.longitude, "; ".join(h["list"] for h in hits.get(r.pk, [])), r.crop.name if r.crop else ""]
+            read_hits = hits.get(r.pk, [])
+            row = [r.pk, clock.local_iso(r.captured_at), r.text, round(r.confidence, 3), cands, cam.name,
+                   cam.latitude, cam.longitude, "; ".join(h["list"] for h in read_hits), r.crop.name if r.crop else "",
+                   base + reverse("media", args=[r.frame.image.name]) if r.frame.image else "",
+                   base + reverse("media", args=[r.crop.name]) if r.crop else "",
+                   " ".join(sorted({base + reverse("alerts:detail", args=[h["alert"]]) for h in read_hits}))]
             out.append(writer.writerow([safe_cell(v) for v in row]))
         return "".join(out)
 
@@ -116,7 +127,8 @@ def export_csv(request):
     qs = search_reads(spec=spec, user=request.user)
     total, capped = capped_count(qs, EXPORT_CAP)
     do_log(request, "export.reads", query=form.audit_query(), reason=data["reason"], result_count=total)
-    response = StreamingHttpResponse(_export_rows(qs, request.user, capped), content_type="text/csv; charset=utf-8")
+    base = request.build_absolute_uri("/").rstrip("/")
+    response = StreamingHttpResponse(_export_rows(qs, request.user, capped, base), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="reads-{stamp}.csv"'
     return response

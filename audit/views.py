@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from accounts.roles import ADMIN, AUDITOR, has_role, role_required
+from config import clock
 
 from .models import AuditLog
 from .redact import Scope, redact
@@ -17,16 +18,23 @@ def audit_log(request):
     """The audit log, newest first; filtering it is itself logged. Records about covert lists the auditor is
     not cleared for show no query or reason (``audit.redact``)."""
     qs, action, username = _audit_query(request)
+    start, end = request.GET.get("from", ""), request.GET.get("to", "")
     confirm = False
-    if (action or username) and not has_search_token(request, request.GET):
-        qs, action, username, confirm = AuditLog.objects.all(), "", "", True  # a link from elsewhere: not applied
+    if (action or username or start or end) and not has_search_token(request, request.GET):
+        # A link from elsewhere: not applied, and nothing logged in the user's name.
+        qs, action, username, start, end, confirm = AuditLog.objects.all(), "", "", "", "", True
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
-    if action or username:
-        do_log(request, "audit.log_filter", query={"action": action, "user": username, "page": page.number},
-               result_count=page.paginator.count)
+    if (action or username or start or end) and not confirm:
+        do_log(request, "audit.log_filter", query={"action": action, "user": username, "from": start, "to": end,
+                                                   "page": page.number}, result_count=page.paginator.count)
     page.object_list = redact(page.object_list, Scope.of(request.user))
+    params = request.GET.copy()
+    params.pop("page", None)
+    actions = AuditLog.objects.order_by("action").values_list("action", flat=True).distinct()
     return render(request, "audit/log.html", {"page": page, "action": action, "username": username,
-                                              "confirm": confirm, "search_token": search_token(request)})
+                                              "actions": actions, "start": start, "end": end,
+                                              "query_string": params.urlencode(), "confirm": confirm,
+                                              "search_token": search_token(request)})
 
 
 @role_required(ADMIN, AUDITOR)
@@ -62,6 +70,18 @@ def _audit_query(request):
         qs = qs.filter(action=action)
     if username:
         qs = qs.filter(username=username)
+    # Days in the agency's zone, both ends included; a malformed date is ignored.
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+    from django.utils.dateparse import parse_date
+
+    zone = timezone.get_default_timezone()
+    start, end = parse_date(request.GET.get("from", "") or ""), parse_date(request.GET.get("to", "") or "")
+    if start:
+        qs = qs.filter(at__gte=datetime.combine(start, time.min, tzinfo=zone))
+    if end:
+        qs = qs.filter(at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
     return qs, action, username
 
 
@@ -83,13 +103,14 @@ def audit_log_export(request):
     scope = Scope.of(request.user)
 
     def chunk(records):
-        return "".join(writer.writerow([safe_cell(v) for v in (e.seq, e.at.isoformat(), e.username, e.action,
+        return "".join(writer.writerow([safe_cell(v) for v in (e.seq, clock.local_iso(e.at), e.username, e.action,
                                                                 json.dumps(e.query, sort_keys=True), e.reason,
                                                                 e.result_count, e.ip, e.hash, e.prev_hash)])
                        for e in redact(records, scope))
 
     def rows():
-        yield writer.writerow(["seq", "at", "user", "action", "query", "reason", "result_count", "ip", "hash", "prev_hash"])
+        yield writer.writerow(["seq", f"at ({clock.zone_name()})", "user", "action", "query", "reason", "result_count",
+                               "ip", "hash", "prev_hash"])
         batch = []
         for e in qs.order_by("seq").iterator(chunk_size=2000):
             batch.append(e)

@@ -8,6 +8,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from config import clock
+
 from .models import Camera, CameraIncident, Frame
 
 RATE_WINDOW = timedelta(minutes=5)
@@ -35,11 +37,13 @@ def camera_status(camera: Camera, now=None) -> dict:
     return {
         "id": camera.pk, "name": camera.name, "state": state, "enabled": camera.enabled,
         "last_frame_at": camera.last_frame_at.isoformat() if camera.last_frame_at else None,
+        "last_frame_at_display": clock.display(camera.last_frame_at),
         "silent_seconds": round(silent_for) if silent_for is not None else None,
         "fps": round(counts["total"] / RATE_WINDOW.total_seconds(), 3),
         "frames_5min": counts["total"], "failed_5min": counts["failed"], "waiting": counts["waiting"],
         "last_error": last_failed.error[:300] if last_failed else "",
         "last_error_at": last_failed.received_at.isoformat() if last_failed else None,
+        "last_error_at_display": clock.display(last_failed.received_at) if last_failed else "",
         "thumbnail": latest.thumbnail.name if latest else None,
     }
 

@@ -46,3 +46,15 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None or value.strip() == "":
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name (e.g. America/New_York), checked against the zone database."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = env_str(name, default) or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a time zone name (use e.g. America/New_York).") from exc
+    return value

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_str, env_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ALPR_VAR_DIR", str(BASE_DIR / "var")))
@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "hotlist",
     "alerts",
     "audit",
+    "deliveries",
     "frontend",
 ]
 
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.login.RequireAdminTotpMiddleware",
+    "accounts.login.RequirePasswordChangeMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -78,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "config.clock.context",
             ],
         },
     },
@@ -214,9 +217,14 @@ CONTENT_SECURITY_POLICY = env_bool("CONTENT_SECURITY_POLICY", True)
 
 # --- I18N -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# The agency's time zone (an IANA name such as America/New_York): every page, export and live card
+# shows times in it with the zone named, and times typed into forms (search range, expiries) are
+# taken in it. AGENCY_TIME_ZONE wins over TIME_ZONE; both default to UTC.
+TIME_ZONE = env_time_zone("AGENCY_TIME_ZONE", env_time_zone("TIME_ZONE", "UTC"))
 USE_I18N = True
 USE_TZ = True
+# Date formats with the zone shown (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Files ------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -269,4 +277,20 @@ BOLO_HISTORY_HOURS = env_int("BOLO_HISTORY_HOURS", 4)
 HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "0"))
 # Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.
 ALERT_DEDUP_SECONDS = env_int("ALERT_DEDUP_SECONDS", 120)
+
+# Alert deliveries away from the dashboard (deliveries/): email through Django's email backend,
+# webhooks signed with HMAC-SHA256. Links in them start with ALPR_BASE_URL.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "alpr-alerts@localhost")
+ALPR_BASE_URL = env_str("ALPR_BASE_URL", "")
+# Street tiles under the auditor's camera map, e.g. https://tiles.example.org/{z}/{x}/{y}.png (none: a plain grid).
+SEARCH_MAP_TILE_URL = env_str("SEARCH_MAP_TILE_URL", "")
+DELIVERY_TIMEOUT_SECONDS = env_int("DELIVERY_TIMEOUT_SECONDS", 5)
+DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 10)
 PLATE_EVENT_GAP_SECONDS = env_int("PLATE_EVENT_GAP_SECONDS", 5)

@@ -70,12 +70,23 @@ def do_demo_setup() -> DemoSetup:
     return DemoSetup(passwords=passwords, token=token, hot_plates=plates)
 
 
+def plate_for_frame(n: int, plates: list[str], rng: random.Random, hot_every: int = 3) -> str:
+    """The plate in demo frame ``n``: every ``hot_every``-th frame a listed plate, in turn (so each comes
+    back every ``hot_every * len(plates)`` frames: 48 s at the default 4 s interval, and alerts again
+    once ``ALERT_DEDUP_SECONDS`` have passed since its last alert), the others random."""
+    from recognition.vision.synth import random_plate_text
+
+    if n % hot_every == 0:
+        return plates[(n // hot_every) % len(plates)]
+    return random_plate_text(rng.randrange(1, 10**6))
+
+
 def feed(base_url: str, token: str, *, frames: int | None, interval: float, hot_every: int = 3,
          log=print, seed: int = 0) -> int:
     """Render scenes and POST them to /api/frames/ like a camera would. Returns frames accepted."""
     import cv2
 
-    from recognition.vision.synth import random_plate_text, render_vehicle_scene
+    from recognition.vision.synth import render_vehicle_scene
 
     rng = random.Random(seed)
     plates = hot_plates()
@@ -83,10 +94,7 @@ def feed(base_url: str, token: str, *, frames: int | None, interval: float, hot_
     n = 0
     session = requests.Session()
     while frames is None or n < frames:
-        if n % hot_every == 0:
-            plate = plates[(n // hot_every) % len(plates)]
-        else:
-            plate = random_plate_text(rng.randrange(1, 10**6))
+        plate = plate_for_frame(n, plates, rng, hot_every)
         image, _ = render_vehicle_scene(plate, seed=rng.randrange(10**6))
         ok, buf = cv2.imencode(".jpg", image, [int(cv2.IMWRITE_JPEG_QUALITY), 90])
         assert ok

@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from .importing import ImportFailed, RowError, parse_bytes
 from .models import Hotlist, ImportJob
-from .services import Progress, do_import_entries
+from .services import Progress, RemovalsNotConfirmed, do_import_entries
 
 MAX_STORED_ERRORS = 1000
 
@@ -28,10 +29,13 @@ class ImportOutcome:
     duplicates: int = 0
     errors: list[RowError] = field(default_factory=list)
     hotlist: Hotlist | None = None
+    needs_confirmation: bool = False  # it would remove more entries than allowed; nothing was written
 
 
 def run_import(list_name: str, data: bytes, *, mode: str, fmt: str | None = None, mapping: dict | None = None,
-               progress: Progress | None = None) -> ImportOutcome:
+               progress: Progress | None = None, max_removals: int | None = None) -> ImportOutcome:
+    """Parse, check and write a list file. With ``max_removals``, an import that would remove more
+    entries writes nothing and comes back with ``needs_confirmation`` and its counts."""
     progress = progress or (lambda phase, done, total: None)
     progress("parsing", 0, 0)
     try:
@@ -45,7 +49,11 @@ def run_import(list_name: str, data: bytes, *, mode: str, fmt: str | None = None
                              errors=[RowError(0, "the file has no entries; refusing to empty the list")])
     hotlist, _ = Hotlist.objects.get_or_create(name=list_name.strip())
     started = timezone.now()
-    counts = do_import_entries(hotlist, result.rows, mode=mode, progress=progress)
+    try:
+        counts = do_import_entries(hotlist, result.rows, mode=mode, progress=progress, max_removals=max_removals)
+    except RemovalsNotConfirmed as exc:
+        return ImportOutcome(ok=False, format=result.format, counts=exc.counts, duplicates=result.duplicates,
+                             hotlist=hotlist, needs_confirmation=True)
     if counts["added"]:
         from .tasks import check_history
 
@@ -77,14 +85,20 @@ def do_run_import_job(job_id: int) -> None:
         with job.file.open("rb") as fh:
             data = fh.read()
         outcome = run_import(job.hotlist_name, data, mode=job.mode, fmt=job.requested_format or None,
-                             progress=progress)
+                             progress=progress, max_removals=job.confirmed_removals)
     except Exception as exc:
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(),
                                                    errors=[[0, f"internal error: {exc}"]], error_count=1)
         raise
     job.detected_format = outcome.format
     job.finished_at = timezone.now()
-    if outcome.ok:
+    if outcome.needs_confirmation:
+        # Nothing was written: the admin sees what it would add, change and remove, and confirms.
+        job.status = ImportJob.Status.AWAITING
+        job.hotlist = outcome.hotlist
+        job.counts = {**outcome.counts, "duplicates": outcome.duplicates}
+        action = "hotlist.import_awaiting"
+    elif outcome.ok:
         job.status = ImportJob.Status.DONE
         job.hotlist = outcome.hotlist
         job.counts = {**outcome.counts, "duplicates": outcome.duplicates}
@@ -98,3 +112,22 @@ def do_run_import_job(job_id: int) -> None:
     do_log(None, action, username=job.created_by.get_username() if job.created_by_id else "",
            query={"list": job.hotlist_name, "file": job.original_name, "mode": job.mode, "format": job.detected_format,
                   "job": job.pk, **job.counts}, result_count=job.error_count or None)
+
+
+def do_confirm_import_job(job_id: int, removals: int) -> bool:
+    """The admin agreed to ``removals`` removals: the job runs again (and asks again if, by then, it would
+    remove more). False if the job was not waiting for a confirmation."""
+    from .tasks import run_import_job
+
+    with transaction.atomic():
+        confirmed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.AWAITING).update(
+            status=ImportJob.Status.QUEUED, confirmed_removals=removals)
+        if confirmed:
+            run_import_job.delay_on_commit(job_id)
+    return bool(confirmed)
+
+
+def do_cancel_import_job(job_id: int) -> bool:
+    """Drop an import that was waiting for a confirmation; the list stays as it is."""
+    return bool(ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.AWAITING).update(
+        status=ImportJob.Status.CANCELLED, finished_at=timezone.now()))

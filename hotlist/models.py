@@ -13,6 +13,8 @@ class Hotlist(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
+    instructions = models.TextField(blank=True, max_length=1000,
+                                    help_text="What an officer should do on a hit (shown on every alert of this list).")
     active = models.BooleanField(default=True)
     # Defaults follow common vendor practice: one look-alike substitution, no plain edits.
     match_mode = models.CharField(max_length=10, choices=MatchMode.choices, default=MatchMode.LENIENT)
@@ -133,6 +135,8 @@ class ImportJob(models.Model):
         DONE = "done"
         REJECTED = "rejected", "rejected (errors; nothing imported)"
         FAILED = "failed"
+        AWAITING = "awaiting", "waiting for confirmation (it would remove entries; nothing imported yet)"
+        CANCELLED = "cancelled", "cancelled (nothing imported)"
 
     hotlist_name = models.CharField(max_length=100)
     hotlist = models.ForeignKey(Hotlist, on_delete=models.SET_NULL, null=True, blank=True, related_name="imports")
@@ -141,6 +145,8 @@ class ImportJob(models.Model):
     requested_format = models.CharField(max_length=20, blank=True, help_text="Empty: detected from the file.")
     detected_format = models.CharField(max_length=20, blank=True)
     mode = models.CharField(max_length=10, default="replace")
+    confirmed_removals = models.PositiveIntegerField(
+        default=0, help_text="Removals the admin agreed to; an import that would remove more waits for a confirmation.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     counts = models.JSONField(default=dict)
     errors = models.JSONField(default=list, help_text="The first row errors: [[line, message], ...]")

@@ -23,6 +23,8 @@ from typing import Callable, Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config import clock
+
 from .importing import EntryRow
 from .models import Entry, Hotlist
 
@@ -90,9 +92,20 @@ def _bulk_update(hotlist: Hotlist, changed: list[tuple[int, EntryRow]]) -> None:
         Entry.objects.bulk_update(objs, list(DATA_FIELDS), batch_size=1000)
 
 
+class RemovalsNotConfirmed(Exception):
+    """The import would remove more entries than the user agreed to; nothing was written."""
+
+    def __init__(self, counts: dict[str, int]):
+        super().__init__(f"the import would remove {counts['removed']} entries")
+        self.counts = counts
+
+
 def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "replace",
-                      progress: Progress | None = None) -> dict[str, int]:
-    """Write parsed (already validated) rows into ``hotlist`` in one transaction; returns counts."""
+                      progress: Progress | None = None, max_removals: int | None = None) -> dict[str, int]:
+    """Write parsed (already validated) rows into ``hotlist`` in one transaction; returns counts.
+
+    With ``max_removals``, an import that would remove more entries than that writes nothing and
+    raises ``RemovalsNotConfirmed`` with what it would add, change and remove."""
     if mode not in IMPORT_MODES:
         raise ValueError(f"mode must be one of {', '.join(IMPORT_MODES)}")
     progress = progress or _noop
@@ -122,6 +135,9 @@ def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "re
                 counts["unchanged"] += 1
         if mode == "replace":
             removed.extend(pk for pk, _ in existing.values())
+        if max_removals is not None and len(removed) > max_removals:
+            counts.update(added=len(new), updated=len(changed), removed=len(removed))
+            raise RemovalsNotConfirmed(counts)
         if removed:
             progress("removing", 0, len(removed))
             _delete_entries(removed)
@@ -287,8 +303,48 @@ def preview_policy(plate: str, policy, *, recent_reads: int = 10000) -> dict:
         candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
         for match in index.match(candidates):
             hits.append({"read": read.text, "matched": match.read, "kind": match.kind, "explanation": match.description,
-                         "camera": read.camera.name, "captured_at": read.captured_at.isoformat()})
+                         "camera": read.camera.name, "captured_at": read.captured_at.isoformat(),
+                         "captured_at_display": clock.display(read.captured_at)})
         if len(hits) >= 20:
             break
     return {"plate": plate, "mode": policy.mode, "lookalike_variants": variants, "lookalike_count": count,
             "edit_count": edit_variant_count(plate, policy), "recent_hits": hits, "reads_checked": len(reads)}
+
+
+def _touch(hotlist_id: int) -> None:
+    """Mark the list changed, so every worker rebuilds its matching index (hotlist/matcher.py)."""
+    Hotlist.objects.filter(pk=hotlist_id).update(updated_at=timezone.now())
+
+
+def do_update_entry(entry: Entry, changes: dict) -> list[str]:
+    """Change one entry's fields (already validated); returns the names of the fields that changed.
+    Alerts raised on it keep what they copied."""
+    changed = [name for name, value in changes.items() if getattr(entry, name) != value]
+    if not changed:
+        return []
+    with transaction.atomic():
+        for name in changed:
+            setattr(entry, name, changes[name])
+        if "plate" in changed:
+            entry.plate_raw = entry.plate
+            changed.append("plate_raw")
+        entry.save(update_fields=changed)
+        _touch(entry.hotlist_id)
+    return [c for c in changed if c != "plate_raw"]
+
+
+def do_delete_entry(entry: Entry) -> None:
+    """Remove one entry; its alerts keep their copied fields and lose the link."""
+    with transaction.atomic():
+        _delete_entries([entry.pk])
+        _touch(entry.hotlist_id)
+
+
+def do_delete_hotlist(hotlist: Hotlist) -> int:
+    """Remove a list and its entries; returns how many entries went. Alerts keep their copied fields."""
+    with transaction.atomic():
+        Hotlist.objects.select_for_update().filter(pk=hotlist.pk).first()  # not while an import writes to it
+        ids = list(Entry.objects.filter(hotlist=hotlist).values_list("pk", flat=True))
+        _delete_entries(ids)
+        hotlist.delete()
+    return len(ids)

@@ -3,7 +3,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import ADMIN, OFFICER, role_required
@@ -64,6 +65,9 @@ def _job_state(job: ImportJob) -> dict:
              "hotlist_url": f"/hotlists/{job.hotlist_id}/" if job.hotlist_id else None}
     if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
         state["progress"] = job_progress(job.pk)
+    if job.status == ImportJob.Status.AWAITING:
+        state["confirm_url"] = reverse("hotlist:job_confirm", args=[job.pk])
+        state["cancel_url"] = reverse("hotlist:job_cancel", args=[job.pk])
     return state
 
 
@@ -134,3 +138,131 @@ def hotlist_preview(request, pk: int):
                                               "edit_budget": trial.edit_budget},
            result_count=len(result["recent_hits"]))
     return JsonResponse(result)
+
+
+@role_required(ADMIN)
+def entry_edit(request, pk: int):
+    """Edit one entry, or delete it; both need a reason and are audited."""
+    from .forms import DeleteForm, EntryForm
+    from .services import do_update_entry
+
+    entry = get_object_or_404(Entry.objects.select_related("hotlist"), pk=pk)
+    before = {"plate": entry.plate, "state": entry.state}
+    form = EntryForm(request.POST or None, instance=entry)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        entry.refresh_from_db()  # the form's validation wrote its values onto the instance
+        changed = do_update_entry(entry, changes)
+        do_log(request, "hotlist.entry_change", query={"list": entry.hotlist.name, **before, "entry": entry.pk,
+                                                      "changed": {name: str(changes[name]) for name in changed}},
+               reason=form.cleaned_data["change_reason"])
+        messages.success(request, f"Entry {entry.plate} saved." if changed else "Nothing changed.")
+        return redirect("hotlist:detail", pk=entry.hotlist_id)
+    return render(request, "hotlist/entry.html", {"entry": entry, "form": form, "delete_form": DeleteForm()},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@role_required(ADMIN)
+def entry_delete(request, pk: int):
+    from .forms import DeleteForm, EntryForm
+    from .services import do_delete_entry
+
+    entry = get_object_or_404(Entry.objects.select_related("hotlist"), pk=pk)
+    form = DeleteForm(request.POST)
+    if not form.is_valid():
+        return render(request, "hotlist/entry.html", {"entry": entry, "form": EntryForm(instance=entry),
+                                                      "delete_form": form}, status=400)
+    hotlist = entry.hotlist
+    do_delete_entry(entry)
+    do_log(request, "hotlist.entry_delete", query={"list": hotlist.name, "plate": entry.plate, "state": entry.state,
+                                                  "entry": pk}, reason=form.cleaned_data["change_reason"])
+    messages.success(request, f"Entry {entry.plate} removed from {hotlist.name}.")
+    return redirect("hotlist:detail", pk=hotlist.pk)
+
+
+@role_required(ADMIN)
+def hotlist_delete(request, pk: int):
+    """Delete a whole list: its name typed again and a reason; audited."""
+    from .forms import DeleteForm
+    from .services import do_delete_hotlist
+
+    hotlist = get_object_or_404(Hotlist, pk=pk)
+    form = DeleteForm(request.POST or None, confirm_name=hotlist.name)
+    if request.method == "POST" and form.is_valid():
+        name = hotlist.name
+        removed = do_delete_hotlist(hotlist)
+        do_log(request, "hotlist.delete", query={"list": name, "entries": removed}, result_count=removed,
+               reason=form.cleaned_data["change_reason"])
+        messages.success(request, f"The list {name} and its {removed} entries were deleted; their alerts remain.")
+        return redirect("hotlist:list")
+    return render(request, "hotlist/delete.html", {"hotlist": hotlist, "form": form,
+                                                   "entry_count": hotlist.entries.count()},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@role_required(ADMIN)
+def import_job_confirm(request, pk: int):
+    """The admin saw what the import would remove and agrees: it runs (asking again if it would now remove more)."""
+    from .imports import do_confirm_import_job
+
+    job = get_object_or_404(ImportJob, pk=pk)
+    removals = request.POST.get("removals", "")
+    if not removals.isdigit() or int(removals) != job.counts.get("removed"):
+        messages.error(request, "The import changed since you saw it; look at its counts again.")
+    elif do_confirm_import_job(job.pk, int(removals)):
+        do_log(request, "hotlist.import_confirm", query={"list": job.hotlist_name, "job": job.pk,
+                                                        "removed": int(removals)})
+    return redirect("hotlist:job", pk=job.pk)
+
+
+@require_POST
+@role_required(ADMIN)
+def import_job_cancel(request, pk: int):
+    from .imports import do_cancel_import_job
+
+    job = get_object_or_404(ImportJob, pk=pk)
+    if do_cancel_import_job(job.pk):
+        do_log(request, "hotlist.import_cancel", query={"list": job.hotlist_name, "job": job.pk})
+        messages.success(request, f"Import of {job.original_name} cancelled; {job.hotlist_name} is unchanged.")
+    return redirect("hotlist:job", pk=job.pk)
+
+
+def _my_bolos(user):
+    """The live BOLO entries ``user`` entered. Who entered a BOLO is read from its audit record
+    (action hotlist.bolo), the tamper-evident record of it."""
+    from django.db.models import Q
+
+    from audit.models import AuditLog
+
+    mine = AuditLog.objects.filter(action="hotlist.bolo", username=user.get_username(), query__list=BOLO_LIST)
+    keys = {(q.get("plate"), q.get("state", "")) for q in mine.values_list("query", flat=True)}
+    if not keys:
+        return Entry.objects.none()
+    match = Q()
+    for plate, state in keys:
+        match |= Q(plate=plate, state=state)
+    return Entry.objects.filter(match, hotlist__name=BOLO_LIST).order_by("expires_at")
+
+
+@role_required(OFFICER, ADMIN)
+def my_bolos(request):
+    return render(request, "hotlist/my_bolos.html", {"entries": _my_bolos(request.user)})
+
+
+@require_POST
+@role_required(OFFICER, ADMIN)
+def bolo_cancel(request, pk: int):
+    """An officer cancels a BOLO they entered (admins may cancel any); audited."""
+    from accounts.roles import has_role
+
+    from .services import do_delete_entry
+
+    scope = Entry.objects.filter(hotlist__name=BOLO_LIST) if has_role(request.user, ADMIN) else _my_bolos(request.user)
+    entry = get_object_or_404(scope, pk=pk)
+    do_delete_entry(entry)
+    do_log(request, "hotlist.bolo_cancel", query={"plate": entry.plate, "state": entry.state, "list": BOLO_LIST},
+           reason=request.POST.get("reason", "")[:500])
+    messages.success(request, f"The BOLO for {entry.plate} is cancelled.")
+    return redirect("hotlist:my_bolos")

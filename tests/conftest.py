@@ -8,6 +8,7 @@ they fail instead, because CI must run them.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -133,6 +134,7 @@ class Stack:
         self.ws_url = base_url.replace("http://", "ws://") + "/ws/alerts/"
         self.env = env
         self.procs = procs
+        self.smtp = None  # the SmtpInbox of the stack's email
 
     def logs(self) -> str:
         return "\n".join(p.tail() for p in self.procs)
@@ -162,6 +164,10 @@ def _database_url() -> str:
     return f"postgres://{auth}{s.get('HOST') or 'localhost'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
+#: The agency time zone of the test stack.
+STACK_TIME_ZONE = "America/Chicago"
+
+
 def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
     """The environment of a test stack's processes: production settings on the test database, a media
     folder of its own, and (ALPR_INSTANCE) a queue and channel keys of its own on the shared Redis."""
@@ -180,9 +186,22 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
         "ALPR_CAPTURED_AT_PAST_DAYS": "3650",
         # Production settings, but served over plain http on 127.0.0.1: cookies may not be Secure-only.
         "SECURE_COOKIES": "0",
+        # Not UTC, so that a time shown in the server's or the browser's zone instead of the agency's shows up.
+        "AGENCY_TIME_ZONE": STACK_TIME_ZONE,
         **extra,
     })
     return env
+
+
+class SmtpInbox:
+    """aiosmtpd handler keeping every message the stack sends."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
 
 
 @pytest.fixture(scope="session")
@@ -194,7 +213,15 @@ def live_stack(django_db_setup, django_db_blocker):
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
     port = free_port()
     var_dir = tempfile.mkdtemp(prefix="alpr-stack-")
-    env = stack_env(var_dir, f"stack-{port}")
+    # A real SMTP server for the stack's email deliveries (deliveries/), kept for the tests to read.
+    from aiosmtpd.controller import Controller
+
+    smtp = SmtpInbox()
+    smtp_server = Controller(smtp, hostname="127.0.0.1", port=free_port())
+    smtp_server.start()
+    env = stack_env(var_dir, f"stack-{port}", EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                    EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_server.port), DELIVERY_RETRY_BASE_SECONDS="1",
+                    ALPR_BASE_URL=f"http://127.0.0.1:{port}")
     # The ONNX export of the detector is made once, before two processes could race for it.
     with django_db_blocker.unblock():
         from recognition.vision.pipeline import get_pipeline
@@ -205,6 +232,7 @@ def live_stack(django_db_setup, django_db_blocker):
     web = Proc("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                           "config.asgi:application"], env)
     stack = Stack(f"http://127.0.0.1:{port}", env, [web, worker])
+    stack.smtp = smtp
     try:
         if not web.wait_for_line("Listening on TCP address", 60):
             pytest.fail("Daphne did not start\n" + stack.logs())
@@ -212,6 +240,7 @@ def live_stack(django_db_setup, django_db_blocker):
             pytest.fail("The Celery worker did not start\n" + stack.logs())
         yield stack
     finally:
+        smtp_server.stop()
         for proc in stack.procs:
             proc.stop()
         # Keep the processes' output for a look after a failure (CI prints test-artifacts/ paths).
@@ -235,3 +264,20 @@ def make_stack_user(username: str, role: str, password: str):
     user.password = make_password(password, hasher="pbkdf2_sha256")
     user.save(update_fields=["password"])
     return user
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's package) through Playwright, for the browser tests."""
+    require(Path(CHROMIUM).exists(), "Chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()

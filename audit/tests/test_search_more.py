@@ -287,3 +287,24 @@ def test_officers_cannot_search_or_export(client, officer, reads):
 def test_capped_count(reads):
     assert capped_count(search_reads(plate="*"), cap=4) == (4, True)
     assert capped_count(search_reads(plate="*"), cap=10) == (6, False)
+
+
+@pytest.mark.django_db
+def test_export_keeps_numbers_numeric_and_links_each_row_to_its_frame_and_alert(client, auditor, reads):
+    import csv
+    import io
+
+    camera, other, r = reads
+    Camera = type(camera)
+    Camera.objects.filter(pk=camera.pk).update(latitude=40.7128, longitude=-74.01)
+    alert = hit(r["exact"], "Stolen")
+    client.force_login(auditor)
+    body = b"".join(client.get("/audit/reads/export.csv", {**WHY, "plate": "ABC123"}).streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["longitude"] == "-74.01" and row["latitude"] == "40.7128" and row["confidence"] == "0.9"
+    assert float(row["longitude"]) == -74.01
+    assert row["frame_url"] == "http://testserver/media/frames/x.jpg"
+    assert row["crop_url"] == "http://testserver/media/crops/2026/11/20/a.jpg"
+    assert row["alert_urls"] == f"http://testserver/alerts/{alert.pk}/"

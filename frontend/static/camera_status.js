@@ -5,7 +5,7 @@
     try {
       const s = await (await fetch(box.dataset.url, { credentials: "same-origin" })).json();
       document.getElementById("st-state").textContent = s.state;
-      document.getElementById("st-last").textContent = s.last_frame_at ? new Date(s.last_frame_at).toLocaleString() : "never";
+      document.getElementById("st-last").textContent = s.last_frame_at_display || "never";
       document.getElementById("st-fps").textContent = s.fps;
       document.getElementById("st-frames").textContent = `${s.frames_5min} (${s.failed_5min} failed, ${s.waiting} waiting)`;
       document.getElementById("st-error").textContent = s.last_error || "none";

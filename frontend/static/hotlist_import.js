@@ -12,8 +12,48 @@
     if (percent === null) bar.removeAttribute("value"); else bar.value = percent;
   }
 
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function postButton(url, label, fields, cls, testid) {
+    const form = document.createElement("form");
+    form.method = "post"; form.action = url;
+    for (const [name, value] of Object.entries({ csrfmiddlewaretoken: csrfToken(), ...fields })) {
+      const input = document.createElement("input");
+      input.type = "hidden"; input.name = name; input.value = value;
+      form.appendChild(input);
+    }
+    const button = document.createElement("button");
+    button.type = "submit"; button.textContent = label;
+    if (cls) button.className = cls;
+    button.setAttribute("data-testid", testid);
+    form.appendChild(button);
+    return form;
+  }
+
+  // The import would remove entries: nothing was written; say what it would do and ask.
+  function askToConfirm(state) {
+    const c = state.counts;
+    show("waiting for your confirmation", 0);
+    const div = document.createElement("div");
+    div.className = "notice";
+    div.setAttribute("data-testid", "import-confirm");
+    const p = document.createElement("p");
+    p.textContent = `Nothing has changed yet. This ${state.mode} import of ${state.file} into ${state.list} would ` +
+      `add ${c.added}, change ${c.updated} and REMOVE ${c.removed} entries (${c.unchanged} unchanged).`;
+    div.append(p,
+      postButton(state.confirm_url, `Remove ${c.removed} entries and import`, { removals: c.removed }, "danger", "confirm-import"),
+      postButton(state.cancel_url, "Cancel: leave the list as it is", {}, "secondary", "cancel-import"));
+    result.appendChild(div);
+    div.scrollIntoView({ block: "center" });
+  }
+
   function finish(state) {
     result.replaceChildren();
+    if (state.status === "awaiting") { askToConfirm(state); return; }
+    if (state.status === "cancelled") { show("cancelled: the list is unchanged", 0); return; }
     if (state.status === "done") {
       const c = state.counts;
       show("done", 100);

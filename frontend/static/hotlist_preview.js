@@ -40,7 +40,7 @@
     const hits = document.createElement("ul"); hits.dataset.testid = "preview-hits";
     if (!data.recent_hits.length) hits.appendChild(item("none"));
     data.recent_hits.forEach((hit) => hits.appendChild(item(
-      `${hit.read} at ${hit.camera}, ${new Date(hit.captured_at).toLocaleString()}: ${hit.kind} (${hit.explanation})`)));
+      `${hit.read} at ${hit.camera}, ${hit.captured_at_display || new Date(hit.captured_at).toLocaleString()}: ${hit.kind} (${hit.explanation})`)));
     out.appendChild(hits);
   }
 

@@ -27,7 +27,7 @@
     return series.reduce(function (s, c) { return s + c.hits[i]; }, 0);
   });
   var max = Math.max(1, Math.max.apply(null, totals));
-  var bw = (W - L - R) / hours.length;
+  var bw = Math.min(48, (W - L - R) / hours.length);  // one hour of data is one readable bar, not the whole width
   function y(v) { return H - B - v / max * (H - T - B); }
 
   el("line", {x1: L, x2: W - R, y1: H - B, y2: H - B, stroke: "#444"});

@@ -54,6 +54,11 @@
       }
     }
   }
+  if (!tileUrl) {
+    // Honest about what it is: no street map behind the points unless a tile source is configured.
+    el("text", {x: W - 6, y: 14, "text-anchor": "end", "font-size": 10, fill: "#666", "data-testid": "map-note"},
+       "No street map configured: camera positions on a latitude/longitude grid");
+  }
   // Graticule: about five lines each way at a round step.
   function step(range) {
     var raw = range / 5, p = Math.pow(10, Math.floor(Math.log10(raw))), m = raw / p;
