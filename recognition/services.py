@@ -109,40 +109,66 @@ def do_process_frame(frame_id: int, claim_token: str = "") -> list[Read]:
         raise
 
 
+def _save_file(field, data: bytes) -> str:
+    """Store ``data`` under the field's folder with a fresh name (local disk or the object store)."""
+    name = field.generate_filename(None, f"{uuid.uuid4().hex}.jpg")
+    return field.storage.save(name, ContentFile(data), max_length=field.max_length)
+
+
+def _delete_files(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # noqa: BLE001 - an orphaned file is harmless; retention cannot see it, so log it
+            log.warning("could not delete %s", name, exc_info=True)
+
+
 def _store_results(frame_id: int, plate_reads, thumb: bytes, engines: tuple[str, str], elapsed_ms: int) -> list[Read]:
     from alerts.services import do_create_alerts, do_update_event_alerts
     from hotlist.services import match_read
 
-    with transaction.atomic():
-        locked = Frame.objects.select_for_update().get(pk=frame_id)
-        if locked.status != Frame.Status.PROCESSING:
-            return []  # another worker finished it meanwhile
-        locked.thumbnail.save(f"{uuid.uuid4().hex}.jpg", ContentFile(thumb), save=False)
-        reads = []
-        for pr in plate_reads:
-            read = Read(frame=locked, camera_id=locked.camera_id, captured_at=locked.captured_at, text=pr.text,
-                        confidence=float(pr.confidence),
-                        candidates=[[c.text, round(float(c.confidence), 4)] for c in pr.candidates],
-                        box_x=pr.box.x, box_y=pr.box.y, box_w=pr.box.w, box_h=pr.box.h,
-                        detector_confidence=float(pr.detector_confidence),
-                        # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
-                        # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
-                        engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40])
-            read.crop.save(f"{uuid.uuid4().hex}.jpg", ContentFile(_encode_jpeg(pr.crop)), save=False)
-            read.save()
-            reads.append(read)
-        locked.status = Frame.Status.DONE
-        locked.processed_at = timezone.now()
-        locked.processing_ms = elapsed_ms
-        locked.save(update_fields=["thumbnail", "status", "processed_at", "processing_ms"])
-        from .events import do_assign_event
+    # The files go first, outside the transaction: with an object store each one is a network round
+    # trip, which must not hold the frame's row lock. They are removed again if the rows are not stored.
+    thumb_name = _save_file(Frame._meta.get_field("thumbnail"), thumb)
+    crop_field = Read._meta.get_field("crop")
+    crop_names = [_save_file(crop_field, _encode_jpeg(pr.crop)) for pr in plate_reads]
+    stored = False
+    try:
+        with transaction.atomic():
+            locked = Frame.objects.select_for_update().get(pk=frame_id)
+            if locked.status != Frame.Status.PROCESSING:
+                return []  # another worker finished it meanwhile
+            locked.thumbnail.name = thumb_name
+            reads = []
+            for pr, crop_name in zip(plate_reads, crop_names):
+                read = Read(frame=locked, camera_id=locked.camera_id, captured_at=locked.captured_at, text=pr.text,
+                            confidence=float(pr.confidence),
+                            candidates=[[c.text, round(float(c.confidence), 4)] for c in pr.candidates],
+                            box_x=pr.box.x, box_y=pr.box.y, box_w=pr.box.w, box_h=pr.box.h,
+                            detector_confidence=float(pr.detector_confidence),
+                            # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
+                            # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
+                            engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40], crop=crop_name)
+                read.save()
+                reads.append(read)
+            locked.status = Frame.Status.DONE
+            locked.processed_at = timezone.now()
+            locked.processing_ms = elapsed_ms
+            locked.save(update_fields=["thumbnail", "status", "processed_at", "processing_ms"])
+            from .events import do_assign_event
 
-        for read in reads:
-            event, consensus_changed = do_assign_event(read)
-            do_create_alerts(read, match_read(read, also=[(event.plate, event.confidence)]), event=event)
-            if consensus_changed:
-                do_update_event_alerts(event)
-    return reads
+            for read in reads:
+                event, consensus_changed = do_assign_event(read)
+                do_create_alerts(read, match_read(read, also=[(event.plate, event.confidence)]), event=event)
+                if consensus_changed:
+                    do_update_event_alerts(event)
+        stored = True
+        return reads
+    finally:
+        if not stored:
+            _delete_files([thumb_name, *crop_names])
 
 
 # A queued frame whose task has not started after this long is taken to be lost.

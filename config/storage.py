@@ -1,0 +1,79 @@
+"""Where frames, thumbnails, plate crops and uploaded videos are kept.
+
+Local disk (``MEDIA_ROOT``) by default; with ``S3_BUCKET`` set, any S3-compatible object store
+(AWS S3, SeaweedFS, MinIO, Ceph), so that every web, worker and reader process on any machine
+reads what another one stored. The bucket stays private: nothing is written with a public ACL,
+and ``/media/...`` (frontend/views.py) streams each object to a logged-in user with a role after
+its check. Presigned URLs, should anything ask the storage for one, expire after a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+S3_VARIABLES = ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION")
+SIGNED_URL_SECONDS = 60
+
+
+def media_storage(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``STORAGES["default"]`` entry for these environment variables; fails loudly on a partial setup."""
+    values = {name: (environ.get(name) or "").strip() for name in S3_VARIABLES}
+    bucket = values["S3_BUCKET"]
+    if not bucket:
+        given = [name for name, value in values.items() if value]
+        if given:
+            raise ImproperlyConfigured(f"{', '.join(given)} set without S3_BUCKET: set S3_BUCKET to keep media in "
+                                       "the object store, or unset them to keep it on local disk (MEDIA_ROOT).")
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if bool(values["S3_ACCESS_KEY_ID"]) != bool(values["S3_SECRET_ACCESS_KEY"]):
+        raise ImproperlyConfigured("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (or leave both unset to "
+                                   "use the machine's AWS credentials, e.g. an instance role).")
+    endpoint = values["S3_ENDPOINT_URL"]
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"S3_ENDPOINT_URL={endpoint!r} must start with http:// or https://")
+    options: dict[str, Any] = {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint or None,
+        "access_key": values["S3_ACCESS_KEY_ID"] or None,
+        "secret_key": values["S3_SECRET_ACCESS_KEY"] or None,
+        "region_name": values["S3_REGION"] or None,
+        # Private objects; links (if any) are signed and short-lived; never overwrite another upload.
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": SIGNED_URL_SECONDS,
+        "file_overwrite": False,
+        "signature_version": "s3v4",
+        # Self-hosted stores (SeaweedFS, MinIO) answer on one host name: bucket in the path.
+        "addressing_style": "path" if endpoint else None,
+    }
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def uses_object_store() -> bool:
+    from django.conf import settings
+
+    return settings.STORAGES["default"]["BACKEND"].endswith("S3Storage")
+
+
+def ensure_bucket() -> bool:
+    """Create the configured bucket (private) if it is missing; True if it was created."""
+    from botocore.exceptions import ClientError
+    from django.core.files.storage import default_storage
+
+    client = default_storage.connection.meta.client  # type: ignore[attr-defined]
+    bucket = default_storage.bucket_name  # type: ignore[attr-defined]
+    try:
+        client.head_bucket(Bucket=bucket)
+        return False
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404:
+            raise
+    region = client.meta.region_name
+    if region and region != "us-east-1" and not default_storage.endpoint_url:  # type: ignore[attr-defined]
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    else:
+        client.create_bucket(Bucket=bucket)
+    return True
