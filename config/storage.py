@@ -9,6 +9,7 @@ its check. Presigned URLs, should anything ask the storage for one, expire after
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,13 +50,53 @@ def media_storage(environ: Mapping[str, str]) -> dict[str, Any]:
         # Self-hosted stores (SeaweedFS, MinIO) answer on one host name: bucket in the path.
         "addressing_style": "path" if endpoint else None,
     }
-    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+    return {"BACKEND": "config.storage.ObjectStorage", "OPTIONS": options}
 
 
 def uses_object_store() -> bool:
     from django.conf import settings
 
-    return settings.STORAGES["default"]["BACKEND"].endswith("S3Storage")
+    return settings.STORAGES["default"]["BACKEND"] == "config.storage.ObjectStorage"
+
+
+def _object_storage_class():
+    from storages.backends.s3 import S3Storage
+
+    class ObjectStorage(S3Storage):
+        """django-storages' S3 storage with one boto3 connection per process instead of one per thread.
+
+        Django runs each request of an ASGI server (Daphne) in a thread of its own, and a new boto3
+        session costs about 180 ms (it loads the S3 service model), which every frame upload would
+        pay. boto3's clients are thread-safe, and S3Storage already shares its Bucket across threads.
+        """
+
+        _lock = threading.Lock()
+
+        @property
+        def connection(self):
+            shared = self.__dict__.get("_shared_connection")
+            if shared is None:
+                with self._lock:
+                    shared = self.__dict__.get("_shared_connection")
+                    if shared is None:
+                        shared = self.__dict__["_shared_connection"] = super().connection
+            return shared
+
+        def __getstate__(self):
+            state = super().__getstate__()
+            state.pop("_shared_connection", None)
+            return state
+
+    return ObjectStorage
+
+
+def __getattr__(name: str):
+    # django-storages (and boto3) are imported only when a bucket is configured.
+    if name == "ObjectStorage":
+        cls = _object_storage_class()
+        globals()["ObjectStorage"] = cls
+        return cls
+    raise AttributeError(name)
 
 
 def ensure_bucket() -> bool:

@@ -34,7 +34,7 @@ def test_media_stay_on_local_disk_unless_a_bucket_is_set():
     assert media_storage({})["BACKEND"] == "django.core.files.storage.FileSystemStorage"
     s3 = media_storage({"S3_BUCKET": "evidence", "S3_ENDPOINT_URL": "http://store:8333", "S3_ACCESS_KEY_ID": "k",
                         "S3_SECRET_ACCESS_KEY": "s"})
-    assert s3["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert s3["BACKEND"] == "config.storage.ObjectStorage"
     options = s3["OPTIONS"]
     assert options["bucket_name"] == "evidence" and options["endpoint_url"] == "http://store:8333"
     assert options["default_acl"] is None and options["querystring_auth"] is True
@@ -183,3 +183,19 @@ def test_an_uploaded_video_kept_in_the_bucket_is_read_from_a_local_copy(
     assert Frame.objects.filter(camera=camera, status=Frame.Status.DONE).count() == reader.submitted
     assert reader._copy is not None and not Path(reader._copy).exists()  # the temporary copy is gone
     assert local_files(settings) == []
+
+
+@pytest.mark.django_db
+def test_every_thread_shares_one_object_store_connection(s3_media):
+    """Daphne runs each request in a new thread: a boto3 session per thread would cost each upload ~180 ms."""
+    import threading
+
+    from django.core.files.storage import default_storage
+
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(default_storage.connection)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(c) for c in seen}) == 1 and seen[0] is default_storage.connection
