@@ -27,9 +27,12 @@ def _same_plate(event: PlateEvent, candidates: list[tuple[str, float]]) -> bool:
     return bool(index.match(candidates))
 
 
-def do_assign_event(read: Read) -> tuple[PlateEvent, bool]:
+def do_assign_event(read: Read, pending: list[Read] | tuple[Read, ...] = ()) -> tuple[PlateEvent, bool]:
     """Put ``read`` into the open event of its plate on its camera, or start one. Returns
-    (event, consensus_changed). Call inside the transaction that stores the read."""
+    (event, consensus_changed). Call inside the transaction that stores the read.
+
+    ``read`` may not be saved yet (it is then inserted afterwards with its event set, which saves an
+    UPDATE per read); ``pending``: other unsaved reads of the same transaction already assigned."""
     candidates = [(t, float(c)) for t, c in read.candidates] or [(read.text, read.confidence)]
     window = gap()
     open_events = (PlateEvent.objects.select_for_update()
@@ -42,13 +45,18 @@ def do_assign_event(read: Read) -> tuple[PlateEvent, bool]:
                                           last_seen_at=read.captured_at, plate=read.text,
                                           confidence=read.confidence, votes={t: c for t, c in candidates},
                                           read_count=1)
-        Read.objects.filter(pk=read.pk).update(event=event)
+        if read.pk is not None:
+            Read.objects.filter(pk=read.pk).update(event=event)
         read.event = event
         return event, False
-    Read.objects.filter(pk=read.pk).update(event=event)
+    if read.pk is not None:
+        Read.objects.filter(pk=read.pk).update(event=event)
     read.event = event
+    others = [r for r in pending if r.event_id == event.pk and r is not read]
+    if read.pk is None:
+        others.append(read)
     all_reads = [[(t, float(c)) for t, c in r.candidates] or [(r.text, r.confidence)]
-                 for r in Read.objects.filter(event=event).only("candidates", "text", "confidence")]
+                 for r in [*Read.objects.filter(event=event).only("candidates", "text", "confidence"), *others]]
     consensus = vote(all_reads)
     changed = consensus.text != event.plate
     event.plate, event.confidence = consensus.text, consensus.confidence
