@@ -257,6 +257,52 @@ def start_object_store(var_dir: Path):
     return store
 
 
+def cpu_seconds(child: "Child") -> float:
+    """User + system CPU of a child process and its descendants (a Celery worker's pool process)."""
+    import psutil
+
+    try:
+        process = psutil.Process(child.popen.pid)
+        total = 0.0
+        for p in [process, *process.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def redis_net_bytes() -> int | None:
+    """Bytes in and out of the Redis server (all its clients: meaningful on a Redis of the load test's own)."""
+    try:
+        import redis
+
+        stats = redis.Redis.from_url(os.environ["REDIS_URL"]).info("stats")
+        return int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"])
+    except Exception:  # noqa: BLE001 - an older Redis or no INFO rights: the figure is left out
+        return None
+
+
+def stored_bytes(frame_ids: list[int]) -> dict:
+    """Mean bytes per frame kept in the media storage (local disk or object store): frame, thumbnail, crops."""
+    from django.core.files.storage import default_storage
+
+    from cameras.models import Frame
+    from recognition.models import Read
+
+    def size(name: str) -> int:
+        try:
+            return default_storage.size(name) if name else 0
+        except Exception:  # noqa: BLE001 - missing file: counted as nothing
+            return 0
+
+    frames = list(Frame.objects.filter(pk__in=frame_ids).values_list("image", "thumbnail"))
+    crops = list(Read.objects.filter(frame_id__in=frame_ids).values_list("crop", flat=True))
+    n = max(1, len(frames))
+    return {"frame": round(sum(size(f) for f, _ in frames) / n), "thumbnail": round(sum(size(t) for _, t in frames) / n),
+            "crops": round(sum(size(c) for c in crops) / n), "reads_per_frame": round(len(crops) / n, 2)}
+
+
 def local_files(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
 
@@ -495,6 +541,9 @@ def run(args) -> dict:
                                           base_time + timedelta(minutes=i), base_urls, sent))
                    for i, (_, token) in enumerate(world.cameras)]
         log(f"sending {args.cameras} x {args.fps} frames/s for {args.seconds} s")
+        cpu_before = {"web": sum(cpu_seconds(n.web) for n in nodes),
+                      "worker": sum(cpu_seconds(w) for n in nodes for w in n.workers)}
+        redis_before = redis_net_bytes()
         for t in threads:
             t.start()
         for t in threads:
@@ -506,6 +555,9 @@ def run(args) -> dict:
         log(f"senders done: {len(sent)} sent, {len(accepted)} accepted, {backlog} not yet processed; draining")
         counts = wait_processed(ids, args.drain)
         drain_s = time.monotonic() - send_end
+        cpu_used = {"web": sum(cpu_seconds(n.web) for n in nodes) - cpu_before["web"],
+                    "worker": sum(cpu_seconds(w) for n in nodes for w in n.workers) - cpu_before["worker"]}
+        redis_after = redis_net_bytes()
         # The last alerts are broadcast on commit: give them a moment to cross Redis and Daphne.
         hot_done = {fid for fid, status in Frame.objects.filter(pk__in=[s.frame_id for s in accepted if s.hot])
                     .values_list("pk", "status") if status == Frame.Status.DONE}
@@ -566,6 +618,12 @@ def run(args) -> dict:
             "alpr_threads": args.threads,
             "cpu_count": os.cpu_count(),
             "post_errors": errors,
+            # Per frame processed: CPU of the web and worker processes (all nodes) while the cameras sent and
+            # the queue drained, Redis bytes in + out (the whole server's), and bytes kept in the media storage.
+            "cpu_ms_per_frame": {kind: round(1000 * used / max(1, len(finished)), 1) for kind, used in cpu_used.items()},
+            "redis_bytes_per_frame": (round((redis_after - redis_before) / max(1, len(finished)))
+                                      if redis_before is not None and redis_after is not None else None),
+            "stored_bytes_per_frame": stored_bytes(ids),
         }
         if args.nodes > 1:
             by_node = {}
