@@ -13,7 +13,7 @@ between the processes. Media go to a temporary folder (or to the object store if
 set); with REDIS_URL the alerts are broadcast through Redis.
 
 Printed: reads_per_s and frames_per_s (all processes, from a common start to the last frame),
-ms_per_frame (per process), queries_per_frame, the CPU time per read of the worker processes and
+ms_per_frame (per process), queries_per_frame, the CPU time per frame of the worker processes and
 of their PostgreSQL backends (read from /proc, so PostgreSQL must run on this machine; on a busy
 machine these say more than the rates), and the database's growth per read (tables and their
 indexes: reads, frames, events, alerts). ``--profile`` prints the first process's profile.
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m recognition.store_bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--processes", type=int, default=2, help="worker processes; default 2")
     parser.add_argument("--frames", type=int, default=6000, help="frames in all; default 6000")
-    parser.add_argument("--reads-per-frame", type=int, default=1, help="plates in each frame; default 1")
+    parser.add_argument("--reads-per-frame", type=int, default=1, help="plates in each frame (0 or more); default 1")
     parser.add_argument("--cameras", type=int, default=40, help="cameras; default 40")
     parser.add_argument("--entries", type=int, default=10000, help="listed plates; default 10000")
     parser.add_argument("--hot-every", type=int, default=50, help="every Nth vehicle is listed; default 50")
@@ -157,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="print the first process's cProfile (slower)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if min(args.processes, args.frames, args.reads_per_frame, args.cameras, args.hot_every) < 1:
-        parser.error("every count must be positive")
+    if min(args.processes, args.frames, args.cameras, args.hot_every) < 1 or args.reads_per_frame < 0:
+        parser.error("every count must be positive (--reads-per-frame may be 0: frames without plates)")
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("store_bench: set DATABASE_URL to a PostgreSQL database of the benchmark's own, e.g.\n"
@@ -243,10 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         "reads_per_frame": args.reads_per_frame,
         "ms_per_frame": [round(1000 * d["seconds"] / max(1, d["frames"]), 2) for d in sorted(done, key=lambda d: d["process"])],
         "queries_per_frame": round(sum(d["queries"] for d in done) / max(1, frames_done), 1),
-        "worker_cpu_ms_per_read": round(1000 * sum(d["cpu"] for d in done) / max(1, reads), 2),
-        "postgres_cpu_ms_per_read": (round(1000 * sum(d["pg_cpu"] for d in done) / max(1, reads), 2)
-                                     if all(d["pg_cpu"] is not None for d in done) else None),
-        "db_bytes_per_read": round((size_after - size_before) / max(1, reads)),
+        "worker_cpu_ms_per_frame": round(1000 * sum(d["cpu"] for d in done) / max(1, frames_done), 2),
+        "postgres_cpu_ms_per_frame": (round(1000 * sum(d["pg_cpu"] for d in done) / max(1, frames_done), 2)
+                                      if all(d["pg_cpu"] is not None for d in done) else None),
+        "db_bytes_per_read": round((size_after - size_before) / reads) if reads else None,
+        "db_bytes_per_frame": round((size_after - size_before) / max(1, frames_done)),
         "entries": len(listed),
         "cameras": args.cameras,
         "storage": "object store" if os.environ.get("S3_BUCKET") else "local disk",
