@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from hotlist.matching import HotlistIndex, MatchPolicy
+from hotlist.matching import MatchPolicy, scan_match
 
 from .models import PlateEvent, Read
 from .vision.voting import vote
@@ -21,10 +21,14 @@ def gap() -> timedelta:
     return timedelta(seconds=getattr(settings, "PLATE_EVENT_GAP_SECONDS", 5))
 
 
-def _same_plate(event: PlateEvent, candidates: list[tuple[str, float]]) -> bool:
-    texts = {event.plate, *event.votes}
-    index = HotlistIndex.build([(i, t, SAME_PLATE) for i, t in enumerate(sorted(texts)) if t])
-    return bool(index.match(candidates))
+def _first_same_plate(events: list[PlateEvent], candidates: list[tuple[str, float]]) -> PlateEvent | None:
+    """The first of ``events`` whose plate or votes are the same plate as a candidate. One direct scan of
+    their few texts: building a matching index for them cost more than the rest of storing a read."""
+    rows = [(i, t, SAME_PLATE) for i, event in enumerate(events) for t in sorted({event.plate, *event.votes}) if t]
+    if not rows:
+        return None
+    hits = {m.entry_id for m in scan_match(rows, candidates)}
+    return next((event for i, event in enumerate(events) if i in hits), None)
 
 
 def do_assign_event(read: Read, pending: list[Read] | tuple[Read, ...] = ()) -> tuple[PlateEvent, bool]:
@@ -39,7 +43,7 @@ def do_assign_event(read: Read, pending: list[Read] | tuple[Read, ...] = ()) -> 
                    .filter(camera_id=read.camera_id, last_seen_at__gte=read.captured_at - window,
                            started_at__lte=read.captured_at + window)
                    .order_by("-last_seen_at")[:5])
-    event = next((e for e in open_events if _same_plate(e, candidates)), None)
+    event = _first_same_plate(list(open_events), candidates)
     if event is None:
         event = PlateEvent.objects.create(camera_id=read.camera_id, started_at=read.captured_at,
                                           last_seen_at=read.captured_at, plate=read.text,

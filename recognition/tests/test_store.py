@@ -51,3 +51,27 @@ def test_two_reads_of_one_plate_in_a_frame_join_one_event_with_both_votes(camera
     do_process_frame(queued_frame(camera).pk)
     event = PlateEvent.objects.get()
     assert event.read_count == 2 and Read.objects.filter(event=event).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_read_joins_the_open_event_of_its_look_alike_plate_without_building_an_index(camera, fake_pipeline,
+                                                                                        monkeypatch):
+    from hotlist.matching import HotlistIndex
+    from recognition.models import PlateEvent, Read
+    from recognition.services import do_process_frame
+
+    for plate in ("XYZ789", "ABC123", "JKL456"):  # three vehicles in front of the camera at once
+        fake_pipeline(plate)
+        do_process_frame(queued_frame(camera).pk)
+
+    def no_index(*args, **kwargs):
+        raise AssertionError("event assignment built a matching index")
+
+    monkeypatch.setattr(HotlistIndex, "build", classmethod(no_index))
+    monkeypatch.setattr("hotlist.matcher.refresh", lambda force=False: None)  # the hotlist index is not at issue
+    monkeypatch.setattr("hotlist.matcher._holder.match", lambda candidates: [])
+    fake_pipeline("A8C1Z3")  # B/8 and 2/Z look alike: the same plate as ABC123
+    (read,) = do_process_frame(queued_frame(camera).pk)
+    first = Read.objects.get(text="ABC123")
+    assert read.event_id == first.event_id and PlateEvent.objects.count() == 3
+    assert PlateEvent.objects.get(pk=read.event_id).read_count == 2
