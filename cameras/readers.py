@@ -65,11 +65,7 @@ def local_copy(name: str) -> tuple[str, bool]:
     fd, path = tempfile.mkstemp(prefix="alpr-source-", suffix=Path(name).suffix)
     try:
         with os.fdopen(fd, "wb") as out, default_storage.open(name, "rb") as stored:
-            obj = getattr(stored, "obj", None)  # S3: stream it to disk rather than through memory
-            if obj is not None:
-                obj.download_fileobj(out)
-            else:
-                shutil.copyfileobj(stored, out, 1024 * 1024)
+            shutil.copyfileobj(stored, out, 1024 * 1024)  # streamed: a video never sits in memory whole
     except BaseException:
         os.unlink(path)
         raise

@@ -9,12 +9,16 @@ its check. Presigned URLs, should anything ask the storage for one, expire after
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+# Names the app makes unique itself: 32 hex digits (uuid4) and an extension.
+_UNIQUE_NAME = re.compile(r"(^|/)[0-9a-f]{32}\.[a-z0-9]{1,5}$")
+SMALL_OBJECT = 16 * 1024 * 1024
 S3_VARIABLES = ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION")
 SIGNED_URL_SECONDS = 60
 
@@ -71,6 +75,51 @@ def _object_storage_class():
         """
 
         _lock = threading.Lock()
+
+        def get_available_name(self, name, max_length=None):
+            # Frames, thumbnails and crops get uuid4 names from the code that saves them: no collision to
+            # look for, so no HEAD request; other names (uploaded videos) are checked and never overwritten.
+            if _UNIQUE_NAME.search(name) and (max_length is None or len(name) <= max_length):
+                return name
+            return super().get_available_name(name, max_length)
+
+        def _save(self, name, content):
+            """Evidence files (under SMALL_OBJECT bytes) go up in one PutObject; s3transfer's managed upload
+            (threads, futures) cost several times the CPU of the request itself. Larger files: multipart."""
+            size = getattr(content, "size", None)
+            if size is None or size > SMALL_OBJECT:
+                return super()._save(name, content)
+            from storages.utils import clean_name
+
+            cleaned = clean_name(name)
+            key = self._normalize_name(cleaned)
+            params = self._get_write_parameters(key, content)
+            if hasattr(content, "seek"):
+                content.seek(0)
+            data = content.read()
+            body = data.encode() if isinstance(data, str) else data
+            self.connection.meta.client.put_object(Bucket=self.bucket_name, Key=key, Body=body, **params)
+            return cleaned
+
+        def _open(self, name, mode="rb"):
+            """Reading is one streamed GetObject (no HEAD first, no managed download into a spooled copy)."""
+            if "w" in mode or "a" in mode or "+" in mode:
+                return super()._open(name, mode)
+            from botocore.exceptions import ClientError
+            from django.core.files.base import File
+            from storages.utils import clean_name
+
+            key = self._normalize_name(clean_name(name))
+            try:
+                response = self.connection.meta.client.get_object(Bucket=self.bucket_name, Key=key)
+            except ClientError as exc:
+                if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                    raise FileNotFoundError(f"File does not exist: {name}") from exc
+                raise
+            stored = File(response["Body"], name=name)
+            stored.size = response.get("ContentLength")
+            stored.mode = mode
+            return stored
 
         @property
         def connection(self):

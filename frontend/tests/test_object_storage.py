@@ -199,3 +199,23 @@ def test_every_thread_shares_one_object_store_connection(s3_media):
     for t in threads:
         t.join()
     assert len({id(c) for c in seen}) == 1 and seen[0] is default_storage.connection
+
+
+@pytest.mark.django_db
+def test_evidence_is_written_and_read_in_single_requests(s3_media, monkeypatch):
+    """A frame, thumbnail or crop is one PutObject (uuid names need no existence check) and one GetObject
+    to read: the managed transfers cost several times the CPU of the request itself on every frame."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    client = default_storage.connection.meta.client
+    calls = []
+    client.meta.events.register("before-call.s3.*", lambda model, **kw: calls.append(model.name))
+    name = default_storage.save("crops/2026/01/01/0123456789abcdef0123456789abcdef.jpg", ContentFile(b"crop" * 100))
+    with default_storage.open(name) as handle:
+        assert handle.read() == b"crop" * 100
+    assert calls == ["PutObject", "GetObject"]
+    calls.clear()
+    other = default_storage.save("sources/pass.avi", ContentFile(b"video"))
+    assert default_storage.save("sources/pass.avi", ContentFile(b"other video")) != other  # never overwritten
+    assert calls.count("HeadObject") >= 2
