@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
     import numpy as np
 
-    ok, png = cv2.imencode(".png", np.full((48, 64, 3), 128, np.uint8))
+    _, png = cv2.imencode(".png", np.full((48, 64, 3), 128, np.uint8))
     image = default_storage.save(f"frames/bench/{run}.png", ContentFile(png.tobytes()))
     per_camera = -(-args.frames // args.cameras)
     base = datetime.now(timezone.utc) - timedelta(days=1)

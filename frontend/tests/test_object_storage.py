@@ -13,8 +13,8 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from conftest import bucket_keys, png_bytes
 from config.storage import media_storage
+from conftest import bucket_keys, png_bytes
 
 
 def push_frame(client, token, captured_at=None):
