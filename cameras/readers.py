@@ -40,13 +40,36 @@ class SourceConfig:
     sample_fps: float
     motion_gating: bool
     loop: bool
+    stored: bool = False  # location is the name of an uploaded video in the media storage, not a path or URL
 
     @classmethod
     def of(cls, camera: Camera) -> "SourceConfig":
-        location = camera.source_url.strip()
+        location, stored = camera.source_url.strip(), False
         if camera.source == Camera.Source.FILE and camera.source_file:
-            location = camera.source_file.path
-        return cls(camera.pk, camera.source, location, camera.sample_fps, camera.motion_gating, camera.loop)
+            location, stored = camera.source_file.name, True
+        return cls(camera.pk, camera.source, location, camera.sample_fps, camera.motion_gating, camera.loop, stored)
+
+
+def local_copy(name: str) -> tuple[str, bool]:
+    """A local path of the stored file ``name`` for OpenCV, which needs one: the file itself on local disk,
+    else a temporary copy downloaded from the object store. Returns (path, is_temporary)."""
+    import shutil
+    import tempfile
+
+    from django.core.files.storage import default_storage
+
+    try:
+        return default_storage.path(name), False
+    except NotImplementedError:
+        pass
+    fd, path = tempfile.mkstemp(prefix="alpr-source-", suffix=Path(name).suffix)
+    try:
+        with os.fdopen(fd, "wb") as out, default_storage.open(name, "rb") as stored:
+            shutil.copyfileobj(stored, out, 1024 * 1024)  # streamed: a video never sits in memory whole
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path, True
 
 
 class MotionGate:
@@ -107,11 +130,30 @@ class Reader(threading.Thread):
         self.submitted = 0
         self.errors = 0
         self.last_error = ""
+        self._copy: str | None = None  # temporary local copy of a video kept in the object store
 
     def stop(self) -> None:
         self.stop_event.set()
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            if self._copy is not None:
+                Path(self._copy).unlink(missing_ok=True)
+
+    def _location(self) -> str:
+        """Where OpenCV opens the source: the URL or path, or a local copy of an uploaded video."""
+        if not self.config.stored:
+            return self.config.location
+        if self._copy is None or not Path(self._copy).exists():
+            path, temporary = local_copy(self.config.location)
+            if not temporary:
+                return path
+            self._copy = path
+        return self._copy
+
+    def _run(self) -> None:
         backoff = 1.0
         while not self.stop_event.is_set():
             try:
@@ -133,7 +175,7 @@ class Reader(threading.Thread):
 
     def _read_stream(self) -> bool:
         """Read until the stream ends (True) or the reader is stopped (False); raise if it cannot open."""
-        capture = cv2.VideoCapture(self.config.location)
+        capture = cv2.VideoCapture(self._location())
         if not capture.isOpened():
             raise ConnectionError(f"cannot open {self.config.location}")
         is_file = self.config.kind == Camera.Source.FILE

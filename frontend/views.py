@@ -24,16 +24,17 @@ _MEDIA_PREFIXES = ("frames/", "thumbs/", "crops/")
 
 
 def media(request, path: str):
-    """Frames and plate crops are evidence: served only to logged-in users with a role."""
+    """Frames and plate crops are evidence: served only to logged-in users with a role.
+
+    The file is streamed through this view from local disk or the object store alike, so the
+    bucket stays private and unreachable from browsers; no signed link ever leaves the server."""
     if not user_roles(request.user):
         raise PermissionDenied
     if not path.startswith(_MEDIA_PREFIXES) or ".." in path.split("/") or not may_see_media(request.user, path):
         raise Http404
     try:
-        if not default_storage.exists(path):
-            raise Http404
         handle = default_storage.open(path, "rb")
-    except SuspiciousFileOperation as exc:
+    except (FileNotFoundError, IsADirectoryError, SuspiciousFileOperation) as exc:
         raise Http404 from exc
     content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)

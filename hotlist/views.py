@@ -4,7 +4,6 @@ from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.roles import ADMIN, OFFICER, role_required
@@ -12,7 +11,8 @@ from audit.services import do_log
 
 from .forms import BoloForm, HotlistSettingsForm, UploadForm
 from .imports import job_progress
-from .models import Hotlist, ImportJob
+from .models import Entry, Hotlist, ImportJob
+from .services import BOLO_LIST
 
 
 @role_required(ADMIN)

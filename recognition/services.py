@@ -52,6 +52,17 @@ def _thumbnail(image: np.ndarray) -> bytes:
     return _encode_jpeg(image, 80)
 
 
+def _claim_without_waiting_for_disk() -> None:
+    """A claim need not survive a database crash: lost, the frame is queued again and requeued by beat.
+    So its commit does not wait for the WAL flush (PostgreSQL's synchronous_commit, for this transaction
+    only); the store transaction that follows does wait, and flushes the claim with it."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def claim_frame(frame_id: int, token: str = "") -> bool:
     """Atomically take a frame for processing; False if it is done or being done by a live worker.
 
@@ -59,14 +70,19 @@ def claim_frame(frame_id: int, token: str = "") -> bool:
     its worker died: the same task may re-take its own claim at once; another only once the claim
     is stale (older than the task's hard time limit).
     """
+    from django.db import connection
+
     now = timezone.now()
-    queued = Frame.objects.filter(pk=frame_id, status=Frame.Status.QUEUED).update(
-        status=Frame.Status.PROCESSING, claimed_at=now, claim_token=token)
-    if queued:
-        return True
-    retaken = Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING).filter(
-        Q(claimed_at__lt=now - STALE_CLAIM) | (Q(claim_token=token) & ~Q(claim_token=""))).update(
-        claimed_at=now, claim_token=token)
+    with transaction.atomic():
+        if len(connection.atomic_blocks) == 1:  # only a transaction of its own may skip the flush
+            _claim_without_waiting_for_disk()
+        queued = Frame.objects.filter(pk=frame_id, status=Frame.Status.QUEUED).update(
+            status=Frame.Status.PROCESSING, claimed_at=now, claim_token=token)
+        if queued:
+            return True
+        retaken = Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING).filter(
+            Q(claimed_at__lt=now - STALE_CLAIM) | (Q(claim_token=token) & ~Q(claim_token=""))).update(
+            claimed_at=now, claim_token=token)
     return bool(retaken)
 
 
@@ -99,7 +115,7 @@ def do_process_frame(frame_id: int, claim_token: str = "") -> list[Read]:
     elapsed_ms = int((time.perf_counter() - started) * 1000)
 
     try:
-        return _store_results(frame_id, plate_reads, thumb, engines, elapsed_ms)
+        return _store_results(frame, plate_reads, thumb, engines, elapsed_ms)
     except Exception:
         # Give the frame back so that the task's retry can claim it again at once.
         try:
@@ -109,40 +125,66 @@ def do_process_frame(frame_id: int, claim_token: str = "") -> list[Read]:
         raise
 
 
-def _store_results(frame_id: int, plate_reads, thumb: bytes, engines: tuple[str, str], elapsed_ms: int) -> list[Read]:
+def _save_file(field, data: bytes) -> str:
+    """Store ``data`` under the field's folder with a fresh name (local disk or the object store)."""
+    name = field.generate_filename(None, f"{uuid.uuid4().hex}.jpg")
+    return field.storage.save(name, ContentFile(data), max_length=field.max_length)
+
+
+def _delete_files(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # noqa: BLE001 - an orphaned file is harmless; retention cannot see it, so log it
+            log.warning("could not delete %s", name, exc_info=True)
+
+
+def _store_results(frame: Frame, plate_reads, thumb: bytes, engines: tuple[str, str], elapsed_ms: int) -> list[Read]:
     from alerts.services import do_create_alerts, do_update_event_alerts
     from hotlist.services import match_read
 
-    with transaction.atomic():
-        locked = Frame.objects.select_for_update().get(pk=frame_id)
-        if locked.status != Frame.Status.PROCESSING:
-            return []  # another worker finished it meanwhile
-        locked.thumbnail.save(f"{uuid.uuid4().hex}.jpg", ContentFile(thumb), save=False)
-        reads = []
-        for pr in plate_reads:
-            read = Read(frame=locked, camera_id=locked.camera_id, captured_at=locked.captured_at, text=pr.text,
-                        confidence=float(pr.confidence),
-                        candidates=[[c.text, round(float(c.confidence), 4)] for c in pr.candidates],
-                        box_x=pr.box.x, box_y=pr.box.y, box_w=pr.box.w, box_h=pr.box.h,
-                        detector_confidence=float(pr.detector_confidence),
-                        # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
-                        # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
-                        engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40])
-            read.crop.save(f"{uuid.uuid4().hex}.jpg", ContentFile(_encode_jpeg(pr.crop)), save=False)
-            read.save()
-            reads.append(read)
-        locked.status = Frame.Status.DONE
-        locked.processed_at = timezone.now()
-        locked.processing_ms = elapsed_ms
-        locked.save(update_fields=["thumbnail", "status", "processed_at", "processing_ms"])
-        from .events import do_assign_event
+    from .events import do_assign_event
 
-        for read in reads:
-            event, consensus_changed = do_assign_event(read)
-            do_create_alerts(read, match_read(read, also=[(event.plate, event.confidence)]), event=event)
-            if consensus_changed:
-                do_update_event_alerts(event)
-    return reads
+    # The files go first, outside the transaction: with an object store each one is a network round
+    # trip, which must not hold the frame's row lock. They are removed again if the rows are not stored.
+    thumb_name = _save_file(Frame._meta.get_field("thumbnail"), thumb)
+    crop_field = Read._meta.get_field("crop")
+    crop_names = [_save_file(crop_field, _encode_jpeg(pr.crop)) for pr in plate_reads]
+    stored = False
+    try:
+        with transaction.atomic():
+            # Finishing the frame takes its row lock, as SELECT ... FOR UPDATE would, in the same statement.
+            finished = Frame.objects.filter(pk=frame.pk, status=Frame.Status.PROCESSING).update(
+                status=Frame.Status.DONE, thumbnail=thumb_name, processed_at=timezone.now(),
+                processing_ms=elapsed_ms)
+            if not finished:
+                return []  # another worker finished it meanwhile
+            reads = [Read(frame_id=frame.pk, camera_id=frame.camera_id, captured_at=frame.captured_at, text=pr.text,
+                          confidence=float(pr.confidence),
+                          candidates=[[c.text, round(float(c.confidence), 4)] for c in pr.candidates],
+                          box_x=pr.box.x, box_y=pr.box.y, box_w=pr.box.w, box_h=pr.box.h,
+                          detector_confidence=float(pr.detector_confidence),
+                          # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
+                          # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
+                          engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40], crop=crop_name)
+                     for pr, crop_name in zip(plate_reads, crop_names)]
+            # Events first, so that each read is inserted with its event (one INSERT for all the reads).
+            assigned = []
+            for i, read in enumerate(reads):
+                event, consensus_changed = do_assign_event(read, pending=reads[:i])
+                assigned.append((event, event.plate, event.confidence, consensus_changed))
+            Read.objects.bulk_create(reads)
+            for read, (event, plate, confidence, consensus_changed) in zip(reads, assigned):
+                do_create_alerts(read, match_read(read, also=[(plate, confidence)]), event=event)
+                if consensus_changed:
+                    do_update_event_alerts(event)
+        stored = True
+        return reads
+    finally:
+        if not stored:
+            _delete_files([thumb_name, *crop_names])
 
 
 # A queued frame whose task has not started after this long is taken to be lost (e.g. it was
