@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+
+from audit.tests.helpers import token
 from django.utils import timezone
 
 from alerts.models import Alert, Sighting
@@ -50,7 +52,7 @@ def test_every_matching_read_is_recorded_as_a_hit_and_attached_to_its_alert(ever
 @pytest.mark.django_db
 def test_auditors_see_repeats_as_hits_in_search(client, auditor, every_minute):
     client.force_login(auditor)
-    response = client.get("/audit/reads/", {**WHY, "hits_only": "on"})
+    response = client.get("/audit/reads/", {**WHY, "hits_only": "on", **token(client)})
     assert response.context["total"] == 11
     assert all(r.hits for r in response.context["results"])
     repeats = [r for r in response.context["results"] if r.hits[0]["repeat"]]

@@ -299,7 +299,7 @@ def test_export_keeps_numbers_numeric_and_links_each_row_to_its_frame_and_alert(
     Camera.objects.filter(pk=camera.pk).update(latitude=40.7128, longitude=-74.01)
     alert = hit(r["exact"], "Stolen")
     client.force_login(auditor)
-    body = b"".join(client.get("/audit/reads/export.csv", {**WHY, "plate": "ABC123"}).streaming_content).decode()
+    body = b"".join(client.get("/audit/reads/export.csv", {**WHY, "plate": "ABC123", **token(client)}).streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 1
     row = rows[0]

@@ -4,6 +4,8 @@ the retention page in the menu, human names for formats."""
 from datetime import timedelta
 
 import pytest
+
+from audit.tests.helpers import token
 from django.utils import timezone
 
 from audit.models import AuditLog
@@ -46,13 +48,13 @@ def test_the_audit_log_reads_as_words_with_an_action_list_and_a_date_filter(clie
     assert "hits only: yes; lists: Stolen, Wanted; plate: ABC123" in body
     assert "{&#x27;plate&#x27;" not in body and "{'plate'" not in body
     assert '<option value="hotlist.import">hotlist.import</option>' in body
-    only = client.get("/audit/log/", {"action": "search.reads"}).context["page"]
+    only = client.get("/audit/log/", {"action": "search.reads", **token(client)}).context["page"]
     assert [e.action for e in only] == ["search.reads"]
     today = timezone.localdate()
     everything = AuditLog.objects.count()
-    assert client.get("/audit/log/", {"from": today, "to": today}).context["page"].paginator.count == everything
-    assert client.get("/audit/log/", {"to": today - timedelta(days=1)}).context["page"].paginator.count == 0
-    assert client.get("/audit/log/", {"from": today + timedelta(days=1)}).context["page"].paginator.count == 0
+    assert client.get("/audit/log/", {"from": today, "to": today, **token(client)}).context["page"].paginator.count == everything
+    assert client.get("/audit/log/", {"to": today - timedelta(days=1), **token(client)}).context["page"].paginator.count == 0
+    assert client.get("/audit/log/", {"from": today + timedelta(days=1), **token(client)}).context["page"].paginator.count == 0
 
 
 @pytest.mark.django_db
