@@ -127,7 +127,8 @@ def _store_results(frame_id: int, plate_reads, thumb: bytes, engines: tuple[str,
                         detector_confidence=float(pr.detector_confidence),
                         # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
                         # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
-                        engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40])
+                        engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40],
+                        country=pr.country[:8])
             read.crop.save(f"{uuid.uuid4().hex}.jpg", ContentFile(_encode_jpeg(pr.crop)), save=False)
             read.save()
             reads.append(read)
