@@ -59,6 +59,7 @@ class Layout:
     prefixes: frozenset[str] = frozenset()
     since: int | None = None
     until: int | None = None
+    entry: int = 0  # which format of the country's table it comes from
 
     @property
     def lines(self) -> int:
@@ -131,7 +132,7 @@ def _layouts(code: str, table: dict) -> tuple[Layout, ...]:  # type: ignore[type
     max_chars = int(table.get("max_chars", 10))
     out: list[Layout] = []
     seen: set[str] = set()
-    for entry in table.get("layouts", []):
+    for number, entry in enumerate(table.get("layouts", [])):
         own = frozenset(entry["letters"]) if "letters" in entry else None
         longest = int(entry.get("max_chars", max_chars))
         # where O and 0 are one glyph, reads report 0 for both: a 0 fits a letter place
@@ -157,6 +158,7 @@ def _layouts(code: str, table: dict) -> tuple[Layout, ...]:  # type: ignore[type
                     prefixes=frozenset(entry.get("prefixes", ())),
                     since=entry.get("since"),
                     until=entry.get("until"),
+                    entry=number,
                 )
             )
     return tuple(out)
