@@ -182,3 +182,31 @@ def test_groups_alone_keep_the_group_rules_and_bad_settings_read_without_rules()
     assert decode_plate(_probs("AB123CD"), "fr,xx")[0].text == "AB123CD"
     rules = country_rules("fr,eu")
     assert rules is not None and rules.weights["fr"] > rules.weights["de"] > 1
+
+
+def test_the_bench_counts_plates_by_the_country_their_read_fits():
+    from recognition.bench import GroundTruth, format_table, score_image, summarize
+    from recognition.vision.types import Box, PlateRead
+
+    def read(text: str, box: Box, country: str) -> PlateRead:
+        return PlateRead(box, 0.9, text, 0.9, (Candidate(text, 0.9),), np.zeros((2, 2, 3), np.uint8), country=country)
+
+    truths = [GroundTruth("a.jpg", Box(0, 0, 50, 20), "AB123CD"), GroundTruth("a.jpg", Box(100, 0, 50, 20), "POLICE")]
+    score = score_image(truths, [read("AB123CD", Box(0, 0, 50, 20), "it"), read("POLICE", Box(100, 0, 50, 20), "")], 5.0)
+    assert score.countries == ("it", "")
+    summary = summarize([score, score])
+    assert summary["countries"] == {"it": 2, "none": 2}
+    table = format_table({"detector": "d", "ocr": "o", "load_s": 0, "regions": {"it": summary}, **summary})
+    assert "it: reads fit it 2, none 2" in table
+
+
+def test_the_ensemble_stops_early_on_a_country_layout_but_asks_again_about_custom_reads():
+    from recognition.vision.ocr import EnsemblePlateOCR
+    from recognition.vision.types import OcrResult
+
+    ensemble = EnsemblePlateOCR(engines=[], exit_confidence=0.85, custom_exit_confidence=0.98)
+    fits = OcrResult((Candidate("AB123CD", 0.9),))
+    custom = OcrResult((Candidate("POLICE1", 0.9),))
+    assert ensemble.stops_early(fits, "fr")
+    assert not ensemble.stops_early(custom, "fr")
+    assert not ensemble.stops_early(fits, "es")  # no Spanish layout: a custom read there
