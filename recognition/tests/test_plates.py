@@ -146,6 +146,9 @@ def test_the_country_band_is_not_part_of_the_plate():
     assert decode_plate(_probs("DHHAB1234"), "de")[0].text == "HHAB1234"
     # French department in the right band (75)
     assert rank_candidates([Candidate("AB123CD75", 0.6)], "fr", 1)[0].text == "AB123CD"
+    # on a two-line plate the band stands left of both lines and is read between them
+    assert rank_candidates([Candidate("BASK123CD", 0.6)], "sk", 1)[0].text == "BA123CD"
+    assert rank_candidates([Candidate("AB12GBCDE", 0.6)], "gb", 1)[0].text == "AB12CDE"
     # where the band code fits the country itself (D for Düsseldorf), it stays
     assert decode_plate(_probs("DAB1234"), "de")[0].text == "DAB1234"
 

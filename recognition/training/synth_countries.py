@@ -182,19 +182,20 @@ def add_dirt(plate: np.ndarray, rng: random.Random) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-# How much likelier a format still issued is drawn than one no longer issued
-# (older plates stay on the road, fewer of them each year).
+# How much likelier a one-line format still issued is drawn than one no longer
+# issued (older plates stay on the road, fewer of them each year) or a two-line
+# one (square plates: motorcycles, imported cars' rear plates).
 CURRENT_WEIGHT = 3.0
 
 
 def pick_layout(country: plates.Country, rng: random.Random) -> plates.Layout:
-    """A layout of the country: one of its formats (those still issued
+    """A layout of the country: one of its formats (one-line ones still issued
     CURRENT_WEIGHT times as often), then one of that format's lengths."""
     entries: dict[int, list[plates.Layout]] = {}
     for layout in country.layouts:
         entries.setdefault(layout.entry, []).append(layout)
     groups = list(entries.values())
-    weights = [CURRENT_WEIGHT if g[0].until is None else 1.0 for g in groups]
+    weights = [CURRENT_WEIGHT if g[0].until is None and g[0].lines == 1 else 1.0 for g in groups]
     return rng.choice(rng.choices(groups, weights=weights)[0])
 
 

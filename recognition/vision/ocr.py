@@ -496,7 +496,8 @@ def country_rules(region: str | None) -> CountryRules | None:
 
 def drop_band(text: str, rules: CountryRules) -> str:
     """A read that fits none of the countries, whose start is a country's band
-    code (``FAB123CD``: F) or whose end has the shape of its right band (a French
+    code (``FAB123CD``: F), or has it between the lines of a two-line layout
+    (``BASK123CD``), or whose end has the shape of its right band (a French
     department, an Italian province), without that band, when the rest fits
     that country; otherwise as read."""
     if rules.fits(text):
@@ -506,6 +507,13 @@ def drop_band(text: str, rules: CountryRules) -> str:
             rest = text[len(band):]
             if text.startswith(band) and rest and country.fits(rest):
                 return rest
+            # a two-line plate's band stands left of both lines: read between them
+            for layout in country.layouts:
+                if layout.lines == 2:
+                    cut = layout.first_line
+                    rest = text[:cut] + text[cut + len(band):]
+                    if text[cut : cut + len(band)] == band and layout.fits(rest):
+                        return rest
         for shape in country.right_band:
             for kinds in plates.expand_format(shape):
                 n = len(kinds)

@@ -66,6 +66,11 @@ class Layout:
         return self.display.count("/") + 1
 
     @property
+    def first_line(self) -> int:
+        """How many characters the first line holds (all of them on a one-line plate)."""
+        return len(_POSITION.findall(self.display.split("/")[0]))
+
+    @property
     def kinds(self) -> str:
         """L, D or A per character (a fixed letter counts as L; a letter place
         that also takes the 0 of a country printing O as 0 too)."""
