@@ -104,7 +104,14 @@ class Country:
     font: str = "din"
 
     def fits(self, text: str) -> bool:
-        return any(layout.fits(text) for layout in self.layouts)
+        return any(layout.fits(text) for layout in self._by_length.get(len(text), ()))
+
+    @functools.cached_property
+    def _by_length(self) -> dict[int, tuple[Layout, ...]]:
+        out: dict[int, list[Layout]] = {}
+        for layout in self.layouts:
+            out.setdefault(len(layout), []).append(layout)
+        return {n: tuple(ls) for n, ls in out.items()}
 
 
 def expand_format(fmt: str) -> list[str]:
@@ -291,6 +298,8 @@ def fit_country(text: str, region: str | None) -> str:
     fits (a custom, foreign or vanity plate) or the setting is empty."""
     for code in parse_regions(region):
         members = expand(code)
+        if members[0] == code and countries()[code].fits(text):  # us, br: the country-wide table
+            return code
         fitting = [m for m in members if countries()[m].fits(text)]
         if len(fitting) == 1 or (fitting and fitting[0] == code):
             return fitting[0]
