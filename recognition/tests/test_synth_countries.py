@@ -91,3 +91,13 @@ def test_country_eval_reports_every_country_asked(assets, capsys):
     assert result["countries"]["ca"]["exact_group"] is None and result["countries"]["it"]["plates"] == 2
     with pytest.raises(SystemExit):
         main(["--countries", "xx"])
+
+
+def test_training_samples_can_draw_country_plates(assets):
+    from recognition.training.dataset import PlateSamples
+
+    samples = PlateSamples([], assets, real_fraction=0.0, seed=5, country_fraction=1.0)
+    texts = [samples.sample()[1] for _ in range(12)]
+    assert all(any(plates.countries()[c].fits(t) for c in samples.countries) for t in texts)
+    assert samples.countries[0] == "us" and "fi" in samples.countries
+    assert PlateSamples([], assets, seed=5).countries == []  # off unless asked

@@ -29,12 +29,10 @@ import numpy as np
 from recognition.vision import plates
 from recognition.vision.ocr import OCR_ENGINES, get_ocr
 
-from .synth_countries import country_test_set
+from .synth_countries import RENDERED_COUNTRIES, country_test_set
 from .synth_plates import SynthAssets
 
-DEFAULT_COUNTRIES = (
-    "us ca mx br fr de it es pt gb ie nl be lu at ch pl cz sk hu hr si ro dk se no fi".split()
-)
+DEFAULT_COUNTRIES = RENDERED_COUNTRIES
 GROUP_SETTING = {"us": "us", "eu": "eu", "br": "br"}
 
 

@@ -28,6 +28,7 @@ from recognition.vision import plates
 
 from .synth_plates import (
     DETECTOR_MARGINS,
+    CropMargins,
     PILLOW_FONT,
     SynthAssets,
     _grouped_text,
@@ -50,6 +51,10 @@ SYSTEM_SANS = (
     Path("/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
 )
 TEST_SEED_PREFIX = "country-test-set:"
+# The countries the product promises to read (US-wide, not state by state).
+RENDERED_COUNTRIES = (
+    "us ca mx br fr de it es pt gb ie nl be lu at ch pl cz sk hu hr si ro dk se no fi".split()
+)
 
 
 def _hex(colour: str) -> tuple[int, int, int]:
@@ -199,7 +204,9 @@ def pick_layout(country: plates.Country, rng: random.Random) -> plates.Layout:
     return rng.choice(rng.choices(groups, weights=weights)[0])
 
 
-def country_sample(assets: SynthAssets, code: str, rng: random.Random) -> tuple[np.ndarray, str]:
+def country_sample(
+    assets: SynthAssets, code: str, rng: random.Random, margins: CropMargins = DETECTOR_MARGINS
+) -> tuple[np.ndarray, str]:
     """One crop (BGR) of a rendered plate of ``code`` as the detector would crop it, and its label."""
     country = plates.countries()[code]
     layout = pick_layout(country, rng)
@@ -209,7 +216,7 @@ def country_sample(assets: SynthAssets, code: str, rng: random.Random) -> tuple[
     plate = add_frame_and_bolts(add_dirt(render_country_plate(country, layout, drawn, rng, assets), rng), rng)
     scale = rng.uniform(0.35, 0.7)
     plate = cv2.resize(plate, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    crop = place_and_crop(plate, rng.choice(assets.backgrounds), rng, DETECTOR_MARGINS)
+    crop = place_and_crop(plate, rng.choice(assets.backgrounds), rng, margins)
     return degrade(crop, rng), label
 
 
