@@ -244,7 +244,7 @@ def find_labelled_images(folder: Path) -> list[tuple[Path, list[GroundTruth]]]:
     return items
 
 
-def summarize(scores: list[ImageScore]) -> dict[str, float | int]:
+def summarize(scores: list[ImageScore]) -> dict[str, float | int | dict[str, int]]:
     plates = sum(s.plates for s in scores)
     ms = sorted(s.ms for s in scores)
     ious = [iou for s in scores for iou in s.ious]
