@@ -59,6 +59,17 @@ def test_existing_cameras_keep_the_group_they_had():
     executor.migrate(executor.loader.graph.leaf_nodes())
     regions = dict(Camera.objects.filter(name__startswith="Old ").values_list("name", "region"))
     assert regions == {"Old us": "us", "Old eu": "eu", "Old br": "br", "Old other": ""}
+    # and back: a country list becomes its first code's group
+    Camera.objects.filter(name="Old us").update(region="us-ca,us")
+    Camera.objects.filter(name="Old eu").update(region="fr,be")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("cameras", "0006_claim_token")])
+    back = executor.loader.project_state([("cameras", "0006_claim_token")]).apps.get_model("cameras", "Camera")
+    assert dict(back.objects.filter(name__startswith="Old ").values_list("name", "region")) == {
+        "Old us": "us", "Old eu": "eu", "Old br": "br", "Old other": "other"}
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db
