@@ -245,7 +245,17 @@ def parse_regions(value: str | Iterable[str] | None) -> tuple[str, ...]:
     codes. Raises ValueError naming every unknown code."""
     if value is None:
         return ()
-    parts = value.replace(";", ",").split(",") if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        return _parse_setting(value)
+    return _parse_codes(list(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_setting(value: str) -> tuple[str, ...]:
+    return _parse_codes(value.replace(";", ",").split(","))
+
+
+def _parse_codes(parts: list[str]) -> tuple[str, ...]:
     codes: list[str] = []
     unknown: list[str] = []
     known = set(known_codes())
