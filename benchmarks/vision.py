@@ -4,7 +4,7 @@ Usage::
 
     python -m benchmarks.vision DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F] [--spread]
 
-DIR holds region folders (``us/``, ``eu/``, ``br/``) of images, each with a
+DIR holds region folders (``us/``, ``eu/``, ``br/``, or a country: ``fr/``) of images, each with a
 ``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
 separated, one plate per line); images without one are skipped. The folder
 name is passed to the pipeline as the region. Plain Python: no Django import.
@@ -40,6 +40,12 @@ split the default reads 92.8-94.9 % across them (docs/benchmarks.md).
 A change worth keeping should hold up across the spread,
 not only on the one draw of the photos as they are.
 
+A folder may also be named for a country (``fr/``, ``us-ca/``) or hold a
+comma-separated setting (``fr,be/``): the pipeline reads it with that
+country's rules (recognition/vision/plates). Each region's ``countries``
+counts the plates by the country their read fits (``none``: a custom or
+foreign read; a group's code where several of its countries fit).
+
 Besides the issue's keys, ``box_iou_median`` and ``box_iou_min`` give how
 well the reads' boxes fit the labelled plates: the IoU of the read that
 counts for each detected plate, median and lowest. A plate whose read
@@ -55,6 +61,7 @@ import statistics
 import sys
 import time
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +88,7 @@ class ImageScore:
     extra_reads: int
     ms: float
     ious: tuple[float, ...] = ()  # per detected plate: IoU of the read that counts with the labelled box
+    countries: tuple[str, ...] = ()  # per detected plate: the country its read fits ('' none)
 
 
 def parse_ground_truth(text: str) -> list[GroundTruth]:
@@ -209,16 +217,18 @@ def score_image(truths: list[GroundTruth], reads: list, ms: float) -> ImageScore
     """
     exact = exact_o0 = detected = 0
     ious = []
+    countries = []
     for gt in truths:
         iou, best = _best_overlap_iou(reads, gt.box)
         if best is None:
             continue
         detected += 1
         ious.append(iou)
+        countries.append(getattr(best, "country", ""))
         exact += best.text == gt.plate
         exact_o0 += o0(best.text) == o0(gt.plate)
     extra = sum(1 for r in reads if all(r.box.iou(gt.box) <= IOU_MATCH for gt in truths))
-    return ImageScore(len(truths), exact, exact_o0, detected, extra, ms, tuple(ious))
+    return ImageScore(len(truths), exact, exact_o0, detected, extra, ms, tuple(ious), tuple(countries))
 
 
 def find_labelled_images(folder: Path) -> list[tuple[Path, list[GroundTruth]]]:
@@ -234,7 +244,7 @@ def find_labelled_images(folder: Path) -> list[tuple[Path, list[GroundTruth]]]:
     return items
 
 
-def summarize(scores: list[ImageScore]) -> dict[str, float | int]:
+def summarize(scores: list[ImageScore]) -> dict[str, float | int | dict[str, int]]:
     plates = sum(s.plates for s in scores)
     ms = sorted(s.ms for s in scores)
     ious = [iou for s in scores for iou in s.ious]
@@ -254,6 +264,7 @@ def summarize(scores: list[ImageScore]) -> dict[str, float | int]:
         "ms_p90": round(ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))], 1) if ms else 0.0,
         "box_iou_median": round(statistics.median(ious), 3) if ious else 0.0,
         "box_iou_min": round(min(ious), 3) if ious else 0.0,
+        "countries": dict(sorted(Counter(c or "none" for s in scores for c in s.countries).items())),
     }
 
 
@@ -327,13 +338,15 @@ def format_table(result: dict) -> str:  # type: ignore[type-arg]
     if "spread" in result:
         runs = ", ".join(f"x{f} {r['exact']}" for f, r in result["spread"]["runs"].items())
         lines.append(f"spread of exact: {runs}; mean {result['spread']['exact_mean']}")
+    for name, r in result["regions"].items():
+        lines.append(f"{name}: reads fit " + ", ".join(f"{c} {n}" for c, n in r["countries"].items()))
     lines.append("exact/exact_o0/detected: % of plates; extra_reads: per image; ms: per image")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.vision", description=__doc__.split("\n\n")[0])
-    parser.add_argument("dir", type=Path, help="folder of region folders (us/, eu/, br/)")
+    parser.add_argument("dir", type=Path, help="folder of region or country folders (us/, eu/, br/, fr/)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--limit", type=int, default=None, help="at most N images per region")
     parser.add_argument("--detector", choices=("onnx", "yolo"), default=None)

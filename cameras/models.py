@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -12,10 +13,22 @@ def hash_token(token: str) -> str:
 
 
 class Region(models.TextChoices):
+    """The region groups a camera's setting may name besides countries (recognition/vision/plates)."""
+
     US = "us", "United States"
     EU = "eu", "Europe"
     BR = "br", "Brazil"
-    OTHER = "other", "Other / unknown"
+    NA = "na", "Canada and Mexico"
+
+
+def validate_region(value: str) -> None:
+    """A region setting: country codes (ISO 3166-1, US states as us-ca) and groups, comma-separated."""
+    from recognition.vision.plates import parse_regions
+
+    try:
+        parse_regions(value)
+    except ValueError as exc:
+        raise ValidationError(f"{exc}.", code="invalid_region") from exc
 
 
 class Camera(models.Model):
@@ -23,7 +36,10 @@ class Camera(models.Model):
     location = models.CharField(max_length=200, blank=True, help_text="Where the camera is, in words.")
     latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
-    region = models.CharField(max_length=8, choices=Region.choices, default=Region.US)
+    region = models.CharField(
+        max_length=200, blank=True, default=Region.US, validators=[validate_region],
+        help_text="Countries whose plates the camera sees, likeliest first, comma-separated: ISO 3166-1 codes "
+                  "(fr, de, gb), US states as us-ca, or the groups us, eu, br, na. Empty: any country.")
     enabled = models.BooleanField(default=True)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_hint = models.CharField(max_length=8, editable=False, help_text="First characters of the token, for recognising it.")
@@ -58,8 +74,20 @@ class Camera(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def countries(self) -> tuple[str, ...]:
+        """The region setting as an ordered tuple of codes."""
+        from recognition.vision.plates import parse_regions
+
+        return parse_regions(self.region)
+
     def clean(self):
-        from django.core.exceptions import ValidationError
+        from recognition.vision.plates import format_regions, parse_regions
+
+        try:  # stored as lower-case codes joined by commas; a bad code is reported by its field's validator
+            self.region = format_regions(parse_regions(self.region))
+        except ValueError:
+            pass
 
         def check(rect, what):
             if not (isinstance(rect, (list, tuple)) and len(rect) == 4

@@ -168,7 +168,8 @@ def _store_results(frame: Frame, plate_reads, thumb: bytes, engines: tuple[str, 
                           detector_confidence=float(pr.detector_confidence),
                           # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
                           # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
-                          engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40], crop=crop_name)
+                          engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40],
+                          country=pr.country[:8], crop=crop_name)
                      for pr, crop_name in zip(plate_reads, crop_names)]
             # Events first, so that each read is inserted with its event (one INSERT for all the reads).
             assigned = []

@@ -23,6 +23,7 @@ import numpy as np
 from benchmarks.vision import plate_fold as bench_fold  # the fold `benchmarks.vision --fold` scores
 from recognition.vision.ocr import PLATE_ALPHABET, crnn_preprocess
 
+from .synth_countries import RENDERED_COUNTRIES, country_sample
 from .synth_plates import DETECTOR_MARGINS, CropMargins, SynthAssets, default_data_dir, degrade, synth_sample
 
 CHAR_TO_CLASS = {c: i + 1 for i, c in enumerate(PLATE_ALPHABET)}  # 0 = CTC blank
@@ -181,8 +182,13 @@ class PlateSamples:
         real_fraction: float = 0.5,
         seed: int = 0,
         margins: tuple[CropMargins, CropMargins] = (REAL_CROP_MARGINS, CropMargins()),
+        country_fraction: float = 0.0,
     ) -> None:
         self.rng = random.Random(seed)
+        # share of the synthetic crops drawn as plates of the countries of
+        # recognition/vision/plates (synth_countries), each country alike
+        self.country_fraction = country_fraction
+        self.countries = list(RENDERED_COUNTRIES) if country_fraction > 0 else []
         self.margins = margins  # real crops, synthetic crops
         self.images = [_read_crop(c) for c in real]
         self.real = [(im, c.text) for im, c in zip(self.images, real, strict=True) if im is not None]
@@ -197,6 +203,8 @@ class PlateSamples:
             img, text = rng.choice(self.real)
             backgrounds = self.assets.backgrounds if self.assets else None
             img = degrade(jitter_crop(img, rng, backgrounds, self.margins[0]), rng, strength=0.6)
+        elif self.countries and rng.random() < self.country_fraction:
+            img, text = country_sample(self.assets, rng.choice(self.countries), rng, self.margins[1])
         else:
             img, text = synth_sample(self.assets, rng, self.margins[1])
         return crnn_preprocess(img), text

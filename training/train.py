@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--real-fraction", type=float, default=0.5, help="share of real crops per batch")
+    ap.add_argument("--country-fraction", type=float, default=0.0,
+                    help="share of the synthetic crops rendered as plates of each country (synth_countries)")
     ap.add_argument("--val-percent", type=int, default=20)
     ap.add_argument("--eval-minutes", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -217,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         train_real = train_real + bench * args.bench_repeat
     assets = SynthAssets.load(data_dir)
     margins = (DETECTOR_MARGINS, DETECTOR_MARGINS) if args.detector_margins else (REAL_CROP_MARGINS, CropMargins())
-    samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed, margins=margins)
+    samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed, margins=margins,
+                           country_fraction=args.country_fraction)
     val = load_validation(val_real, loose=assets.backgrounds if args.detector_margins else None)
     model = PlateCRNN(channels=args.channels, hidden=args.hidden)
     if args.init is not None and args.init.suffix == ".onnx":

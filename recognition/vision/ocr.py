@@ -24,7 +24,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from . import config
+from . import config, plates
 from .types import Candidate, OcrResult
 
 log = logging.getLogger(__name__)
@@ -279,6 +279,8 @@ def fits_any_layout(text: str, region: str | None) -> bool:
 
 
 def fits_region_format(text: str, region: str | None) -> bool:
+    if country_rules(region) is not None:  # custom and foreign plates stay possible
+        return CUSTOM_LENGTHS[0] <= len(text) <= CUSTOM_LENGTHS[1]
     fmt = REGION_FORMATS.get((region or "").lower())
     if fmt is None:
         return True
@@ -407,9 +409,212 @@ def _settle_candidates(candidates: list[Candidate], region: str | None) -> list[
     return drop_edge_mark(candidates, region)
 
 
+# --------------------------------------------------------------------------- #
+# Country rules: a camera's ordered country list (recognition/vision/plates)
+# --------------------------------------------------------------------------- #
+
+# How many times likelier a read that fits a layout of the setting's first
+# code is taken to be; each later code's weight is COUNTRY_DECAY times the
+# one before it (never below COUNTRY_PRIOR_FLOOR), so that the likeliest
+# country wins between two fitting readings. Same strength as the EU group's
+# LAYOUT_PRIOR. Settings of US states only weigh within one length, as the
+# US group does (vanity and short plates must not gain a character).
+COUNTRY_PRIOR = 30.0
+US_COUNTRY_PRIOR = LAYOUT_PRIOR["us"].weight
+COUNTRY_DECAY = 0.8
+COUNTRY_PRIOR_FLOOR = 3.0
+# Characters that plate fonts draw alike; a read that fits none of its
+# countries' layouts may swap one for the other where a layout asks for the
+# other kind (settle_by_country).
+LOOK_ALIKES: dict[str, str] = {
+    "0": "OQD", "O": "0", "Q": "0", "D": "0", "1": "I", "I": "1", "2": "Z", "Z": "2",
+    "5": "S", "S": "5", "8": "B", "B": "8", "6": "G", "G": "6", "4": "A", "A": "4", "7": "T", "T": "7",
+}
+LEGACY_GROUPS = frozenset(REGION_FORMATS)
+CUSTOM_LENGTHS = (2, 10)
+
+
+class CountryRules(NamedTuple):
+    """The decoding rules of one region setting that names countries."""
+
+    region: str
+    countries: tuple[plates.Country, ...]
+    weights: dict[str, float]  # country code -> layout prior
+    by_length: dict[int, tuple[plates.Layout, ...]]  # layouts of each length, likeliest country first
+    zero_for_o: bool
+    within_length: bool
+
+    def fits(self, text: str) -> bool:
+        return any(layout.fits(text) for layout in self.by_length.get(len(text), ()))
+
+    def weight(self, text: str) -> float:
+        """The prior of the likeliest country whose layouts ``text`` fits; 1 for none."""
+        for layout in self.by_length.get(len(text), ()):
+            if layout.fits(text):
+                return self.weights[layout.country]
+        return 1.0
+
+
+@functools.lru_cache(maxsize=256)
+def country_rules(region: str | None) -> CountryRules | None:
+    """The rules of a setting of country codes (``fr,be``, ``us-ca,us``, ``na``);
+    None for no setting, ``other`` and the groups us, eu and br alone (they keep
+    the group rules above). An unknown code is logged and read without rules:
+    one bad setting must not stop recognition."""
+    key = (region or "").strip().lower()
+    if key in ("", "other") or key in LEGACY_GROUPS:
+        return None
+    try:
+        codes = plates.parse_regions(key)
+        members = plates.expand(key)
+    except ValueError as exc:
+        log.warning("region %r: %s; read without country rules", region, exc)
+        return None
+    if not members:
+        return None
+    known = plates.countries()
+    chosen = tuple(known[c] for c in members)
+    us_only = all(c.group == "us" for c in chosen)
+    base = US_COUNTRY_PRIOR if us_only else COUNTRY_PRIOR
+    weights: dict[str, float] = {}
+    for rank, code in enumerate(codes):
+        for member in plates.expand(code):
+            weights.setdefault(member, max(COUNTRY_PRIOR_FLOOR, base * COUNTRY_DECAY**rank))
+    by_length: dict[int, list[plates.Layout]] = {}
+    for country in chosen:
+        for layout in country.layouts:
+            by_length.setdefault(len(layout), []).append(layout)
+    return CountryRules(
+        region=key,
+        countries=chosen,
+        weights=weights,
+        by_length={n: tuple(ls) for n, ls in by_length.items()},
+        zero_for_o=all(c.zero_for_o for c in chosen),
+        within_length=us_only,
+    )
+
+
+def drop_band(text: str, rules: CountryRules) -> str:
+    """A read that fits none of the countries, whose start is a country's band
+    code (``FAB123CD``: F), or has it between the lines of a two-line layout
+    (``BASK123CD``), or whose end has the shape of its right band (a French
+    department, an Italian province), without that band, when the rest fits
+    that country; otherwise as read."""
+    if rules.fits(text):
+        return text
+    for country in rules.countries:
+        for band in country.band:
+            rest = text[len(band):]
+            if text.startswith(band) and rest and country.fits(rest):
+                return rest
+            # a two-line plate's band stands left of both lines: read between them
+            for layout in country.layouts:
+                if layout.lines == 2:
+                    cut = layout.first_line
+                    rest = text[:cut] + text[cut + len(band):]
+                    if text[cut : cut + len(band)] == band and layout.fits(rest):
+                        return rest
+        for shape in country.right_band:
+            for kinds in plates.expand_format(shape):
+                n = len(kinds)
+                tail, rest = text[-n:], text[:-n]
+                if rest and fits_layout(tail, kinds) and country.fits(rest):
+                    return rest
+    return text
+
+
+def settle_by_country(text: str, rules: CountryRules) -> str:
+    """A read that fits none of the countries' layouts but would with some of
+    its characters swapped for their look-alikes (LOOK_ALIKES) where a layout
+    does not allow them (a 0 where France has letters, an I where Italy
+    issues none) becomes that read, when exactly one layout-fitting read
+    comes out of the likeliest country that has one; otherwise as read."""
+    if rules.fits(text):
+        return text
+    best: set[str] = set()
+    best_weight = 0.0
+    for layout in rules.by_length.get(len(text), ()):
+        weight = rules.weights[layout.country]
+        if best and weight < best_weight:
+            break
+        chars = []
+        for c, allowed in zip(text, layout.allowed, strict=True):
+            if c in allowed:
+                chars.append(c)
+                continue
+            swaps = [a for a in LOOK_ALIKES.get(c, "") if a in allowed]
+            if len(swaps) != 1:
+                break
+            chars.append(swaps[0])
+        else:
+            fixed = "".join(chars)
+            if layout.fits(fixed):
+                best.add(fixed)
+                best_weight = weight
+    return best.pop() if len(best) == 1 else text
+
+
+def _settle_by_countries(candidates: list[Candidate], rules: CountryRules) -> list[Candidate]:
+    def settle(text: str) -> str:
+        text = drop_band(text, rules)
+        if not rules.zero_for_o:
+            text = settle_lone_o0(text)
+        return settle_by_country(text, rules)
+
+    return _merge_texts(candidates, settle)
+
+
+def country_scores(candidates: list[Candidate], rules: CountryRules) -> list[float]:
+    """Like :func:`layout_scores`, with each read weighed by the likeliest of
+    the setting's countries whose layouts it fits."""
+    weighted = [c.confidence * rules.weight(c.text) for c in candidates]
+    if not rules.within_length:
+        return weighted
+    probability: dict[int, float] = {}
+    weight: dict[int, float] = {}
+    for c, w in zip(candidates, weighted, strict=True):
+        probability[len(c.text)] = probability.get(len(c.text), 0.0) + c.confidence
+        weight[len(c.text)] = weight.get(len(c.text), 0.0) + w
+    scale = {n: probability[n] / w if w else 0.0 for n, w in weight.items()}
+    return [w * scale[len(c.text)] for c, w in zip(candidates, weighted, strict=True)]
+
+
+def _rank_by_countries(candidates: list[Candidate], rules: CountryRules, top: int) -> list[Candidate]:
+    candidates = _settle_by_countries(candidates, rules)
+    scores = country_scores(candidates, rules)
+    order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
+    lo, hi = CUSTOM_LENGTHS
+    return sorted((candidates[i] for i in order), key=lambda c: not lo <= len(c.text) <= hi)[:top]
+
+
+def decode_with_layout(probs: np.ndarray, layout: plates.Layout, path: list[tuple[int, int]]) -> Candidate | None:
+    """:func:`decode_with_pattern` with each position limited to the characters
+    the country issues there (no I in Italy's letters, only consonants in
+    Spain's), by the recogniser's own scores."""
+    if len(path) != len(layout):
+        return None
+    text, conf = [], 1.0
+    for (_, t), allowed in zip(path, layout.allowed, strict=True):
+        cols = _allowed_columns(allowed)
+        k = cols[int(np.argmax(probs[t, cols]))]
+        text.append(PLATE_ALPHABET[k - 1])
+        conf *= float(probs[t, k])
+    out = "".join(text)
+    return Candidate(out, conf) if layout.fits(out) else None
+
+
+@functools.lru_cache(maxsize=512)
+def _allowed_columns(allowed: frozenset[str]) -> np.ndarray:
+    return np.array(sorted(_CHAR_INDEX[c] for c in allowed), dtype=np.intp)
+
+
 def rank_candidates(candidates: list[Candidate], region: str | None, top: int) -> list[Candidate]:
     """Best first: by :func:`layout_scores`, then format-valid reads first
-    (O/0 settled and US edge marks dropped first: :func:`_settle_candidates`)."""
+    (O/0 settled and US edge marks dropped first: :func:`_settle_candidates`).
+    A setting of countries ranks by its countries' rules (:func:`country_rules`)."""
+    rules = country_rules(region)
+    if rules is not None:
+        return _rank_by_countries(candidates, rules, top)
     candidates = _settle_candidates(candidates, region)
     scores = layout_scores(candidates, region)
     order = sorted(range(len(candidates)), key=lambda i: scores[i], reverse=True)
@@ -427,6 +632,9 @@ def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Ca
     recogniser's own probabilities.
     """
     probs = probs.copy()
+    rules = country_rules(region)
+    if rules is not None:
+        return _decode_by_countries(probs, rules, top)
     region = region.lower() if region else None
     if region is not None and region in ZERO_FOR_O_REGIONS:
         probs[:, _CHAR_INDEX["0"]] += probs[:, _CHAR_INDEX["O"]]
@@ -440,6 +648,28 @@ def decode_plate(probs: np.ndarray, region: str | None, top: int = 5) -> list[Ca
         if fixed is not None and all(c.text != fixed.text for c in candidates):
             candidates.append(fixed)
     return rank_candidates(candidates, region, top)
+
+
+def _decode_by_countries(probs: np.ndarray, rules: CountryRules, top: int) -> list[Candidate]:
+    """:func:`decode_plate` for a setting of countries: the best path is also
+    re-read under each layout of its length, each position limited to the
+    characters its country issues there."""
+    if rules.zero_for_o:
+        probs[:, _CHAR_INDEX["0"]] += probs[:, _CHAR_INDEX["O"]]
+        probs[:, _CHAR_INDEX["O"]] = 0.0
+    candidates = beam_decode(probs, beam=16, top=max(top, 10))
+    path = greedy_path(probs)
+    seen = {c.text for c in candidates}
+    tried: set[tuple[frozenset[str], ...]] = set()
+    for layout in rules.by_length.get(len(path), ()):
+        if layout.allowed in tried and not layout.prefixes:
+            continue
+        tried.add(layout.allowed)
+        fixed = decode_with_layout(probs, layout, path)
+        if fixed is not None and fixed.text not in seen:
+            seen.add(fixed.text)
+            candidates.append(fixed)
+    return _rank_by_countries(candidates, rules, top)
 
 
 # --------------------------------------------------------------------------- #
@@ -812,7 +1042,11 @@ class EnsemblePlateOCR:
         best = first.candidates[0]
         if not fits_region_format(best.text, region):
             return False
-        standard = (region or "").lower() not in REGION_PATTERNS or fits_any_layout(best.text, region)
+        rules = country_rules(region)
+        if rules is not None:
+            standard = rules.fits(best.text)
+        else:
+            standard = (region or "").lower() not in REGION_PATTERNS or fits_any_layout(best.text, region)
         threshold = self.exit_confidence if standard else self.custom_exit_confidence
         return threshold < 1.0 and best.confidence >= threshold
 

@@ -62,7 +62,7 @@ import threading
 import cv2
 import numpy as np
 
-from . import config, installed
+from . import config, installed, plates
 from .detector import get_detector
 from .ocr import CROP_MARGIN_X, CROP_MARGIN_Y, OCR_ENGINES, get_ocr
 from .rectify import level_crop
@@ -215,6 +215,7 @@ class PlatePipeline:
                     candidates=candidates,
                     crop=crop.copy(),
                     ocr_engine=result.engine or self.ocr.name,
+                    country=read_country(result.text, region),
                 )
             )
         return reads
@@ -222,6 +223,15 @@ class PlatePipeline:
     def read_bytes(self, data: bytes, region: str | None = None) -> list[PlateRead]:
         """Decode an encoded image and read it."""
         return self.read(decode_image(data), region=region)
+
+
+def read_country(text: str, region: str | None) -> str:
+    """The country of the region setting whose layouts ``text`` fits
+    (plates.fit_country); '' for none or for a setting with unknown codes."""
+    try:
+        return plates.fit_country(text, region)
+    except ValueError:
+        return ""
 
 
 def build_pipeline(detector: str | None = None, ocr: str | None = None) -> PlatePipeline:

@@ -79,6 +79,7 @@ class PlateRead:
     candidates: tuple[Candidate, ...]
     crop: np.ndarray = field(repr=False)
     ocr_engine: str = ""  # the OCR engine(s) that produced the text
+    country: str = ""  # the country of the region setting whose layouts the text fits ('' none)
 
 
 class Detector(Protocol):

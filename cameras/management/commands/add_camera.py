@@ -1,7 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from cameras.models import Region
 from cameras.services import do_create_camera
 
 
@@ -10,7 +9,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True)
-        parser.add_argument("--region", default="us", choices=[c.value for c in Region])
+        parser.add_argument("--region", default="us",
+                            help="country codes, likeliest first, comma-separated (fr,be,de; us-ca,us), "
+                                 "or a group: us, eu, br, na (default us)")
         parser.add_argument("--location", default="")
         parser.add_argument("--lat", type=float, default=None)
         parser.add_argument("--lon", type=float, default=None)

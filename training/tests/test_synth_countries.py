@@ -1,0 +1,104 @@
+"""Rendered plates of every country (training/synth_countries.py)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from recognition.vision import plates
+from training.synth_plates import SynthAssets, default_data_dir
+
+pytestmark = [pytest.mark.training,
+              pytest.mark.skipif(not (default_data_dir() / "backgrounds").is_dir(), reason="needs ../shared/data")]
+
+
+@pytest.fixture(scope="module")
+def assets() -> SynthAssets:
+    return SynthAssets.load(max_backgrounds=20)
+
+
+def test_every_country_renders_plates_of_its_own_layouts(assets):
+    from training.country_eval import DEFAULT_COUNTRIES
+    from training.synth_countries import country_sample
+
+    rng = random.Random(1)
+    for code in DEFAULT_COUNTRIES:
+        country = plates.countries()[code]
+        for _ in range(3):
+            crop, label = country_sample(assets, code, rng)
+            assert crop.ndim == 3 and crop.shape[0] >= 8 and crop.shape[1] > crop.shape[0] * 0.4, code
+            assert country.fits(label), (code, label)
+
+
+def test_random_plates_use_the_letters_and_codes_a_country_issues():
+    from training.synth_countries import random_plate
+
+    rng = random.Random(2)
+    fr = plates.countries()["fr"].layouts[0]
+    for _ in range(200):
+        drawn, label = random_plate(fr, rng)
+        assert drawn[2] == "-" and not set(label) & set("IOU") and fr.fits(label)
+    hr = plates.countries()["hr"].layouts[0]
+    assert all(random_plate(hr, rng)[1][:2] in hr.prefixes for _ in range(50))
+    two = next(layout for layout in plates.countries()["sk"].layouts if layout.lines == 2)
+    assert random_plate(two, rng)[0][2] == "/"
+
+
+def test_current_formats_are_drawn_more_often_than_old_ones():
+    from training.synth_countries import pick_layout
+
+    rng = random.Random(3)
+    fr = plates.countries()["fr"]
+    picks = [pick_layout(fr, rng) for _ in range(600)]
+    current = sum(p.until is None for p in picks)
+    assert current > 2 * (len(picks) - current)  # 3:1 by format, though the old one has 8 lengths
+
+
+def test_two_line_plates_are_drawn_on_two_rows(assets):
+    from training.synth_countries import render_country_plate
+
+    sk = plates.countries()["sk"]
+    two = next(layout for layout in sk.layouts if layout.lines == 2)
+    plate = render_country_plate(sk, two, "BA/123CD", random.Random(4), assets)
+    assert plate.shape[0] / plate.shape[1] > 0.5  # square-ish, not a long one-line plate
+    ink = (plate.mean(axis=2) < 90)[:, int(plate.shape[1] * 0.2):]
+    rows = ink.mean(axis=1)
+    middle = rows[int(len(rows) * 0.45): int(len(rows) * 0.55)].mean()
+    assert middle < rows[: len(rows) // 2].max() / 3 and middle < rows[len(rows) // 2:].max() / 3
+
+
+def test_the_test_set_is_the_same_on_every_run_and_not_a_training_stream(assets):
+    from training.synth_countries import country_sample, country_test_set
+
+    first = country_test_set("it", 3, assets)
+    again = country_test_set("it", 3, assets)
+    assert [label for _, label in first] == [label for _, label in again]
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(first, again, strict=True))
+    # integer seeds (training) draw other plates
+    trained = [country_sample(assets, "it", random.Random(seed))[1] for seed in range(3)]
+    assert not set(trained) & {label for _, label in first}
+
+
+def test_country_eval_reports_every_country_asked(assets, capsys):
+    from training.country_eval import main
+
+    assert main(["--countries", "it,ca", "--per-country", "2", "--ocr", "crnn", "--json"]) == 0
+    import json
+
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["countries"]) == {"it", "ca"}
+    assert result["countries"]["ca"]["exact_group"] is None and result["countries"]["it"]["plates"] == 2
+    with pytest.raises(SystemExit):
+        main(["--countries", "xx"])
+
+
+def test_training_samples_can_draw_country_plates(assets):
+    from training.dataset import PlateSamples
+
+    samples = PlateSamples([], assets, real_fraction=0.0, seed=5, country_fraction=1.0)
+    texts = [samples.sample()[1] for _ in range(12)]
+    assert all(any(plates.countries()[c].fits(t) for c in samples.countries) for t in texts)
+    assert samples.countries[0] == "us" and "fi" in samples.countries
+    assert PlateSamples([], assets, seed=5).countries == []  # off unless asked
