@@ -8,7 +8,6 @@ import os
 import pytest
 
 from tests.conftest import make_stack_user
-from tests.test_browser import browser  # noqa: F401 - the module's Chromium fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

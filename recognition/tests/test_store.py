@@ -68,8 +68,7 @@ def test_a_read_joins_the_open_event_of_its_look_alike_plate_without_building_an
         raise AssertionError("event assignment built a matching index")
 
     monkeypatch.setattr(HotlistIndex, "build", classmethod(no_index))
-    monkeypatch.setattr("hotlist.matcher.refresh", lambda force=False: None)  # the hotlist index is not at issue
-    monkeypatch.setattr("hotlist.matcher._holder.match", lambda candidates: [])
+    monkeypatch.setattr("hotlist.matcher.match_entries", lambda candidates: [])  # the hotlist index is not at issue
     fake_pipeline("A8C1Z3")  # B/8 and 2/Z look alike: the same plate as ABC123
     (read,) = do_process_frame(queued_frame(camera).pk)
     first = Read.objects.get(text="ABC123")
