@@ -17,6 +17,7 @@ def test_hotlist_import_benchmark_imports_its_rows_and_reports_them(capsys):
     assert report["rows"] == 40 and report["entries"] == 40 and report["mode"] == "replace"
 
 
+@pytest.mark.django_db(transaction=True)  # on PostgreSQL it runs VACUUM, which no transaction may hold
 def test_search_benchmark_fills_reads_and_times_every_kind_of_search(capsys):
     from benchmarks import run_command, search
 
