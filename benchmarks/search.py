@@ -142,11 +142,11 @@ class Command(BaseCommand):
                         cands = f'[["{text}", {conf}]]'
                     fid = rng.choice(frame_ids[cam])
                     lines.append(f"{fid}\t{cam}\t{at.isoformat()}\t{text}\t{conf}\t{cands}\t10\t20\t120\t40\t0.9\t"
-                                 f"crops/bench/{fid}.jpg\tbench\t{at.isoformat()}\n")
+                                 f"crops/bench/{fid}.jpg\tbench\t{at.isoformat()}\t\n")
                 if pg:
                     with cur.copy("COPY recognition_read (frame_id, camera_id, captured_at, text, confidence, "
                                   "candidates, box_x, box_y, box_w, box_h, detector_confidence, crop, engine, "
-                                  "created_at) FROM STDIN") as copy:
+                                  "created_at, country) FROM STDIN") as copy:
                         copy.write("".join(lines))
                 else:
                     objs = []
@@ -171,11 +171,13 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ searches
     def specs(self, rng: random.Random, n: int):
         with connection.cursor() as cur:
-            if connection.vendor == "postgresql":
+            texts = []
+            if connection.vendor == "postgresql":  # a 1 % page sample: cheap on millions of reads
                 cur.execute("SELECT text FROM recognition_read TABLESAMPLE SYSTEM (1) LIMIT %s", [n * 6])
-            else:
+                texts = [r[0] for r in cur.fetchall()]
+            if len(texts) < n * 6:  # a small table: its sample may hold no page at all
                 cur.execute("SELECT text FROM recognition_read ORDER BY RANDOM() LIMIT %s", [n * 6])
-            texts = [r[0] for r in cur.fetchall()]
+                texts = [r[0] for r in cur.fetchall()]
         if not texts:
             raise SystemExit("no reads to search")
         rng.shuffle(texts)
