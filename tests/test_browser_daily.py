@@ -436,8 +436,16 @@ def test_a_user_changes_their_password_after_an_admin_reset_and_scans_the_qr_cod
     # The second factor's key as a QR code that a phone can scan: it decodes to the provisioning URI.
     page.goto(f"{stack.base_url}/account/2fa/")
     png = page.get_by_test_id("totp-qr").screenshot()
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    # As a phone's camera would see it: a white margin around the code, at a few sizes (OpenCV's
+    # detector misses some renderings at one size and not another).
+    image = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
+    text = ""
+    for scale in (1, 2, 3):
+        resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+        text = cv2.QRCodeDetector().detectAndDecode(resized)[0]
+        if text:
+            break
     secret = Security.objects.get(user=officer).totp_secret
     assert text.startswith("otpauth://totp/") and f"secret={secret}" in text, text
     screenshot(page, "officer-second-factor-phone.png", full_page=True)
