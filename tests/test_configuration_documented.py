@@ -54,7 +54,7 @@ def readme_table() -> set[str]:
 
 
 def env_example() -> set[str]:
-    return set(re.findall(rf"^#?\s*{NAME}=", (ROOT / ".env.example").read_text(), re.M))
+    return set(re.findall(rf"^#?\s*{NAME}=", (ROOT / ".env.example").read_text(), re.MULTILINE))
 
 
 def test_the_scan_finds_the_settings_it_should():
@@ -84,7 +84,7 @@ def test_env_example_names_the_operator_settings_and_nothing_stale():
 def test_docker_compose_names_only_variables_the_product_reads():
     text = (ROOT / "docker-compose.yml").read_text()
     app = text.split("x-app:", 1)[1].split("\nservices:", 1)[0]
-    keys = set(re.findall(rf"^\s+{NAME}:", app, re.M))
+    keys = set(re.findall(rf"^\s+{NAME}:", app, re.MULTILINE))
     assert keys and keys <= variables_read(), sorted(keys - variables_read())
     mentioned = set(re.findall(r"\b(ALPR_[A-Z0-9_]+)", text))
     assert not mentioned & set(RETIRED), sorted(mentioned & set(RETIRED))

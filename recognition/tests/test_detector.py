@@ -106,7 +106,7 @@ def test_a_plate_cut_off_by_the_frame_edge_keeps_its_box():
 
 @pytest.mark.parametrize(("small", "size", "passes"), [
     (False, (480, 640), [640]),            # a small frame: one pass by default
-    (True, (480, 640), [640, 1280]),       # ... and a second, upscaled, with ALPR_DET_FALLBACK_SMALL
+    (True, (480, 640), [640, 1280]),       # ... and a second, upscaled, with det_fallback_small
     (False, (720, 1280), [640, 1280]),     # a large frame gets the second pass either way
 ])
 def test_second_pass_runs_on_small_frames_only_when_asked(small, size, passes, monkeypatch):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import config
 from .settings import PRECISIONS, VisionSettings
+
 # The int8 plate detector, committed; made by ``python -m training.quantize_detector``.
 DETECTOR_INT8_PATH = config.REPO_ROOT / "recognition" / "models" / "plate_detector_int8.onnx"
 # The float plate detector, made into ALPR_MODEL_CACHE by ``python -m training.export_detector``.
