@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from recognition.vision.pipeline import build_pipeline
+from recognition.vision.settings import VisionSettings
 from recognition.vision.synth import random_plate_text, render_vehicle_scene
 from recognition.vision.voting import vote
 
@@ -46,7 +47,7 @@ def main(argv=None) -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    pipeline = build_pipeline()
+    pipeline = build_pipeline(VisionSettings.from_env())
     frames_total = frames_right = frames_read = events_right = top_vote_right = 0
     started = time.perf_counter()
     for s in range(args.sequences):

@@ -2,12 +2,19 @@
 
 Usage::
 
-    python -m benchmarks.vision DIR [--json] [--limit N] [--detector X] [--ocr Y] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F] [--spread]
+    python -m benchmarks.vision DIR [--json] [--limit N] [--detector X] [--ocr Y] [--set NAME=VALUE ...] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F] [--spread]
 
 DIR holds region folders (``us/``, ``eu/``, ``br/``, or a country: ``fr/``) of images, each with a
 ``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
 separated, one plate per line); images without one are skipped. The folder
 name is passed to the pipeline as the region. Plain Python: no Django import.
+
+The pipeline is built from the operator's settings (``VisionSettings.from_env``:
+ALPR_PRECISION, ALPR_CRNN_MODEL...) with the tuning knobs at their defaults;
+``--set NAME=VALUE`` (repeatable) changes any field of
+``recognition.vision.settings.VisionSettings``, e.g. ``--set ocr_exit=0.9
+--set crnn_views=1 --set det_fallback_small=1``. The JSON names the fields
+that differ from the defaults under ``settings``.
 
 ``--rotate DEG`` turns every photo (and its labelled boxes) by DEG degrees,
 counter-clockwise, on a canvas grown to hold all of it, before the timer
@@ -56,6 +63,7 @@ plate near that edge.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -65,6 +73,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from recognition.vision.settings import DETECTORS, FIELDS, OCR_ENGINES, VisionSettings
 from recognition.vision.types import Box
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -271,8 +280,7 @@ def summarize(scores: list[ImageScore]) -> dict[str, float | int | dict[str, int
 def run(  # type: ignore[type-arg]
     root: Path,
     limit: int | None,
-    detector: str | None,
-    ocr: str | None,
+    settings: VisionSettings,
     verbose: bool = False,
     rotate: float = 0.0,
     shear: float = 0.0,
@@ -286,7 +294,7 @@ def run(  # type: ignore[type-arg]
     if not regions:
         raise SystemExit(f"{root}: no region folders")
     t0 = time.perf_counter()
-    pipeline = build_pipeline(detector=detector, ocr=ocr)
+    pipeline = build_pipeline(settings)
     load_s = time.perf_counter() - t0
     all_scores: list[ImageScore] = []
     per_region: dict[str, dict] = {}  # type: ignore[type-arg]
@@ -318,6 +326,7 @@ def run(  # type: ignore[type-arg]
         detector=pipeline.detector.name,
         ocr=pipeline.ocr.name,
         load_s=round(load_s, 2),
+        **({"settings": changed} if (changed := changed_settings(settings)) else {}),
         **({"rotate": rotate} if rotate else {}),
         **({"shear": shear} if shear else {}),
         **({"look": look} if look else {}),
@@ -326,6 +335,16 @@ def run(  # type: ignore[type-arg]
         regions=per_region,
     )
     return result
+
+
+def changed_settings(settings: VisionSettings) -> dict[str, str]:
+    """The fields of ``settings`` that differ from the defaults, as text."""
+    default = VisionSettings()
+    return {
+        f.name: str(getattr(settings, f.name))
+        for f in dataclasses.fields(settings)
+        if getattr(settings, f.name) != getattr(default, f.name)
+    }
 
 
 def format_table(result: dict) -> str:  # type: ignore[type-arg]
@@ -349,8 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dir", type=Path, help="folder of region or country folders (us/, eu/, br/, fr/)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--limit", type=int, default=None, help="at most N images per region")
-    parser.add_argument("--detector", choices=("onnx", "yolo"), default=None)
-    parser.add_argument("--ocr", choices=("rapid", "crnn", "rapid+crnn", "easyocr"), default=None)
+    parser.add_argument("--detector", choices=DETECTORS, default=None, help="instead of ALPR_DETECTOR")
+    parser.add_argument("--ocr", choices=OCR_ENGINES, default=None, help="instead of ALPR_OCR")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="assignments",
+                        help=f"change a vision setting (repeatable); one of: {', '.join(FIELDS)}")
     parser.add_argument("--rotate", type=float, default=0.0, metavar="DEG", help="turn every photo by DEG degrees first")
     parser.add_argument("--shear", type=float, default=0.0, metavar="K", help="lean every photo by K (row shift / height) first")
     parser.add_argument("--look", choices=LOOKS, default=None, help="make every photo dark, washed out or monochrome first")
@@ -365,9 +386,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.dir} is not a folder")
     if not 0.05 <= args.scale <= 4.0:
         parser.error("--scale must be between 0.05 and 4")
+    try:
+        settings = VisionSettings.from_env().with_text(args.assignments)
+        settings = settings.replace(
+            **{k: v for k, v in (("detector", args.detector), ("ocr", args.ocr)) if v is not None}
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+
     def bench_at(scale: float) -> dict:  # type: ignore[type-arg]
         return run(
-            args.dir, args.limit, args.detector, args.ocr, verbose=args.verbose,
+            args.dir, args.limit, settings, verbose=args.verbose,
             rotate=args.rotate, shear=args.shear, look=args.look, scale=scale, fold=args.fold,
         )
 

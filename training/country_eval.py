@@ -27,7 +27,8 @@ import cv2
 import numpy as np
 
 from recognition.vision import plates
-from recognition.vision.ocr import OCR_ENGINES, get_ocr
+from recognition.vision.ocr import ocr_from_settings
+from recognition.vision.settings import OCR_ENGINES, VisionSettings
 
 from .synth_countries import RENDERED_COUNTRIES, country_test_set
 from .synth_plates import SynthAssets
@@ -39,7 +40,7 @@ GROUP_SETTING = {"us": "us", "eu": "eu", "br": "br"}
 def evaluate(codes: list[str], per_country: int, ocr_name: str, data_dir: Path | None = None,
              save: Path | None = None) -> dict:  # type: ignore[type-arg]
     assets = SynthAssets.load(data_dir)
-    engine = get_ocr(ocr_name)
+    engine = ocr_from_settings(VisionSettings.from_env().replace(ocr=ocr_name))
     rows = []
     out: dict[str, dict] = {}  # type: ignore[type-arg]
     ms: list[float] = []

@@ -6,8 +6,10 @@ Usage::
 
 ``rapid+crnn@T`` is the ensemble with early-exit confidence T (``@1``: both
 engines on every crop), ``rapid+crnn@T/C`` also with C for readings in none of
-the region's layouts (ALPR_OCR_EXIT_CUSTOM); plain ``rapid+crnn`` uses
-ALPR_OCR_EXIT, ALPR_OCR_EXIT_CUSTOM or their defaults.
+the region's layouts; plain ``rapid+crnn`` uses the settings' ``ocr_exit`` and
+``ocr_exit_custom``. ``--set NAME=VALUE`` (repeatable) changes a field of
+``recognition.vision.settings.VisionSettings`` (``ocr_exit``, ``crnn_views``,
+``line_precision``...), as in ``python -m benchmarks.vision``.
 
 - held-out crops: the validation part of ``../shared/data`` (same split as
   training, by plate text), read with the region rules of ``us`` / ``br``.
@@ -34,14 +36,22 @@ import numpy as np
 
 from benchmarks.vision import o0
 from recognition.vision.ocr import EnsemblePlateOCR, PlateCrnnOCR, RapidPlateOCR
+from recognition.vision.settings import VisionSettings
 
 from .dataset import bench_fold, load_real_crops, split_real_crops
 from .synth_plates import default_data_dir
 
 
-def build_engines(names: list[str], crnn_path: Path | None = None) -> dict[str, object]:
-    rapid = RapidPlateOCR(top=10) if any("rapid" in n for n in names) else None
-    crnn = PlateCrnnOCR(top=10, model_path=crnn_path) if any("crnn" in n for n in names) else None
+def build_engines(
+    names: list[str], crnn_path: Path | None = None, settings: VisionSettings | None = None
+) -> dict[str, object]:
+    settings = settings or VisionSettings()
+    rapid = RapidPlateOCR(top=10, line_precision=settings.line_precision) if any("rapid" in n for n in names) else None
+    crnn = (
+        PlateCrnnOCR(top=10, model_path=crnn_path or settings.crnn_model, views=settings.crnn_views)
+        if any("crnn" in n for n in names)
+        else None
+    )
     out: dict[str, object] = {}
     for n in names:
         if n == "rapid":
@@ -55,8 +65,8 @@ def build_engines(names: list[str], crnn_path: Path | None = None) -> dict[str, 
             t, _, c = t.partition("/")
             out[n] = EnsemblePlateOCR(
                 engines=[crnn, rapid],  # type: ignore[list-item]
-                exit_confidence=float(t) if t else None,
-                custom_exit_confidence=float(c) if c else None,
+                exit_confidence=float(t) if t else settings.ocr_exit,
+                custom_exit_confidence=float(c) if c else settings.ocr_exit_custom,
             )
         else:
             raise SystemExit(f"unknown engine {n}")
@@ -126,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bench-fold", type=int, choices=(0, 1), default=None,
                     help="read only the bench plates of this fold (the other fold's model has not seen them)")
     ap.add_argument("--crnn", type=Path, default=None, help="CRNN .onnx to use (default: the committed model)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="assignments",
+                    help="change a vision setting (repeatable), e.g. ocr_exit=0.9 or crnn_views=1")
     ap.add_argument("--rendered", type=int, default=0, help="also read N plates per style drawn by recognition.vision.synth")
     ap.add_argument("--data", type=Path, default=None,
                     help="folder of the labelled real crops (default: ../shared/data next to the repository)")
@@ -135,7 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     crops = load_real_crops(args.data)
     if not crops:
         ap.error(f"no labelled crops under {args.data or default_data_dir()}: pass --data DIR (us-plate-crops/, br-plate-crops/)")
-    engines = build_engines(args.engines.split(","), args.crnn)
+    try:
+        settings = VisionSettings.from_env().with_text(args.assignments)
+    except ValueError as exc:
+        ap.error(str(exc))
+    engines = build_engines(args.engines.split(","), args.crnn, settings)
     _, val = split_real_crops(crops, args.val_percent)
     val_items = [(cv2.imread(str(c.path)), c.text, c.source) for c in val]
     val_items = [v for v in val_items if v[0] is not None]

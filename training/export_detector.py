@@ -1,4 +1,4 @@
-"""Export the plate detector's weights to ONNX (float), for ``ALPR_DET_PRECISION=fp32``.
+"""Export the plate detector's weights to ONNX (float), for ``ALPR_PRECISION=fp32``.
 
     python -m training.export_detector [--out FILE]
 
@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from recognition.vision import config, detector
+from recognition.vision.settings import VisionSettings
 
 
 def export_onnx(out: Path) -> Path:
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.export_detector", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=None, help="default: ALPR_MODEL_CACHE/" + detector.FP32_MODEL_NAME)
     args = parser.parse_args(argv)
-    out = export_onnx(args.out or config.model_cache_dir() / detector.FP32_MODEL_NAME)
+    out = export_onnx(args.out or VisionSettings.from_env().model_cache / detector.FP32_MODEL_NAME)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 

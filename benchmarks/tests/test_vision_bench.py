@@ -68,6 +68,7 @@ def test_bench_scale_moves_the_labelled_boxes_with_the_photo():
 
 def test_bench_fold_scores_only_the_photos_of_that_half(tmp_path):
     from benchmarks.vision import plate_fold, run
+    from recognition.vision.settings import VisionSettings
 
     (tmp_path / "us").mkdir()
     texts = ["KDT4421", "ABC1234", "7XYZ123", "LMN5678", "JKR2210"]
@@ -75,11 +76,11 @@ def test_bench_fold_scores_only_the_photos_of_that_half(tmp_path):
         frame, box = render_vehicle_scene(text, seed=i, size=(640, 360))
         cv2.imwrite(str(tmp_path / "us" / f"{i}.jpg"), frame)
         (tmp_path / "us" / f"{i}.txt").write_text(f"{i}.jpg {box.x} {box.y} {box.w} {box.h} {text}\n")
-    halves = [run(tmp_path, None, None, None, fold=f) for f in (0, 1)]
+    halves = [run(tmp_path, None, VisionSettings(), fold=f) for f in (0, 1)]
     for f, result in enumerate(halves):
         assert result["images"] == sum(plate_fold(t) == f for t in texts) and result["fold"] == f
     assert halves[0]["images"] and halves[1]["images"]  # both halves hold some of these plates
-    assert "fold" not in run(tmp_path, 2, None, None)
+    assert "fold" not in run(tmp_path, 2, VisionSettings())
 
 
 def test_bench_spread_reads_the_photos_resized_and_summarises_exact(tmp_path, capsys):

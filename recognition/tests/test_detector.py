@@ -12,6 +12,8 @@ import pytest
 
 from recognition.vision import config, detector, installed
 from recognition.vision.detector import OnnxPlateDetector
+from recognition.vision.pipeline import build_pipeline
+from recognition.vision.settings import VisionSettings
 from recognition.vision.synth import render_vehicle_scene
 
 
@@ -31,31 +33,30 @@ def test_unknown_precision_is_refused():
         OnnxPlateDetector(precision="int4")
 
 
-def test_fp32_without_its_export_is_refused_with_the_command_that_makes_it(tmp_path, monkeypatch):
+def test_fp32_without_its_export_is_refused_with_the_command_that_makes_it(tmp_path):
     # The worker never exports the weights itself (that needs torch): it names the training command.
-    monkeypatch.setenv("ALPR_MODEL_CACHE", str(tmp_path))
     with pytest.raises(RuntimeError, match="training.export_detector"):
-        OnnxPlateDetector(precision="fp32")
+        OnnxPlateDetector(precision="fp32", model_cache=tmp_path)
+    with pytest.raises(RuntimeError, match="ALPR_PRECISION=fp32"):
+        installed.check(VisionSettings(det_precision="fp32", model_cache=tmp_path))
     assert not any(tmp_path.iterdir())
 
 
-def test_fp32_loads_the_export_from_the_model_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ALPR_MODEL_CACHE", str(tmp_path))
+def test_fp32_loads_the_export_from_the_model_cache(tmp_path):
     (tmp_path / detector.FP32_MODEL_NAME).write_bytes(detector.INT8_MODEL_PATH.read_bytes())  # any model file
-    assert detector.model_file("fp32") == tmp_path / detector.FP32_MODEL_NAME
-    assert OnnxPlateDetector(precision="fp32").precision == "fp32"
+    assert detector.model_file("fp32", tmp_path) == tmp_path / detector.FP32_MODEL_NAME
+    settings = VisionSettings.from_env({"ALPR_PRECISION": "fp32", "ALPR_MODEL_CACHE": str(tmp_path)})
+    assert build_pipeline(settings, ocr="crnn").detector.precision == "fp32"
 
 
 def test_easyocr_chosen_but_not_installed_names_the_set_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "easyocr", None)  # import machinery: "not installed"
     with pytest.raises(installed.MissingPackage, match="ALPR_OCR=easyocr needs easyocr.*requirements-easyocr.txt"):
-        installed.check(detector="onnx", ocr="easyocr")
-    installed.check(detector="onnx", ocr="rapid+crnn")  # the default engines need nothing optional
+        installed.check(VisionSettings(ocr="easyocr"))
+    installed.check(VisionSettings())  # the default engines need nothing optional
 
 
 def test_ultralytics_detector_chosen_but_not_installed_names_the_training_set(monkeypatch):
-    from recognition.vision.pipeline import build_pipeline
-
     monkeypatch.setitem(sys.modules, "ultralytics", None)
     with pytest.raises(installed.MissingPackage, match="ALPR_DETECTOR=yolo needs ultralytics.*requirements-train.txt"):
         build_pipeline(detector="yolo", ocr="crnn")
@@ -77,16 +78,15 @@ def test_worker_configured_for_easyocr_without_it_refuses_to_start():
     assert "requirements-easyocr.txt" in done.stderr + done.stdout
 
 
-@pytest.mark.parametrize(("pool", "shared"), [("", True), ("session", False)])
+@pytest.mark.parametrize(("pool", "shared"), [("global", True), ("session", False)])
 def test_onnx_sessions_share_one_thread_pool_unless_told_otherwise(pool, shared):
     code = (
         "from recognition.vision import config;"
-        "from recognition.vision.ocr import PlateCrnnOCR;"
-        "o = PlateCrnnOCR();"
+        "from recognition.vision.pipeline import build_pipeline;"
+        f"build_pipeline(ocr='crnn', ort_pool='{pool}');"
         "print(config._global_pool, config.ort_session_options().use_per_session_threads)"
     )
-    env = {**os.environ, "ALPR_ORT_POOL": pool}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(detector.config.REPO_ROOT)).stdout.split()
     assert out == [str(shared), str(not shared)]
 
@@ -106,30 +106,27 @@ def test_a_plate_cut_off_by_the_frame_edge_keeps_its_box():
 
 @pytest.mark.parametrize(("small", "size", "passes"), [
     (False, (480, 640), [640]),            # a small frame: one pass by default
-    (True, (480, 640), [640, 1280]),       # ... and a second, upscaled, with ALPR_DET_FALLBACK_SMALL
+    (True, (480, 640), [640, 1280]),       # ... and a second, upscaled, with det_fallback_small
     (False, (720, 1280), [640, 1280]),     # a large frame gets the second pass either way
 ])
 def test_second_pass_runs_on_small_frames_only_when_asked(small, size, passes, monkeypatch):
-    from recognition.vision.pipeline import build_pipeline
-
-    monkeypatch.setenv("ALPR_DET_FALLBACK_SMALL", "1" if small else "0")
-    det = build_pipeline(detector="onnx", ocr="crnn").detector
+    det = build_pipeline(VisionSettings().with_text([f"det_fallback_small={int(small)}"]), ocr="crnn").detector
     assert det.fallback_small is small
     seen: list[int] = []
     monkeypatch.setattr(det, "_detect", lambda image, imgsz: seen.append(imgsz) or [])
     assert det.detect(np.zeros((*size, 3), np.uint8)) == []
     assert seen == passes
-    monkeypatch.setenv("ALPR_DET_FALLBACK_SMALL", "yes")
-    with pytest.raises(ValueError, match="ALPR_DET_FALLBACK_SMALL"):
-        build_pipeline(detector="onnx", ocr="crnn")
+    with pytest.raises(ValueError, match="det_fallback_small must be 0 or 1"):
+        VisionSettings().with_text(["det_fallback_small=yes"])
 
 
 def test_ort_spin_is_an_on_off_setting(monkeypatch):
     from recognition.vision import config
 
-    monkeypatch.setattr(config, "_global_pool", False)  # sessions with their own pools read ALPR_ORT_SPIN
-    monkeypatch.setenv("ALPR_ORT_SPIN", "1")
+    monkeypatch.setattr(config, "_global_pool", False)  # sessions with their own pools spin only when told
+    monkeypatch.setattr(config, "_ort_spin", False)
+    assert config.ort_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    monkeypatch.setattr(config, "_ort_spin", True)
     assert config.ort_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "1"
-    monkeypatch.setenv("ALPR_ORT_SPIN", "2")
-    with pytest.raises(ValueError, match="ALPR_ORT_SPIN"):
-        config.ort_session_options()
+    with pytest.raises(ValueError, match="ort_spin must be 0 or 1"):
+        VisionSettings().with_text(["ort_spin=2"])

@@ -15,6 +15,7 @@ import pytest
 
 from recognition.vision import config, ocr
 from recognition.vision.ocr import RapidPlateOCR, TextLineFinder, line_finder_model, select_plate_lines
+from recognition.vision.settings import VisionSettings
 from recognition.vision.synth import render_plate
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -78,11 +79,9 @@ def test_both_line_finders_read_rendered_plates(precision, crops):
     assert read >= len(crops) - 1
 
 
-def test_unknown_line_precision_is_refused(monkeypatch):
-    monkeypatch.setenv("ALPR_LINE_PRECISION", "fp16")
-    with pytest.raises(ValueError, match="ALPR_LINE_PRECISION"):
-        RapidPlateOCR()
-    monkeypatch.delenv("ALPR_LINE_PRECISION")
+def test_unknown_line_precision_is_refused():
+    with pytest.raises(ValueError, match="ALPR_PRECISION"):
+        VisionSettings.from_env({"ALPR_PRECISION": "fp16"})
     with pytest.raises(ValueError, match="line_precision"):
         RapidPlateOCR(line_precision="int4")
 

@@ -12,6 +12,7 @@ from benchmarks.vision import o0, parse_ground_truth, transform_box, rotate_fram
 from recognition.vision.ocr import CROP_MARGIN_X, CROP_MARGIN_Y
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
 from recognition.vision.rectify import MIN_ANGLE, MIN_SHEAR, level_crop, plate_angle, plate_shear, plate_size
+from recognition.vision.settings import VisionSettings
 from recognition.vision.synth import render_plate, render_vehicle_scene
 from recognition.vision.types import Box
 
@@ -140,14 +141,12 @@ def pipelines() -> tuple[PlatePipeline, PlatePipeline]:
     return levelled, raw
 
 
-def test_the_pipeline_levels_turned_plates_by_default(pipelines, monkeypatch):
+def test_the_pipeline_levels_turned_plates_by_default(pipelines):
     levelled, raw = pipelines
     assert levelled.rectify and not raw.rectify
-    monkeypatch.setenv("ALPR_RECTIFY", "0")
-    assert not PlatePipeline(levelled.detector, levelled.ocr).rectify
-    monkeypatch.setenv("ALPR_RECTIFY", "maybe")
-    with pytest.raises(ValueError, match="ALPR_RECTIFY"):
-        PlatePipeline(levelled.detector, levelled.ocr)
+    assert VisionSettings().rectify and not VisionSettings().with_text(["rectify=0"]).rectify
+    with pytest.raises(ValueError, match="rectify must be 0 or 1"):
+        VisionSettings().with_text(["rectify=maybe"])
 
 
 @pytest.mark.parametrize(("text", "seed", "style", "degrees"), [("RK755AJ", 3, "eu", -15.0), ("KDT4421", 2, "us", 25.0)])

@@ -38,6 +38,7 @@ from recognition.vision.pipeline import (
     expand_box,
     plate_box,
 )
+from recognition.vision.settings import VisionSettings
 from recognition.vision.synth import random_plate_text, render_plate, render_vehicle_scene
 from recognition.vision.types import Box, Candidate, Detection, OcrResult, PlateRead
 
@@ -262,19 +263,15 @@ def test_pipeline_drops_reads_with_too_short_text_and_short_candidates():
     assert reads[0].detector_confidence == 0.8
 
 
-def test_float_setting_checks_its_range_with_open_or_closed_ends(monkeypatch):
-    from recognition.vision.config import float_setting
-
-    assert float_setting("X_SETTING", None, 0.5, 0.0, 1.0) == 0.5
-    assert float_setting("X_SETTING", 1.0, 0.5, 0.0, 1.0, low_open=True) == 1.0
-    monkeypatch.setenv("X_SETTING", "0")
-    assert float_setting("X_SETTING", None, 0.5, 0.0, 1.0, high_open=True) == 0.0
-    with pytest.raises(ValueError, match=r"X_SETTING must be in \(0, 1\], got 0.0"):
-        float_setting("X_SETTING", None, 0.5, 0.0, 1.0, low_open=True)
-    with pytest.raises(ValueError, match=r"X_SETTING must be in \[0, 1\), got 1.0"):
-        float_setting("X_SETTING", 1.0, 0.5, 0.0, 1.0, high_open=True)
-    with pytest.raises(ValueError, match="X_SETTING"):
-        float_setting("X_SETTING", float("nan"), 0.5, 0.0, 255.0)
+def test_settings_check_their_ranges_with_open_or_closed_ends():
+    assert VisionSettings(min_read_conf=0.0).min_read_conf == 0.0
+    assert VisionSettings(ocr_exit=1.0).ocr_exit == 1.0
+    with pytest.raises(ValueError, match=r"ocr_exit must be in \(0, 1\], got 0.0"):
+        VisionSettings(ocr_exit=0.0)
+    with pytest.raises(ValueError, match=r"min_read_conf must be in \[0, 1\), got 1.0"):
+        VisionSettings(min_read_conf=1.0)
+    with pytest.raises(ValueError, match="dark_mean"):
+        VisionSettings(dark_mean=float("nan"))
 
 
 class _SureAndUnsureOCR:
@@ -287,20 +284,17 @@ class _SureAndUnsureOCR:
         return OcrResult((Candidate("ABC123", next(self.confidences)),))
 
 
-def test_pipeline_drops_reads_the_ocr_cannot_read(monkeypatch):
+def test_pipeline_drops_reads_the_ocr_cannot_read():
     frame = np.zeros((10, 40, 3), np.uint8)
     reads = PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([0.004, 0.006])).read(frame)
     assert [r.confidence for r in reads] == [0.006]  # default ALPR_MIN_READ_CONF 0.005
-    monkeypatch.setenv("ALPR_MIN_READ_CONF", "0")
-    reads = PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([0.004, 0.0])).read(frame)
+    reads = PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([0.004, 0.0]), min_confidence=0.0).read(frame)
     assert [r.confidence for r in reads] == [0.004, 0.0]
-    monkeypatch.setenv("ALPR_MIN_READ_CONF", "0.5")
-    reads = PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([0.4, 0.6])).read(frame)
+    reads = PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([0.4, 0.6]), min_confidence=0.5).read(frame)
     assert [r.confidence for r in reads] == [0.6]
-    for bad in ("1", "-0.1", "nan"):
-        monkeypatch.setenv("ALPR_MIN_READ_CONF", bad)
-        with pytest.raises(ValueError, match="ALPR_MIN_READ_CONF"):
-            PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([]))
+    for bad in (1.0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="min_read_conf"):
+            PlatePipeline(_FakeDetector(), _SureAndUnsureOCR([]), min_confidence=bad)
 
 
 class _Recorder:
@@ -342,14 +336,12 @@ def test_dark_frames_are_brightened_for_the_models_and_stored_as_sent():
     assert np.array_equal(reads[0].crop, original)  # evidence as the camera sent it
 
 
-def test_dark_frame_setting_is_validated_and_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv("ALPR_DARK_MEAN", "300")
-    with pytest.raises(ValueError, match="ALPR_DARK_MEAN"):
-        PlatePipeline(_Recorder(), _Recorder())
-    monkeypatch.setenv("ALPR_DARK_MEAN", "0")
+def test_dark_frame_setting_is_validated_and_can_be_turned_off():
+    with pytest.raises(ValueError, match="dark_mean"):
+        PlatePipeline(_Recorder(), _Recorder(), dark_mean=300.0)
     rec = _Recorder()
     dark = np.full((80, 120, 3), 10, np.uint8)
-    PlatePipeline(rec, rec, rectify=False).read(dark)
+    PlatePipeline(rec, rec, rectify=False, dark_mean=0.0).read(dark)
     assert rec.frames[0] is dark
 
 

@@ -1,7 +1,8 @@
-"""Environment settings of the vision core (plain Python, no Django).
+"""Shared plumbing of the vision core (plain Python, no Django): the
+repository's paths, model file digests and the process's inference runtime.
 
-Every setting comes from an environment variable read through a small typed
-helper that fails loudly on a bad value.
+Settings live in :mod:`recognition.vision.settings`; nothing here reads the
+environment except ultralytics' own switches (offline_ultralytics).
 """
 
 from __future__ import annotations
@@ -13,67 +14,34 @@ from pathlib import Path
 
 # The repository root: recognition/vision/config.py -> parents[2].
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Where model files made by training commands for this installation go
+# (VisionSettings.model_cache, ALPR_MODEL_CACHE); the worker only reads it.
+DEFAULT_MODEL_CACHE = REPO_ROOT / "var" / "models"
 
 
-def env_str(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
+# How onnxruntime and torch use the CPU, for the whole process: set once by
+# build_pipeline from its VisionSettings (configure_runtime), before the first
+# model loads; until then the defaults (every core, one shared pool).
+_threads: int | None = None
+_ort_pool = "global"
+_ort_spin = False
 
 
-def env_int(name: str, default: int, minimum: int = 1) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
-
-
-def float_setting(
-    name: str, value: float | None, default: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False
-) -> float:
-    """``value`` when given, else the environment's ``name``, else ``default``;
-    a ValueError naming ``name`` unless it lies between ``low`` and ``high``
-    (``low_open`` / ``high_open``: that end excluded)."""
-    if value is None:
-        value = env_float(name, default)
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not (above and below):  # NaN fails both
-        span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be in {span}, got {value}")
-    return value
-
-
-def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env_str(name, default).lower()
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-    return value
-
-
-def env_flag(name: str, default: bool) -> bool:
-    """An on/off setting written ``1`` or ``0``; anything else is a ValueError naming it."""
-    return env_choice(name, "1" if default else "0", ("0", "1")) == "1"
+def configure_runtime(threads: int, ort_pool: str = "global", ort_spin: bool = False) -> None:
+    """Set the process's inference threads and onnxruntime thread pools
+    (VisionSettings.threads, ort_pool, ort_spin). The choice between one global
+    pool and a pool per session is made when the first session is created."""
+    global _threads, _ort_pool, _ort_spin
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    if ort_pool not in ("global", "session"):
+        raise ValueError(f"ort_pool must be global or session; got {ort_pool!r}")
+    _threads, _ort_pool, _ort_spin = threads, ort_pool, ort_spin
 
 
 def threads() -> int:
-    """ALPR_THREADS: CPU threads for inference (default: number of cores)."""
-    return env_int("ALPR_THREADS", os.cpu_count() or 1)
+    """CPU threads for inference (VisionSettings.threads; default: number of cores)."""
+    return _threads or os.cpu_count() or 1
 
 
 def file_digest(path: Path) -> str:
@@ -91,12 +59,6 @@ def made_from(model: Path, key: str, digest: str) -> bool:
     records ``digest`` (of the file it was made from) under ``key``."""
     meta = model.with_suffix(".json")
     return model.is_file() and meta.is_file() and json.loads(meta.read_text()).get(key) == digest
-
-
-def model_cache_dir() -> Path:
-    """ALPR_MODEL_CACHE: where model files made by training commands for this
-    installation go (default <repo>/var/models); the worker only reads it."""
-    return Path(env_str("ALPR_MODEL_CACHE", str(REPO_ROOT / "var" / "models")))
 
 
 def offline_ultralytics() -> None:
@@ -119,7 +81,7 @@ def _use_global_pool() -> bool:
     if _global_pool is None:
         import onnxruntime as ort
 
-        if env_choice("ALPR_ORT_POOL", "global", ("global", "session")) == "session":
+        if _ort_pool == "session":
             _global_pool = False
         else:
             try:
@@ -133,16 +95,16 @@ def _use_global_pool() -> bool:
 def ort_session_options():  # type: ignore[no-untyped-def]
     """onnxruntime options shared by every session of the vision core.
 
-    By default (``ALPR_ORT_POOL=global``) all sessions of the process share
-    one pool of ALPR_THREADS threads, whose idle threads spin briefly between
+    By default (``ort_pool="global"``) all sessions of the process share
+    one pool of ``threads()`` threads, whose idle threads spin briefly between
     runs. The pipeline runs four small models one after another (detector,
     text-line finder, recogniser, CRNN): with a pool per session, spinning
     pools compete for the cores (three times slower on 2 cores), and
     without spinning every operator pays a thread wake-up. Measured on the
     four models in sequence: 38.8 ms with the shared pool, 46.2 ms with
     per-session pools without spinning, 134 ms with spinning
-    (docs/research-log.md). ``ALPR_ORT_POOL=session`` gives each session
-    its own ALPR_THREADS threads, not spinning unless ALPR_ORT_SPIN=1.
+    (docs/research-log.md). ``ort_pool="session"`` gives each session
+    its own ``threads()`` threads, not spinning unless ``ort_spin``.
     """
     import onnxruntime as ort
 
@@ -153,7 +115,7 @@ def ort_session_options():  # type: ignore[no-untyped-def]
         return opts
     opts.intra_op_num_threads = threads()
     opts.inter_op_num_threads = 1
-    spin = "1" if env_flag("ALPR_ORT_SPIN", False) else "0"
+    spin = "1" if _ort_spin else "0"
     opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
     opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
     return opts

@@ -8,7 +8,7 @@ never exports or quantises them: it loads model files made beforehand.
   ONNX export quantised by onnxruntime with the box decoding of the detection
   head left in float; committed, made by ``python -m training.quantize_detector``.
   About 1.8x faster than the float export on a CPU (docs/research-log.md).
-- ``fp32`` (``ALPR_DET_PRECISION=fp32``): the float ONNX export, made into
+- ``fp32`` (``ALPR_PRECISION=fp32``): the float ONNX export, made into
   ALPR_MODEL_CACHE by ``python -m training.export_detector``.
 - ``yolo`` (``ALPR_DETECTOR=yolo``): the ``.pt`` weights run by ultralytics and
   torch, which come with ``requirements-train.txt``.
@@ -133,6 +133,7 @@ class OnnxPlateDetector:
         fallback_imgsz: int = 0,
         precision: str = "int8",
         fallback_small: bool = False,
+        model_cache: Path | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -148,7 +149,7 @@ class OnnxPlateDetector:
         self.fallback_small = fallback_small
         self.iou = iou
         self.precision = precision
-        path = model_path or model_file(precision)
+        path = model_path or model_file(precision, model_cache)
         self._session = ort.InferenceSession(
             str(path), sess_options=config.ort_session_options(), providers=["CPUExecutionProvider"]
         )

@@ -12,8 +12,8 @@ import importlib.util
 from pathlib import Path
 
 from . import config
+from .settings import PRECISIONS, VisionSettings
 
-PRECISIONS = ("int8", "fp32")
 # The int8 plate detector, committed; made by ``python -m training.quantize_detector``.
 DETECTOR_INT8_PATH = config.REPO_ROOT / "recognition" / "models" / "plate_detector_int8.onnx"
 # The float plate detector, made into ALPR_MODEL_CACHE by ``python -m training.export_detector``.
@@ -43,32 +43,33 @@ def require_ultralytics() -> None:
     require("ALPR_DETECTOR=yolo", ("ultralytics", "torch"), "requirements-train.txt")
 
 
-def detector_file(precision: str = "int8") -> Path:
-    """The plate detector's ONNX file for ``precision``. A missing file is a
-    RuntimeError that names the command making it (the worker makes none)."""
+def detector_file(precision: str = "int8", model_cache: Path | None = None) -> Path:
+    """The plate detector's ONNX file for ``precision`` (``fp32``: in ``model_cache``,
+    default var/models). A missing file is a RuntimeError that names the
+    command making it (the worker makes none)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
     if precision == "int8":
         if not DETECTOR_INT8_PATH.is_file():
             raise RuntimeError(f"{DETECTOR_INT8_PATH} is missing; make it with: python -m training.quantize_detector")
         return DETECTOR_INT8_PATH
-    path = config.model_cache_dir() / DETECTOR_FP32_NAME
+    path = (model_cache or config.DEFAULT_MODEL_CACHE) / DETECTOR_FP32_NAME
     if not path.is_file():
         raise RuntimeError(
-            f"ALPR_DET_PRECISION=fp32 loads {path}, which is not there; make it with "
-            "python -m training.export_detector (needs requirements-train.txt), or unset ALPR_DET_PRECISION"
+            f"ALPR_PRECISION=fp32 loads {path}, which is not there; make it with "
+            "python -m training.export_detector (needs requirements-train.txt), or unset ALPR_PRECISION"
         )
     return path
 
 
-def check(detector: str | None = None, ocr: str | None = None) -> None:
+def check(settings: VisionSettings | None = None) -> None:
     """Raise MissingPackage (naming the requirements set) or RuntimeError (naming the
-    command that makes a missing model file) when the engines chosen by the
-    arguments, else by ALPR_DETECTOR / ALPR_OCR / ALPR_DET_PRECISION, cannot run here."""
-    det = (detector or config.env_str("ALPR_DETECTOR", "onnx")).lower()
-    if det == "yolo":
+    command that makes a missing model file) when the engines ``settings`` choose
+    (default: VisionSettings.from_env()) cannot run here."""
+    settings = settings or VisionSettings.from_env()
+    if settings.detector == "yolo":
         require_ultralytics()
-    elif det == "onnx":
-        detector_file(config.env_choice("ALPR_DET_PRECISION", "int8", PRECISIONS))
-    if (ocr or config.env_str("ALPR_OCR", "")).lower() == "easyocr":
+    elif settings.detector == "onnx":
+        detector_file(settings.det_precision, settings.model_cache)
+    if settings.ocr == "easyocr":
         require_easyocr()

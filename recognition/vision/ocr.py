@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from . import config, plates
+from .settings import VisionSettings
 from .types import Candidate, OcrResult
 
 log = logging.getLogger(__name__)
@@ -820,7 +821,7 @@ class RapidPlateOCR:
         use_line_finder: bool = True,
         rec_height: int = 48,
         stretch: float = 1.25,
-        line_precision: str | None = None,
+        line_precision: str = "int8",
     ) -> None:
         _, rec_path = rapidocr_model_files()
         self._rec = _session(rec_path)
@@ -834,8 +835,8 @@ class RapidPlateOCR:
         if isinstance(out_classes, int) and out_classes != len(self.charset):
             raise RuntimeError(f"character list ({len(self.charset)}) != model classes ({out_classes})")
         self._columns = plate_columns(self.charset)
-        # ALPR_LINE_PRECISION: int8 (default) or fp32 line finder; see line_finder_model.
-        precision = line_precision or config.env_choice("ALPR_LINE_PRECISION", "int8", LINE_PRECISIONS)
+        # int8 (default) or fp32 line finder (VisionSettings.line_precision); see line_finder_model.
+        precision = line_precision
         if precision not in LINE_PRECISIONS:
             raise ValueError(f"line_precision must be one of {', '.join(LINE_PRECISIONS)}; got {precision!r}")
         self.line_finder_path = line_finder_model(precision) if use_line_finder else None
@@ -932,23 +933,21 @@ class PlateCrnnOCR:
     single grey 48x144 image: no text-line finder, a few ms per crop. Output
     is a (T, 37) softmax over blank + A-Z0-9, decoded like the PP-OCR one.
 
-    ``views`` (``ALPR_CRNN_VIEWS``, default 2): with 2 it also reads the
+    ``views`` (VisionSettings.crnn_views, default 2): with 2 it also reads the
     crop without the pipeline's margin (:func:`inner_view`), in the same
     model run, and merges the two reads' candidates (mean probability).
     """
 
     name = "crnn"
 
-    def __init__(self, top: int = 5, model_path: Path | None = None, views: int | None = None) -> None:
-        path = Path(model_path or config.env_str("ALPR_CRNN_MODEL", "") or CRNN_MODEL_PATH)
+    def __init__(self, top: int = 5, model_path: Path | None = None, views: int = DEFAULT_CRNN_VIEWS) -> None:
+        path = Path(model_path or CRNN_MODEL_PATH)
         if not path.exists():
             raise RuntimeError(
                 f"{path} not found; train it with python -m training.train --out {path}"
             )
-        if views is None:
-            views = config.env_int("ALPR_CRNN_VIEWS", DEFAULT_CRNN_VIEWS)
         if views not in (1, 2):
-            raise ValueError(f"ALPR_CRNN_VIEWS must be 1 or 2, got {views}")
+            raise ValueError(f"crnn_views must be 1 or 2, got {views}")
         self._session = _session(path)
         self._input = self._session.get_inputs()[0].name
         self.top = top
@@ -997,7 +996,7 @@ def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5)
 DEFAULT_EXIT_CONFIDENCE = 0.85
 # A reading that fits the region's format but none of its layouts (a custom
 # or vanity plate, a foreign series) is taken alone only when the CRNN is at
-# least this sure (``ALPR_OCR_EXIT_CUSTOM``). Measured with eval_ocr
+# least this sure (VisionSettings.ocr_exit_custom). Measured with eval_ocr
 # (docs/research-log.md): at 0.98 12 more held-out and 11 more
 # bench crops stop after the CRNN than when PP-OCR always reads such crops,
 # and none is lost; at 0.95 the bench loses DL9E1U (the CRNN reads DL9EIU,
@@ -1008,11 +1007,11 @@ DEFAULT_CUSTOM_EXIT_CONFIDENCE = 0.98
 class EnsemblePlateOCR:
     """The plate CRNN and RapidPlateOCR on the same crop, candidates merged.
 
-    ``exit_confidence`` (``ALPR_OCR_EXIT``, default 0.85): the first engine's
+    ``exit_confidence`` (VisionSettings.ocr_exit, default 0.85): the first engine's
     best reading is taken alone when it fits the region's plate format (and
     one of its layouts where the region has them) with
     at least this probability; 1 always runs every engine.
-    ``custom_exit_confidence`` (``ALPR_OCR_EXIT_CUSTOM``, default 0.98): the
+    ``custom_exit_confidence`` (VisionSettings.ocr_exit_custom, default 0.98): the
     same for a reading that fits the format but none of the region's layouts
     (custom plates); 1 always asks the second engine about those.
     """
@@ -1023,17 +1022,16 @@ class EnsemblePlateOCR:
         self,
         top: int = 5,
         engines: list[RapidPlateOCR | PlateCrnnOCR] | None = None,
-        exit_confidence: float | None = None,
-        custom_exit_confidence: float | None = None,
+        exit_confidence: float = DEFAULT_EXIT_CONFIDENCE,
+        custom_exit_confidence: float = DEFAULT_CUSTOM_EXIT_CONFIDENCE,
     ) -> None:
         self.engines = engines if engines is not None else [PlateCrnnOCR(top=10), RapidPlateOCR(top=10)]
         self.top = top
-        self.exit_confidence = config.float_setting(
-            "ALPR_OCR_EXIT", exit_confidence, DEFAULT_EXIT_CONFIDENCE, 0.0, 1.0, low_open=True
-        )
-        self.custom_exit_confidence = config.float_setting(
-            "ALPR_OCR_EXIT_CUSTOM", custom_exit_confidence, DEFAULT_CUSTOM_EXIT_CONFIDENCE, 0.0, 1.0, low_open=True
-        )
+        for name, value in (("ocr_exit", exit_confidence), ("ocr_exit_custom", custom_exit_confidence)):
+            if not 0.0 < value <= 1.0:  # NaN fails too
+                raise ValueError(f"{name} must be in (0, 1], got {value}")
+        self.exit_confidence = exit_confidence
+        self.custom_exit_confidence = custom_exit_confidence
 
     def stops_early(self, first: OcrResult, region: str | None) -> bool:
         """Whether the first engine's result is taken alone."""
@@ -1108,19 +1106,23 @@ def _easyocr_model_dir() -> Path:
     return Path(easyocr_en_models.model_dir())
 
 
-OCR_ENGINES = ("rapid", "crnn", "rapid+crnn", "easyocr")
+def ocr_from_settings(settings: VisionSettings, top: int = 5) -> RapidPlateOCR | PlateCrnnOCR | EnsemblePlateOCR | EasyPlateOCR:
+    """The OCR engine ``settings.ocr`` with the settings' models and knobs."""
+    def crnn(n: int) -> PlateCrnnOCR:
+        return PlateCrnnOCR(top=n, model_path=settings.crnn_model, views=settings.crnn_views)
 
+    def rapid(n: int) -> RapidPlateOCR:
+        return RapidPlateOCR(top=n, line_precision=settings.line_precision)
 
-def get_ocr(
-    name: str = "rapid", **kwargs: object
-) -> RapidPlateOCR | PlateCrnnOCR | EnsemblePlateOCR | EasyPlateOCR:
-    """Build an OCR engine by name: ``rapid`` (default), ``crnn``, ``rapid+crnn`` or ``easyocr``."""
-    if name == "rapid":
-        return RapidPlateOCR(**kwargs)  # type: ignore[arg-type]
-    if name == "crnn":
-        return PlateCrnnOCR(**kwargs)  # type: ignore[arg-type]
-    if name == "rapid+crnn":
-        return EnsemblePlateOCR(**kwargs)  # type: ignore[arg-type]
-    if name == "easyocr":
-        return EasyPlateOCR(**kwargs)  # type: ignore[arg-type]
-    raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(OCR_ENGINES)}")
+    if settings.ocr == "rapid":
+        return rapid(top)
+    if settings.ocr == "crnn":
+        return crnn(top)
+    if settings.ocr == "rapid+crnn":
+        return EnsemblePlateOCR(
+            top=top,
+            engines=[crnn(10), rapid(10)],
+            exit_confidence=settings.ocr_exit,
+            custom_exit_confidence=settings.ocr_exit_custom,
+        )
+    return EasyPlateOCR(top=top)

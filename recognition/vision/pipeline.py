@@ -1,58 +1,13 @@
 """Detect plates in a frame, crop them and read them.
 
-``build_pipeline()`` builds a pipeline from environment variables:
-
-- ``ALPR_DETECTOR``: ``onnx`` (default; same weights and boxes as ``yolo``,
-  about 2x faster on CPU, no torch at run time) or ``yolo`` (ultralytics +
-  torch, from ``requirements-train.txt``).
-- ``ALPR_OCR``: ``rapid+crnn`` (default: the project's plate CRNN on each
-  crop, and the PP-OCR recogniser too when the CRNN is not sure, candidates
-  merged), ``rapid``, ``crnn`` (``recognition/models/plate_crnn.onnx`` alone)
-  or ``easyocr`` (from ``requirements-easyocr.txt``).
-- ``ALPR_CRNN_MODEL``: another plate CRNN (``.onnx`` exported by
-  ``training.train``) instead of the committed one.
-- ``ALPR_CRNN_VIEWS``: 2 (default) the CRNN reads each crop and the crop
-  without the margin added here (the detector's box), candidates merged; 1
-  reads the crop only.
-- ``ALPR_OCR_EXIT``: ``rapid+crnn`` only; the CRNN's reading is taken alone
-  when it fits the region's format (and one of its layouts, where the region
-  has them) with at least this probability (default 0.85; 1 runs both
-  engines on every crop).
-- ``ALPR_OCR_EXIT_CUSTOM``: the same for a reading that fits the region's
-  format but none of its layouts, a custom plate (default 0.98).
-- ``ALPR_LINE_PRECISION``: ``int8`` (default; the committed quantised
-  PP-OCR text-line finder, about 3x faster) or ``fp32`` (the rapidocr
-  package's float model).
-- ``ALPR_RECTIFY``: 1 (default) levels a plate turned by 5 degrees or more in
-  its crop and sets leaning characters upright before OCR
-  (``rectify.level_crop``); 0 reads crops as they are.
-- ``ALPR_DARK_MEAN``: a frame whose mean grey level is under this (default
-  40 of 255: underexposed) is brightened for the models, smoothed for the
-  detector; 0 turns it off. Stored crops stay as sent.
-- ``ALPR_MIN_READ_CONF``: reads whose best text has a lower probability
-  are dropped (default 0.005: junk from signs and lettering; 0 keeps all).
-- ``ALPR_DET_CONF``: detector confidence threshold (default 0.25).
-- ``ALPR_DET_PRECISION``: ``int8`` (default; the committed quantised onnx
-  detector, about 1.8x faster) or ``fp32`` (the float export, made into
-  ALPR_MODEL_CACHE by ``python -m training.export_detector``).
-- ``ALPR_DET_IMGSZ``: detector input size, long side (default 640).
-- ``ALPR_DET_FALLBACK_IMGSZ``: second detector pass at this size for frames
-  where the first found no plate, or found boxes but no plate was read in
-  them (small distant plates; default 1280, only
-  for frames larger than ``ALPR_DET_IMGSZ``; 0 turns it off; onnx detector).
-- ``ALPR_DET_FALLBACK_SMALL``: 1 runs that pass on smaller frames too, upscaled
-  (default 0: it finds a few more distant plates in small frames, at its price on
-  every small frame without a plate).
-- ``ALPR_THREADS``: inference threads (default: number of CPU cores).
-- ``ALPR_ORT_SPIN``: 1 lets idle onnxruntime threads spin (default 0).
-- ``ALPR_MODEL_CACHE``: folder of model files made by training commands for
-  this installation (default <repo>/var/models); the worker only reads it.
+``build_pipeline(settings)`` builds a pipeline from a
+:class:`~recognition.vision.settings.VisionSettings` (the detector and OCR
+engines, their models and knobs); ``get_pipeline()`` returns one shared
+pipeline per process, built from ``VisionSettings.from_env()``, so a worker
+reads its settings and loads the models once.
 
 A setting that needs a package or model file that is not installed fails in
 ``installed.check()``, which the Celery worker runs before it starts.
-
-``get_pipeline()`` returns one shared pipeline per process, so a worker loads
-the models once.
 """
 
 from __future__ import annotations
@@ -64,18 +19,17 @@ import numpy as np
 
 from . import config, installed, plates
 from .detector import get_detector
-from .ocr import CROP_MARGIN_X, CROP_MARGIN_Y, OCR_ENGINES, get_ocr
+from .ocr import CROP_MARGIN_X, CROP_MARGIN_Y, ocr_from_settings
 from .rectify import level_crop
+from .settings import VisionSettings
 from .types import Box, Detection, Detector, PlateOCR, PlateRead
 
-DETECTORS = ("onnx", "yolo")
-DEFAULT_DETECTOR = "onnx"
-# rapid+crnn: better than rapid on held-out real crops (337 vs 320 of 354) and
-# at least as good on the bench; see docs/research-log.md.
-DEFAULT_OCR = "rapid+crnn"
+# The default OCR, rapid+crnn (VisionSettings.ocr), is better than rapid on
+# held-out real crops (337 vs 320 of 354) and at least as good on the bench;
+# see docs/research-log.md.
 MIN_PLATE_CHARS = 3
 # Reads whose best text the OCR gives less than this probability are dropped
-# (ALPR_MIN_READ_CONF; 0 keeps every read). Below it are mostly reads of
+# (ALPR_MIN_READ_CONF, VisionSettings.min_read_conf; 0 keeps every read). Below it are mostly reads of
 # lettering, badges and signs ("I600", "B55", "N899") and a few plates too
 # blurred or turned to read. On the development split and its dark, small,
 # turned, leaning and washed-out variants no right read is lost, and a
@@ -127,7 +81,7 @@ def plate_box(box: Box, width: int, height: int, scale: tuple[float, float] = PL
 
 
 # Frames darker than this mean grey level (0-255) are brightened for the
-# models (ALPR_DARK_MEAN; 0 turns it off): no photo of the development split is
+# models (ALPR_DARK_MEAN, VisionSettings.dark_mean; 0 turns it off): no photo of the development split is
 # that dark (their means: 46-158); underexposed frames are
 # (benchmarks.vision --look night: 6-40). See docs/research-log.md.
 DARK_MEAN = 40.0
@@ -152,17 +106,20 @@ class PlatePipeline:
         detector: Detector,
         ocr: PlateOCR,
         min_chars: int = MIN_PLATE_CHARS,
-        rectify: bool | None = None,
-        min_confidence: float | None = None,
+        rectify: bool = True,
+        min_confidence: float = MIN_READ_CONFIDENCE,
+        dark_mean: float = DARK_MEAN,
     ) -> None:
+        if not 0.0 <= min_confidence < 1.0:  # NaN fails too
+            raise ValueError(f"min_read_conf must be in [0, 1), got {min_confidence}")
+        if not 0.0 <= dark_mean <= 255.0:
+            raise ValueError(f"dark_mean must be in [0, 255], got {dark_mean}")
         self.detector = detector
         self.ocr = ocr
         self.min_chars = min_chars
-        self.min_confidence = config.float_setting(
-            "ALPR_MIN_READ_CONF", min_confidence, MIN_READ_CONFIDENCE, 0.0, 1.0, high_open=True
-        )
-        self.rectify = config.env_flag("ALPR_RECTIFY", True) if rectify is None else rectify
-        self.dark_mean = config.float_setting("ALPR_DARK_MEAN", None, DARK_MEAN, 0.0, 255.0)
+        self.min_confidence = min_confidence
+        self.rectify = rectify
+        self.dark_mean = dark_mean
 
     def read(self, image_bgr: np.ndarray, region: str | None = None) -> list[PlateRead]:
         """All plates read in a BGR frame, most confident detection first."""
@@ -234,19 +191,25 @@ def read_country(text: str, region: str | None) -> str:
         return ""
 
 
-def build_pipeline(detector: str | None = None, ocr: str | None = None) -> PlatePipeline:
-    """Build a pipeline; arguments override ``ALPR_DETECTOR`` and ``ALPR_OCR``."""
-    det_name = (detector or config.env_choice("ALPR_DETECTOR", DEFAULT_DETECTOR, DETECTORS)).lower()
-    ocr_name = (ocr or config.env_choice("ALPR_OCR", DEFAULT_OCR, OCR_ENGINES)).lower()
-    installed.check(det_name, ocr_name)
-    conf = config.env_float("ALPR_DET_CONF", 0.25)
-    imgsz = config.env_int("ALPR_DET_IMGSZ", 640, minimum=32)
-    det_kwargs: dict[str, object] = {"conf": conf, "imgsz": imgsz}
-    if det_name == "onnx":
-        det_kwargs["fallback_imgsz"] = config.env_int("ALPR_DET_FALLBACK_IMGSZ", 1280, minimum=0)
-        det_kwargs["precision"] = config.env_choice("ALPR_DET_PRECISION", "int8", installed.PRECISIONS)
-        det_kwargs["fallback_small"] = config.env_flag("ALPR_DET_FALLBACK_SMALL", False)
-    return PlatePipeline(get_detector(det_name, **det_kwargs), get_ocr(ocr_name))
+def build_pipeline(settings: VisionSettings | None = None, **changes: object) -> PlatePipeline:
+    """Build a pipeline from ``settings`` (default: ``VisionSettings()``, the
+    defaults, not the environment) with ``changes`` (field name -> value)."""
+    settings = (settings or VisionSettings()).replace(**changes)
+    installed.check(settings)
+    config.configure_runtime(settings.threads, settings.ort_pool, settings.ort_spin)
+    det_kwargs: dict[str, object] = {"conf": settings.det_conf, "imgsz": settings.det_imgsz}
+    if settings.detector == "onnx":
+        det_kwargs["fallback_imgsz"] = settings.det_fallback_imgsz
+        det_kwargs["precision"] = settings.det_precision
+        det_kwargs["fallback_small"] = settings.det_fallback_small
+        det_kwargs["model_cache"] = settings.model_cache
+    return PlatePipeline(
+        get_detector(settings.detector, **det_kwargs),
+        ocr_from_settings(settings),
+        rectify=settings.rectify,
+        min_confidence=settings.min_read_conf,
+        dark_mean=settings.dark_mean,
+    )
 
 
 _pipeline: PlatePipeline | None = None
@@ -254,10 +217,11 @@ _lock = threading.Lock()
 
 
 def get_pipeline() -> PlatePipeline:
-    """The process-wide pipeline, built from the environment on first use."""
+    """The process-wide pipeline, built on first use from the settings read
+    once from the environment (VisionSettings.from_env)."""
     global _pipeline
     if _pipeline is None:
         with _lock:
             if _pipeline is None:
-                _pipeline = build_pipeline()
+                _pipeline = build_pipeline(VisionSettings.from_env())
     return _pipeline

@@ -56,8 +56,7 @@ def test_export_detector_makes_the_float_model_the_fp32_setting_loads(tmp_path, 
                    capture_output=True, timeout=600, env={**os.environ, "ALPR_MODEL_CACHE": str(tmp_path)})
     out = tmp_path / detector.FP32_MODEL_NAME
     assert json.loads(out.with_suffix(".json").read_text())["weights_sha256_12"] == config.file_digest(detector.weights_path())
-    monkeypatch.setenv("ALPR_MODEL_CACHE", str(tmp_path))
-    assert _finds_plates(detector.OnnxPlateDetector(precision="fp32")) >= 5
+    assert _finds_plates(detector.OnnxPlateDetector(precision="fp32", model_cache=tmp_path)) >= 5
 
 
 @needs_shared

@@ -196,19 +196,17 @@ def test_ensemble_takes_a_custom_plate_alone_only_when_nearly_sure():
     assert rapid.calls == 0
 
 
-def test_ensemble_exit_setting_is_validated(monkeypatch):
-    monkeypatch.setenv("ALPR_OCR_EXIT", "1.5")
-    with pytest.raises(ValueError, match="ALPR_OCR_EXIT"):
-        EnsemblePlateOCR(engines=[_FakeEngine()])  # type: ignore[list-item]
-    monkeypatch.setenv("ALPR_OCR_EXIT", "soon")
-    with pytest.raises(ValueError, match="ALPR_OCR_EXIT"):
-        EnsemblePlateOCR(engines=[_FakeEngine()])  # type: ignore[list-item]
-    monkeypatch.setenv("ALPR_OCR_EXIT", "0.85")
-    monkeypatch.setenv("ALPR_OCR_EXIT_CUSTOM", "0")
-    with pytest.raises(ValueError, match="ALPR_OCR_EXIT_CUSTOM"):
-        EnsemblePlateOCR(engines=[_FakeEngine()])  # type: ignore[list-item]
-    monkeypatch.setenv("ALPR_OCR_EXIT_CUSTOM", "0.99")
-    assert EnsemblePlateOCR(engines=[_FakeEngine()]).custom_exit_confidence == 0.99  # type: ignore[list-item]
+def test_ensemble_exit_setting_is_validated():
+    from recognition.vision.settings import VisionSettings
+
+    with pytest.raises(ValueError, match="ocr_exit"):
+        EnsemblePlateOCR(engines=[_FakeEngine()], exit_confidence=1.5)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="ocr_exit must be a number"):
+        VisionSettings().with_text(["ocr_exit=soon"])
+    with pytest.raises(ValueError, match="ocr_exit_custom"):
+        EnsemblePlateOCR(engines=[_FakeEngine()], custom_exit_confidence=0.0)  # type: ignore[list-item]
+    assert EnsemblePlateOCR(engines=[_FakeEngine()], custom_exit_confidence=0.99).custom_exit_confidence == 0.99  # type: ignore[list-item]
+    assert EnsemblePlateOCR(engines=[_FakeEngine()]).exit_confidence == VisionSettings().ocr_exit == 0.85  # type: ignore[list-item]
 
 
 @pytest.mark.shared
@@ -352,11 +350,9 @@ def test_two_view_crnn_merges_the_crop_and_its_inner_view(monkeypatch):
         got = two.read(crop, region="us")
         assert [c.text for c in got.candidates] == [c.text for c in want.candidates]
         assert np.allclose([c.confidence for c in got.candidates], [c.confidence for c in want.candidates], atol=1e-4)
-    monkeypatch.setenv("ALPR_CRNN_VIEWS", "3")
-    with pytest.raises(ValueError, match="ALPR_CRNN_VIEWS"):
-        PlateCrnnOCR()
-    monkeypatch.setenv("ALPR_CRNN_VIEWS", "1")
-    assert PlateCrnnOCR().views == 1
+    with pytest.raises(ValueError, match="crnn_views"):
+        PlateCrnnOCR(views=3)
+    assert PlateCrnnOCR().views == 2
 
 
 @pytest.mark.skipif(not CRNN_MODEL_PATH.exists(), reason="no trained recognition/models/plate_crnn.onnx")
@@ -366,11 +362,15 @@ def test_crnn_model_setting_loads_another_model_or_names_the_missing_file(monkey
     other = tmp_path / "retrained.onnx"
     shutil.copy(CRNN_MODEL_PATH, other)
     crop = render_plate("KDT4421", style="us", width=240)
-    monkeypatch.setenv("ALPR_CRNN_MODEL", str(other))
-    assert np.allclose(PlateCrnnOCR().probabilities(crop), PlateCrnnOCR(model_path=CRNN_MODEL_PATH).probabilities(crop))
+    from recognition.vision.ocr import ocr_from_settings
+    from recognition.vision.settings import VisionSettings
+
+    settings = VisionSettings.from_env({"ALPR_CRNN_MODEL": str(other), "ALPR_OCR": "crnn"})
+    engine = ocr_from_settings(settings)
+    assert np.allclose(engine.probabilities(crop), PlateCrnnOCR(model_path=CRNN_MODEL_PATH).probabilities(crop))  # type: ignore[union-attr]
     other.unlink()  # the setting, not the committed file, is what is loaded
     with pytest.raises(RuntimeError, match="retrained.onnx not found"):
-        PlateCrnnOCR()
+        ocr_from_settings(settings)
 
 
 def test_box_scale_recovers_the_factor_between_detector_and_labelled_boxes():
