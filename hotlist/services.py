@@ -201,7 +201,7 @@ def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = No
         with transaction.atomic():
             # alerts raises the historical alerts (it subscribes to history_matched).
             raised = history_matched.send(sender=Hotlist, read=Read.objects.get(pk=read.pk), pairs=pairs)
-            created += sum(len(alerts) for _receiver, alerts in raised)
+            created += sum(len(alerts or ()) for _receiver, alerts in raised)
     return created
 
 
