@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 
 from django.utils import timezone
 
+from audit.models import AuditLog
 from config import clock
 
 from .models import Alert
@@ -31,8 +32,6 @@ def _file(field) -> bytes | None:
 
 
 def alert_record(alert: Alert) -> dict:
-    from audit.models import AuditLog
-
     read, camera = alert.read, alert.read.camera
     trail = [{"at": _when(e.at), "kind": e.kind, "user": e.user.get_username() if e.user_id else None,
               "detail": e.detail} for e in alert.events.select_related("user")]

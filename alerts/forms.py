@@ -1,5 +1,6 @@
 from django import forms
 
+from accounts.roles import ADMIN, has_role
 from cameras.models import Camera
 from hotlist.models import Hotlist
 
@@ -9,8 +10,6 @@ from .models import Alert
 def lists_visible_to(user):
     """Lists the user may pick: all but covert lists they are not cleared for."""
     from django.db.models import Q
-
-    from accounts.roles import ADMIN, has_role
 
     lists = Hotlist.objects.all()
     if not has_role(user, ADMIN):

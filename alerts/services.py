@@ -14,7 +14,9 @@ from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import ADMIN, has_role
 from config import clock
+from hotlist.models import Hotlist
 
 from .models import Alert, AlertEvent, Sighting, WatchPreference
 from .signals import alert_raised
@@ -96,8 +98,6 @@ def covert_audience(alert: Alert) -> list[int]:
     """Ids of the users who may see an alert of a covert list: active admins and the list's chosen users."""
     from django.contrib.auth import get_user_model
 
-    from accounts.roles import ADMIN
-
     users = get_user_model().objects.filter(is_active=True)
     admins = set(users.filter(groups__name=ADMIN).values_list("pk", flat=True))
     chosen = set(alert.hotlist.visible_to.filter(is_active=True).values_list("pk", flat=True)) if alert.hotlist_id else set()
@@ -115,9 +115,6 @@ def _visibility(user) -> tuple[Q, Q] | None:
     Visibility follows each list's current ``covert`` setting and chosen users, so a list made covert
     hides its earlier alerts too. Alerts whose list was deleted keep the setting they were last given.
     """
-    from accounts.roles import ADMIN, has_role
-    from hotlist.models import Hotlist
-
     if has_role(user, ADMIN):
         return None
     cleared = Hotlist.visible_to.through.objects.filter(user_id=user.pk).values("hotlist_id")

@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python -m benchmarks.search --reads 10000000 --json
 
-Searches go through audit.search (the functions the view uses): first page + capped count.
+Searches go through oversight.search (the functions the view uses): first page + capped count.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ setup_django()
 from django.core.management.base import BaseCommand  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from audit.search import SearchSpec, capped_count, page_of, search_reads  # noqa: E402
+from oversight.search import SearchSpec, capped_count, page_of, search_reads  # noqa: E402
 from cameras.models import Camera, Frame  # noqa: E402
 from recognition.models import Read  # noqa: E402
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from config import clock
 
 from .models import Camera, CameraIncident, Frame
+from .signals import camera_notice
 
 RATE_WINDOW = timedelta(minutes=5)
 
@@ -50,9 +51,7 @@ def camera_status(camera: Camera, now=None) -> dict:
 
 def do_check_health(now=None) -> dict:
     """Open an incident for each enabled camera silent past its limit; resolve those that are back.
-    Admins' dashboards are told about both."""
-    from alerts.services import notify_admins
-
+    Admins' dashboards are told about both (``camera_notice``, which alerts subscribes to)."""
     now = now or timezone.now()
     opened = resolved = 0
     for camera in Camera.objects.filter(enabled=True, silence_minutes__gt=0):
@@ -66,14 +65,18 @@ def do_check_health(now=None) -> dict:
                 CameraIncident.objects.create(camera=camera, kind="silent",
                                               detail=f"no frame for more than {camera.silence_minutes} min")
                 opened += 1
-                transaction.on_commit(lambda c=camera: notify_admins(
+                transaction.on_commit(lambda c=camera: _notify(
                     {"type": "camera.silent", "camera": c.name, "id": c.pk,
                      "message": f"{c.name} has sent nothing for {c.silence_minutes} minutes"}), robust=True)
             elif not silent and incident is not None:
                 incident.resolved_at = now
                 incident.save(update_fields=["resolved_at"])
                 resolved += 1
-                transaction.on_commit(lambda c=camera: notify_admins(
+                transaction.on_commit(lambda c=camera: _notify(
                     {"type": "camera.back", "camera": c.name, "id": c.pk, "message": f"{c.name} is sending again"}),
                     robust=True)
     return {"opened": opened, "resolved": resolved}
+
+
+def _notify(notice: dict) -> None:
+    camera_notice.send(sender=Camera, notice=notice)

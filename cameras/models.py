@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from recognition.vision.plates import format_regions, parse_regions
+
 
 def hash_token(token: str) -> str:
     """Camera tokens are 256-bit random strings, so a plain SHA-256 is a safe hash."""
@@ -23,8 +25,6 @@ class Region(models.TextChoices):
 
 def validate_region(value: str) -> None:
     """A region setting: country codes (ISO 3166-1, US states as us-ca) and groups, comma-separated."""
-    from recognition.vision.plates import parse_regions
-
     try:
         parse_regions(value)
     except ValueError as exc:
@@ -77,13 +77,9 @@ class Camera(models.Model):
     @property
     def countries(self) -> tuple[str, ...]:
         """The region setting as an ordered tuple of codes."""
-        from recognition.vision.plates import parse_regions
-
         return parse_regions(self.region)
 
     def clean(self):
-        from recognition.vision.plates import format_regions, parse_regions
-
         try:  # stored as lower-case codes joined by commas; a bad code is reported by its field's validator
             self.region = format_regions(parse_regions(self.region))
         except ValueError:

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from functools import partial
 
+from celery import current_app
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -52,11 +53,16 @@ def _eager() -> bool:
     return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
 
 
+def _process_frame_task():
+    """recognition's task, found by its name in Celery's registry: recognition is above cameras, so
+    cameras knows the task's name (the message it sends), not its module."""
+    return current_app.tasks["recognition.process_frame"]
+
+
 def enqueue_frame(frame_id: int) -> bool:
     """Hand a stored frame to the workers. If the broker is away the frame stays queued in the
     database, and beat's requeue_stale_frames sends it once the broker is back: nothing is lost."""
-    from recognition.tasks import process_frame
-
+    process_frame = _process_frame_task()
     if _eager():  # the demo: run it here, and let errors show
         process_frame.delay(frame_id)
         return True

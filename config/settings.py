@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "alerts",
     "audit",
     "deliveries",
+    "oversight",
     "frontend",
 ]
 

@@ -37,7 +37,7 @@ urlpatterns = [
     path("cameras/", include("cameras.urls")),
     path("hotlists/", include("hotlist.urls")),
     path("users/", include("accounts.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("oversight.urls")),
     path("deliveries/", include("deliveries.urls")),
     path("media/<path:path>", frontend_views.media, name="media"),
 ]

@@ -1,6 +1,8 @@
 from django import forms
 from django.core.validators import validate_email
 
+from accounts.roles import ADMIN
+
 from .models import Delivery
 
 
@@ -43,8 +45,6 @@ class DeliveryForm(forms.ModelForm):
     def _outside_audience(self, addresses: list[str]) -> list[str]:
         from django.contrib.auth import get_user_model
         from django.db.models import Q
-
-        from accounts.roles import ADMIN
 
         users = get_user_model().objects.filter(is_active=True).filter(
             Q(groups__name=ADMIN) | Q(covert_hotlists=self.hotlist))

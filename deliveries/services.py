@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
 
+from alerts.models import Alert
+from alerts.services import covert_audience
 from config import clock
 
 from .models import Delivery, DeliveryAttempt
@@ -43,8 +45,6 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 def on_alert_raised(sender, alert_id: int, **kwargs) -> None:
     """Enqueue the deliveries of a new alert's list. Never raises: the alert is already safe."""
-    from alerts.models import Alert
-
     from .tasks import deliver
 
     hotlist_id = Alert.objects.filter(pk=alert_id).values_list("hotlist_id", flat=True).first()
@@ -82,8 +82,6 @@ def audience_addresses(alert) -> set[str] | None:
     if not alert.covert:
         return None
     from django.contrib.auth import get_user_model
-
-    from alerts.services import covert_audience
 
     emails = get_user_model().objects.filter(pk__in=covert_audience(alert)).values_list("email", flat=True)
     return {e.lower() for e in emails if e}
@@ -133,8 +131,6 @@ def _post_webhook(delivery: Delivery, alert) -> tuple[bool, int | None, str]:
 def do_deliver(delivery_id: int, alert_id: int, number: int) -> tuple[bool, bool]:
     """One try of one delivery; logged. Returns (delivered, worth retrying). Safe to run twice:
     a delivery that already succeeded for the alert is not sent again."""
-    from alerts.models import Alert
-
     delivery = Delivery.objects.filter(pk=delivery_id, active=True).first()
     alert = Alert.objects.select_related("read__camera").filter(pk=alert_id).first()
     if delivery is None or alert is None:

@@ -31,7 +31,7 @@ class DemoSetup:
 
 
 def hot_plates() -> list[str]:
-    from recognition.vision.synth import random_plate_text
+    from recognition.vision.synth import random_plate_text  # loads OpenCV: only when the demo runs
 
     return [random_plate_text(seed) for seed in HOT_SEEDS]
 
@@ -74,7 +74,7 @@ def plate_for_frame(n: int, plates: list[str], rng: random.Random, hot_every: in
     """The plate in demo frame ``n``: every ``hot_every``-th frame a listed plate, in turn (so each comes
     back every ``hot_every * len(plates)`` frames: 48 s at the default 4 s interval, and alerts again
     once ``ALERT_DEDUP_SECONDS`` have passed since its last alert), the others random."""
-    from recognition.vision.synth import random_plate_text
+    from recognition.vision.synth import random_plate_text  # loads OpenCV: only when the demo runs
 
     if n % hot_every == 0:
         return plates[(n // hot_every) % len(plates)]
@@ -86,7 +86,7 @@ def feed(base_url: str, token: str, *, frames: int | None, interval: float, hot_
     """Render scenes and POST them to /api/frames/ like a camera would. Returns frames accepted."""
     import cv2
 
-    from recognition.vision.synth import render_vehicle_scene
+    from recognition.vision.synth import render_vehicle_scene  # loads OpenCV: only when the demo runs
 
     rng = random.Random(seed)
     plates = hot_plates()

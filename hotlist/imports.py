@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import do_log
+
 from .importing import ImportFailed, RowError, parse_bytes
 from .models import Hotlist, ImportJob
 from .services import Progress, RemovalsNotConfirmed, do_import_entries
@@ -71,8 +73,6 @@ def job_progress(job_id: int) -> dict:
 
 
 def do_run_import_job(job_id: int) -> None:
-    from audit.services import do_log
-
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(status=ImportJob.Status.RUNNING)
     if not claimed:
         return

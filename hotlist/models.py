@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.roles import ADMIN, has_role
+
 
 class Hotlist(models.Model):
     class MatchMode(models.TextChoices):
@@ -71,8 +73,6 @@ class Hotlist(models.Model):
         return (now or timezone.now()) - last > timedelta(hours=self.refresh_hours)
 
     def visible_to_user(self, user) -> bool:
-        from accounts.roles import ADMIN, has_role
-
         return not self.covert or has_role(user, ADMIN) or self.visible_to.filter(pk=user.pk).exists()
 
     def policy(self):

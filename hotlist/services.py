@@ -23,10 +23,16 @@ from typing import Callable, Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.roles import ADMIN, has_role
+from audit.models import AuditLog
 from config import clock
+from recognition.models import Read
 
 from .importing import EntryRow
+from .matching import HotlistIndex
 from .models import Entry, Hotlist
+from .signals import entries_deleting, history_matched
+from .tasks import check_history
 
 IMPORT_MODES = ("replace", "append", "delta")
 BATCH = 5000
@@ -72,12 +78,11 @@ def _copy_insert(hotlist_id: int, rows: list[EntryRow], progress: Progress) -> N
 
 
 def _delete_entries(ids: list[int]) -> None:
-    """Delete entries without Django's per-row cascade: alerts keep their copied fields and lose the link."""
-    from alerts.models import Alert
-
+    """Delete entries without Django's per-row cascade: alerts keep their copied fields and lose the link
+    (alerts does that on ``entries_deleting``)."""
     for start in range(0, len(ids), BATCH):
         chunk = ids[start:start + BATCH]
-        Alert.objects.filter(entry_id__in=chunk).update(entry=None)
+        entries_deleting.send(sender=Entry, entry_ids=chunk)
         Entry.objects.filter(pk__in=chunk)._raw_delete(Entry.objects.db)
 
 
@@ -168,11 +173,6 @@ def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = No
     alert. Returns the number of alerts."""
     from datetime import timedelta
 
-    from alerts.services import do_create_alerts
-    from recognition.models import Read
-
-    from .matching import HotlistIndex
-
     hotlist = Hotlist.objects.get(pk=hotlist_id)
     if not hotlist.history_days:
         return 0
@@ -199,7 +199,9 @@ def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = No
         by_id = {e.pk: e for e in Entry.objects.filter(pk__in=[m.entry_id for m in matches]).select_related("hotlist")}
         pairs = [(by_id[m.entry_id], m) for m in matches if m.entry_id in by_id]
         with transaction.atomic():
-            created += len(do_create_alerts(Read.objects.get(pk=read.pk), pairs, historical=True))
+            # alerts raises the historical alerts (it subscribes to history_matched).
+            raised = history_matched.send(sender=Hotlist, read=Read.objects.get(pk=read.pk), pairs=pairs)
+            created += sum(len(alerts or ()) for _receiver, alerts in raised)
     return created
 
 
@@ -220,8 +222,6 @@ def bolo_history_hours() -> float:
 
 def _bolo_author(hotlist: Hotlist, entry: Entry) -> int | None:
     """The id of the user whose BOLO created ``entry`` (from the audit trail), None if not made as a BOLO."""
-    from audit.models import AuditLog
-
     records = AuditLog.objects.filter(action="hotlist.bolo", query__created=True)
     record = (records.filter(query__entry=entry.pk).order_by("-seq").first()
               or records.filter(query__list=hotlist.name, query__plate=entry.plate, query__state=entry.state,
@@ -235,10 +235,6 @@ def do_add_bolo(user, *, plate: str, plate_raw: str, state: str, reason: str, ca
 
     Another officer's BOLO for the same plate and state is not overwritten (BoloConflict).
     """
-    from accounts.roles import ADMIN, has_role
-
-    from .tasks import check_history
-
     state = state.strip().upper()
     with transaction.atomic():
         hotlist, _ = Hotlist.objects.get_or_create(name=BOLO_LIST, defaults={
@@ -291,10 +287,6 @@ def edit_variant_count(plate: str, policy, alphabet: int = 36) -> int:
 
 def preview_policy(plate: str, policy, *, recent_reads: int = 10000) -> dict:
     """What a policy would accept for ``plate``: look-alike misreads, edit counts, and recent reads that would hit."""
-    from recognition.models import Read
-
-    from .matching import HotlistIndex
-
     variants, count = lookalike_variants(plate, policy)
     index = HotlistIndex.build([(0, plate, policy)])
     hits = []

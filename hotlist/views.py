@@ -6,7 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.roles import ADMIN, OFFICER, role_required
+from accounts.roles import ADMIN, OFFICER, has_role, role_required
+from audit.models import AuditLog
 from audit.services import do_log
 
 from .forms import BoloForm, HotlistSettingsForm, UploadForm
@@ -234,8 +235,6 @@ def _my_bolos(user):
     (action hotlist.bolo), the tamper-evident record of it."""
     from django.db.models import Q
 
-    from audit.models import AuditLog
-
     mine = AuditLog.objects.filter(action="hotlist.bolo", username=user.get_username(), query__list=BOLO_LIST)
     keys = {(q.get("plate"), q.get("state", "")) for q in mine.values_list("query", flat=True)}
     if not keys:
@@ -255,8 +254,6 @@ def my_bolos(request):
 @role_required(OFFICER, ADMIN)
 def bolo_cancel(request, pk: int):
     """An officer cancels a BOLO they entered (admins may cancel any); audited."""
-    from accounts.roles import has_role
-
     from .services import do_delete_entry
 
     scope = Entry.objects.filter(hotlist__name=BOLO_LIST) if has_role(request.user, ADMIN) else _my_bolos(request.user)

@@ -22,7 +22,9 @@ from django.utils import timezone
 
 from cameras.models import Frame
 
+from .events import do_assign_event
 from .models import Read
+from .signals import reads_stored
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +144,6 @@ def _delete_files(names: list[str]) -> None:
 
 
 def _store_results(frame: Frame, plate_reads, thumb: bytes, engines: tuple[str, str], elapsed_ms: int) -> list[Read]:
-    from alerts.services import do_create_alerts, do_update_event_alerts
-    from hotlist.services import match_read
-
-    from .events import do_assign_event
-
     # The files go first, outside the transaction: with an object store each one is a network round
     # trip, which must not hold the frame's row lock. They are removed again if the rows are not stored.
     thumb_name = _save_file(Frame._meta.get_field("thumbnail"), thumb)
@@ -177,10 +174,8 @@ def _store_results(frame: Frame, plate_reads, thumb: bytes, engines: tuple[str, 
                 event, consensus_changed = do_assign_event(read, pending=reads[:i])
                 assigned.append((event, event.plate, event.confidence, consensus_changed))
             Read.objects.bulk_create(reads)
-            for read, (event, plate, confidence, consensus_changed) in zip(reads, assigned):
-                do_create_alerts(read, match_read(read, also=[(plate, confidence)]), event=event)
-                if consensus_changed:
-                    do_update_event_alerts(event)
+            # Matching and alerts belong to the apps above (alerts subscribes), in this transaction.
+            reads_stored.send(sender=Read, reads=[(read, *a) for read, a in zip(reads, assigned)])
         stored = True
         return reads
     finally:

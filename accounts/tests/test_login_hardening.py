@@ -165,7 +165,7 @@ def test_the_hourly_retention_run_forgets_expired_login_counters(client, officer
     from django.utils import timezone
 
     from accounts.models import LoginThrottle
-    from audit.retention import purge
+    from oversight.retention import purge
 
     login(client, "officer1", "wrong")
     login(client, "nobody-at-all", "wrong")

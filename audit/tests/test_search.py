@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from audit.models import AuditLog
-from audit.search import plate_filter
+from oversight.search import plate_filter
 from audit.tests.helpers import token
 from cameras.models import Frame
 from cameras.services import do_create_camera

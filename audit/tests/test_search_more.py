@@ -6,9 +6,9 @@ import pytest
 
 from alerts.models import Alert
 from audit.models import AuditLog
-from audit.search import (CANON_FROM, CANON_TO, SearchSpec, canonical, canonical_neighbours, capped_count,
+from oversight.search import (CANON_FROM, CANON_TO, SearchSpec, canonical, canonical_neighbours, capped_count,
                           lenient_texts, search_reads)
-from audit.search_views import safe_cell
+from oversight.search_views import safe_cell
 from audit.tests.helpers import token
 from cameras.models import Frame
 from cameras.services import do_create_camera
@@ -268,7 +268,7 @@ def test_export_without_reason_or_case_is_refused(client, auditor, reads, missin
 
 @pytest.mark.django_db
 def test_export_is_capped_with_a_note(client, auditor, reads, monkeypatch):
-    monkeypatch.setattr("audit.search_views.EXPORT_CAP", 2)
+    monkeypatch.setattr("oversight.search_views.EXPORT_CAP", 2)
     client.force_login(auditor)
     body = b"".join(client.get("/audit/reads/export.csv", {**token(client), **WHY, "plate": "*"}).streaming_content).decode()
     lines = body.strip().splitlines()

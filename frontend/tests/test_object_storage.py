@@ -114,7 +114,7 @@ def test_the_bucket_refuses_anyone_without_the_keys(object_store):
 @pytest.mark.django_db
 def test_retention_deletes_the_objects_of_purged_reads_and_frames(
         s3_media, client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, settings):
-    from audit.retention import purge
+    from oversight.retention import purge
 
     settings.ALPR_CAPTURED_AT_PAST_DAYS = 3650  # a frame from a camera whose backlog reaches back 400 days
     from cameras.models import Frame

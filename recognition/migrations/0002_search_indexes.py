@@ -3,7 +3,7 @@
 * (text, captured_at): exact plate, newest first, LIMIT page, from the index alone;
 * pg_trgm GIN on text: wildcard / infix patterns (``*BC12*``, ``A?C*``), regular expressions;
 * btree on the canonical form TRANSLATE(text, '0OQ12586', 'DDDIZSBG') (look-alike groups mapped to one
-  character; must equal audit.search.CANON_FROM/CANON_TO): lenient search's candidate lookup.
+  character; must equal oversight.search.CANON_FROM/CANON_TO): lenient search's candidate lookup.
 
 Prefixes (``ABC*``) use the ``text varchar_pattern_ops`` index Django already made for ``db_index=True``.
 """

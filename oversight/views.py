@@ -6,11 +6,11 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from accounts.roles import ADMIN, AUDITOR, has_role, role_required
+from audit.models import AuditLog
+from audit.services import do_log, has_search_token, search_token
 from config import clock
 
-from .models import AuditLog
 from .redact import Scope, redact
-from .services import do_log, has_search_token, search_token
 
 
 @role_required(AUDITOR)
@@ -39,8 +39,9 @@ def audit_log(request):
 
 @role_required(ADMIN, AUDITOR)
 def retention(request):
+    from audit.models import RetentionPolicy, RetentionRun
+
     from .forms import RetentionForm
-    from .models import RetentionPolicy, RetentionRun
 
     policy = RetentionPolicy.current()
     can_edit = has_role(request.user, ADMIN)

@@ -1,6 +1,7 @@
 from django import forms
 from django.db.models import Q
 
+from accounts.roles import ADMIN, has_role
 from cameras.models import Camera
 from hotlist.models import Hotlist
 
@@ -11,8 +12,6 @@ BUDGET_CHOICES = [(0, "0"), (1, "1"), (2, "2")]
 
 def hotlists_visible_to(user):
     """Lists whose hits ``user`` may filter on: all but covert lists they are not cleared for."""
-    from accounts.roles import ADMIN, has_role
-
     qs = Hotlist.objects.all()
     if user is None or not has_role(user, ADMIN):
         qs = qs.filter(Q(covert=False) | Q(visible_to=user) if user is not None else Q(covert=False)).distinct()
@@ -110,13 +109,13 @@ class ReadSearchForm(forms.Form):
 
 class RetentionForm(forms.ModelForm):
     class Meta:
-        from .models import RetentionPolicy
+        from audit.models import RetentionPolicy
 
         model = RetentionPolicy
         fields = ["preset", "non_hit_days", "hit_days", "audit_days"]
 
     def clean(self):
-        from .models import RETENTION_PRESETS
+        from audit.models import RETENTION_PRESETS
 
         data = super().clean()
         if data.get("preset"):

@@ -12,6 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from accounts.roles import ADMIN, has_role
+from alerts.models import Alert
+from alerts.services import visible_alerts
+from hotlist.models import Hotlist
+
 REDACTED_QUERY = {"redacted": "covert list"}
 REDACTED_REASON = "(redacted: covert list)"
 
@@ -27,21 +32,15 @@ class Scope:
 
     @classmethod
     def of(cls, user) -> "Scope":
-        from accounts.roles import ADMIN, has_role
-        from hotlist.models import Hotlist
-
         if has_role(user, ADMIN):
             return cls(user=user, everything=True)
         hidden = Hotlist.objects.filter(covert=True).exclude(visible_to=user).values_list("pk", "name")
         return cls(user=user, ids={pk for pk, _ in hidden}, names={name for _, name in hidden})
 
     def hidden_alerts(self, alert_ids: Iterable[int]) -> set[int]:
-        from alerts.services import visible_alerts
-
         ids = set(alert_ids)
         if self.everything or not ids:
             return set()
-        from alerts.models import Alert
 
         existing = set(Alert.objects.filter(pk__in=ids).values_list("pk", flat=True))
         return existing - set(visible_alerts(self.user).filter(pk__in=existing).values_list("pk", flat=True))

@@ -31,6 +31,8 @@ from django.db.models import BooleanField, CharField, Func
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from alerts.services import hit_filter, visible_alerts, visible_hits
+from cameras.models import Camera
 from hotlist.matching import HotlistIndex, MatchPolicy, normalize_pattern
 from recognition.models import Read
 
@@ -206,15 +208,11 @@ def explain(read: Read, spec: SearchSpec):
 
 
 def visible_alerts_for(user):
-    from alerts.services import visible_alerts
-
     return visible_alerts(user)
 
 
 def hit_filter_for(user, hotlist=None, field: str = "pk"):
     """Reads that hit (that list) in an alert ``user`` may see: raised it or repeated it."""
-    from alerts.services import hit_filter
-
     return hit_filter(user, hotlist, field)
 
 
@@ -272,7 +270,6 @@ def hits_for(user, read_ids) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = defaultdict(list)
     if not read_ids:
         return out
-    from alerts.services import visible_hits
 
     alerts, sightings = visible_hits(user)
     ids = list(read_ids)
@@ -298,7 +295,6 @@ def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
     ids_subquery = qs.order_by("-captured_at", "-pk").values("pk")[:cap]
     hit_ids = set(Read.objects.filter(pk__in=ids_subquery).filter(hit_filter_for(user))
                   .values_list("pk", flat=True)) if rows else set()
-    from cameras.models import Camera
 
     cams = {c.pk: c for c in Camera.objects.filter(pk__in={r[1] for r in rows})}
     reads_per_cam = Counter(r[1] for r in rows)

@@ -10,12 +10,22 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.roles import AUDITOR, role_required
+from audit.services import do_log, has_search_token, search_token
 from config import clock
 
 from .forms import ReadSearchForm
-from .search import (COUNT_CAP, EXPORT_CAP, PAGE_SIZE, SearchSpec, aggregates, capped_count, explain, hits_for,
-                     page_of, search_reads)
-from .services import do_log, has_search_token, search_token
+from .search import (
+    COUNT_CAP,
+    EXPORT_CAP,
+    PAGE_SIZE,
+    SearchSpec,
+    aggregates,
+    capped_count,
+    explain,
+    hits_for,
+    page_of,
+    search_reads,
+)
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

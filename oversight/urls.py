@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import search_views, views
 
-app_name = "audit"
+app_name = "audit"  # the URL names (audit:search, audit:log, ...) stay as they were before the split
 urlpatterns = [
     path("reads/", search_views.read_search, name="search"),
     path("reads/export.csv", search_views.export_csv, name="export"),

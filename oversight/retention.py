@@ -10,8 +10,12 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from .models import AuditLog, RetentionPolicy, RetentionRun
-from .services import PURGE_ACTION, append
+from accounts.lockout import forget_stale
+from alerts.models import Alert, Sighting
+from audit.models import AuditLog, RetentionPolicy, RetentionRun
+from audit.services import PURGE_ACTION, append
+from cameras.models import Frame
+from recognition.models import Read
 
 BATCH = 2000
 logger = logging.getLogger(__name__)
@@ -34,10 +38,6 @@ def _delete_files(names) -> int:
 def candidates(policy: RetentionPolicy, now=None) -> dict:
     """Querysets of what is due: reads without hits, reads that hit a list (raised or repeated an alert),
     frames left without reads, audit records."""
-    from alerts.models import Alert, Sighting
-    from cameras.models import Frame
-    from recognition.models import Read
-
     now = now or timezone.now()
     has_alert = Q(Exists(Alert.objects.filter(read=OuterRef("pk")))) | Q(Exists(Sighting.objects.filter(read=OuterRef("pk"))))
     non_hit_cutoff = now - timedelta(days=policy.non_hit_days)
@@ -69,10 +69,6 @@ def _purge_audit(through: int, through_hash: str, run_id: int) -> None:
 
 def purge(*, dry_run: bool = False, now=None, log=None) -> dict:
     """Delete what is past retention (or only count it, with ``dry_run``). Every run is recorded."""
-    from alerts.models import Alert
-    from cameras.models import Frame
-    from recognition.models import Read
-
     policy = RetentionPolicy.current()
     run = RetentionRun.objects.create(dry_run=dry_run)
     due = candidates(policy, now)
@@ -105,8 +101,6 @@ def purge(*, dry_run: bool = False, now=None, log=None) -> dict:
             counts["audit_purged_through"] = {"seq": last_purged[0], "hash": last_purged[1]}
             _purge_audit(last_purged[0], last_purged[1], run.pk)
     if not dry_run:
-        from accounts.lockout import forget_stale
-
         counts["login_counters_expired"] = forget_stale()
     run.counts = counts
     run.finished_at = timezone.now()

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from audit.retention import purge
+from oversight.retention import purge
 
 
 class Command(BaseCommand):
