@@ -192,7 +192,7 @@ def test_frames_are_kept_when_the_broker_is_away(client, camera_and_token, monke
     from recognition.tasks import process_frame
 
     _, token = camera_and_token
-    monkeypatch.setattr("cameras.services._eager", lambda: False)
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a deployment, with a broker
 
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("Redis is away")
