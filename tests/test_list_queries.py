@@ -77,8 +77,8 @@ def test_the_audit_log_runs_a_fixed_number_of_queries(client, auditor):
 
 @pytest.mark.django_db
 def test_search_results_run_a_fixed_number_of_queries(client, auditor, camera, settings):
-    from alerts.tests.test_history import make_read, raise_alert
     from alerts.tests.test_alerts import make_list
+    from alerts.tests.test_history import make_read, raise_alert
 
     settings.ALERT_DEDUP_SECONDS = 0  # each read its own alert
     entry = make_list("Stolen", plate="ABC123")
