@@ -28,5 +28,7 @@ def test_a_reader_thread_holds_no_database_connection_between_frames(camera, fak
     thread = threading.Thread(target=read_one_frame)
     thread.start()
     thread.join(60)
-    assert seen["frame"] is not None
+    from cameras.models import Frame
+
+    assert Frame.objects.get(pk=seen["frame"]).camera_id == camera.pk
     assert seen["still_open"] is False

@@ -37,8 +37,13 @@ def test_the_retention_page_is_in_the_menu(client, auditor, admin_user, officer)
 
 
 @pytest.mark.django_db
-def test_the_audit_log_reads_as_words_with_an_action_list_and_a_date_filter(client, auditor):
+def test_the_audit_log_reads_as_words_with_an_action_list_and_a_date_filter(client, auditor, monkeypatch):
+    from datetime import datetime
+
     from audit.services import append
+
+    noon = timezone.make_aware(datetime(2026, 11, 20, 12, 0))  # every record and filter on one day
+    monkeypatch.setattr(timezone, "now", lambda: noon)
 
     append(action="search.reads", username="a1", query={"plate": "ABC123", "hits_only": True, "camera": None,
                                                          "lists": ["Stolen", "Wanted"]}, reason="case 1")
@@ -50,7 +55,7 @@ def test_the_audit_log_reads_as_words_with_an_action_list_and_a_date_filter(clie
     assert '<option value="hotlist.import">hotlist.import</option>' in body
     only = client.get("/audit/log/", {"action": "search.reads", **token(client)}).context["page"]
     assert [e.action for e in only] == ["search.reads"]
-    today = timezone.localdate()
+    today = noon.date()
     everything = AuditLog.objects.count()
     assert client.get("/audit/log/", {"from": today, "to": today, **token(client)}).context["page"].paginator.count == everything
     assert client.get("/audit/log/", {"to": today - timedelta(days=1), **token(client)}).context["page"].paginator.count == 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -15,16 +17,43 @@ from hotlist.services import do_import_entries
 
 
 @pytest.fixture
-def stalled_rebuild(settings, monkeypatch):
+def held_rebuild(monkeypatch):
+    """Holds the background rebuild as soon as it starts, before it reads anything, until the test releases it
+    (``release(finish=True)``) or ends (the held rebuild is then abandoned and its thread joined)."""
+    gate = SimpleNamespace(started=threading.Event(), released=threading.Event(), finish=False, threads=[])
+    real = matcher.snapshot
+
+    def snapshot():
+        if threading.current_thread() is not threading.main_thread():  # the rebuild's thread
+            gate.threads.append(threading.current_thread())
+            gate.started.set()
+            gate.released.wait(10)
+            if not gate.finish:
+                raise RuntimeError("the test abandoned this rebuild")
+        return real()
+
+    def release(finish: bool = True) -> None:
+        gate.finish = finish
+        gate.released.set()
+        for thread in gate.threads:
+            thread.join(30)
+            assert not thread.is_alive(), "the rebuild did not end"
+
+    gate.release = release
+    monkeypatch.setattr(matcher, "snapshot", snapshot)
+    yield gate
+    release(finish=False)
+
+
+@pytest.fixture
+def stalled_rebuild(settings, held_rebuild):
     """A worker whose base index is built, checking lists at most every 0.2 s (as a deployment may), and whose
     background rebuild never finishes: what a read finds must not depend on it."""
     settings.HOTLIST_REFRESH_SECONDS = 0.2
-    started = []
-    monkeypatch.setattr(matcher, "_rebuild_in_background", lambda *args: started.append(args))
     Hotlist.objects.create(name="Base list").entries.create(plate="OLD111", plate_raw="OLD111")
     matcher.refresh(force=True)
     time.sleep(0.25)  # the next read is due for a check
-    return started
+    return held_rebuild
 
 
 def hits(text: str) -> list[str]:
@@ -39,7 +68,7 @@ def test_bolo_alerts_on_the_next_read_before_the_rebuild(client, officer, stalle
     assert response.status_code == 201
     assert hits("AMB3R1") == ["AMB3R1"]
     assert hits("OLD111") == ["OLD111"]  # the base still answers for the lists that did not change
-    assert stalled_rebuild, "a full rebuild was started for later reads"
+    assert stalled_rebuild.started.wait(10), "a full rebuild was started for later reads"
 
 
 @pytest.mark.django_db
@@ -83,15 +112,32 @@ def test_a_reactivated_list_alerts_at_once(stalled_rebuild):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_rebuilt_base_replaces_the_overlay(settings):
+def test_the_rebuilt_base_replaces_the_overlay(settings, held_rebuild):
     settings.HOTLIST_REFRESH_SECONDS = 0
     Hotlist.objects.create(name="First").entries.create(plate="AAA111", plate_raw="AAA111")
     matcher.refresh(force=True)
     Hotlist.objects.create(name="Second").entries.create(plate="BBB222", plate_raw="BBB222")
-    assert hits("BBB222") == ["BBB222"]  # from the overlay, while the rebuild runs
-    building = matcher._state["building"]
-    if building is not None:
-        building.join(30)
+    assert hits("BBB222") == ["BBB222"]  # from the overlay: this read did not wait for the rebuild
+    assert held_rebuild.started.wait(10), "no rebuild was started"
+    assert hits("BBB222") == ["BBB222"] and hits("AAA111") == ["AAA111"]  # still held: base and overlay answer
+    base, overlay = matcher.current()
+    assert overlay is not None and base.snapshot != matcher.snapshot()
+    held_rebuild.release()
     base, overlay = matcher.current()
     assert overlay is None and base.snapshot == matcher.snapshot()
     assert hits("BBB222") == ["BBB222"] and hits("AAA111") == ["AAA111"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_pick_up_a_new_list_within_the_refresh_interval(settings, held_rebuild):
+    settings.HOTLIST_REFRESH_SECONDS = 0.5
+    Hotlist.objects.create(name="First").entries.create(plate="AAA111", plate_raw="AAA111")
+    matcher.refresh(force=True)
+    assert hits("AAA111") == ["AAA111"]
+    Hotlist.objects.create(name="Second").entries.create(plate="BBB222", plate_raw="BBB222")
+    deadline = time.monotonic() + 5  # ten times the interval
+    while not (found := hits("BBB222")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert found == ["BBB222"], "the new list was not picked up within 5 s"
+    assert held_rebuild.started.is_set() and all(t.is_alive() for t in held_rebuild.threads), \
+        "the read waited for the rebuild"
