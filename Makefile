@@ -49,8 +49,17 @@ FAST_MARKERS := not training and not bench and not stack and not browser
 test-fast: venv-test
 	$(VENV)/bin/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
-# The gate before `make test`: migrations in step with the models, then the fast tests.
-check: venv-test
+# The product's packages: what web, worker, beat and the readers run (typed with mypy).
+PRODUCT := accounts alerts audit cameras config deliveries frontend hotlist oversight recognition
+
+# Lint (ruff), format (ruff format --check) and types (mypy with the Django plugin); pyproject.toml.
+lint: venv-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(PRODUCT)
+
+# The gate before `make test`: lint and types, migrations in step with the models, the fast tests.
+check: lint
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
 	$(VENV)/bin/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
