@@ -22,7 +22,8 @@ class UserCreateForm(forms.Form):
             raise forms.ValidationError(str(exc)) from exc
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("password") and data.get("username"):
             try:
                 validate_password(data["password"], User(username=data["username"], email=data.get("email", "")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Callable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, PermissionsMixin
 from django.core.exceptions import PermissionDenied
 
 OFFICER = "officer"
@@ -57,12 +57,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    # Roles are groups: a user without them (AnonymousUser) holds none.
+    if not isinstance(user, PermissionsMixin) or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
     cached = getattr(user, "_alpr_roles", None)
     if cached is None:
         cached = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
-        user._alpr_roles = cached  # type: ignore[union-attr]
+        setattr(user, "_alpr_roles", cached)  # noqa: B010  (a cache the model does not declare)
     return cached
 
 

@@ -6,6 +6,7 @@ import secrets
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import User as UserModel
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
@@ -44,7 +45,7 @@ def check_username_free(username: str) -> str:
 
 
 @transaction.atomic
-def do_create_user(username: str, password: str, role: str, *, email: str = "", validate: bool = True):
+def do_create_user(username: str, password: str, role: str, *, email: str = "", validate: bool = True) -> UserModel:
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     username = check_username_free(username)
@@ -56,7 +57,7 @@ def do_create_user(username: str, password: str, role: str, *, email: str = "", 
 
 
 @transaction.atomic
-def do_set_role(user, role: str) -> None:
+def do_set_role(user: UserModel, role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
     do_sync_role_groups()
@@ -66,7 +67,7 @@ def do_set_role(user, role: str) -> None:
         del user._alpr_roles
 
 
-def do_set_active(user, active: bool) -> None:
+def do_set_active(user: UserModel, active: bool) -> None:
     user.is_active = active
     user.save(update_fields=["is_active"])
 
@@ -75,7 +76,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def do_change_password(user, new_password: str) -> None:
+def do_change_password(user: UserModel, new_password: str) -> None:
     """The user chose a new password (already validated); a pending reset is done with."""
     from .models import Security
 
@@ -85,7 +86,7 @@ def do_change_password(user, new_password: str) -> None:
         Security.objects.filter(user=user).update(must_change_password=False)
 
 
-def do_reset_password(user) -> str:
+def do_reset_password(user: UserModel) -> str:
     """An admin resets ``user``'s password: a one-time password the user must change at the next login.
     The user's open sessions end (their session hash no longer matches). Returns the new password."""
     from .models import Security

@@ -33,7 +33,7 @@ def _file(field) -> bytes | None:
 
 def alert_record(alert: Alert) -> dict:
     read, camera = alert.read, alert.read.camera
-    trail = [{"at": _when(e.at), "kind": e.kind, "user": e.user.get_username() if e.user_id else None,
+    trail = [{"at": _when(e.at), "kind": e.kind, "user": e.user.get_username() if e.user is not None else None,
               "detail": e.detail} for e in alert.events.select_related("user")]
     sightings = [{"read": s.read_id, "text": s.read.text, "confidence": round(s.read.confidence, 4),
                   "captured_at": _when(s.captured_at), "repeat": s.repeat, "matched_text": s.matched_text}
@@ -45,10 +45,10 @@ def alert_record(alert: Alert) -> dict:
         "alert": {"id": alert.pk, "raised_at": _when(alert.created_at), "status": alert.status,
                   "historical": alert.historical, "covert": alert.covert, "match_kind": alert.match_kind,
                   "matched_text": alert.matched_text, "explanation": alert.explanation, "priority": alert.priority,
-                  "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by_id else None,
+                  "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by is not None else None,
                   "acknowledged_at": _when(alert.acknowledged_at), "disposition": alert.disposition,
                   "disposition_note": alert.disposition_note,
-                  "dispositioned_by": alert.dispositioned_by.get_username() if alert.dispositioned_by_id else None,
+                  "dispositioned_by": alert.dispositioned_by.get_username() if alert.dispositioned_by is not None else None,
                   "dispositioned_at": _when(alert.dispositioned_at), "repeats": alert.repeats},
         "entry": {"list": alert.hotlist_name, "plate": alert.entry_plate, "state": alert.entry_state,
                   "reason": alert.reason, "case_number": alert.case_number, "notes": alert.notes,
@@ -75,7 +75,7 @@ def build_package(alert: Alert, exported_by: str) -> bytes:
     files["alert.json"] = json.dumps(record, indent=2, sort_keys=True, default=str).encode()
     frame = _file(alert.read.frame.image)
     if frame is not None:
-        files["frame" + (PurePosixPath(alert.read.frame.image.name).suffix or ".jpg")] = frame
+        files["frame" + (PurePosixPath(alert.read.frame.image.name or "").suffix or ".jpg")] = frame
     crop = _file(alert.read.crop)
     if crop is not None:
         files["crop.jpg"] = crop

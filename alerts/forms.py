@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from accounts.roles import ADMIN, has_role
@@ -22,7 +24,8 @@ class DispositionForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("disposition") == Alert.Disposition.OTHER and not (data.get("note") or "").strip():
             self.add_error("note", "Say what happened.")
         return data
@@ -36,7 +39,7 @@ class WatchForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["hotlists"].queryset = lists_visible_to(user)
+        cast(forms.ModelChoiceField, self.fields["hotlists"]).queryset = lists_visible_to(user)
 
 
 class HistoryForm(forms.Form):
@@ -54,10 +57,11 @@ class HistoryForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["hotlist"].queryset = lists_visible_to(user)
+        cast(forms.ModelChoiceField, self.fields["hotlist"]).queryset = lists_visible_to(user)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise forms.ValidationError("The first day must not be after the last.")
         return data

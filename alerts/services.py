@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import ADMIN, has_role
 from config import clock
-from hotlist.models import Hotlist
+from hotlist.matching import Match
+from hotlist.models import Entry, Hotlist
+from recognition.models import PlateEvent, Read
 
 from .models import Alert, AlertEvent, Sighting, WatchPreference
 from .signals import alert_raised
@@ -25,11 +32,11 @@ log = logging.getLogger(__name__)
 GROUP = "alerts"
 
 
-def _media_url(field) -> str | None:
+def _media_url(field: FieldFile | None) -> str | None:
     return reverse("media", args=[field.name]) if field else None
 
 
-def alert_payload(alert: Alert) -> dict:
+def alert_payload(alert: Alert) -> dict[str, Any]:
     read = alert.read
     frame = read.frame
     camera = read.camera
@@ -64,16 +71,16 @@ def alert_payload(alert: Alert) -> dict:
         "historical": alert.historical,
         "hotlist_id": alert.hotlist_id,
         "event": ({"id": alert.event_id, "plate": alert.event.plate, "confidence": round(alert.event.confidence, 3),
-                   "reads": alert.event.read_count} if alert.event_id else None),
+                   "reads": alert.event.read_count} if alert.event is not None else None),
         "repeats": alert.repeats,
         "last_seen_at": alert.last_seen_at.isoformat() if alert.last_seen_at else None,
         "last_seen_at_display": clock.display(alert.last_seen_at),
         "disposition": alert.disposition,
         "disposition_label": alert.get_disposition_display() if alert.disposition else "",
         "disposition_note": alert.disposition_note,
-        "dispositioned_by": alert.dispositioned_by.get_username() if alert.dispositioned_by_id else None,
+        "dispositioned_by": alert.dispositioned_by.get_username() if alert.dispositioned_by is not None else None,
         "url": reverse("alerts:detail", args=[alert.pk]),
-        "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by_id else None,
+        "acknowledged_by": alert.acknowledged_by.get_username() if alert.acknowledged_by is not None else None,
         "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
         "acknowledged_at_display": clock.display(alert.acknowledged_at),
         "time_zone": clock.zone_name(),
@@ -100,16 +107,16 @@ def covert_audience(alert: Alert) -> list[int]:
 
     users = get_user_model().objects.filter(is_active=True)
     admins = set(users.filter(groups__name=ADMIN).values_list("pk", flat=True))
-    chosen = set(alert.hotlist.visible_to.filter(is_active=True).values_list("pk", flat=True)) if alert.hotlist_id else set()
+    chosen = set(alert.hotlist.visible_to.filter(is_active=True).values_list("pk", flat=True)) if alert.hotlist is not None else set()
     return sorted(admins | chosen)
 
 
 def is_covert(alert: Alert) -> bool:
     """Whether an alert is covert now: its list's current setting (the copy on the alert once the list is gone)."""
-    return alert.hotlist.covert if alert.hotlist_id else alert.covert
+    return alert.hotlist.covert if alert.hotlist is not None else alert.covert
 
 
-def _visibility(user) -> tuple[Q, Q] | None:
+def _visibility(user: AbstractBaseUser | AnonymousUser) -> tuple[Q, Q] | None:
     """(visible, hidden) conditions on alerts for ``user``; None when nothing is hidden (admins).
 
     Visibility follows each list's current ``covert`` setting and chosen users, so a list made covert
@@ -117,7 +124,7 @@ def _visibility(user) -> tuple[Q, Q] | None:
     """
     if has_role(user, ADMIN):
         return None
-    cleared = Hotlist.visible_to.through.objects.filter(user_id=user.pk).values("hotlist_id")
+    cleared = Hotlist.visible_to.through.objects.filter(user=user.pk).values("hotlist_id")
     visible = Q(hotlist__covert=False) | Q(hotlist_id__in=cleared) | Q(hotlist__isnull=True, covert=False)
     # Hidden: alerts of the (few) covert lists not cleared, found through the alerts' list index.
     hidden_lists = Hotlist.objects.filter(covert=True).exclude(pk__in=cleared).values("pk")
@@ -125,14 +132,14 @@ def _visibility(user) -> tuple[Q, Q] | None:
     return visible, hidden
 
 
-def visible_alerts(user):
+def visible_alerts(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Alert]:
     """Alerts ``user`` may see: all but those of lists that are covert now and that they are not cleared for."""
     qs = Alert.objects.all()
     conditions = _visibility(user)
     return qs if conditions is None else qs.filter(conditions[0])
 
 
-def may_see_media(user, name: str) -> bool:
+def may_see_media(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
     """Whether ``user`` may be served the stored frame, thumbnail or crop ``name``: not when it belongs to
     an alert hidden from them (a covert list they are not cleared for)."""
     conditions = _visibility(user)
@@ -142,7 +149,8 @@ def may_see_media(user, name: str) -> bool:
     return not Alert.objects.filter(conditions[1]).filter(shows).exists()
 
 
-def visible_hits(user, hotlist=None) -> tuple:
+def visible_hits(user: AbstractBaseUser | AnonymousUser, hotlist: Hotlist | None = None,
+                 ) -> tuple[QuerySet[Alert], QuerySet[Sighting]]:
     """(alerts, sightings) that ``user`` may see, optionally of one list. A read is a hit when it raised
     one of these alerts or is one of these sightings (a repeat folded into an alert)."""
     alerts = visible_alerts(user).order_by()
@@ -151,7 +159,7 @@ def visible_hits(user, hotlist=None) -> tuple:
     return alerts, Sighting.objects.filter(alert__in=alerts.values("pk")).order_by()
 
 
-def hit_filter(user, hotlist=None, field: str = "pk") -> Q:
+def hit_filter(user: AbstractBaseUser | AnonymousUser, hotlist: Hotlist | None = None, field: str = "pk") -> Q:
     """A filter on reads (``field`` names the read's id) keeping those that hit a list in an alert
     ``user`` may see, whether the read raised the alert or repeated it."""
     alerts, sightings = visible_hits(user, hotlist)
@@ -173,7 +181,7 @@ def broadcast(event_type: str, alert_id: int) -> None:
         async_to_sync(layer.group_send)(user_group(user_id), message)
 
 
-def _differences(match) -> list[dict]:
+def _differences(match: Match) -> list[dict]:
     return [{"kind": d.kind, "position": d.position, "entry_position": d.entry_position, "entry_char": d.entry_char,
              "read_char": d.read_char, "sentence": d.sentence} for d in match.differences]
 
@@ -182,15 +190,15 @@ def dedup_window() -> timedelta:
     return timedelta(seconds=getattr(settings, "ALERT_DEDUP_SECONDS", 120))
 
 
-def do_update_event_alerts(event) -> None:
+def do_update_event_alerts(event: PlateEvent) -> None:
     """The consensus plate of an event changed: its alerts show the new one."""
     for alert_id in Alert.objects.filter(event=event).values_list("pk", flat=True):
         AlertEvent.objects.create(alert_id=alert_id, kind="consensus", detail={"plate": event.plate,
                                                                                "reads": event.read_count})
-        transaction.on_commit(lambda pk=alert_id: broadcast("alert.updated", pk), robust=True)
+        transaction.on_commit(partial(broadcast, "alert.updated", alert_id), robust=True)
 
 
-def _entry_copy(entry, hotlist) -> dict:
+def _entry_copy(entry: Entry, hotlist: Hotlist) -> dict[str, Any]:
     """The entry's and list's fields an alert keeps, so it stays true when the list changes."""
     return dict(hotlist=hotlist, hotlist_name=hotlist.name, entry_plate=entry.plate, entry_state=entry.state,
                 reason=entry.reason, case_number=entry.case_number, notes=entry.notes,
@@ -199,7 +207,7 @@ def _entry_copy(entry, hotlist) -> dict:
                 priority=hotlist.priority, colour=hotlist.colour, sound=hotlist.sound, covert=hotlist.covert)
 
 
-def alert_to_repeat(entry, read, event=None) -> Alert | None:
+def alert_to_repeat(entry: Entry, read: Read, event: PlateEvent | None = None) -> Alert | None:
     """The alert that a read of ``entry`` at ``read``'s camera repeats, locked, or None.
 
     A read repeats an alert of the same entry and camera when it belongs to the same plate event
@@ -218,7 +226,8 @@ def alert_to_repeat(entry, read, event=None) -> Alert | None:
             .order_by("-read__captured_at", "-pk").first())
 
 
-def do_create_alerts(read, matches, *, historical: bool = False, event=None) -> list[Alert]:
+def do_create_alerts(read: Read, matches: Iterable[tuple[Entry, Match]], *, historical: bool = False,
+                     event: PlateEvent | None = None) -> list[Alert]:
     """One alert per (entry, match) pair from ``match_read``, unless the read repeats a recent alert.
 
     Every matching read is recorded as a ``Sighting``. A read of an entry alerted at the same
@@ -237,7 +246,7 @@ def do_create_alerts(read, matches, *, historical: bool = False, event=None) -> 
                 Alert.objects.filter(pk=previous.pk).update(
                     repeats=F("repeats") + 1, last_seen_at=Greatest(F("last_seen_at"), read.captured_at))
                 AlertEvent.objects.create(alert=previous, kind="repeated", detail={"read": read.pk, "text": read.text})
-                transaction.on_commit(lambda pk=previous.pk: broadcast("alert.updated", pk), robust=True)
+                transaction.on_commit(partial(broadcast, "alert.updated", previous.pk), robust=True)
             continue
         alert, created = Alert.objects.get_or_create(
             read=read, entry=entry,
@@ -252,12 +261,12 @@ def do_create_alerts(read, matches, *, historical: bool = False, event=None) -> 
             AlertEvent.objects.create(alert=alert, kind="created",
                                       detail={"read": read.pk, "match": match.kind, "historical": historical})
             alerts.append(alert)
-            transaction.on_commit(lambda pk=alert.pk: broadcast("alert.new", pk), robust=True)
-            transaction.on_commit(lambda pk=alert.pk: alert_raised.send(sender=Alert, alert_id=pk), robust=True)
+            transaction.on_commit(partial(broadcast, "alert.new", alert.pk), robust=True)
+            transaction.on_commit(partial(alert_raised.send, sender=Alert, alert_id=alert.pk), robust=True)
     return alerts
 
 
-def do_acknowledge(alert_id: int, user) -> Alert:
+def do_acknowledge(alert_id: int, user: User) -> Alert:
     """Mark an alert acknowledged by ``user``; a second acknowledgement changes nothing."""
     with transaction.atomic():
         changed = Alert.objects.filter(pk=alert_id, status=Alert.Status.NEW).update(
@@ -272,7 +281,7 @@ class DispositionError(ValueError):
     pass
 
 
-def do_disposition(alert_id: int, user, disposition: str, note: str = "") -> Alert:
+def do_disposition(alert_id: int, user: User, disposition: str, note: str = "") -> Alert:
     """Record what the officer found. Acknowledges first if needed; a dispositioned alert is final."""
     note = note.strip()
     if disposition not in Alert.Disposition.values:
@@ -298,9 +307,9 @@ def do_disposition(alert_id: int, user, disposition: str, note: str = "") -> Ale
     return alert
 
 
-def watched(user) -> tuple[set[int], set[int]]:
+def watched(user: AbstractBaseUser | AnonymousUser) -> tuple[set[int], set[int]]:
     """(camera ids, list ids) the user chose to watch; an empty set means all."""
-    pref = WatchPreference.objects.filter(user=user).first()
+    pref = WatchPreference.objects.filter(user=user.pk).first()
     if pref is None:
         return set(), set()
     return set(pref.cameras.values_list("pk", flat=True)), set(pref.hotlists.values_list("pk", flat=True))

@@ -17,7 +17,8 @@ class DeliveryForm(forms.ModelForm):
         self.hotlist = hotlist
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         if kind == Delivery.Kind.EMAIL:
             addresses = [a.strip() for a in (data.get("recipients") or "").replace(",", "\n").splitlines() if a.strip()]

@@ -16,9 +16,11 @@ import json
 import logging
 import secrets
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from alerts.models import Alert
@@ -43,7 +45,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def on_alert_raised(sender, alert_id: int, **kwargs) -> None:
+def on_alert_raised(sender: object, alert_id: int, **kwargs: object) -> None:
     """Enqueue the deliveries of a new alert's list. Never raises: the alert is already safe."""
     from .tasks import deliver
 
@@ -57,7 +59,7 @@ def on_alert_raised(sender, alert_id: int, **kwargs) -> None:
             log.exception("could not enqueue delivery %s of alert %s", delivery_id, alert_id)
 
 
-def alert_document(alert) -> dict:
+def alert_document(alert: Alert) -> dict[str, Any]:
     """What a receiver gets: the alert, its entry and vehicle, the camera and the link."""
     read, camera = alert.read, alert.read.camera
     base = getattr(settings, "ALPR_BASE_URL", "").rstrip("/")
@@ -77,7 +79,7 @@ def alert_document(alert) -> dict:
     }
 
 
-def audience_addresses(alert) -> set[str] | None:
+def audience_addresses(alert: Alert) -> set[str] | None:
     """Lower-cased email addresses a covert alert may go to (None: not covert, anyone named)."""
     if not alert.covert:
         return None
@@ -87,7 +89,7 @@ def audience_addresses(alert) -> set[str] | None:
     return {e.lower() for e in emails if e}
 
 
-def _send_email(delivery: Delivery, alert) -> tuple[bool, int | None, str]:
+def _send_email(delivery: Delivery, alert: Alert) -> tuple[bool, int | None, str]:
     addresses = delivery.addresses()
     allowed = audience_addresses(alert)
     refused = [a for a in addresses if allowed is not None and a.lower() not in allowed]
@@ -113,7 +115,7 @@ def _send_email(delivery: Delivery, alert) -> tuple[bool, int | None, str]:
     return True, None, f"sent to {', '.join(to)}" + note
 
 
-def _post_webhook(delivery: Delivery, alert) -> tuple[bool, int | None, str]:
+def _post_webhook(delivery: Delivery, alert: Alert) -> tuple[bool, int | None, str]:
     import requests
 
     if alert.covert:
@@ -160,5 +162,5 @@ def backoff_seconds(retries_done: int) -> int:
     return min(base * 2 ** retries_done, 900)
 
 
-def recent_attempts(limit: int = 100):
+def recent_attempts(limit: int = 100) -> QuerySet[DeliveryAttempt]:
     return DeliveryAttempt.objects.select_related("delivery__hotlist", "alert")[:limit]
