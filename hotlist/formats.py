@@ -133,12 +133,13 @@ import gc
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import repeat
 from operator import gt, itemgetter
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
 from .importing import (EARLIEST_DATE, ENTERED_FUTURE_SLACK, FORMATS, JUNK_PLATES, LATEST_DATE, MAX_PLATE_LEN, EntryRow,

@@ -24,9 +24,9 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 from django.conf import settings
 from django.db import DataError, transaction

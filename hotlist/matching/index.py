@@ -30,7 +30,7 @@ _CLEAN = re.compile(r"[A-Z0-9]+")
 Candidates = Union[str, Iterable[Union[str, tuple]]]
 Row = tuple  # (entry_id, plate, policy or list id)
 #: A wildcard entry: (row, pattern, exact regex, canonical regex or None, look-alike budget, look-alikes or None)
-_Wild = tuple[int, str, re.Pattern[str], Optional[re.Pattern[str]], int, Optional[LookalikeSets]]
+_Wild = tuple[int, str, re.Pattern[str], re.Pattern[str] | None, int, LookalikeSets | None]
 
 
 def _norm_plate(raw: str) -> str:
@@ -370,7 +370,7 @@ class BruteForceScanner:
     bound of the plain edits of any alignment, so nothing that matches is skipped.
     """
 
-    def __init__(self, rows: Union[Iterable[Row], _Entries], policies: Optional[Mapping[Any, MatchPolicy]] = None,
+    def __init__(self, rows: Iterable[Row] | _Entries, policies: Optional[Mapping[Any, MatchPolicy]] = None,
                  prefilter: bool = True):
         self._entries = entries = rows if isinstance(rows, _Entries) else _Entries(rows, policies)
         wild = set(entries.wild_rows)
