@@ -133,16 +133,20 @@ import gc
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import repeat
 from operator import gt, itemgetter
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
 from .importing import (EARLIEST_DATE, ENTERED_FUTURE_SLACK, FORMATS, JUNK_PLATES, LATEST_DATE, MAX_PLATE_LEN, EntryRow,
                         ImportFailed, ParseResult, RowError, check_plate, check_state, prepare_text)
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 __all__ = ["CATEGORY_CODES", "CSV_ALIASES", "CSV_FIELDS", "EXAMPLES", "FL_FIELDS", "FORMATS", "NCIC_LAYOUT",
            "TX_TCIC_FIELDS", "detect_format", "parse_date", "parse_text"]
@@ -306,7 +310,7 @@ def date_problem(name: str, raw: str, value: datetime, now: datetime) -> str | N
 # --- rows -------------------------------------------------------------------------------------
 
 
-_ROW_FIELDS = {f.name: f.default for f in fields(EntryRow)}
+_ROW_FIELDS: dict[str, Any] = {f.name: f.default for f in fields(EntryRow)}
 _ROW_FIELDS.update(line=0, plate="", plate_raw="")
 _new_object = object.__new__
 
@@ -334,7 +338,7 @@ class _Builder:
         indices = [index for index, _ in columns]
         # values -> the format's fields, in order (itemgetter of one index returns the item, not a tuple)
         self.pick = (lambda values: (values[indices[0]],)) if len(indices) == 1 else itemgetter(*indices)
-        self.blank = {**_ROW_FIELDS, "code": "", "entered": "", "expires": ""}
+        self.blank: dict[str, Any] = {**_ROW_FIELDS, "code": "", "entered": "", "expires": ""}
         self.wildcards = wildcards
         self.code_required = code_required
         self.yymmdd = yymmdd
@@ -474,11 +478,11 @@ def _csv_columns(header: list[str], mapping: dict[str, str] | None) -> tuple[lis
     while len(names) > 1 and not names[-1]:  # trailing empty header cells written by spreadsheets
         names.pop()
     explicit: dict[str, str] = {}
-    for column, target in (mapping or {}).items():
+    for column, wanted in (mapping or {}).items():
         key = normalize_header(column)
-        resolved = _resolve_field(target)
+        resolved = _resolve_field(wanted)
         if resolved is None:
-            problems.append(f"mapping {column!r} -> {target!r}: unknown field (fields: {', '.join(CSV_FIELDS)}, "
+            problems.append(f"mapping {column!r} -> {wanted!r}: unknown field (fields: {', '.join(CSV_FIELDS)}, "
                             f"or {IGNORE})")
         elif key not in names:
             problems.append(f"mapping names column {column!r}, which is not in the header")
@@ -517,7 +521,7 @@ def _first_line(text: str) -> tuple[int, str]:
     return 0, ""
 
 
-def _reader(text: str, delimiter: str):
+def _reader(text: str, delimiter: str) -> Reader:
     """A strict csv.reader: a quote left open to the end of the file, or text after a closing quote,
     is an error rather than a field that silently swallows the rows after it."""
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -553,7 +557,8 @@ def _row_like(delimiter: str, width: int, plate_index: int) -> Callable[[str], b
     return looks_like_row
 
 
-def _records(reader, errors: list[RowError], what: str, looks_like_row: Callable[[str], bool] | None = None):
+def _records(reader: Reader, errors: list[RowError], what: str,
+             looks_like_row: Callable[[str], bool] | None = None) -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, values) for each record of a csv.reader; a malformed
     record ends the file with a row error (the csv module cannot resynchronise after one). A record
     whose quoted field runs over lines that look like rows of their own is a row error too."""

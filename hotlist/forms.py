@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.conf import settings
 
@@ -28,10 +30,11 @@ class UploadForm(forms.Form):
         from .importing import FORMATS
 
         super().__init__(*args, **kwargs)
-        self.fields["format"].choices = [("", "Detect from the file"), *[(f, FORMAT_NAMES.get(f, f)) for f in FORMATS]]
+        cast(forms.ChoiceField, self.fields["format"]).choices = [("", "Detect from the file"), *[(f, FORMAT_NAMES.get(f, f)) for f in FORMATS]]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         chosen, name = data.get("hotlist"), (data.get("list_name") or "").strip()
         if chosen and name:
             raise forms.ValidationError("Pick an existing list or name a new one, not both.")
@@ -77,7 +80,8 @@ class HotlistSettingsForm(forms.ModelForm):
         return expires
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if (data.get("active_from") is None) != (data.get("active_until") is None):
             raise forms.ValidationError("Give both ends of the active hours, or neither.")
         return data
@@ -167,7 +171,8 @@ class EntryForm(ChangeReasonMixin, forms.ModelForm):
         return self.cleaned_data["state"].strip().upper()
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         from .models import Entry
 
         if data.get("plate") and Entry.objects.filter(hotlist=self.instance.hotlist, plate=data["plate"],

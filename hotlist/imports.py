@@ -109,7 +109,7 @@ def do_run_import_job(job_id: int) -> None:
         job.error_count = len(outcome.errors)
         action = "hotlist.import_rejected"
     job.save(update_fields=["detected_format", "finished_at", "status", "hotlist", "counts", "errors", "error_count"])
-    do_log(None, action, username=job.created_by.get_username() if job.created_by_id else "",
+    do_log(None, action, username=job.created_by.get_username() if job.created_by is not None else "",
            query={"list": job.hotlist_name, "file": job.original_name, "mode": job.mode, "format": job.detected_format,
                   "job": job.pk, **job.counts}, result_count=job.error_count or None)
 

@@ -24,7 +24,9 @@ import gc
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DataError, transaction
@@ -32,6 +34,7 @@ from django.db.models import Subquery
 from django.utils import timezone
 
 from .matching import HotlistIndex, Match, MatchPolicy
+from .matching.index import Candidates
 from .models import Entry, Hotlist
 
 log = logging.getLogger(__name__)
@@ -75,7 +78,7 @@ def _policy(state: tuple) -> MatchPolicy:
     return Hotlist(**fields).policy()
 
 
-def _build(snap: Snapshot, list_ids) -> tuple[HotlistIndex | None, int]:
+def _build(snap: Snapshot, list_ids: Iterable[int]) -> tuple[HotlistIndex | None, int]:
     """An index over the entries of ``list_ids`` that are active in ``snap``, with the snapshot's policies."""
     policies = {pk: _policy(snap.lists[pk]) for pk in list_ids if snap.active(pk)}
     if not policies:
@@ -108,7 +111,7 @@ def _changed_lists(base: Snapshot, now: Snapshot) -> frozenset[int]:
 
 
 def _rebuild_in_background() -> None:
-    def run():
+    def run() -> None:
         try:
             base = _build_base()
             with _lock:
@@ -159,7 +162,7 @@ def refresh(force: bool = False) -> None:
     current(force)
 
 
-def match_entries(candidates) -> list[Match]:
+def match_entries(candidates: Candidates) -> list[Match]:
     """Index hits of ``candidates`` ([(text, confidence), ...]) on the lists as committed now, best first."""
     base, overlay = current()
     matches = base.index.match(candidates) if base.index is not None else []
@@ -174,7 +177,7 @@ def match_entries(candidates) -> list[Match]:
 _UNLOADABLE = (DataError, ValueError, OverflowError, TypeError)
 
 
-def _live_entries(ids: list[int], at) -> dict[int, Entry]:
+def _live_entries(ids: list[int], at: datetime) -> dict[int, Entry]:
     """The live entries among ``ids``, with their lists. An entry (or list) whose stored values cannot be
     loaded, such as a date Python cannot hold (PostgreSQL's 'infinity', year 10000 after the time zone
     is applied), is logged and skipped: one bad record must not stop a frame or the other lists' alerts."""
@@ -197,7 +200,7 @@ def _live_entries(ids: list[int], at) -> dict[int, Entry]:
     return live
 
 
-def match_candidates(candidates, at=None) -> list[tuple[Entry, Match]]:
+def match_candidates(candidates: Iterable[tuple[str, float]], at: datetime | None = None) -> list[tuple[Entry, Match]]:
     """Entries hit by any of ``candidates`` ([(text, confidence), ...]) that alert at ``at`` (default now):
     entry not expired, list active, not expired and inside its hours. Best first, with explanations."""
     matches = match_entries([(str(t), float(c)) for t, c in candidates if t])

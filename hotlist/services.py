@@ -18,8 +18,10 @@ On PostgreSQL new rows go in with COPY (a million rows in seconds); elsewhere wi
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Iterable
+from datetime import datetime
+from typing import Callable, Iterable, TypedDict
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -29,7 +31,7 @@ from config import clock
 from recognition.models import Read
 
 from .importing import EntryRow
-from .matching import HotlistIndex
+from .matching import HotlistIndex, Match, MatchPolicy
 from .models import Entry, Hotlist
 from .signals import entries_deleting, history_matched
 from .tasks import check_history
@@ -154,7 +156,7 @@ def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "re
     return counts
 
 
-def match_read(read, also=()):
+def match_read(read: Read, also: Iterable[tuple[str, float]] = ()) -> list[tuple[Entry, Match]]:
     """(entry, match) pairs for every live entry that any OCR candidate of ``read`` (or the texts in
     ``also``, e.g. its plate event's consensus) hits under its list's policy."""
     from .matcher import match_candidates
@@ -166,7 +168,7 @@ def match_read(read, also=()):
     return match_candidates(candidates, at=read.captured_at)
 
 
-def do_check_history(hotlist_id: int, since, *, entry_ids: list[int] | None = None,
+def do_check_history(hotlist_id: int, since: datetime | None, *, entry_ids: list[int] | None = None,
                      max_hours: float | None = None) -> int:
     """Match the list's entries created at or after ``since`` (or ``entry_ids``) against the stored reads
     of the list's history window (at most ``max_hours`` back, when given); each hit becomes a historical
@@ -229,8 +231,8 @@ def _bolo_author(hotlist: Hotlist, entry: Entry) -> int | None:
     return record.user_id if record is not None else None
 
 
-def do_add_bolo(user, *, plate: str, plate_raw: str, state: str, reason: str, case_number: str, notes: str,
-                expires) -> tuple[Entry, bool]:
+def do_add_bolo(user: AbstractBaseUser, *, plate: str, plate_raw: str, state: str, reason: str, case_number: str,
+                notes: str, expires: datetime) -> tuple[Entry, bool]:
     """Add (or, for its author or an admin, change) one BOLO entry; checked against recent reads after commit.
 
     Another officer's BOLO for the same plate and state is not overwritten (BoloConflict).
@@ -253,7 +255,7 @@ def do_add_bolo(user, *, plate: str, plate_raw: str, state: str, reason: str, ca
     return entry, created
 
 
-def lookalike_variants(plate: str, policy, limit: int = 60) -> tuple[list[str], int]:
+def lookalike_variants(plate: str, policy: MatchPolicy, limit: int = 60) -> tuple[list[str], int]:
     """Misreads made only of look-alike substitutions that ``policy`` accepts for ``plate``: (examples, count)."""
     from itertools import combinations, product
 
@@ -278,18 +280,38 @@ def lookalike_variants(plate: str, policy, limit: int = 60) -> tuple[list[str], 
     return variants, count
 
 
-def edit_variant_count(plate: str, policy, alphabet: int = 36) -> int:
+def edit_variant_count(plate: str, policy: MatchPolicy, alphabet: int = 36) -> int:
     """How many distinct strings are one plain edit (a wrong, missing or extra character) from ``plate``."""
     if policy.mode == "exact" or policy.edits_for(len(plate)) == 0:
         return 0
     return len(plate) * (alphabet - 1) + len(plate) + (len(plate) + 1) * alphabet
 
 
-def preview_policy(plate: str, policy, *, recent_reads: int = 10000) -> dict:
+class PreviewHit(TypedDict):
+    read: str
+    matched: str
+    kind: str
+    explanation: str
+    camera: str
+    captured_at: str
+    captured_at_display: str
+
+
+class PolicyPreview(TypedDict):
+    plate: str
+    mode: str
+    lookalike_variants: list[str]
+    lookalike_count: int
+    edit_count: int
+    recent_hits: list[PreviewHit]
+    reads_checked: int
+
+
+def preview_policy(plate: str, policy: MatchPolicy, *, recent_reads: int = 10000) -> PolicyPreview:
     """What a policy would accept for ``plate``: look-alike misreads, edit counts, and recent reads that would hit."""
     variants, count = lookalike_variants(plate, policy)
     index = HotlistIndex.build([(0, plate, policy)])
-    hits = []
+    hits: list[PreviewHit] = []
     reads = Read.objects.select_related("camera").order_by("-captured_at")[:recent_reads]
     for read in reads:
         candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]

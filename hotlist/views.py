@@ -105,6 +105,7 @@ def bolo_create(request):
                                                    "created": created}, reason=data["reason"])
     except BoloConflict as exc:
         return JsonResponse({"errors": {"plate": [str(exc)]}}, status=409)
+    assert entry.expires_at is not None  # a BOLO always has an expiry (the form requires one)
     return JsonResponse({"entry": {"id": entry.pk, "plate": entry.plate, "state": entry.state,
                                    "list": entry.hotlist.name, "expires": entry.expires_at.isoformat()}},
                         status=201 if created else 200)

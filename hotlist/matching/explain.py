@@ -76,7 +76,7 @@ class Match:
         return head or body or "exact match"
 
 
-def _diag_fast(entry: str, read: str, la: LookalikeSets):
+def _diag_fast(entry: str, read: str, la: LookalikeSets) -> tuple[int, int]:
     """Same-length diagonal alignment counts (lookalikes, plain substitutions)."""
     s = p = 0
     is_la = la.is_lookalike
@@ -122,8 +122,9 @@ def align(entry: str, read: str, la_budget: int, edit_budget: int,
     is_la = la.is_lookalike
     P = K + 1
     # dp[i][j][p] = fewest look-alike substitutions of an alignment of
-    # entry[:i] with read[:j] using exactly p plain edits (INF: none within cap).
-    dp = [[None] * (m + 1) for _ in range(n + 1)]
+    # entry[:i] with read[:j] using exactly p plain edits (INF: none within cap);
+    # cells outside the band |i - j| <= K are never read and stay empty.
+    dp: list[list[list[int]]] = [[[]] * (m + 1) for _ in range(n + 1)]
     for i in range(n + 1):
         row = dp[i]
         for j in range(max(0, i - K), min(m, i + K) + 1):

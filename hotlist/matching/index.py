@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
-from .explain import Match, align, align_wildcard, wildcard_regex
-from .lookalike import ALPHABET, components_of, normalize_pattern, normalize_plate
+from .explain import Difference, Match, align, align_wildcard, wildcard_regex
+from .lookalike import ALPHABET, LookalikeSets, components_of, normalize_pattern, normalize_plate
 from .policy import MatchPolicy
 
 __all__ = ["HotlistIndex", "BruteForceScanner", "IndexHolder", "scan_match", "Candidates", "MAX_KEY_LEN"]
@@ -29,6 +29,8 @@ _CLEAN = re.compile(r"[A-Z0-9]+")
 
 Candidates = Union[str, Iterable[Union[str, tuple]]]
 Row = tuple  # (entry_id, plate, policy or list id)
+#: A wildcard entry: (row, pattern, exact regex, canonical regex or None, look-alike budget, look-alikes or None)
+_Wild = tuple[int, str, re.Pattern[str], re.Pattern[str] | None, int, LookalikeSets | None]
 
 
 def _norm_plate(raw: str) -> str:
@@ -101,7 +103,7 @@ class _Entries:
         # per-policy budget tables by entry length (index: min(length, 63))
         self.la_table = [[p.lookalikes_for(n) for n in range(64)] for p in self.policies]
         self.ed_table = [[p.edits_for(n) for n in range(64)] for p in self.policies]
-        self.wild = []
+        self.wild: list[_Wild] = []
         for r in wild:
             pol = self.policies[pol_of[r]]
             pat = plates[r]
@@ -119,7 +121,7 @@ class _Entries:
         pi = self.pol_of[row]
         return self.la_table[pi][n], self.ed_table[pi][n]
 
-    def make_match(self, row: int, cand: tuple[str, float, int], kind: str, diffs) -> Match:
+    def make_match(self, row: int, cand: tuple[str, float, int], kind: str, diffs: tuple[Difference, ...]) -> Match:
         return Match(self.ids[row], self.plates[row], cand[0], cand[1], cand[2], kind, diffs,
                      self.list_ids[row] if self.list_ids is not None else None)
 
@@ -147,7 +149,7 @@ class _Entries:
         kind = "lookalike" if all(d.kind == "lookalike" for d in diffs) else "edit"
         return self.make_match(row, cand, kind if diffs else "exact", diffs)
 
-    def verify_wild(self, w, cand: tuple[str, float, int], canon_read: str) -> Optional[Match]:
+    def verify_wild(self, w: _Wild, cand: tuple[str, float, int], canon_read: str) -> Optional[Match]:
         r, pat, exact_re, canon_re, la_b, la = w
         read = cand[0]
         if exact_re.fullmatch(read):
@@ -368,7 +370,7 @@ class BruteForceScanner:
     bound of the plain edits of any alignment, so nothing that matches is skipped.
     """
 
-    def __init__(self, rows: Iterable[Row], policies: Optional[Mapping[Any, MatchPolicy]] = None,
+    def __init__(self, rows: Iterable[Row] | _Entries, policies: Optional[Mapping[Any, MatchPolicy]] = None,
                  prefilter: bool = True):
         self._entries = entries = rows if isinstance(rows, _Entries) else _Entries(rows, policies)
         wild = set(entries.wild_rows)
@@ -440,7 +442,7 @@ class IndexHolder:
             self._generation += 1
             generation = self._generation
 
-        def work():
+        def work() -> None:
             error = None
             try:
                 new = HotlistIndex.build(rows, policies)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Union
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
 
 from .lookalike import DEFAULT_LOOKALIKES, LookalikeSets
 
@@ -17,7 +17,7 @@ MAX_BUDGET = 2
 Budget = Union[int, tuple]
 
 
-def _steps(value, name: str) -> tuple[tuple[int, int], ...]:
+def _steps(value: Budget, name: str) -> tuple[tuple[int, int], ...]:
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int or a tuple of (min_len, budget) steps")
     if isinstance(value, int):
@@ -69,6 +69,9 @@ class MatchPolicy:
     edit_budget: Budget = 0
     lookalikes: LookalikeSets = DEFAULT_LOOKALIKES
     wildcard_lookalikes: bool = True
+    if TYPE_CHECKING:  # set by __post_init__, not dataclass fields at run time
+        _la_steps: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)
+        _ed_steps: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in ("exact", "lenient"):

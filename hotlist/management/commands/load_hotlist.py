@@ -77,8 +77,10 @@ class Command(BaseCommand):
                    query={"list": list_name, "file": path.name, "mode": mode}, result_count=len(outcome.errors))
             raise CommandError(f"{len(outcome.errors)} error(s) in {file}; nothing was imported.")
         counts = outcome.counts
+        hotlist = outcome.hotlist
+        assert hotlist is not None  # a successful import names its list
         do_log(None, "hotlist.import", username="manage.py load_hotlist",
-               query={"list": outcome.hotlist.name, "file": path.name, "mode": mode, "format": outcome.format, **counts})
+               query={"list": hotlist.name, "file": path.name, "mode": mode, "format": outcome.format, **counts})
         self.stdout.write(
-            f"List {outcome.hotlist.name!r} ({outcome.format}): {counts['added']} added, {counts['updated']} updated, "
+            f"List {hotlist.name!r} ({outcome.format}): {counts['added']} added, {counts['updated']} updated, "
             f"{counts['removed']} removed, {counts['unchanged']} unchanged, {outcome.duplicates} duplicate row(s) merged.")
