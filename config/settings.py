@@ -200,7 +200,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-frames": {"task": "recognition.requeue_stale_frames", "schedule": 60.0},
     "purge-retention": {"task": "audit.purge_retention", "schedule": 3600.0},
     "camera-health": {"task": "cameras.check_health", "schedule": 60.0},
+    "create-partitions": {"task": "recognition.create_partitions", "schedule": 3600.0},
 }
+# PostgreSQL: beat creates the day partitions of frames and reads this many days ahead.
+PARTITION_DAYS_AHEAD = env_int("PARTITION_DAYS_AHEAD", 7)
 
 # Workers check for changed hotlists at most this often (seconds).
 HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "1.0"))

@@ -30,3 +30,15 @@ def requeue_stale_frames() -> int:
     for frame_id in ids:
         process_frame.delay(frame_id)
     return len(ids)
+
+
+@shared_task(name="recognition.create_partitions", time_limit=300)
+def create_partitions() -> list[str]:
+    """Beat job (hourly): on PostgreSQL, create the day partitions of frames and reads for today and the next
+    PARTITION_DAYS_AHEAD days, so that no day starts without one (a row of a day without one still goes to
+    the default partition)."""
+    from django.conf import settings
+
+    from .partitions import ensure_partitions
+
+    return ensure_partitions(ahead=settings.PARTITION_DAYS_AHEAD)

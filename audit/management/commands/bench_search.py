@@ -19,6 +19,7 @@ from django.db import connection
 
 from audit.search import SearchSpec, capped_count, page_of, search_reads
 from cameras.models import Camera, Frame
+from recognition import partitions
 from recognition.models import Read
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
@@ -99,6 +100,9 @@ class Command(BaseCommand):
             self.log(f"{have} reads stored, no fill needed")
             return have
         cams = self.cameras()
+        if partitions.is_partitioned():  # PostgreSQL: one partition per day of the synthetic month
+            for k in range(DAYS):
+                partitions.create_day((START + timedelta(days=k)).date())
         frame_ids = self.frames(cams)
         rng = random.Random(seed + have)
         todo = target - have
@@ -225,6 +229,7 @@ class Command(BaseCommand):
         result = {
             "reads": total,
             "database": connection.vendor,
+            "day_partitions": len(partitions.day_partitions()) if partitions.is_partitioned() else 0,
             "queries": len(every),
             "p50_ms": pct(every, 50),
             "p95_ms": pct(every, 95),
