@@ -67,7 +67,7 @@ def _purge_partitions(cutoff, dry_run: bool, enabled: bool = True) -> tuple[list
     from recognition import partitions
 
     counts = {"partitions_dropped": [], "non_hit_reads": 0, "empty_frames": 0, "kept_reads": 0, "kept_frames": 0,
-              "files_deleted": 0}
+              "files_deleted": 0, "locked_s": 0.0}
     if not enabled or not partitions.is_partitioned():
         return [], counts
     # A purge that stopped after detaching a day finishes it first.
@@ -85,6 +85,7 @@ def _purge_partitions(cutoff, dry_run: bool, enabled: bool = True) -> tuple[list
         counts["kept_reads"] += done.kept_reads
         counts["kept_frames"] += done.kept_frames
         counts["files_deleted"] += done.files_deleted
+        counts["locked_s"] = max(counts["locked_s"], round(done.locked_s, 3))
     return days, counts
 
 
@@ -136,7 +137,7 @@ def purge(*, dry_run: bool = False, now=None, log=None, by_partition: bool = Tru
         counts[name] += dropped[name]
     if dropped["partitions_dropped"]:
         counts.update(partitions_dropped=dropped["partitions_dropped"], kept_reads=dropped["kept_reads"],
-                      kept_frames=dropped["kept_frames"])
+                      kept_frames=dropped["kept_frames"], partition_lock_s=dropped["locked_s"])
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])

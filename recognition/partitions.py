@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 
 from django.db import connection, transaction
 
@@ -145,6 +146,7 @@ class DayPurge:
     kept_reads: int = 0  # moved to the default partition
     kept_frames: int = 0
     files_deleted: int = 0
+    locked_s: float = 0.0  # how long the day's detach held frames, reads and alerts
 
 
 def count_day(day: date) -> DayPurge:
@@ -166,25 +168,41 @@ def detach_day(day: date) -> DayPurge:
     """Detach the day's partitions, and move out of them (into the default partition) the reads that alerts
     point to and their frames. What is left in the detached tables is what :func:`finish_day` drops.
 
-    One short transaction holding the frames, reads and alerts tables: no alert can be added to a read of
-    the day while its kept rows are chosen. Gives up after LOCK_TIMEOUT rather than hold ingest up."""
+    The day's alerted reads are found first, without locks; then one short transaction holds the frames,
+    reads and alerts tables (so that no alert can be added to a read of the day meanwhile), adds the reads
+    of alerts made since, detaches and moves. It gives up after LOCK_TIMEOUT of waiting rather than hold
+    ingest up behind it, and the next run tries again."""
     reads, frames = name_of(READS, day), name_of(FRAMES, day)
     out = DayPurge(day)
+    attached = day in day_partitions(READS)
+    kept: set[int] = set()
+    seen = 0
+    if attached:
+        with connection.cursor() as cur:
+            cur.execute("SELECT coalesce(max(id), 0) FROM alerts_alert")
+            seen = cur.fetchone()[0]
+            cur.execute(f'SELECT id FROM "{reads}" WHERE id IN (SELECT read_id FROM alerts_alert WHERE id <= %s)',
+                        [seen])
+            kept = {r[0] for r in cur.fetchall()}
+    t0 = perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cur.execute(f'LOCK TABLE "{FRAMES}", "{READS}" IN ACCESS EXCLUSIVE MODE')
         cur.execute("LOCK TABLE alerts_alert IN SHARE MODE")
-        attached = [t for t in TABLES if day in day_partitions(t)]
-        for table in attached:
-            cur.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{name_of(table, day)}"')
-        if to_regclass(reads):
+        if attached:
+            cur.execute("SELECT read_id FROM alerts_alert WHERE id > %s", [seen])
+            kept |= {r[0] for r in cur.fetchall()}
+        for table in TABLES:
+            if day in day_partitions(table):
+                cur.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{name_of(table, day)}"')
+        if attached and kept:
             cols = _cols(READS)
             # With the day detached its range has no partition, so the parent routes these rows to the default.
-            cur.execute(f'WITH kept AS (DELETE FROM "{reads}" WHERE id IN (SELECT read_id FROM alerts_alert) '
-                        f'RETURNING {cols}) INSERT INTO "{READS}" ({cols}) SELECT {cols} FROM kept')
+            cur.execute(f'WITH kept AS (DELETE FROM "{reads}" WHERE id = ANY(%s) '
+                        f'RETURNING {cols}) INSERT INTO "{READS}" ({cols}) SELECT {cols} FROM kept', [sorted(kept)])
             out.kept_reads = cur.rowcount
-        if to_regclass(frames):
+        if to_regclass(frames) and out.kept_reads:
             cols = _cols(FRAMES)
             # Frames that kept reads point to (kept reads are now in the default partition).
             start, end = bounds(day)
@@ -192,6 +210,7 @@ def detach_day(day: date) -> DayPurge:
                         f'WHERE {KEY} >= %s AND {KEY} < %s) RETURNING {cols}) '
                         f'INSERT INTO "{FRAMES}" ({cols}) SELECT {cols} FROM kept', [start, end])
             out.kept_frames = cur.rowcount
+    out.locked_s = perf_counter() - t0
     return out
 
 
@@ -233,5 +252,5 @@ def drop_day(day: date, delete_file) -> DayPurge:
     files of the rest, drop its partitions."""
     kept = detach_day(day)
     done = finish_day(day, delete_file)
-    done.kept_reads, done.kept_frames = kept.kept_reads, kept.kept_frames
+    done.kept_reads, done.kept_frames, done.locked_s = kept.kept_reads, kept.kept_frames, kept.locked_s
     return done

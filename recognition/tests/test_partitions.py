@@ -312,3 +312,42 @@ def test_bench_purge_times_both_ways_on_a_small_day(capsys):
     assert result["batched_counts"] == {"non_hit_reads": 1980, "empty_frames": 1980}
     assert result["partition_s"] > 0 and result["batched_s"] > 0
     assert Read.objects.count() == 40  # the hits of both fills, kept
+
+
+@pytest.mark.django_db(transaction=True)  # it runs VACUUM
+def test_bench_search_fills_one_partition_per_day_and_searches_them(capsys):
+    import json
+
+    from django.core.management import call_command
+
+    call_command("bench_search", "--reads", "3000", "--queries", "2", "--json")
+    result = json.loads(capsys.readouterr().out)
+    assert result["reads"] == 3000 and result["queries"] == 10
+    assert result["kinds"]["exact"]["median_results"] >= 1
+    if connection.vendor == "postgresql":
+        assert result["day_partitions"] >= 30
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM recognition_read_default")
+            assert cur.fetchone()[0] == 0
+
+
+@pytest.mark.django_db
+def test_an_alert_made_while_a_day_is_being_purged_keeps_its_read(camera, old_day, monkeypatch):
+    need_postgresql()
+    start = partitions.bounds(old_day)[0]
+    late = make_read(camera, "LATE01", start + timedelta(hours=1))
+    plain = make_read(camera, "OLD111", start + timedelta(hours=2))
+    real = partitions.perf_counter
+    calls = []
+
+    def alert_in_between():  # runs after the unlocked search for alerted reads, before the locked step
+        if not calls:
+            Alert.objects.create(read=late, hotlist_name="L", entry_plate="LATE01", camera=camera)
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(partitions, "perf_counter", alert_in_between)
+    counts = purge()
+    assert counts["kept_reads"] == 1 and counts["non_hit_reads"] == 1
+    assert Read.objects.filter(pk=late.pk).exists() and not Read.objects.filter(pk=plain.pk).exists()
+    assert Alert.objects.get(read=late)

@@ -87,7 +87,8 @@ class Command(BaseCommand):
         counts = purge()
         result["partition_s"] = round(time.perf_counter() - t0, 2)
         result["partition_counts"] = {k: counts.get(k) for k in ("non_hit_reads", "empty_frames", "kept_reads",
-                                                                 "kept_frames", "partitions_dropped")}
+                                                                 "kept_frames", "partitions_dropped",
+                                                                 "partition_lock_s")}
         self.log(f"by partition: {result['partition_s']} s {result['partition_counts']}")
 
         if not skip_batched:
