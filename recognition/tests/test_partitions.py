@@ -321,6 +321,7 @@ def test_bench_search_fills_one_partition_per_day_and_searches_them(capsys, monk
     from django.core.management import call_command
 
     monkeypatch.setattr("audit.management.commands.bench_search.REBUILD_ABOVE", 0)  # the big load's way
+    monkeypatch.setattr("audit.management.commands.bench_search.FRAMES_PER_CAMERA", 50)
 
     call_command("bench_search", "--reads", "3000", "--queries", "2", "--json")
     result = json.loads(capsys.readouterr().out)
