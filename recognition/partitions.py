@@ -30,6 +30,9 @@ DEFAULT_DAYS_AHEAD = 7
 # How long a partition purge waits for its locks before giving up until the next run, so that ingest is
 # never held up behind it for long.
 LOCK_TIMEOUT = "5s"
+# Longer than any transaction that adds alerts may stay open (tasks are stopped at their time limits:
+# hotlist.check_history's, 30 minutes, is the longest).
+ALERT_TRANSACTION_MAX = timedelta(hours=2)
 _NAME = re.compile(r"_p(\d{8})$")
 
 
@@ -170,19 +173,17 @@ def detach_day(day: date) -> DayPurge:
 
     The day's alerted reads are found first, without locks; then one short transaction holds the frames,
     reads and alerts tables (so that no alert can be added to a read of the day meanwhile), adds the reads
-    of alerts made since, detaches and moves. It gives up after LOCK_TIMEOUT of waiting rather than hold
-    ingest up behind it, and the next run tries again."""
+    of alerts made lately (by transactions that may not have been visible to the search), detaches and
+    moves. It gives up after LOCK_TIMEOUT of waiting rather than hold ingest up behind it, and the next run
+    tries again."""
     reads, frames = name_of(READS, day), name_of(FRAMES, day)
     out = DayPurge(day)
     attached = day in day_partitions(READS)
     kept: set[int] = set()
-    seen = 0
+    since = datetime.now(UTC) - ALERT_TRANSACTION_MAX
     if attached:
         with connection.cursor() as cur:
-            cur.execute("SELECT coalesce(max(id), 0) FROM alerts_alert")
-            seen = cur.fetchone()[0]
-            cur.execute(f'SELECT id FROM "{reads}" WHERE id IN (SELECT read_id FROM alerts_alert WHERE id <= %s)',
-                        [seen])
+            cur.execute(f'SELECT id FROM "{reads}" WHERE id IN (SELECT read_id FROM alerts_alert)')
             kept = {r[0] for r in cur.fetchall()}
     t0 = perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
@@ -191,7 +192,9 @@ def detach_day(day: date) -> DayPurge:
         cur.execute(f'LOCK TABLE "{FRAMES}", "{READS}" IN ACCESS EXCLUSIVE MODE')
         cur.execute("LOCK TABLE alerts_alert IN SHARE MODE")
         if attached:
-            cur.execute("SELECT read_id FROM alerts_alert WHERE id > %s", [seen])
+            # Every transaction that added alerts has ended (the lock waited for them). Those that were
+            # still open during the search above began after ``since``: take their alerts' reads too.
+            cur.execute("SELECT read_id FROM alerts_alert WHERE created_at >= %s", [since])
             kept |= {r[0] for r in cur.fetchall()}
         for table in TABLES:
             if day in day_partitions(table):
