@@ -2,8 +2,10 @@
 
 ``cameras_frame`` and ``recognition_read`` are ``PARTITION BY RANGE (captured_at)``: one partition per UTC
 day (``<table>_pYYYYMMDD``) and a default partition (``<table>_default``) that takes every row no day
-partition covers: captures far in the past or future, and the reads and frames that retention keeps when
-it drops their day (hits, and the reads that alerts point to). The database key is ``(id, captured_at)``;
+partition covers. The default partition is itself partitioned by month: ``<table>_kept_YYYYMM`` holds the
+reads and frames that retention keeps when it drops their day (hits, and the reads that alerts point to),
+each with a CHECK constraint of its month, so that creating a new day does not scan them;
+``<table>_stray`` takes the rest (captures far in the past or future). The database key is ``(id, captured_at)``;
 Django still sees ``id`` as the primary key, and the foreign keys that point at these tables
 (``Read.frame``, ``Alert.read``) have no database constraint (see docs/architecture.md).
 
@@ -57,6 +59,34 @@ def name_of(table: str, day: date) -> str:
 
 def default_of(table: str) -> str:
     return f"{table}_default"
+
+
+def kept_of(table: str, day: date) -> str:
+    return f"{table}_kept_{day:%Y%m}"
+
+
+def _ensure_kept_month(cur, table: str, day: date) -> None:
+    """The default partition's month partition for ``day``'s kept rows, with the CHECK constraint of its
+    range (PostgreSQL skips a partition whose own constraints rule a new day out when it checks the default
+    partition for that day's rows; the partition bound alone is not enough)."""
+    name = kept_of(table, day)
+    if to_regclass(name):
+        return
+    start = datetime.combine(day.replace(day=1), time.min, tzinfo=UTC)
+    end = datetime.combine((day.replace(day=1) + timedelta(days=32)).replace(day=1), time.min, tzinfo=UTC)
+    default, stray = default_of(table), f"{table}_stray"
+    cur.execute(f'SELECT 1 FROM "{stray}" WHERE {KEY} >= %s AND {KEY} < %s LIMIT 1', [start, end])
+    if cur.fetchone() is None:
+        cur.execute(f'CREATE TABLE "{name}" PARTITION OF "{default}" FOR VALUES FROM (%s) TO (%s)', [start, end])
+    else:  # stray rows of that month move into it, as rows of a new day do (create_day)
+        cols = _cols(table)
+        cur.execute(f'ALTER TABLE "{default}" DETACH PARTITION "{stray}"')
+        cur.execute(f'CREATE TABLE "{name}" PARTITION OF "{default}" FOR VALUES FROM (%s) TO (%s)', [start, end])
+        cur.execute(f'WITH moved AS (DELETE FROM "{stray}" WHERE {KEY} >= %s AND {KEY} < %s RETURNING {cols}) '
+                    f'INSERT INTO "{default}" ({cols}) SELECT {cols} FROM moved', [start, end])
+        cur.execute(f'ALTER TABLE "{default}" ATTACH PARTITION "{stray}" DEFAULT')
+    cur.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_range" CHECK ({KEY} >= %s AND {KEY} < %s)',
+                [start, end])
 
 
 def _day(name: str) -> date | None:
@@ -200,6 +230,8 @@ def detach_day(day: date) -> DayPurge:
             if day in day_partitions(table):
                 cur.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{name_of(table, day)}"')
         if attached and kept:
+            for table in TABLES:
+                _ensure_kept_month(cur, table, day)
             cols = _cols(READS)
             # With the day detached its range has no partition, so the parent routes these rows to the default.
             cur.execute(f'WITH kept AS (DELETE FROM "{reads}" WHERE id = ANY(%s) '

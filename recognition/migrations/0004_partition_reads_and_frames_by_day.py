@@ -5,7 +5,7 @@ alerts 0006): a partitioned table's keys must include the partition column, so n
 ``id`` alone. Each table is rebuilt: the old one is renamed, a partitioned one with the same columns,
 checks, indexes (names kept, so later migrations find them) and id sequence is created, with
 a default partition and one partition per day for the days of the last DAYS_BACK days that have rows and
-for today and the next week, and the rows are copied over. On a large database this copies every row
+for today and the next week, and the rows are copied over (older ones to the default partition). On a large database this copies every row
 once: plan a maintenance window. SQLite keeps plain tables.
 """
 
@@ -58,7 +58,10 @@ def partition(table, cur, today):
                 f"PARTITION BY RANGE ({KEY})")
     cur.execute(f'CREATE SEQUENCE "{table}_id_seq" START {start_id} OWNED BY "{table}".id')
     cur.execute(f"""ALTER TABLE "{table}" ALTER COLUMN id SET DEFAULT nextval('"{table}_id_seq"')""")
-    cur.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
+    # The default partition is partitioned by month itself (kept hits, recognition/partitions.py) with a
+    # default of its own for everything else.
+    cur.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT PARTITION BY RANGE ({KEY})')
+    cur.execute(f'CREATE TABLE "{table}_stray" PARTITION OF "{table}_default" DEFAULT')
     days = {d for (d,) in _fetch(cur, f"SELECT DISTINCT ({KEY} AT TIME ZONE 'UTC')::date FROM \"{old}\" "
                                       f"WHERE {KEY} >= %s AND {KEY} < %s",
                                  [_start(today - timedelta(days=DAYS_BACK)), _start(today + timedelta(days=DAYS_AHEAD + 1))])}

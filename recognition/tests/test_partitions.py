@@ -99,8 +99,8 @@ def test_a_frame_captured_outside_the_created_days_is_still_stored(camera):
     read = make_read(camera, "FAR001", far)
     assert Read.objects.get(pk=read.pk).text == "FAR001"
     if connection.vendor == "postgresql":
-        assert where("cameras_frame", future.pk) == "cameras_frame_default"
-        assert where("recognition_read", read.pk) == "recognition_read_default"
+        assert where("cameras_frame", future.pk) == "cameras_frame_stray"
+        assert where("recognition_read", read.pk) == "recognition_read_stray"
 
 
 @pytest.mark.django_db
@@ -108,7 +108,7 @@ def test_creating_a_day_moves_its_rows_out_of_the_default_partition(camera):
     need_postgresql()
     day = datetime.now(UTC).date() + timedelta(days=30)
     read = make_read(camera, "EARLY1", partitions.bounds(day)[0] + timedelta(hours=3))
-    assert where("recognition_read", read.pk) == "recognition_read_default"
+    assert where("recognition_read", read.pk) == "recognition_read_stray"
     assert partitions.create_day(day) == [partitions.name_of(t, day) for t in partitions.TABLES]
     assert where("recognition_read", read.pk) == partitions.name_of("recognition_read", day)
     assert where("cameras_frame", read.frame_id) == partitions.name_of("cameras_frame", day)
@@ -146,8 +146,9 @@ def test_purge_drops_a_due_day_and_keeps_its_hits_with_their_frames(camera, old_
     assert not Frame.objects.filter(pk=plain.frame_id).exists()
     assert not any(default_storage.exists(name) for name in gone_files)
     kept = Read.objects.get(pk=hit.pk)
-    assert where("recognition_read", kept.pk) == "recognition_read_default"
-    assert where("cameras_frame", kept.frame_id) == "cameras_frame_default"
+    # Kept rows go to the default partition's month, which carries the CHECK of its range.
+    assert where("recognition_read", kept.pk) == partitions.kept_of("recognition_read", old_day)
+    assert where("cameras_frame", kept.frame_id) == partitions.kept_of("cameras_frame", old_day)
     assert kept.frame.image.name == hit.frame.image.name and default_storage.exists(kept.crop.name)
     assert Alert.objects.get(pk=alert.pk).read_id == hit.pk
     assert default_storage.exists(recent.crop.name)
@@ -282,7 +283,7 @@ def test_migration_moves_existing_rows_into_partitions():
     assert partitions.is_partitioned("recognition_read") and partitions.is_partitioned("cameras_frame")
     for days, pk in ids.items():
         day = (now - timedelta(days=days)).astimezone(UTC).date()
-        expected = "recognition_read_default" if days == 1000 else partitions.name_of("recognition_read", day)
+        expected = "recognition_read_stray" if days == 1000 else partitions.name_of("recognition_read", day)
         assert where("recognition_read", pk) == expected
         read = Read.objects.select_related("frame").get(pk=pk)
         assert read.text == f"OLD{days}" and read.frame.idempotency_key == f"k{days}"
@@ -359,3 +360,27 @@ def test_an_alert_made_while_a_day_is_being_purged_keeps_its_read(camera, old_da
     assert counts["kept_reads"] == 1 and counts["non_hit_reads"] == 1
     assert Read.objects.filter(pk=late.pk).exists() and not Read.objects.filter(pk=plain.pk).exists()
     assert Alert.objects.get(read=late)
+
+
+@pytest.mark.django_db
+def test_creating_a_day_does_not_scan_the_kept_months(camera, old_day):
+    need_postgresql()
+    start = partitions.bounds(old_day)[0]
+    make_read(camera, "HIT333", start + timedelta(hours=2), hit=True)
+    purge()
+    kept = partitions.kept_of("recognition_read", old_day)
+    assert where("recognition_read", Read.objects.get(text="HIT333").pk) == kept
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass(%s) "
+                    "AND contype = 'c' AND conname = %s", [kept, f"{kept}_range"])
+        assert "captured_at >=" in cur.fetchone()[0]
+        cur.execute("SET LOCAL client_min_messages = debug1")  # PostgreSQL says which partitions it skips
+    said = []
+    handler = lambda diag: said.append(diag.message_primary)  # noqa: E731
+    connection.connection.add_notice_handler(handler)
+    day = datetime.now(UTC).date() + timedelta(days=20)
+    try:
+        assert partitions.create_day(day) == [partitions.name_of(t, day) for t in partitions.TABLES]
+    finally:
+        connection.connection.remove_notice_handler(handler)
+    assert f'updated partition constraint for default partition "{kept}" is implied by existing constraints' in said
