@@ -376,7 +376,10 @@ def test_creating_a_day_does_not_scan_the_kept_months(camera, old_day):
         assert "captured_at >=" in cur.fetchone()[0]
         cur.execute("SET LOCAL client_min_messages = debug1")  # PostgreSQL says which partitions it skips
     said = []
-    handler = lambda diag: said.append(diag.message_primary)  # noqa: E731
+
+    def handler(diag):
+        said.append(diag.message_primary)
+
     connection.connection.add_notice_handler(handler)
     day = datetime.now(UTC).date() + timedelta(days=20)
     try:
