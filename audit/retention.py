@@ -1,18 +1,19 @@
 """Purging reads, frames, alerts and audit records past their retention periods.
 
 On PostgreSQL reads and frames are partitioned by capture day (recognition/partitions.py): a day goes
-whole, its partitions dropped, once its first hour is past the period for reads without hits; before
-that its reads with alerts, and their frames, move to the default partition, where they stay until
-the period for hits. What no day partition holds (that default partition; every row on SQLite) is
-deleted in batches.
+whole, its partitions dropped, once its start is past the period for reads without hits; before that
+its reads with alerts, and their frames, move to the default partition, where they stay until the
+period for hits. A day whose tables stay busy past the lock timeout waits for the next run. What no
+day partition holds (that default partition; every row on SQLite) is deleted in batches.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from datetime import date, timedelta
 
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from .models import AuditLog, RetentionPolicy, RetentionRun
 from .services import append
 
 BATCH = 2000
+log_ = logging.getLogger(__name__)
 
 
 def _delete_file(name) -> bool:
@@ -63,10 +65,11 @@ def candidates(policy: RetentionPolicy, now=None, skip_days=()) -> dict:
 
 
 def _purge_partitions(cutoff, dry_run: bool, enabled: bool = True) -> tuple[list, dict]:
-    """Drop the day partitions wholly due (PostgreSQL). Returns the days and what was dropped and kept."""
+    """Drop the day partitions due (PostgreSQL). Returns the days the batched purge must leave alone (those
+    only counted, or postponed) and what was dropped and kept."""
     from recognition import partitions
 
-    counts = {"partitions_dropped": [], "non_hit_reads": 0, "empty_frames": 0, "kept_reads": 0, "kept_frames": 0,
+    counts = {"partitions_dropped": [], "partitions_postponed": [], "non_hit_reads": 0, "empty_frames": 0, "kept_reads": 0, "kept_frames": 0,
               "files_deleted": 0, "locked_s": 0.0}
     if not enabled or not partitions.is_partitioned():
         return [], counts
@@ -78,7 +81,12 @@ def _purge_partitions(cutoff, dry_run: bool, enabled: bool = True) -> tuple[list
         if dry_run:
             done = partitions.count_day(day) if day in days else partitions.DayPurge(day)
         else:
-            done = partitions.drop_day(day, _delete_file) if day in days else partitions.finish_day(day, _delete_file)
+            try:
+                done = partitions.drop_day(day, _delete_file) if day in days else partitions.finish_day(day, _delete_file)
+            except OperationalError as exc:  # the tables stayed busy past LOCK_TIMEOUT: the next run tries again
+                log_.warning("retention: day %s postponed (%s)", day, exc)
+                counts["partitions_postponed"].append(day.isoformat())
+                continue
         counts["partitions_dropped"].append(day.isoformat())
         counts["non_hit_reads"] += done.reads
         counts["empty_frames"] += done.frames
@@ -86,7 +94,9 @@ def _purge_partitions(cutoff, dry_run: bool, enabled: bool = True) -> tuple[list
         counts["kept_frames"] += done.kept_frames
         counts["files_deleted"] += done.files_deleted
         counts["locked_s"] = max(counts["locked_s"], round(done.locked_s, 3))
-    return days, counts
+    if dry_run:
+        return days, counts
+    return [date.fromisoformat(d) for d in counts["partitions_postponed"]], counts
 
 
 def purge(*, dry_run: bool = False, now=None, log=None, by_partition: bool = True) -> dict:
@@ -100,7 +110,7 @@ def purge(*, dry_run: bool = False, now=None, log=None, by_partition: bool = Tru
     run = RetentionRun.objects.create(dry_run=dry_run)
     now = now or timezone.now()
     days, dropped = _purge_partitions(now - timedelta(days=policy.non_hit_days), dry_run, enabled=by_partition)
-    due = candidates(policy, now, skip_days=days if dry_run else ())
+    due = candidates(policy, now, skip_days=days)
     counts = {name: qs.count() for name, qs in due.items()}
     counts.update(non_hit_days=policy.non_hit_days, hit_days=policy.hit_days, audit_days=policy.audit_days)
     if not dry_run:
@@ -116,7 +126,7 @@ def purge(*, dry_run: bool = False, now=None, log=None, by_partition: bool = Tru
                     Read.objects.filter(pk__in=ids).delete()
                 files += _delete_files(crop for _, crop in batch)
         # Frames are evidence only through their reads: once none is left (and the frame is old), it goes.
-        due = candidates(policy, now)
+        due = candidates(policy, now, skip_days=days)
         counts["empty_frames"] = due["empty_frames"].count()
         while True:
             batch = list(due["empty_frames"].values_list("pk", "image", "thumbnail")[:BATCH])
@@ -138,6 +148,8 @@ def purge(*, dry_run: bool = False, now=None, log=None, by_partition: bool = Tru
     if dropped["partitions_dropped"]:
         counts.update(partitions_dropped=dropped["partitions_dropped"], kept_reads=dropped["kept_reads"],
                       kept_frames=dropped["kept_frames"], partition_lock_s=dropped["locked_s"])
+    if dropped["partitions_postponed"]:
+        counts["partitions_postponed"] = dropped["partitions_postponed"]
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])

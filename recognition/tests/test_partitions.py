@@ -49,6 +49,21 @@ def make_read(camera, text, when, *, hit=False):
     return read
 
 
+@pytest.fixture
+def drops_new_days():
+    """For tests outside a rolled-back transaction: the day partitions they add are dropped after them, so
+    that later purges in the session do not find them due."""
+    before = {t: set(partitions.day_partitions(t)) for t in partitions.TABLES} \
+        if connection.vendor == "postgresql" else {}
+    yield
+    if connection.vendor == "postgresql" and partitions.is_partitioned():
+        with connection.cursor() as cur:
+            for table, days in before.items():
+                for day, name in partitions.day_partitions(table).items():
+                    if day not in days:
+                        cur.execute(f'DROP TABLE "{name}"')
+
+
 def test_the_beat_schedule_creates_partitions_hourly(settings):
     assert settings.CELERY_BEAT_SCHEDULE["create-partitions"] == {"task": "recognition.create_partitions",
                                                                    "schedule": 3600.0}
@@ -252,7 +267,7 @@ def test_concurrent_uploads_with_one_idempotency_key_store_one_frame(camera, mon
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_moves_existing_rows_into_partitions():
+def test_migration_moves_existing_rows_into_partitions(drops_new_days):
     need_postgresql()
     from django.db.migrations.executor import MigrationExecutor
 
@@ -316,7 +331,7 @@ def test_bench_purge_times_both_ways_on_a_small_day(capsys):
 
 
 @pytest.mark.django_db(transaction=True)  # it runs VACUUM
-def test_bench_search_fills_one_partition_per_day_and_searches_them(capsys, monkeypatch):
+def test_bench_search_fills_one_partition_per_day_and_searches_them(capsys, monkeypatch, drops_new_days):
     import json
 
     from django.core.management import call_command
@@ -387,3 +402,31 @@ def test_creating_a_day_does_not_scan_the_kept_months(camera, old_day):
     finally:
         connection.connection.remove_notice_handler(handler)
     assert f'updated partition constraint for default partition "{kept}" is implied by existing constraints' in said
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_day_whose_tables_stay_busy_waits_for_the_next_purge_which_is_still_recorded(camera, monkeypatch,
+                                                                                        drops_new_days):
+    need_postgresql()
+    import psycopg
+
+    day = datetime.now(UTC).date() - timedelta(days=40)
+    partitions.create_day(day)
+    plain = make_read(camera, "OLD111", partitions.bounds(day)[0] + timedelta(hours=1))
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    settings = connection.settings_dict
+    other = psycopg.connect(host=settings["HOST"] or "localhost", port=settings["PORT"] or 5432,
+                            user=settings["USER"], dbname=settings["NAME"], password=settings["PASSWORD"] or None)
+    try:
+        other.execute("LOCK TABLE recognition_read IN ROW EXCLUSIVE MODE")  # a frame being stored, say
+        counts = purge()
+    finally:
+        other.rollback()
+        other.close()
+    assert counts["partitions_postponed"] == [day.isoformat()] and "partitions_dropped" not in counts
+    assert counts["non_hit_reads"] == 0  # not deleted row by row meanwhile either
+    assert day in partitions.day_partitions("recognition_read") and Read.objects.filter(pk=plain.pk).exists()
+    assert RetentionRun.objects.get().finished_at
+    assert AuditLog.objects.get(action="retention.run").query["partitions_postponed"] == [day.isoformat()]
+    assert purge()["partitions_dropped"] == [day.isoformat()]
+    assert not Read.objects.filter(pk=plain.pk).exists()
