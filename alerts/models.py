@@ -21,7 +21,9 @@ class Alert(models.Model):
         DUPLICATE = "duplicate", "Duplicate"
         OTHER = "other", "Other (explain)"
 
-    read = models.ForeignKey(Read, on_delete=models.CASCADE, related_name="alerts")
+    # No database constraint: on PostgreSQL reads are partitioned by day and their key is (id, captured_at).
+    # Deleting a read still deletes its alerts (the ORM cascades); retention keeps reads that have alerts.
+    read = models.ForeignKey(Read, on_delete=models.CASCADE, related_name="alerts", db_constraint=False)
     entry = models.ForeignKey(Entry, on_delete=models.SET_NULL, null=True, related_name="alerts")
     hotlist = models.ForeignKey(Hotlist, on_delete=models.SET_NULL, null=True, related_name="alerts")
     hotlist_name = models.CharField(max_length=100)
@@ -84,7 +86,7 @@ class Sighting(models.Model):
     (auditors' search, retention)."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="sightings")
-    read = models.ForeignKey(Read, on_delete=models.CASCADE, related_name="sightings")
+    read = models.ForeignKey(Read, on_delete=models.CASCADE, related_name="sightings", db_constraint=False)
     captured_at = models.DateTimeField()
     matched_text = models.CharField(max_length=16, blank=True)
     match_kind = models.CharField(max_length=20, default="exact")

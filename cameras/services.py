@@ -9,13 +9,14 @@ from functools import partial
 
 from celery import current_app
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .ingest import ImageInfo
 from .models import Camera, Frame, hash_token
 
 log = logging.getLogger(__name__)
+IDEMPOTENCY_LOCK = 0x1D3  # first key of the advisory locks that serialise uploads with one Idempotency-Key
 
 
 def new_token() -> str:
@@ -113,6 +114,22 @@ def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at, *
     existing = frame_for_key(camera, idempotency_key)
     if existing is not None:
         return _repeat(existing, data)
+    if idempotency_key and connection.vendor == "postgresql":
+        # Frames are partitioned by capture day there, and a partitioned table cannot hold a unique index
+        # without its capture time (which a retry may not repeat): concurrent uploads with one key take
+        # turns on a lock of that key, and the second finds the first's frame.
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                               [IDEMPOTENCY_LOCK, f"{camera.pk}:{idempotency_key}"])
+            existing = frame_for_key(camera, idempotency_key)
+            if existing is not None:
+                return _repeat(existing, data)
+            return _store_frame(camera, data, info, captured_at, idempotency_key)
+    return _store_frame(camera, data, info, captured_at, idempotency_key)
+
+
+def _store_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at, idempotency_key: str) -> tuple[Frame, bool]:
     frame = Frame(camera=camera, content_type=info.content_type, width=info.width, height=info.height,
                   captured_at=captured_at, idempotency_key=idempotency_key)
     frame.image.save(f"{uuid.uuid4().hex}.{info.extension}", ContentFile(data), save=False)

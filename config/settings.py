@@ -276,7 +276,10 @@ CELERY_BEAT_SCHEDULE = {
                              "schedule": float(FRAME_REQUEUE_INTERVAL_SECONDS)},
     "purge-retention": {"task": "audit.purge_retention", "schedule": 3600.0},
     "camera-health": {"task": "cameras.check_health", "schedule": float(CAMERA_HEALTH_INTERVAL_SECONDS)},
+    "create-partitions": {"task": "recognition.create_partitions", "schedule": 3600.0},
 }
+# PostgreSQL: beat creates the day partitions of frames and reads this many days ahead.
+PARTITION_DAYS_AHEAD = env_int("PARTITION_DAYS_AHEAD", 7)
 
 # A new BOLO is checked against the reads of at most this many past hours (0: none), not its list's window:
 # a BOLO is for finding a car now, not a week of any plate's movements without a logged search.

@@ -1,12 +1,19 @@
-"""Purging reads, frames, alerts and audit records past their retention periods, in batches."""
+"""Purging reads, frames, alerts and audit records past their retention periods.
+
+On PostgreSQL reads and frames are partitioned by capture day (recognition/partitions.py): a day goes
+whole, its partitions dropped, once its start is past the period for reads without hits; before that
+its reads with alerts, and their frames, move to the default partition, where they stay until the
+period for hits. A day whose tables stay busy past the lock timeout waits for the next run. What no
+day partition holds (that default partition; every row on SQLite) is deleted in batches.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -15,38 +22,49 @@ from alerts.models import Alert, Sighting
 from audit.models import AuditLog, RetentionPolicy, RetentionRun
 from audit.services import PURGE_ACTION, append
 from cameras.models import Frame
+from recognition import partitions
 from recognition.models import Read
+from recognition.partitions import bounds
 
 BATCH = 2000
 logger = logging.getLogger(__name__)
 
 
+def _delete_file(name) -> bool:
+    """Delete one file from local disk or the object store; one that cannot be deleted is logged and
+    left (its row is already gone), and does not stop the purge."""
+    try:
+        default_storage.delete(name)
+        return True
+    except Exception:  # noqa: BLE001 - OSError on disk, botocore errors from an object store
+        logger.warning("retention: could not delete %s", name, exc_info=True)
+        return False
+
+
 def _delete_files(names) -> int:
-    """Delete the rows' files from local disk or the object store; a file that cannot be deleted is
-    logged and left (its row is already gone), and does not stop the purge."""
-    deleted = 0
-    for name in names:
-        if name:
-            try:
-                default_storage.delete(name)
-                deleted += 1
-            except Exception:  # noqa: BLE001 - OSError on disk, botocore errors from an object store
-                logger.warning("retention: could not delete %s", name, exc_info=True)
-    return deleted
+    return sum(_delete_file(name) for name in names if name)
 
 
-def candidates(policy: RetentionPolicy, now=None) -> dict:
+def candidates(policy: RetentionPolicy, now=None, skip_days=()) -> dict:
     """Querysets of what is due: reads without hits, reads that hit a list (raised or repeated an alert),
-    frames left without reads, audit records."""
+    frames left without reads, audit records. ``skip_days``: days whose partitions are dropped whole
+    instead (their rows are left out here)."""
     now = now or timezone.now()
     has_alert = Q(Exists(Alert.objects.filter(read=OuterRef("pk")))) | Q(Exists(Sighting.objects.filter(read=OuterRef("pk"))))
     non_hit_cutoff = now - timedelta(days=policy.non_hit_days)
     hit_cutoff = now - timedelta(days=policy.hit_days)
     has_read = Exists(Read.objects.filter(frame=OuterRef("pk")))
+    reads = Read.objects.all()
+    frames = Frame.objects.all()
+    for day in skip_days:
+        start, end = bounds(day)
+        reads = reads.exclude(captured_at__gte=start, captured_at__lt=end)
+        frames = frames.exclude(captured_at__gte=start, captured_at__lt=end)
     return {
-        "non_hit_reads": Read.objects.filter(captured_at__lt=non_hit_cutoff).exclude(has_alert),
-        "hit_reads": Read.objects.filter(captured_at__lt=hit_cutoff).filter(has_alert),
-        "empty_frames": Frame.objects.filter(received_at__lt=non_hit_cutoff).exclude(has_read),
+        "non_hit_reads": reads.filter(captured_at__lt=non_hit_cutoff).exclude(has_alert),
+        "hit_reads": reads.filter(captured_at__lt=hit_cutoff).filter(has_alert),
+        # By capture time too, like reads: on PostgreSQL that keeps the search to the partitions it concerns.
+        "empty_frames": frames.filter(received_at__lt=non_hit_cutoff, captured_at__lt=non_hit_cutoff).exclude(has_read),
         "audit_records": AuditLog.objects.filter(at__lt=now - timedelta(days=policy.audit_days)),
     }
 
@@ -67,15 +85,51 @@ def _purge_audit(through: int, through_hash: str, run_id: int) -> None:
         AuditLog.objects.filter(seq__lte=through)._raw_delete(AuditLog.objects.db)
 
 
-def purge(*, dry_run: bool = False, now=None, log=None) -> dict:
-    """Delete what is past retention (or only count it, with ``dry_run``). Every run is recorded."""
+def _purge_partitions(cutoff, dry_run: bool, enabled: bool = True) -> tuple[list, dict]:
+    """Drop the day partitions due (PostgreSQL). Returns the days the batched purge must leave alone (those
+    only counted, or postponed) and what was dropped and kept."""
+    counts = {"partitions_dropped": [], "partitions_postponed": [], "non_hit_reads": 0, "empty_frames": 0, "kept_reads": 0, "kept_frames": 0,
+              "files_deleted": 0, "locked_s": 0.0}
+    if not enabled or not partitions.is_partitioned():
+        return [], counts
+    # A purge that stopped after detaching a day finishes it first.
+    leftovers = sorted(set(partitions.detached_leftovers(partitions.READS))
+                       | set(partitions.detached_leftovers(partitions.FRAMES)))
+    days = partitions.due_days(cutoff)
+    for day in leftovers + days:
+        if dry_run:
+            done = partitions.count_day(day) if day in days else partitions.DayPurge(day)
+        else:
+            try:
+                done = partitions.drop_day(day, _delete_file) if day in days else partitions.finish_day(day, _delete_file)
+            except OperationalError as exc:  # the tables stayed busy past LOCK_TIMEOUT: the next run tries again
+                logger.warning("retention: day %s postponed (%s)", day, exc)
+                counts["partitions_postponed"].append(day.isoformat())
+                continue
+        counts["partitions_dropped"].append(day.isoformat())
+        counts["non_hit_reads"] += done.reads
+        counts["empty_frames"] += done.frames
+        counts["kept_reads"] += done.kept_reads
+        counts["kept_frames"] += done.kept_frames
+        counts["files_deleted"] += done.files_deleted
+        counts["locked_s"] = max(counts["locked_s"], round(done.locked_s, 3))
+    if dry_run:
+        return days, counts
+    return [date.fromisoformat(d) for d in counts["partitions_postponed"]], counts
+
+
+def purge(*, dry_run: bool = False, now=None, log=None, by_partition: bool = True) -> dict:
+    """Delete what is past retention (or only count it, with ``dry_run``). Every run is recorded.
+    ``by_partition=False`` deletes row by row even where days are partitioned (the benchmark's baseline)."""
     policy = RetentionPolicy.current()
     run = RetentionRun.objects.create(dry_run=dry_run)
-    due = candidates(policy, now)
+    now = now or timezone.now()
+    days, dropped = _purge_partitions(now - timedelta(days=policy.non_hit_days), dry_run, enabled=by_partition)
+    due = candidates(policy, now, skip_days=days)
     counts = {name: qs.count() for name, qs in due.items()}
     counts.update(non_hit_days=policy.non_hit_days, hit_days=policy.hit_days, audit_days=policy.audit_days)
     if not dry_run:
-        files = 0
+        files = dropped["files_deleted"]
         for name in ("non_hit_reads", "hit_reads"):
             while True:
                 batch = list(due[name].values_list("pk", "crop")[:BATCH])
@@ -87,7 +141,7 @@ def purge(*, dry_run: bool = False, now=None, log=None) -> dict:
                     Read.objects.filter(pk__in=ids).delete()
                 files += _delete_files(crop for _, crop in batch)
         # Frames are evidence only through their reads: once none is left (and the frame is old), it goes.
-        due = candidates(policy, now)
+        due = candidates(policy, now, skip_days=days)
         counts["empty_frames"] = due["empty_frames"].count()
         while True:
             batch = list(due["empty_frames"].values_list("pk", "image", "thumbnail")[:BATCH])
@@ -100,8 +154,14 @@ def purge(*, dry_run: bool = False, now=None, log=None) -> dict:
         if last_purged:
             counts["audit_purged_through"] = {"seq": last_purged[0], "hash": last_purged[1]}
             _purge_audit(last_purged[0], last_purged[1], run.pk)
-    if not dry_run:
         counts["login_counters_expired"] = forget_stale()
+    for name in ("non_hit_reads", "empty_frames"):
+        counts[name] += dropped[name]
+    if dropped["partitions_dropped"]:
+        counts.update(partitions_dropped=dropped["partitions_dropped"], kept_reads=dropped["kept_reads"],
+                      kept_frames=dropped["kept_frames"], partition_lock_s=dropped["locked_s"])
+    if dropped["partitions_postponed"]:
+        counts["partitions_postponed"] = dropped["partitions_postponed"]
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])

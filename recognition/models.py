@@ -25,7 +25,8 @@ class PlateEvent(models.Model):
 class Read(models.Model):
     """One plate read in one frame."""
 
-    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="reads")
+    # No database constraint: frames are partitioned by day on PostgreSQL (see recognition/partitions.py).
+    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="reads", db_constraint=False)
     camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="reads")
     captured_at = models.DateTimeField()
     text = models.CharField(max_length=16, db_index=True)

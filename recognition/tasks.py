@@ -49,3 +49,15 @@ def requeue_stale_frames() -> int:
                 raise
             sent += 1
     return sent
+
+
+@shared_task(name="recognition.create_partitions", time_limit=300, soft_time_limit=280)
+def create_partitions() -> list[str]:
+    """Beat job (hourly): on PostgreSQL, create the day partitions of frames and reads for today and the next
+    PARTITION_DAYS_AHEAD days, so that no day starts without one (a row of a day without one still goes to
+    the default partition)."""
+    from django.conf import settings
+
+    from .partitions import ensure_partitions
+
+    return ensure_partitions(ahead=settings.PARTITION_DAYS_AHEAD)
