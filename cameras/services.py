@@ -85,7 +85,7 @@ def frame_for_key(camera: Camera, key: str) -> Frame | None:
 class IdempotencyConflict(Exception):
     """An Idempotency-Key the camera already used for a different image."""
 
-    def __init__(self, frame: Frame):
+    def __init__(self, frame: Frame) -> None:
         super().__init__(f"Idempotency-Key already used for frame {frame.pk} with a different image")
         self.frame = frame
 

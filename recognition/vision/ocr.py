@@ -736,7 +736,7 @@ def _normalize(img: np.ndarray) -> np.ndarray:
 class TextLineFinder:
     """PP-OCR DB text detector applied to one plate crop; returns line boxes."""
 
-    def __init__(self, model_path: Path, width: int = 320, thresh: float = 0.3, box_thresh: float = 0.5):
+    def __init__(self, model_path: Path, width: int = 320, thresh: float = 0.3, box_thresh: float = 0.5) -> None:
         self._session = _session(model_path)
         self._input = self._session.get_inputs()[0].name
         self.width = width
