@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 log = logging.getLogger(__name__)
 VERSION = 1
@@ -33,7 +34,10 @@ def chain_key() -> bytes:
     configured = getattr(settings, "AUDIT_HMAC_KEY", "") or ""
     if configured:
         return configured.encode()
-    return hmac.new(settings.SECRET_KEY.encode(), b"alpr audit chain v1", hashlib.sha256).digest()
+    secret = settings.SECRET_KEY
+    if secret is None:  # the settings refuse to start without one
+        raise ImproperlyConfigured("SECRET_KEY is not set.")
+    return hmac.new(secret.encode(), b"alpr audit chain v1", hashlib.sha256).digest()
 
 
 def keyed_hash(content: bytes) -> str:
@@ -41,7 +45,10 @@ def keyed_hash(content: bytes) -> str:
 
 
 def path() -> Path:
-    return Path(settings.AUDIT_CHECKPOINT_PATH)
+    configured = settings.AUDIT_CHECKPOINT_PATH
+    if configured is None:  # the settings give a default
+        raise ImproperlyConfigured("AUDIT_CHECKPOINT_PATH is not set.")
+    return Path(configured)
 
 
 def _mac(body: dict) -> str:

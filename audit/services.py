@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -11,17 +12,21 @@ from django.utils import timezone
 from . import checkpoint
 from .models import GENESIS, AuditLog
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.http import HttpRequest, QueryDict
+
 PURGE_ACTION = "retention.purge"
 
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends to the chain.
 _CHAIN_LOCK = 0x41554449
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None if request is not None else None
 
 
-def append(*, action: str, user=None, username: str = "", query: dict | None = None, reason: str = "",
+def append(*, action: str, user: User | None = None, username: str = "", query: dict | None = None, reason: str = "",
            result_count: int | None = None, ip: str | None = None) -> AuditLog:
     """Add one record at the end of the chain (serialised, so the chain never forks)."""
     with transaction.atomic():
@@ -41,7 +46,7 @@ def append(*, action: str, user=None, username: str = "", query: dict | None = N
     return record
 
 
-def search_token(request) -> str:
+def search_token(request: HttpRequest) -> str:
     """A token bound to the user's session that search, export and filter links carry: a link made on another
     site lacks it, so it cannot run a search (and write an audit record) in the victim's name."""
     from django.utils.crypto import salted_hmac
@@ -50,13 +55,13 @@ def search_token(request) -> str:
     return salted_hmac("alpr.audit.search", f"{request.user.pk}:{session_key}").hexdigest()[:32]
 
 
-def has_search_token(request, params) -> bool:
+def has_search_token(request: HttpRequest, params: QueryDict) -> bool:
     from django.utils.crypto import constant_time_compare
 
     return bool(request.session.session_key) and constant_time_compare(params.get("t", ""), search_token(request))
 
 
-def do_log(request, action: str, *, query: dict | None = None, reason: str = "", result_count: int | None = None,
+def do_log(request: HttpRequest | None, action: str, *, query: dict | None = None, reason: str = "", result_count: int | None = None,
            username: str | None = None) -> AuditLog:
     """Append one audit record. ``request`` may be None for command-line actions (pass ``username``)."""
     user = request.user if request is not None and request.user.is_authenticated else None

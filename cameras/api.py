@@ -49,7 +49,7 @@ def frames(request: HttpRequest) -> JsonResponse:
     upload = request.FILES.get("image")
     if upload is None:
         return _error(400, "Send the frame as multipart/form-data with the file field 'image'.")
-    if upload.size > max_bytes:
+    if upload.size is not None and upload.size > max_bytes:
         return _error(413, f"Image is {upload.size} bytes; the limit is {max_bytes}.")
     data = upload.read()
     try:

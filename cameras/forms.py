@@ -16,7 +16,8 @@ class CameraForm(forms.ModelForm):
             self.fields[name].required = False
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         defaults = {"source": "push", "sample_fps": 2.0, "silence_minutes": 10, "masks": []}
         for name, value in defaults.items():
             if data.get(name) in (None, ""):

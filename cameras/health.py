@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -65,16 +66,16 @@ def do_check_health(now=None) -> dict:
                 CameraIncident.objects.create(camera=camera, kind="silent",
                                               detail=f"no frame for more than {camera.silence_minutes} min")
                 opened += 1
-                transaction.on_commit(lambda c=camera: _notify(
-                    {"type": "camera.silent", "camera": c.name, "id": c.pk,
-                     "message": f"{c.name} has sent nothing for {c.silence_minutes} minutes"}), robust=True)
+                transaction.on_commit(partial(_notify,
+                    {"type": "camera.silent", "camera": camera.name, "id": camera.pk,
+                     "message": f"{camera.name} has sent nothing for {camera.silence_minutes} minutes"}), robust=True)
             elif not silent and incident is not None:
                 incident.resolved_at = now
                 incident.save(update_fields=["resolved_at"])
                 resolved += 1
-                transaction.on_commit(lambda c=camera: _notify(
-                    {"type": "camera.back", "camera": c.name, "id": c.pk, "message": f"{c.name} is sending again"}),
-                    robust=True)
+                transaction.on_commit(partial(_notify,
+                    {"type": "camera.back", "camera": camera.name, "id": camera.pk,
+                     "message": f"{camera.name} is sending again"}), robust=True)
     return {"opened": opened, "resolved": resolved}
 
 

@@ -45,7 +45,7 @@ class SourceConfig:
     @classmethod
     def of(cls, camera: Camera) -> "SourceConfig":
         location, stored = camera.source_url.strip(), False
-        if camera.source == Camera.Source.FILE and camera.source_file:
+        if camera.source == Camera.Source.FILE and camera.source_file.name:
             location, stored = camera.source_file.name, True
         return cls(camera.pk, camera.source, location, camera.sample_fps, camera.motion_gating, camera.loop, stored)
 
@@ -99,6 +99,8 @@ def submit(camera_id: int, image: np.ndarray | None = None, data: bytes | None =
     from .services import do_accept_frame
 
     if data is None:
+        if image is None:
+            raise ValueError("submit needs the image or its encoded data")
         ok, buf = cv2.imencode(".jpg", image, [int(cv2.IMWRITE_JPEG_QUALITY), 92])
         if not ok:
             return None

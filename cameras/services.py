@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from datetime import datetime
 from functools import partial
+from typing import Any
 
-from celery import current_app
+from celery import Task, current_app
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -24,8 +26,8 @@ def new_token() -> str:
 
 
 @transaction.atomic
-def do_create_camera(*, name: str, region: str = "us", location: str = "", latitude=None, longitude=None,
-                     enabled: bool = True, **settings) -> tuple[Camera, str]:
+def do_create_camera(*, name: str, region: str = "us", location: str = "", latitude: float | None = None,
+                     longitude: float | None = None, enabled: bool = True, **settings: Any) -> tuple[Camera, str]:
     """Create a camera; returns it with its token, which is shown once and stored only as a hash.
     ``settings``: further Camera fields (e.g. silence_minutes)."""
     token = new_token()
@@ -54,7 +56,7 @@ def _eager() -> bool:
     return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
 
 
-def _process_frame_task():
+def _process_frame_task() -> Task:
     """recognition's task, found by its name in Celery's registry: recognition is above cameras, so
     cameras knows the task's name (the message it sends), not its module."""
     return current_app.tasks["recognition.process_frame"]
@@ -84,7 +86,7 @@ def frame_for_key(camera: Camera, key: str) -> Frame | None:
 class IdempotencyConflict(Exception):
     """An Idempotency-Key the camera already used for a different image."""
 
-    def __init__(self, frame: Frame):
+    def __init__(self, frame: Frame) -> None:
         super().__init__(f"Idempotency-Key already used for frame {frame.pk} with a different image")
         self.frame = frame
 
@@ -104,7 +106,7 @@ def _repeat(existing: Frame, data: bytes) -> tuple[Frame, bool]:
     return existing, False
 
 
-def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at, *, idempotency_key: str = "") -> tuple[Frame, bool]:
+def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at: datetime, *, idempotency_key: str = "") -> tuple[Frame, bool]:
     """Store a validated frame and enqueue its recognition once the row is committed.
 
     Returns (frame, created): with an idempotency key already used by this camera, the frame stored

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.db.models import Q
 
@@ -43,7 +45,7 @@ class ReadSearchForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["hotlist"].queryset = hotlists_visible_to(user)
+        cast(forms.ModelChoiceField, self.fields["hotlist"]).queryset = hotlists_visible_to(user)
 
     def clean_plate(self):
         plate = self.cleaned_data["plate"]
@@ -78,7 +80,8 @@ class ReadSearchForm(forms.Form):
         return case
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end") and data["start"] >= data["end"]:
             raise forms.ValidationError("The start of the time range must be before its end.")
         plate = data.get("plate")
@@ -117,7 +120,8 @@ class RetentionForm(forms.ModelForm):
     def clean(self):
         from audit.models import RETENTION_PRESETS
 
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("preset"):
             data["non_hit_days"] = RETENTION_PRESETS[data["preset"]][1]
         if data.get("audit_days") is not None and data["audit_days"] < 365:

@@ -69,7 +69,7 @@ class Canon(Func):
 
     output_field = CharField()
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(self, compiler, connection, function=None, template=None, arg_joiner=None, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
         return f"TRANSLATE({sql}, '{CANON_FROM}', '{CANON_TO}')", params
 
@@ -108,7 +108,7 @@ class SearchSpec:
     mode: str = "exact"
     lookalikes: int = 1
     edits: int = 0
-    camera: object = None
+    camera: Camera | int | None = None
     start: object = None
     end: object = None
     hotlist: object = None
@@ -116,9 +116,10 @@ class SearchSpec:
 
     @classmethod
     def from_form(cls, data: dict) -> "SearchSpec":
+        lookalikes, edits = data.get("lookalikes"), data.get("edits")
         return cls(plate=data.get("plate") or "", mode=data.get("mode") or "exact",
-                   lookalikes=data.get("lookalikes") if data.get("lookalikes") is not None else 1,
-                   edits=data.get("edits") if data.get("edits") is not None else 0,
+                   lookalikes=lookalikes if lookalikes is not None else 1,
+                   edits=edits if edits is not None else 0,
                    camera=data.get("camera"), start=data.get("start"), end=data.get("end"),
                    hotlist=data.get("hotlist"), hits_only=bool(data.get("hits_only")))
 
@@ -194,7 +195,7 @@ def lenient_texts(base_qs, spec: SearchSpec) -> list[str]:
 
 def explain(read: Read, spec: SearchSpec):
     """The matcher's best match of the searched plate against a read's candidates (and its text), or None."""
-    cands = [(read.text, read.confidence)]
+    cands: list[tuple[str, float | None]] = [(read.text, read.confidence)]
     for c in read.candidates or []:
         try:
             cands.append((str(c[0]), float(c[1]) if len(c) > 1 and c[1] is not None else None))
@@ -299,7 +300,8 @@ def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
     cams = {c.pk: c for c in Camera.objects.filter(pk__in={r[1] for r in rows})}
     reads_per_cam = Counter(r[1] for r in rows)
     hits_per_cam = Counter(r[1] for r in rows if r[0] in hit_ids)
-    points, unplaced = [], []
+    points: list[dict] = []
+    unplaced: list[dict] = []
     for cam_id, n in reads_per_cam.most_common():
         cam = cams[cam_id]
         item = {"camera": cam.name, "camera_id": cam_id, "reads": n, "hits": hits_per_cam.get(cam_id, 0),
@@ -310,7 +312,7 @@ def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
         local = timezone.localtime(dt) if timezone.is_aware(dt) else dt
         return local.replace(minute=0, second=0, microsecond=0)
 
-    per = defaultdict(lambda: [0, 0])  # (cam_id, hour) -> [reads, hits]
+    per: defaultdict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # (cam_id, hour) -> [reads, hits]
     hours = set()
     for pk, cam_id, at in rows:
         h = hour_of(at)

@@ -11,13 +11,14 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import FileField, Q
 from django.utils import timezone
 
 from cameras.models import Frame
@@ -25,6 +26,9 @@ from cameras.models import Frame
 from .events import do_assign_event
 from .models import Read
 from .signals import reads_stored
+
+if TYPE_CHECKING:
+    from .vision.pipeline import PlatePipeline, PlateRead
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ THUMB_WIDTH = 480
 STALE_CLAIM = timedelta(seconds=getattr(settings, "CELERY_TASK_TIME_LIMIT", 120) + 30)
 
 
-def pipeline():
+def pipeline() -> PlatePipeline:
     from .vision.pipeline import get_pipeline
 
     return get_pipeline()
@@ -127,9 +131,9 @@ def do_process_frame(frame_id: int, claim_token: str = "") -> list[Read]:
         raise
 
 
-def _save_file(field, data: bytes) -> str:
+def _save_file(field: FileField, data: bytes) -> str:
     """Store ``data`` under the field's folder with a fresh name (local disk or the object store)."""
-    name = field.generate_filename(None, f"{uuid.uuid4().hex}.jpg")
+    name = field.generate_filename(None, f"{uuid.uuid4().hex}.jpg")  # type: ignore[arg-type]  # stub: None is fine with a string upload_to
     return field.storage.save(name, ContentFile(data), max_length=field.max_length)
 
 
@@ -143,7 +147,7 @@ def _delete_files(names: list[str]) -> None:
             log.warning("could not delete %s", name, exc_info=True)
 
 
-def _store_results(frame: Frame, plate_reads, thumb: bytes, engines: tuple[str, str], elapsed_ms: int) -> list[Read]:
+def _store_results(frame: Frame, plate_reads: list[PlateRead], thumb: bytes, engines: tuple[str, str], elapsed_ms: int) -> list[Read]:
     # The files go first, outside the transaction: with an object store each one is a network round
     # trip, which must not hold the frame's row lock. They are removed again if the rows are not stored.
     thumb_name = _save_file(Frame._meta.get_field("thumbnail"), thumb)

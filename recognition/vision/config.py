@@ -11,6 +11,10 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 # The repository root: recognition/vision/config.py -> parents[2].
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +96,7 @@ def _use_global_pool() -> bool:
     return _global_pool
 
 
-def ort_session_options():  # type: ignore[no-untyped-def]
+def ort_session_options() -> onnxruntime.SessionOptions:
     """onnxruntime options shared by every session of the vision core.
 
     By default (``ort_pool="global"``) all sessions of the process share

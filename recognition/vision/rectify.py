@@ -24,6 +24,7 @@ above) are set upright when they lean by 0.12 or more (about 7 degrees).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -55,7 +56,7 @@ def _profile_contrast(bins: np.ndarray) -> np.ndarray:
     return np.sum(np.diff(counts.reshape(n, length).astype(np.float64), axis=1) ** 2, axis=1)
 
 
-def _sweep(score, limit: float, step: float) -> float:  # type: ignore[no-untyped-def]
+def _sweep(score: Callable[[np.ndarray], np.ndarray], limit: float, step: float) -> float:
     """The value in [-limit, limit] that ``score`` (values -> scores) rates highest:
     every ``step``, then every step / 4 around the best."""
     coarse = np.arange(-limit, limit + 1e-6, step)
@@ -157,7 +158,7 @@ def level_crop(
     if abs(shear) < min_shear:
         return out, angle, 0.0
     h, w = out.shape[:2]
-    m = np.float32([[1.0, shear, -shear * h / 2.0], [0.0, 1.0, 0.0]])
+    m = np.array([[1.0, shear, -shear * h / 2.0], [0.0, 1.0, 0.0]], dtype=np.float32)
     return cv2.warpAffine(out, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), angle, shear
 
 

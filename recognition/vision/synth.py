@@ -34,12 +34,12 @@ def _text_image(
     """RGBA image of ``text`` scaled to exactly ``height`` px (and ``width`` if given)."""
     font = _font(96)
     x0, y0, x1, y1 = font.getbbox(text, stroke_width=bold)
-    img = Image.new("RGBA", (x1 - x0 + 4, y1 - y0 + 4), (0, 0, 0, 0))
+    img = Image.new("RGBA", (int(x1 - x0 + 4), int(y1 - y0 + 4)), (0, 0, 0, 0))
     ImageDraw.Draw(img).text(
         (2 - x0, 2 - y0), text, font=font, fill=color + (255,), stroke_width=bold, stroke_fill=color + (255,)
     )
     w = width if width is not None else max(1, int(img.width * height / img.height))
-    return img.resize((w, height), Image.LANCZOS)
+    return img.resize((w, height), Image.Resampling.LANCZOS)
 
 
 def _paste_centered(canvas: Image.Image, item: Image.Image, cx: float, cy: float) -> None:
@@ -106,7 +106,8 @@ def _vertical_gradient(h: int, w: int, top: tuple[int, int, int], bottom: tuple[
 
 
 def _shade(color: tuple[int, int, int], f: float) -> tuple[int, int, int]:
-    return tuple(int(max(0, min(255, c * f))) for c in color)  # type: ignore[return-value]
+    r, g, b = (int(max(0, min(255, c * f))) for c in color)
+    return r, g, b
 
 
 def render_vehicle_scene(
@@ -129,7 +130,7 @@ def render_vehicle_scene(
     img = np.empty((H, W, 3), np.float32)
     img[:horizon] = _vertical_gradient(horizon, W, (235, 200, 150), (250, 235, 215))
     img[horizon:] = _vertical_gradient(H - horizon, W, (105, 105, 110), (70, 70, 75))
-    frame = np.clip(img, 0, 255).astype(np.uint8)
+    frame: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
     for _ in range(rng.randint(5, 10)):  # buildings / trees on the horizon
         bx, bw = rng.randint(-50, W), rng.randint(60, 260)
         bh = int(rng.randint(40, 160) * s)

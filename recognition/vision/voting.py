@@ -37,7 +37,7 @@ def vote(reads: Iterable[Sequence[tuple[str, float]]]) -> Consensus:
     leader = max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
     # Character voting over reads of the leader's length: each read's candidates of that length
     # vote for their characters at each position.
-    columns = [defaultdict(float) for _ in leader]
+    columns: list[defaultdict[str, float]] = [defaultdict(float) for _ in leader]
     for candidates in per_read:
         for text, conf in candidates:
             if len(text) == len(leader):

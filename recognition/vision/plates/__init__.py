@@ -138,7 +138,7 @@ def expand_format(fmt: str) -> list[str]:
     return ["".join(p) for p in itertools.product(*pieces)]
 
 
-def _layouts(code: str, table: dict) -> tuple[Layout, ...]:  # type: ignore[type-arg]
+def _layouts(code: str, table: dict) -> tuple[Layout, ...]:
     letters = frozenset(table.get("letters", ALL_LETTERS))
     series = frozenset(table.get("series_letters", table.get("letters", ALL_LETTERS)))
     max_chars = int(table.get("max_chars", 10))
