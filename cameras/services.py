@@ -131,7 +131,8 @@ def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at: d
     return _store_frame(camera, data, info, captured_at, idempotency_key)
 
 
-def _store_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at, idempotency_key: str) -> tuple[Frame, bool]:
+def _store_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at: datetime,
+                 idempotency_key: str) -> tuple[Frame, bool]:
     frame = Frame(camera=camera, content_type=info.content_type, width=info.width, height=info.height,
                   captured_at=captured_at, idempotency_key=idempotency_key)
     frame.image.save(f"{uuid.uuid4().hex}.{info.extension}", ContentFile(data), save=False)

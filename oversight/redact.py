@@ -9,6 +9,9 @@ alert that the viewer may not see (``alert``).
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -25,7 +28,7 @@ REDACTED_REASON = "(redacted: covert list)"
 class Scope:
     """The covert lists hidden from one viewer."""
 
-    user: object
+    user: AbstractBaseUser | AnonymousUser
     names: set[str] = field(default_factory=set)
     ids: set[int] = field(default_factory=set)
     everything: bool = False  # admins: nothing is hidden

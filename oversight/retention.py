@@ -10,6 +10,7 @@ day partition holds (that default partition; every row on SQLite) is deleted in 
 from __future__ import annotations
 
 import logging
+from typing import Any
 from datetime import date, timedelta
 
 from django.core.files.storage import default_storage
@@ -88,8 +89,8 @@ def _purge_audit(through: int, through_hash: str, run_id: int) -> None:
 def _purge_partitions(cutoff, dry_run: bool, enabled: bool = True) -> tuple[list, dict]:
     """Drop the day partitions due (PostgreSQL). Returns the days the batched purge must leave alone (those
     only counted, or postponed) and what was dropped and kept."""
-    counts = {"partitions_dropped": [], "partitions_postponed": [], "non_hit_reads": 0, "empty_frames": 0, "kept_reads": 0, "kept_frames": 0,
-              "files_deleted": 0, "locked_s": 0.0}
+    counts: dict[str, Any] = {"partitions_dropped": [], "partitions_postponed": [], "non_hit_reads": 0,
+                              "empty_frames": 0, "kept_reads": 0, "kept_frames": 0, "files_deleted": 0, "locked_s": 0.0}
     if not enabled or not partitions.is_partitioned():
         return [], counts
     # A purge that stopped after detaching a day finishes it first.
