@@ -52,8 +52,9 @@ def auditor(make_user):
 def camera_and_token(db):
     from cameras.services import do_create_camera
 
-    return do_create_camera(name="Main St northbound", region="us", location="Main St & 5th", latitude=40.0,
-                            longitude=-75.0)
+    return do_create_camera(
+        name="Main St northbound", region="us", location="Main St & 5th", latitude=40.0, longitude=-75.0
+    )
 
 
 @pytest.fixture
@@ -73,10 +74,17 @@ class FakePipeline:
     def read(self, image, region=None):
         from recognition.vision.types import Box, Candidate, PlateRead
 
-        return [PlateRead(box=Box(10 + 50 * i, 10, 40, 20), detector_confidence=0.9, text=t, confidence=0.8,
-                          candidates=(Candidate(t, 0.8), *(Candidate(a, 0.1) for a in self.alternatives)),
-                          crop=np.zeros((20, 40, 3), np.uint8))
-                for i, t in enumerate(self.texts)]
+        return [
+            PlateRead(
+                box=Box(10 + 50 * i, 10, 40, 20),
+                detector_confidence=0.9,
+                text=t,
+                confidence=0.8,
+                candidates=(Candidate(t, 0.8), *(Candidate(a, 0.1) for a in self.alternatives)),
+                crop=np.zeros((20, 40, 3), np.uint8),
+            )
+            for i, t in enumerate(self.texts)
+        ]
 
 
 @pytest.fixture
@@ -123,6 +131,7 @@ def _flush_past_the_audit_triggers():
     DatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     DatabaseOperations.execute_sql_flush = original
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
@@ -175,5 +184,8 @@ def s3_media(settings, object_store):
 
 def bucket_keys(store) -> list[str]:
     client = store.client()
-    return sorted(item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket)
-                  for item in page.get("Contents", []))
+    return sorted(
+        item["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket)
+        for item in page.get("Contents", [])
+    )

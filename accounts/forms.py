@@ -11,7 +11,9 @@ class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
     email = forms.EmailField(required=False)
     role = forms.ChoiceField(choices=[(r, r) for r in ROLES])
-    password = forms.CharField(widget=forms.PasswordInput, help_text="At least 10 characters, not common, not all digits.")
+    password = forms.CharField(
+        widget=forms.PasswordInput, help_text="At least 10 characters, not common, not all digits."
+    )
 
     def clean_username(self):
         from .services import UsernameTaken, check_username_free

@@ -55,8 +55,12 @@ class AlprLoginView(LoginView):
         user = form.get_user()
         security = Security.objects.filter(user=user).first()
         if security is not None and security.totp_enabled:
-            self.request.session[PENDING] = {"user": user.pk, "backend": user.backend, "next": self.get_success_url(),
-                                             "at": time.time()}
+            self.request.session[PENDING] = {
+                "user": user.pk,
+                "backend": user.backend,
+                "next": self.get_success_url(),
+                "at": time.time(),
+            }
             return redirect("login-verify")
         return super().form_valid(form)
 
@@ -65,8 +69,11 @@ SECOND_FACTOR_LOCKED = "Too many wrong codes. Your second factor is locked for 1
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(max_length=8, label="Code from your authenticator app",
-                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+    code = forms.CharField(
+        max_length=8,
+        label="Code from your authenticator app",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
 
 
 @login_not_required
@@ -121,8 +128,8 @@ def second_factor(request):
             security.totp_last_step = step
             turning_on = not security.totp_enabled
             if not turning_on:
-                from .roles import ADMIN, has_role
                 from .models import AgencySecurity
+                from .roles import ADMIN, has_role
 
                 if has_role(request.user, ADMIN) and AgencySecurity.current().require_totp_for_admins:
                     form.add_error(None, "The agency requires a second factor for admins.")
@@ -163,8 +170,11 @@ class RequireAdminTotpMiddleware:
             from .models import AgencySecurity
             from .roles import ADMIN, has_role
 
-            if has_role(user, ADMIN) and AgencySecurity.current().require_totp_for_admins \
-                    and not Security.objects.filter(user=user, totp_enabled=True).exists():
+            if (
+                has_role(user, ADMIN)
+                and AgencySecurity.current().require_totp_for_admins
+                and not Security.objects.filter(user=user, totp_enabled=True).exists()
+            ):
                 return redirect("second-factor")
         return self.get_response(request)
 
@@ -204,5 +214,6 @@ def password_change(request):
         append(action="user.password_change", user=request.user, ip=client_ip(request))
         messages.success(request, "Your password was changed.")
         return redirect("home")
-    return render(request, "accounts/password_change.html", {"form": form, "forced": forced},
-                  status=400 if form.errors else 200)
+    return render(
+        request, "accounts/password_change.html", {"form": form, "forced": forced}, status=400 if form.errors else 200
+    )

@@ -9,8 +9,9 @@ class Security(models.Model):
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_enabled = models.BooleanField(default=False)
     totp_last_step = models.BigIntegerField(null=True, blank=True)
-    must_change_password = models.BooleanField(default=False, help_text="Set by an admin's reset: the user "
-                                                                        "chooses a new password at the next login.")
+    must_change_password = models.BooleanField(
+        default=False, help_text="Set by an admin's reset: the user chooses a new password at the next login."
+    )
 
     @classmethod
     def of(cls, user) -> "Security":

@@ -25,7 +25,7 @@ def _key(secret: str) -> bytes:
 def code_at(secret: str, step: int) -> str:
     digest = hmac.new(_key(secret), struct.pack(">Q", step), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
     return str(value % 10**DIGITS).zfill(DIGITS)
 
 
@@ -33,7 +33,9 @@ def current_step(now: float | None = None) -> int:
     return int((now if now is not None else time.time()) // STEP)
 
 
-def verify(secret: str, code: str, *, last_step: int | None = None, now: float | None = None, window: int = 1) -> int | None:
+def verify(
+    secret: str, code: str, *, last_step: int | None = None, now: float | None = None, window: int = 1
+) -> int | None:
     """The time step the code belongs to (within +-window steps), or None. A step at or before
     ``last_step`` is refused, so a code cannot be used twice."""
     code = (code or "").strip().replace(" ", "")
@@ -49,5 +51,7 @@ def verify(secret: str, code: str, *, last_step: int | None = None, now: float |
 
 
 def provisioning_uri(secret: str, username: str, issuer: str = "ALPR Alerts") -> str:
-    return (f"otpauth://totp/{quote(issuer)}:{quote(username)}?secret={secret}&issuer={quote(issuer)}"
-            f"&algorithm=SHA1&digits={DIGITS}&period={STEP}")
+    return (
+        f"otpauth://totp/{quote(issuer)}:{quote(username)}?secret={secret}&issuer={quote(issuer)}"
+        f"&algorithm=SHA1&digits={DIGITS}&period={STEP}"
+    )

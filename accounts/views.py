@@ -3,10 +3,10 @@ from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .forms import UserCreateForm, UserRoleForm
-from .roles import ADMIN, role_required, user_roles
 from audit.services import do_log
 
+from .forms import UserCreateForm, UserRoleForm
+from .roles import ADMIN, role_required, user_roles
 from .services import do_create_user, do_set_active, do_set_role
 
 User = get_user_model()
@@ -27,8 +27,10 @@ def user_list(request):
         return redirect("accounts:users")
     users = User.objects.prefetch_related("groups").order_by("username")
     with_totp = set(Security.objects.filter(totp_enabled=True).values_list("user_id", flat=True))
-    rows = [{"user": u, "roles": ", ".join(sorted(g.name for g in u.groups.all())), "totp": u.pk in with_totp}
-            for u in users]
+    rows = [
+        {"user": u, "roles": ", ".join(sorted(g.name for g in u.groups.all())), "totp": u.pk in with_totp}
+        for u in users
+    ]
     return render(request, "accounts/users.html", {"rows": rows, "agency_form": form})
 
 
@@ -63,14 +65,22 @@ def user_edit(request, pk: int):
                 from .models import Security
 
                 Security.objects.filter(user=target).update(totp_enabled=False, totp_secret="", totp_last_step=None)
-            do_log(request, "user.change", query={"user": target.username, "role": form.cleaned_data["role"],
-                                                  "active": form.cleaned_data["active"],
-                                                  "unlock": form.cleaned_data["unlock"],
-                                                  "reset_second_factor": form.cleaned_data["reset_second_factor"]})
+            do_log(
+                request,
+                "user.change",
+                query={
+                    "user": target.username,
+                    "role": form.cleaned_data["role"],
+                    "active": form.cleaned_data["active"],
+                    "unlock": form.cleaned_data["unlock"],
+                    "reset_second_factor": form.cleaned_data["reset_second_factor"],
+                },
+            )
             messages.success(request, f"User {target.username} saved.")
             return redirect("accounts:users")
-    return render(request, "accounts/user_form.html", {"form": form, "title": f"User {target.username}",
-                                                       "target": target})
+    return render(
+        request, "accounts/user_form.html", {"form": form, "title": f"User {target.username}", "target": target}
+    )
 
 
 @require_POST

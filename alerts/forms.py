@@ -32,10 +32,18 @@ class DispositionForm(forms.Form):
 
 
 class WatchForm(forms.Form):
-    cameras = forms.ModelMultipleChoiceField(queryset=Camera.objects.all(), required=False,
-                                             widget=forms.CheckboxSelectMultiple, help_text="None ticked: all cameras.")
-    hotlists = forms.ModelMultipleChoiceField(queryset=Hotlist.objects.none(), required=False,
-                                              widget=forms.CheckboxSelectMultiple, help_text="None ticked: all lists.")
+    cameras = forms.ModelMultipleChoiceField(
+        queryset=Camera.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: all cameras.",
+    )
+    hotlists = forms.ModelMultipleChoiceField(
+        queryset=Hotlist.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: all lists.",
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,8 +53,13 @@ class WatchForm(forms.Form):
 class HistoryForm(forms.Form):
     """Filters of the alert history. Dates are days in the agency's time zone."""
 
-    STATUS_CHOICES = (("", "any"), ("unhandled", "unhandled (new or acknowledged)"), ("new", "new"),
-                      ("acknowledged", "acknowledged"), ("dispositioned", "dispositioned"))
+    STATUS_CHOICES = (
+        ("", "any"),
+        ("unhandled", "unhandled (new or acknowledged)"),
+        ("new", "new"),
+        ("acknowledged", "acknowledged"),
+        ("dispositioned", "dispositioned"),
+    )
 
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
     hotlist = forms.ModelChoiceField(queryset=Hotlist.objects.none(), required=False, label="List")

@@ -44,23 +44,28 @@ class Alert(models.Model):
     priority = models.CharField(max_length=10, default="normal")
     colour = models.CharField(max_length=7, default="#b3261e")
     sound = models.CharField(max_length=10, default="chime")
-    covert = models.BooleanField(default=False, help_text="From a covert list: shown to admins and its chosen users only.")
+    covert = models.BooleanField(
+        default=False, help_text="From a covert list: shown to admins and its chosen users only."
+    )
     historical = models.BooleanField(default=False, help_text="Found when a new entry was checked against past reads.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW, db_index=True)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="+")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
     disposition_note = models.TextField(blank=True)
-    dispositioned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                         related_name="+")
+    dispositioned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     dispositioned_at = models.DateTimeField(null=True, blank=True)
     camera = models.ForeignKey("cameras.Camera", on_delete=models.PROTECT, null=True, related_name="+")
     last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Latest read of the same pass.")
     repeats = models.PositiveIntegerField(default=0, help_text="Further reads of the same pass folded into this alert.")
-    event = models.ForeignKey("recognition.PlateEvent", on_delete=models.SET_NULL, null=True, blank=True,
-                              related_name="alerts")
+    event = models.ForeignKey(
+        "recognition.PlateEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

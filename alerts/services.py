@@ -54,12 +54,24 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
             "crop_url": _media_url(read.crop),
             "box": list(read.box),
         },
-        "frame": {"id": frame.pk, "thumb_url": _media_url(frame.thumbnail), "image_url": _media_url(frame.image),
-                  "width": frame.width, "height": frame.height},
+        "frame": {
+            "id": frame.pk,
+            "thumb_url": _media_url(frame.thumbnail),
+            "image_url": _media_url(frame.image),
+            "width": frame.width,
+            "height": frame.height,
+        },
         "camera": {"id": camera.pk, "name": camera.name, "location": camera.location},
-        "entry": {"plate": alert.entry_plate, "state": alert.entry_state, "list": alert.hotlist_name,
-                  "reason": alert.reason, "case_number": alert.case_number, "notes": alert.notes,
-                  "vehicle": alert.vehicle, "instructions": alert.instructions},
+        "entry": {
+            "plate": alert.entry_plate,
+            "state": alert.entry_state,
+            "list": alert.hotlist_name,
+            "reason": alert.reason,
+            "case_number": alert.case_number,
+            "notes": alert.notes,
+            "vehicle": alert.vehicle,
+            "instructions": alert.instructions,
+        },
         "match_kind": alert.match_kind,
         "matched_text": alert.matched_text or read.text,
         "differences": alert.differences,
@@ -70,8 +82,16 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "covert": is_covert(alert),
         "historical": alert.historical,
         "hotlist_id": alert.hotlist_id,
-        "event": ({"id": alert.event_id, "plate": alert.event.plate, "confidence": round(alert.event.confidence, 3),
-                   "reads": alert.event.read_count} if alert.event is not None else None),
+        "event": (
+            {
+                "id": alert.event_id,
+                "plate": alert.event.plate,
+                "confidence": round(alert.event.confidence, 3),
+                "reads": alert.event.read_count,
+            }
+            if alert.event is not None
+            else None
+        ),
         "repeats": alert.repeats,
         "last_seen_at": alert.last_seen_at.isoformat() if alert.last_seen_at else None,
         "last_seen_at_display": clock.display(alert.last_seen_at),
@@ -107,7 +127,11 @@ def covert_audience(alert: Alert) -> list[int]:
 
     users = get_user_model().objects.filter(is_active=True)
     admins = set(users.filter(groups__name=ADMIN).values_list("pk", flat=True))
-    chosen = set(alert.hotlist.visible_to.filter(is_active=True).values_list("pk", flat=True)) if alert.hotlist is not None else set()
+    chosen = (
+        set(alert.hotlist.visible_to.filter(is_active=True).values_list("pk", flat=True))
+        if alert.hotlist is not None
+        else set()
+    )
     return sorted(admins | chosen)
 
 
@@ -149,8 +173,10 @@ def may_see_media(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
     return not Alert.objects.filter(conditions[1]).filter(shows).exists()
 
 
-def visible_hits(user: AbstractBaseUser | AnonymousUser, hotlist: Hotlist | None = None,
-                 ) -> tuple[QuerySet[Alert], QuerySet[Sighting]]:
+def visible_hits(
+    user: AbstractBaseUser | AnonymousUser,
+    hotlist: Hotlist | None = None,
+) -> tuple[QuerySet[Alert], QuerySet[Sighting]]:
     """(alerts, sightings) that ``user`` may see, optionally of one list. A read is a hit when it raised
     one of these alerts or is one of these sightings (a repeat folded into an alert)."""
     alerts = visible_alerts(user).order_by()
@@ -168,8 +194,9 @@ def hit_filter(user: AbstractBaseUser | AnonymousUser, hotlist: Hotlist | None =
 
 def broadcast(event_type: str, alert_id: int) -> None:
     """Send an alert to the browsers that may show it (called after commit)."""
-    alert = Alert.objects.select_related("read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event",
-                                         "hotlist").get(pk=alert_id)
+    alert = Alert.objects.select_related(
+        "read__frame", "read__camera", "acknowledged_by", "dispositioned_by", "event", "hotlist"
+    ).get(pk=alert_id)
     layer = get_channel_layer()
     if layer is None:
         return
@@ -182,8 +209,17 @@ def broadcast(event_type: str, alert_id: int) -> None:
 
 
 def _differences(match: Match) -> list[dict]:
-    return [{"kind": d.kind, "position": d.position, "entry_position": d.entry_position, "entry_char": d.entry_char,
-             "read_char": d.read_char, "sentence": d.sentence} for d in match.differences]
+    return [
+        {
+            "kind": d.kind,
+            "position": d.position,
+            "entry_position": d.entry_position,
+            "entry_char": d.entry_char,
+            "read_char": d.read_char,
+            "sentence": d.sentence,
+        }
+        for d in match.differences
+    ]
 
 
 def dedup_window() -> timedelta:
@@ -193,18 +229,32 @@ def dedup_window() -> timedelta:
 def do_update_event_alerts(event: PlateEvent) -> None:
     """The consensus plate of an event changed: its alerts show the new one."""
     for alert_id in Alert.objects.filter(event=event).values_list("pk", flat=True):
-        AlertEvent.objects.create(alert_id=alert_id, kind="consensus", detail={"plate": event.plate,
-                                                                               "reads": event.read_count})
+        AlertEvent.objects.create(
+            alert_id=alert_id, kind="consensus", detail={"plate": event.plate, "reads": event.read_count}
+        )
         transaction.on_commit(partial(broadcast, "alert.updated", alert_id), robust=True)
 
 
 def _entry_copy(entry: Entry, hotlist: Hotlist) -> dict[str, Any]:
     """The entry's and list's fields an alert keeps, so it stays true when the list changes."""
-    return dict(hotlist=hotlist, hotlist_name=hotlist.name, entry_plate=entry.plate, entry_state=entry.state,
-                reason=entry.reason, case_number=entry.case_number, notes=entry.notes,
-                vehicle_make=entry.make, vehicle_model=entry.model, vehicle_colour=entry.colour,
-                vehicle_year=entry.vehicle_year, instructions=hotlist.instructions,
-                priority=hotlist.priority, colour=hotlist.colour, sound=hotlist.sound, covert=hotlist.covert)
+    return {
+        "hotlist": hotlist,
+        "hotlist_name": hotlist.name,
+        "entry_plate": entry.plate,
+        "entry_state": entry.state,
+        "reason": entry.reason,
+        "case_number": entry.case_number,
+        "notes": entry.notes,
+        "vehicle_make": entry.make,
+        "vehicle_model": entry.model,
+        "vehicle_colour": entry.colour,
+        "vehicle_year": entry.vehicle_year,
+        "instructions": hotlist.instructions,
+        "priority": hotlist.priority,
+        "colour": hotlist.colour,
+        "sound": hotlist.sound,
+        "covert": hotlist.covert,
+    }
 
 
 def alert_to_repeat(entry: Entry, read: Read, event: PlateEvent | None = None) -> Alert | None:
@@ -220,14 +270,18 @@ def alert_to_repeat(entry: Entry, read: Read, event: PlateEvent | None = None) -
     if window > timedelta(0):
         at = read.captured_at
         same |= Q(read__captured_at__gt=at - window, read__captured_at__lt=at + window)
-    return (Alert.objects.select_for_update()
-            .filter(same, entry=entry, camera_id=read.camera_id, historical=False)
-            .exclude(read_id=read.pk)
-            .order_by("-read__captured_at", "-pk").first())
+    return (
+        Alert.objects.select_for_update()
+        .filter(same, entry=entry, camera_id=read.camera_id, historical=False)
+        .exclude(read_id=read.pk)
+        .order_by("-read__captured_at", "-pk")
+        .first()
+    )
 
 
-def do_create_alerts(read: Read, matches: Iterable[tuple[Entry, Match]], *, historical: bool = False,
-                     event: PlateEvent | None = None) -> list[Alert]:
+def do_create_alerts(
+    read: Read, matches: Iterable[tuple[Entry, Match]], *, historical: bool = False, event: PlateEvent | None = None
+) -> list[Alert]:
     """One alert per (entry, match) pair from ``match_read``, unless the read repeats a recent alert.
 
     Every matching read is recorded as a ``Sighting``. A read of an entry alerted at the same
@@ -240,26 +294,44 @@ def do_create_alerts(read: Read, matches: Iterable[tuple[Entry, Match]], *, hist
         previous = None if historical else alert_to_repeat(entry, read, event)
         if previous is not None:
             _, new = Sighting.objects.get_or_create(
-                alert=previous, read=read, defaults=dict(captured_at=read.captured_at, matched_text=match.read,
-                                                         match_kind=match.kind, repeat=True))
+                alert=previous,
+                read=read,
+                defaults={
+                    "captured_at": read.captured_at,
+                    "matched_text": match.read,
+                    "match_kind": match.kind,
+                    "repeat": True,
+                },
+            )
             if new:
                 Alert.objects.filter(pk=previous.pk).update(
-                    repeats=F("repeats") + 1, last_seen_at=Greatest(F("last_seen_at"), read.captured_at))
+                    repeats=F("repeats") + 1, last_seen_at=Greatest(F("last_seen_at"), read.captured_at)
+                )
                 AlertEvent.objects.create(alert=previous, kind="repeated", detail={"read": read.pk, "text": read.text})
                 transaction.on_commit(partial(broadcast, "alert.updated", previous.pk), robust=True)
             continue
         alert, created = Alert.objects.get_or_create(
-            read=read, entry=entry,
-            defaults=dict(**_entry_copy(entry, hotlist), match_kind=match.kind, matched_text=match.read,
-                          differences=_differences(match), explanation=match.description[:300],
-                          historical=historical, camera_id=read.camera_id, last_seen_at=read.captured_at,
-                          event=event),
+            read=read,
+            entry=entry,
+            defaults=dict(
+                **_entry_copy(entry, hotlist),
+                match_kind=match.kind,
+                matched_text=match.read,
+                differences=_differences(match),
+                explanation=match.description[:300],
+                historical=historical,
+                camera_id=read.camera_id,
+                last_seen_at=read.captured_at,
+                event=event,
+            ),
         )
         if created:
-            Sighting.objects.create(alert=alert, read=read, captured_at=read.captured_at, matched_text=match.read,
-                                    match_kind=match.kind)
-            AlertEvent.objects.create(alert=alert, kind="created",
-                                      detail={"read": read.pk, "match": match.kind, "historical": historical})
+            Sighting.objects.create(
+                alert=alert, read=read, captured_at=read.captured_at, matched_text=match.read, match_kind=match.kind
+            )
+            AlertEvent.objects.create(
+                alert=alert, kind="created", detail={"read": read.pk, "match": match.kind, "historical": historical}
+            )
             alerts.append(alert)
             transaction.on_commit(partial(broadcast, "alert.new", alert.pk), robust=True)
             transaction.on_commit(partial(alert_raised.send, sender=Alert, alert_id=alert.pk), robust=True)
@@ -270,7 +342,8 @@ def do_acknowledge(alert_id: int, user: User) -> Alert:
     """Mark an alert acknowledged by ``user``; a second acknowledgement changes nothing."""
     with transaction.atomic():
         changed = Alert.objects.filter(pk=alert_id, status=Alert.Status.NEW).update(
-            status=Alert.Status.ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=timezone.now())
+            status=Alert.Status.ACKNOWLEDGED, acknowledged_by=user, acknowledged_at=timezone.now()
+        )
         if changed:
             AlertEvent.objects.create(alert_id=alert_id, user=user, kind="acknowledged")
             transaction.on_commit(lambda: broadcast("alert.updated", alert_id), robust=True)
@@ -299,10 +372,20 @@ def do_disposition(alert_id: int, user: User, disposition: str, note: str = "") 
         alert.status = Alert.Status.DISPOSITIONED
         alert.disposition, alert.disposition_note = disposition, note[:2000]
         alert.dispositioned_by, alert.dispositioned_at = user, now
-        alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "disposition", "disposition_note",
-                                  "dispositioned_by", "dispositioned_at"])
-        AlertEvent.objects.create(alert=alert, user=user, kind="dispositioned",
-                                  detail={"disposition": disposition, "note": note[:2000]})
+        alert.save(
+            update_fields=[
+                "status",
+                "acknowledged_by",
+                "acknowledged_at",
+                "disposition",
+                "disposition_note",
+                "dispositioned_by",
+                "dispositioned_at",
+            ]
+        )
+        AlertEvent.objects.create(
+            alert=alert, user=user, kind="dispositioned", detail={"disposition": disposition, "note": note[:2000]}
+        )
         transaction.on_commit(lambda: broadcast("alert.updated", alert_id), robust=True)
     return alert
 

@@ -42,7 +42,7 @@ def _dashboard_alerts(user, prefs=None) -> tuple[list[Alert], int]:
     """(every unhandled alert up to UNHANDLED_MAX, then the newest handled ones; unhandled count)."""
     qs = _watched_alerts(user, prefs)
     unhandled = qs.exclude(status=Alert.Status.DISPOSITIONED)
-    shown = list(unhandled[:UNHANDLED_MAX + 1])
+    shown = list(unhandled[: UNHANDLED_MAX + 1])
     count = len(shown) if len(shown) <= UNHANDLED_MAX else unhandled.count()
     handled = list(qs.filter(status=Alert.Status.DISPOSITIONED)[:RECENT_HANDLED])
     return shown[:UNHANDLED_MAX] + handled, count
@@ -52,10 +52,17 @@ def _dashboard_alerts(user, prefs=None) -> tuple[list[Alert], int]:
 def dashboard(request):
     cameras, hotlists = prefs = watched(request.user)
     alerts, unhandled = _dashboard_alerts(request.user, prefs)
-    return render(request, "alerts/dashboard.html", {
-        "alerts": [alert_payload(a) for a in alerts], "filtered": bool(cameras or hotlists),
-        "unhandled": unhandled, "unhandled_hidden": max(0, unhandled - UNHANDLED_MAX),
-        "handled_max": RECENT_HANDLED})
+    return render(
+        request,
+        "alerts/dashboard.html",
+        {
+            "alerts": [alert_payload(a) for a in alerts],
+            "filtered": bool(cameras or hotlists),
+            "unhandled": unhandled,
+            "unhandled_hidden": max(0, unhandled - UNHANDLED_MAX),
+            "handled_max": RECENT_HANDLED,
+        },
+    )
 
 
 @role_required(OFFICER, ADMIN)
@@ -86,11 +93,20 @@ def history(request):
 
 def _detail(request, alert, form, status: int = 200):
     read_only = not has_role(request.user, OFFICER, ADMIN)
-    return render(request, "alerts/detail.html", {
-        "alert": alert, "payload": alert_payload(alert), "form": form, "read_only": read_only,
-        "events": alert.events.select_related("user"), "sightings": alert.sightings.select_related("read"),
-        "dedup_seconds": int(dedup_window().total_seconds())},
-        status=status)
+    return render(
+        request,
+        "alerts/detail.html",
+        {
+            "alert": alert,
+            "payload": alert_payload(alert),
+            "form": form,
+            "read_only": read_only,
+            "events": alert.events.select_related("user"),
+            "sightings": alert.sightings.select_related("read"),
+            "dedup_seconds": int(dedup_window().total_seconds()),
+        },
+        status=status,
+    )
 
 
 def _visible_alert(request, pk: int) -> Alert:
@@ -132,8 +148,12 @@ def disposition(request, pk: int):
             return JsonResponse({"errors": {"disposition": [str(exc)]}}, status=409)
         messages.error(request, str(exc))
         return redirect("alerts:detail", pk=pk)
-    do_log(request, "alert.disposition", query={"alert": pk, "plate": alert.entry_plate,
-                                                "disposition": alert.disposition}, reason=alert.disposition_note)
+    do_log(
+        request,
+        "alert.disposition",
+        query={"alert": pk, "plate": alert.entry_plate, "disposition": alert.disposition},
+        reason=alert.disposition_note,
+    )
     if wants_json:
         return JsonResponse({"alert": alert_payload(alert)})
     messages.success(request, f"Alert {pk}: {alert.get_disposition_display()}.")
@@ -143,8 +163,11 @@ def disposition(request, pk: int):
 @role_required(OFFICER, ADMIN)
 def watch(request):
     pref, _ = WatchPreference.objects.get_or_create(user=request.user)
-    form = WatchForm(request.POST or None, user=request.user,
-                     initial={"cameras": pref.cameras.all(), "hotlists": pref.hotlists.all()})
+    form = WatchForm(
+        request.POST or None,
+        user=request.user,
+        initial={"cameras": pref.cameras.all(), "hotlists": pref.hotlists.all()},
+    )
     if request.method == "POST" and form.is_valid():
         pref.cameras.set(form.cleaned_data["cameras"])
         pref.hotlists.set(form.cleaned_data["hotlists"])

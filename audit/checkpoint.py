@@ -108,8 +108,9 @@ def advance(seq: int, record_hash: str) -> None:
             current = read()
             if current is None:
                 if seq != 1:
-                    log.error("audit checkpoint %s is missing; run 'manage.py verify_audit --adopt' once checked",
-                              path())
+                    log.error(
+                        "audit checkpoint %s is missing; run 'manage.py verify_audit --adopt' once checked", path()
+                    )
                     return
                 current = {"head_seq": 0, "head_hash": "", "legacy_through": 0}
             if seq > current["head_seq"]:

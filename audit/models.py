@@ -19,8 +19,9 @@ class AuditLog(models.Model):
 
     seq = models.BigIntegerField(unique=True, help_text="Position in the chain (1, 2, 3, ...).")
     at = models.DateTimeField(db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, related_name="+",
-                             db_constraint=False)  # the record keeps the id even if the user goes
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )  # the record keeps the id even if the user goes
     username = models.CharField(max_length=150)
     action = models.CharField(max_length=40, db_index=True)
     query = models.JSONField(default=dict)
@@ -38,11 +39,24 @@ class AuditLog(models.Model):
 
     def content(self) -> bytes:
         """The canonical bytes that the hash covers."""
-        return json.dumps({
-            "seq": self.seq, "at": self.at.isoformat(), "user_id": self.user_id, "username": self.username,
-            "action": self.action, "query": self.query, "reason": self.reason, "result_count": self.result_count,
-            "ip": self.ip, "prev_hash": self.prev_hash,
-        }, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str).encode()
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "at": self.at.isoformat(),
+                "user_id": self.user_id,
+                "username": self.username,
+                "action": self.action,
+                "query": self.query,
+                "reason": self.reason,
+                "result_count": self.result_count,
+                "ip": self.ip,
+                "prev_hash": self.prev_hash,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=True,
+            default=str,
+        ).encode()
 
     def compute_hash(self) -> str:
         """The keyed hash (HMAC-SHA256 under AUDIT_HMAC_KEY) of the content."""
@@ -74,9 +88,15 @@ class RetentionPolicy(models.Model):
     """The agency's retention periods (one row)."""
 
     non_hit_days = models.PositiveIntegerField(default=30, help_text="Reads that hit nothing are kept this many days.")
-    hit_days = models.PositiveIntegerField(default=730, help_text="Reads with alerts, and their alerts, are kept this long.")
-    audit_days = models.PositiveIntegerField(default=1095, help_text="The audit log is kept this long (CJIS: at least 365).")
-    preset = models.CharField(max_length=20, blank=True, choices=[(k, f"{v[0]}: {v[1]} days") for k, v in RETENTION_PRESETS.items()])
+    hit_days = models.PositiveIntegerField(
+        default=730, help_text="Reads with alerts, and their alerts, are kept this long."
+    )
+    audit_days = models.PositiveIntegerField(
+        default=1095, help_text="The audit log is kept this long (CJIS: at least 365)."
+    )
+    preset = models.CharField(
+        max_length=20, blank=True, choices=[(k, f"{v[0]}: {v[1]} days") for k, v in RETENTION_PRESETS.items()]
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     @classmethod

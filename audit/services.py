@@ -26,8 +26,16 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None if request is not None else None
 
 
-def append(*, action: str, user: User | None = None, username: str = "", query: dict | None = None, reason: str = "",
-           result_count: int | None = None, ip: str | None = None) -> AuditLog:
+def append(
+    *,
+    action: str,
+    user: User | None = None,
+    username: str = "",
+    query: dict | None = None,
+    reason: str = "",
+    result_count: int | None = None,
+    ip: str | None = None,
+) -> AuditLog:
     """Add one record at the end of the chain (serialised, so the chain never forks)."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -35,9 +43,18 @@ def append(*, action: str, user: User | None = None, username: str = "", query: 
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
         last = AuditLog.objects.order_by("-seq").values_list("seq", "hash").first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        record = AuditLog(seq=seq, at=timezone.now(), user=user,
-                          username=(user.get_username() if user is not None else username)[:150], action=action,
-                          query=query or {}, reason=reason, result_count=result_count, ip=ip, prev_hash=prev)
+        record = AuditLog(
+            seq=seq,
+            at=timezone.now(),
+            user=user,
+            username=(user.get_username() if user is not None else username)[:150],
+            action=action,
+            query=query or {},
+            reason=reason,
+            result_count=result_count,
+            ip=ip,
+            prev_hash=prev,
+        )
         # Round-trip the JSON so the hash covers exactly what the database will give back.
         record.query = json.loads(json.dumps(record.query, default=str))
         record.hash = record.compute_hash()
@@ -61,12 +78,26 @@ def has_search_token(request: HttpRequest, params: QueryDict) -> bool:
     return bool(request.session.session_key) and constant_time_compare(params.get("t", ""), search_token(request))
 
 
-def do_log(request: HttpRequest | None, action: str, *, query: dict | None = None, reason: str = "", result_count: int | None = None,
-           username: str | None = None) -> AuditLog:
+def do_log(
+    request: HttpRequest | None,
+    action: str,
+    *,
+    query: dict | None = None,
+    reason: str = "",
+    result_count: int | None = None,
+    username: str | None = None,
+) -> AuditLog:
     """Append one audit record. ``request`` may be None for command-line actions (pass ``username``)."""
     user = request.user if request is not None and request.user.is_authenticated else None
-    return append(action=action, user=user, username=username or "", query=query, reason=reason,
-                  result_count=result_count, ip=client_ip(request))
+    return append(
+        action=action,
+        user=user,
+        username=username or "",
+        query=query,
+        reason=reason,
+        result_count=result_count,
+        ip=client_ip(request),
+    )
 
 
 def _purge_anchor(record: AuditLog) -> tuple[int, str] | None:
@@ -107,7 +138,11 @@ def verify_chain() -> tuple[int, AuditLog | None, str]:
             if record.seq != prev.seq + 1:
                 return checked, record, f"record #{prev.seq + 1} is missing before #{record.seq}"
             if record.prev_hash != prev.hash:
-                return checked, record, "its link to the previous record does not match (a record was changed or removed)"
+                return (
+                    checked,
+                    record,
+                    "its link to the previous record does not match (a record was changed or removed)",
+                )
         expected = record.legacy_hash() if record.seq <= legacy_through else record.compute_hash()
         if not hmac.compare_digest(expected, record.hash):
             return checked, record, "its content does not match its keyed hash (the record was altered or forged)"
@@ -119,17 +154,35 @@ def verify_chain() -> tuple[int, AuditLog | None, str]:
         prev = record
         checked += 1
     if first is not None and first.seq != 1 and (first.seq - 1, first.prev_hash) not in anchors:
-        return checked, first, (f"records #1 to #{first.seq - 1} are missing and no retention purge "
-                                "record accounts for them (records were removed from the start)")
+        return (
+            checked,
+            first,
+            (
+                f"records #1 to #{first.seq - 1} are missing and no retention purge "
+                "record accounts for them (records were removed from the start)"
+            ),
+        )
     if mark is None:
         if prev is None:
             return 0, None, ""
-        return checked, None, (f"there is no checkpoint at {checkpoint.path()}, so removal of the last records "
-                               "cannot be ruled out (a new server: check the chain, then run verify_audit --adopt)")
+        return (
+            checked,
+            None,
+            (
+                f"there is no checkpoint at {checkpoint.path()}, so removal of the last records "
+                "cannot be ruled out (a new server: check the chain, then run verify_audit --adopt)"
+            ),
+        )
     if mark["head_seq"] and (prev is None or prev.seq < mark["head_seq"]):
         last = f"#{prev.seq}" if prev is not None else "none"
-        return checked, prev, (f"records after {last} are missing: the checkpoint says the chain reached "
-                               f"#{mark['head_seq']} (records were removed from the end)")
+        return (
+            checked,
+            prev,
+            (
+                f"records after {last} are missing: the checkpoint says the chain reached "
+                f"#{mark['head_seq']} (records were removed from the end)"
+            ),
+        )
     signed_still_kept = first is not None and mark["head_seq"] >= first.seq  # not purged (anchored) since
     if mark["head_seq"] and signed_still_kept and (at_mark is None or at_mark.hash != mark["head_hash"]):
         return checked, at_mark, f"record #{mark['head_seq']} is not the one the checkpoint signed"

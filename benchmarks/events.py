@@ -50,10 +50,10 @@ def main(argv=None) -> None:
     pipeline = build_pipeline(VisionSettings.from_env())
     frames_total = frames_right = frames_read = events_right = top_vote_right = 0
     started = time.perf_counter()
-    for s in range(args.sequences):
+    for _s in range(args.sequences):
         plate = random_plate_text(rng.randrange(1 << 30))
         reads = []
-        for f in range(args.frames):
+        for _f in range(args.frames):
             image, _ = render_vehicle_scene(plate, seed=rng.randrange(1 << 30))
             found = pipeline.read(degrade(image, rng), region="us")
             frames_total += 1
@@ -67,7 +67,8 @@ def main(argv=None) -> None:
         top_only = vote([r[:1] for r in reads])
         top_vote_right += top_only.text == plate
     report = {
-        "sequences": args.sequences, "frames_per_sequence": args.frames,
+        "sequences": args.sequences,
+        "frames_per_sequence": args.frames,
         "frame_exact": round(frames_right / frames_total, 3),
         "frames_with_a_read": round(frames_read / frames_total, 3),
         "event_exact_top1_vote": round(top_vote_right / args.sequences, 3),

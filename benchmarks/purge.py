@@ -52,23 +52,27 @@ class Command(BaseCommand):
         with connection.cursor() as cur:
             cur.execute("SELECT coalesce(max(id), 0) FROM recognition_read")
             first = cur.fetchone()[0] + 1
-            cur.execute("WITH f AS (INSERT INTO cameras_frame (camera_id, image, thumbnail, content_type, width, "
-                        "height, captured_at, received_at, status, claim_token, error, idempotency_key) "
-                        "SELECT %s, '', '', 'image/jpeg', 1920, 1080, %s + make_interval(secs => g * %s), "
-                        "%s + make_interval(secs => g * %s), 'done', '', '', '' FROM generate_series(0, %s - 1) g "
-                        "RETURNING id, camera_id, captured_at) "
-                        "INSERT INTO recognition_read (frame_id, camera_id, captured_at, text, confidence, candidates, "
-                        "box_x, box_y, box_w, box_h, detector_confidence, crop, engine, created_at) "
-                        "SELECT f.id, f.camera_id, f.captured_at, "
-                        "substr(md5(f.id::text), 1, 3) || mod(f.id, 10000)::text, 0.9, '[]', 10, 20, 120, 40, 0.9, "
-                        "'', 'bench', f.captured_at FROM f", [camera.pk, start, step, start, step, n])
+            cur.execute(
+                "WITH f AS (INSERT INTO cameras_frame (camera_id, image, thumbnail, content_type, width, "
+                "height, captured_at, received_at, status, claim_token, error, idempotency_key) "
+                "SELECT %s, '', '', 'image/jpeg', 1920, 1080, %s + make_interval(secs => g * %s), "
+                "%s + make_interval(secs => g * %s), 'done', '', '', '' FROM generate_series(0, %s - 1) g "
+                "RETURNING id, camera_id, captured_at) "
+                "INSERT INTO recognition_read (frame_id, camera_id, captured_at, text, confidence, candidates, "
+                "box_x, box_y, box_w, box_h, detector_confidence, crop, engine, created_at) "
+                "SELECT f.id, f.camera_id, f.captured_at, "
+                "substr(md5(f.id::text), 1, 3) || mod(f.id, 10000)::text, 0.9, '[]', 10, 20, 120, 40, 0.9, "
+                "'', 'bench', f.captured_at FROM f",
+                [camera.pk, start, step, start, step, n],
+            )
             every = max(1, round(1 / hit_rate)) if hit_rate > 0 else 0
             ids = []
             if every:
                 cur.execute(f'SELECT id FROM "{reads}" WHERE id >= %s AND mod(id - %s, %s) = 0', [first, first, every])
                 ids = [r[0] for r in cur.fetchall()]
-        Alert.objects.bulk_create([Alert(read_id=i, hotlist_name="Bench", entry_plate="BENCH", camera=camera)
-                                   for i in ids], batch_size=5000)
+        Alert.objects.bulk_create(
+            [Alert(read_id=i, hotlist_name="Bench", entry_plate="BENCH", camera=camera) for i in ids], batch_size=5000
+        )
         with connection.cursor() as cur:
             cur.execute(f'ANALYZE "{frames}"')
             cur.execute(f'ANALYZE "{reads}"')
@@ -90,9 +94,17 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         counts = purge()
         result["partition_s"] = round(time.perf_counter() - t0, 2)
-        result["partition_counts"] = {k: counts.get(k) for k in ("non_hit_reads", "empty_frames", "kept_reads",
-                                                                 "kept_frames", "partitions_dropped",
-                                                                 "partition_lock_s")}
+        result["partition_counts"] = {
+            k: counts.get(k)
+            for k in (
+                "non_hit_reads",
+                "empty_frames",
+                "kept_reads",
+                "kept_frames",
+                "partitions_dropped",
+                "partition_lock_s",
+            )
+        }
         self.log(f"by partition: {result['partition_s']} s {result['partition_counts']}")
 
         if not skip_batched:

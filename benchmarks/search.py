@@ -12,7 +12,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone as dt_tz
+from datetime import UTC, datetime, timedelta
 
 from benchmarks import run_command, setup_django
 
@@ -21,17 +21,31 @@ setup_django()
 from django.core.management.base import BaseCommand  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from oversight.search import SearchSpec, capped_count, page_of, search_reads  # noqa: E402
 from cameras.models import Camera, Frame  # noqa: E402
+from oversight.search import SearchSpec, capped_count, page_of, search_reads  # noqa: E402
 from recognition import partitions  # noqa: E402
 from recognition.models import Read  # noqa: E402
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 DIGITS = "0123456789"
 FORMATS = ["LLLDDDD", "LLLDDDD", "DLLLDDD", "LLDDLLL", "LLLDLDD", "DDDLLL", "LLLDDD"]
-LOOKALIKE_SWAP = {"0": "O", "O": "0", "D": "0", "Q": "0", "1": "I", "I": "1", "2": "Z", "Z": "2", "5": "S",
-                  "S": "5", "8": "B", "B": "8", "6": "G", "G": "6"}
-START = datetime(2026, 10, 1, tzinfo=dt_tz.utc)
+LOOKALIKE_SWAP = {
+    "0": "O",
+    "O": "0",
+    "D": "0",
+    "Q": "0",
+    "1": "I",
+    "I": "1",
+    "2": "Z",
+    "Z": "2",
+    "5": "S",
+    "S": "5",
+    "8": "B",
+    "B": "8",
+    "6": "G",
+    "G": "6",
+}
+START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 30
 CAMERAS = 12
 FRAMES_PER_CAMERA = 2000
@@ -50,14 +64,14 @@ def lookalike_misread(rng: random.Random, plate: str) -> str:
     if not spots:
         return plate
     i = rng.choice(spots)
-    return plate[:i] + LOOKALIKE_SWAP[plate[i]] + plate[i + 1:]
+    return plate[:i] + LOOKALIKE_SWAP[plate[i]] + plate[i + 1 :]
 
 
 def pct(values, q):
     values = sorted(values)
     if not values:
         return None
-    k = max(0, min(len(values) - 1, int(round(q / 100 * len(values) + 0.5)) - 1))
+    k = max(0, min(len(values) - 1, round(q / 100 * len(values) + 0.5) - 1))
     return round(values[k], 2)
 
 
@@ -79,8 +93,12 @@ class Command(BaseCommand):
 
         cams = list(Camera.objects.filter(name__startswith="Bench camera ").order_by("pk"))
         for i in range(len(cams), CAMERAS):
-            cam, _ = do_create_camera(name=f"Bench camera {i + 1:02d}", latitude=40.70 + 0.013 * (i % 4),
-                                      longitude=-74.02 + 0.017 * (i // 4), location=f"Synthetic site {i + 1}")
+            cam, _ = do_create_camera(
+                name=f"Bench camera {i + 1:02d}",
+                latitude=40.70 + 0.013 * (i % 4),
+                longitude=-74.02 + 0.017 * (i // 4),
+                location=f"Synthetic site {i + 1}",
+            )
             cams.append(cam)
         return cams
 
@@ -91,8 +109,17 @@ class Command(BaseCommand):
             for cam in cams:
                 for k in range(FRAMES_PER_CAMERA):
                     at = START + timedelta(seconds=k * DAYS * 86400 / FRAMES_PER_CAMERA)
-                    rows.append(Frame(camera=cam, image=f"frames/bench/{cam.pk}-{k}.jpg", content_type="image/jpeg",
-                                      width=1920, height=1080, captured_at=at, status="done"))
+                    rows.append(
+                        Frame(
+                            camera=cam,
+                            image=f"frames/bench/{cam.pk}-{k}.jpg",
+                            content_type="image/jpeg",
+                            width=1920,
+                            height=1080,
+                            captured_at=at,
+                            status="done",
+                        )
+                    )
             Frame.objects.bulk_create(rows, batch_size=5000)
         ids = {}
         for pk, cam_id in Frame.objects.filter(camera__in=cams).values_list("pk", "camera_id"):
@@ -123,8 +150,10 @@ class Command(BaseCommand):
                 cur.execute("SET maintenance_work_mem = '1GB'")
                 cur.execute("SET max_parallel_maintenance_workers = 2")
                 if todo > REBUILD_ABOVE:  # load without secondary indexes and FK triggers, rebuild after
-                    cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'recognition_read' "
-                                "AND indexname <> 'recognition_read_pkey'")
+                    cur.execute(
+                        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'recognition_read' "
+                        "AND indexname <> 'recognition_read_pkey'"
+                    )
                     saved = cur.fetchall()
                     for name, _ in saved:
                         cur.execute(f'DROP INDEX "{name}"')
@@ -146,21 +175,38 @@ class Command(BaseCommand):
                         text = plate
                         cands = f'[["{text}", {conf}]]'
                     fid = rng.choice(frame_ids[cam])
-                    lines.append(f"{fid}\t{cam}\t{at.isoformat()}\t{text}\t{conf}\t{cands}\t10\t20\t120\t40\t0.9\t"
-                                 f"crops/bench/{fid}.jpg\tbench\t{at.isoformat()}\t\n")
+                    lines.append(
+                        f"{fid}\t{cam}\t{at.isoformat()}\t{text}\t{conf}\t{cands}\t10\t20\t120\t40\t0.9\t"
+                        f"crops/bench/{fid}.jpg\tbench\t{at.isoformat()}\t\n"
+                    )
                 if pg:
-                    with cur.copy("COPY recognition_read (frame_id, camera_id, captured_at, text, confidence, "
-                                  "candidates, box_x, box_y, box_w, box_h, detector_confidence, crop, engine, "
-                                  "created_at, country) FROM STDIN") as copy:
+                    with cur.copy(
+                        "COPY recognition_read (frame_id, camera_id, captured_at, text, confidence, "
+                        "candidates, box_x, box_y, box_w, box_h, detector_confidence, crop, engine, "
+                        "created_at, country) FROM STDIN"
+                    ) as copy:
                         copy.write("".join(lines))
                 else:
                     objs = []
                     for line in lines:
                         f = line.rstrip("\n").split("\t")
-                        objs.append(Read(frame_id=int(f[0]), camera_id=int(f[1]),
-                                         captured_at=datetime.fromisoformat(f[2]), text=f[3], confidence=float(f[4]),
-                                         candidates=jsonlib.loads(f[5]), box_x=10, box_y=20, box_w=120, box_h=40,
-                                         detector_confidence=0.9, crop=f[11], engine="bench"))
+                        objs.append(
+                            Read(
+                                frame_id=int(f[0]),
+                                camera_id=int(f[1]),
+                                captured_at=datetime.fromisoformat(f[2]),
+                                text=f[3],
+                                confidence=float(f[4]),
+                                candidates=jsonlib.loads(f[5]),
+                                box_x=10,
+                                box_y=20,
+                                box_w=120,
+                                box_h=40,
+                                detector_confidence=0.9,
+                                crop=f[11],
+                                engine="bench",
+                            )
+                        )
                     Read.objects.bulk_create(objs, batch_size=5000)
                 done += n
                 rate = done / (time.perf_counter() - t0)
@@ -188,9 +234,12 @@ class Command(BaseCommand):
         if not texts:
             raise SystemExit("no reads to search")
         rng.shuffle(texts)
-        texts = (texts * (1 + 6 * n // len(texts)))
-        cams = list(Camera.objects.filter(reads__isnull=False).distinct().values_list("pk", flat=True)) \
-            if connection.vendor != "postgresql" else list(Camera.objects.values_list("pk", flat=True))
+        texts = texts * (1 + 6 * n // len(texts))
+        cams = (
+            list(Camera.objects.filter(reads__isnull=False).distinct().values_list("pk", flat=True))
+            if connection.vendor != "postgresql"
+            else list(Camera.objects.values_list("pk", flat=True))
+        )
         lo = Read.objects.order_by("captured_at").values_list("captured_at", flat=True).first()
         hi = Read.objects.order_by("-captured_at").values_list("captured_at", flat=True).first()
         out = []
@@ -200,12 +249,20 @@ class Command(BaseCommand):
             out.append(("prefix", SearchSpec(plate=texts[n + i][:3] + "*")))
             u = texts[2 * n + i]
             out.append(("infix", SearchSpec(plate="*" + u[1:5] + "*")))
-            out.append(("lenient", SearchSpec(plate=lookalike_misread(rng, texts[3 * n + i]), mode="lenient",
-                                              lookalikes=1, edits=0)))
+            out.append(
+                (
+                    "lenient",
+                    SearchSpec(plate=lookalike_misread(rng, texts[3 * n + i]), mode="lenient", lookalikes=1, edits=0),
+                )
+            )
             start = lo + (hi - lo - timedelta(hours=1)) * rng.random()
             start = start.replace(minute=0, second=0, microsecond=0)
-            out.append(("camera_time", SearchSpec(camera=Camera(pk=rng.choice(cams)), start=start,
-                                                  end=start + timedelta(hours=1))))
+            out.append(
+                (
+                    "camera_time",
+                    SearchSpec(camera=Camera(pk=rng.choice(cams)), start=start, end=start + timedelta(hours=1)),
+                )
+            )
         rng.shuffle(out)
         return out
 
@@ -244,16 +301,25 @@ class Command(BaseCommand):
             "p95_ms": pct(every, 95),
             "max_ms": round(max(every), 2),
             "slowest": [{"ms": round(ms, 2), "kind": k, "query": q} for ms, k, q in sorted(slowest, reverse=True)[:5]],
-            "kinds": {k: {"p50_ms": pct(v, 50), "p95_ms": pct(v, 95), "max_ms": round(max(v), 2),
-                          "median_results": statistics.median(found[k])} for k, v in times.items()},
+            "kinds": {
+                k: {
+                    "p50_ms": pct(v, 50),
+                    "p95_ms": pct(v, 95),
+                    "max_ms": round(max(v), 2),
+                    "median_results": statistics.median(found[k]),
+                }
+                for k, v in times.items()
+            },
         }
         if json:
             self.stdout.write(jsonlib.dumps(result, indent=2))
         else:
             self.stdout.write(f"reads {total}  p50_ms {result['p50_ms']}  p95_ms {result['p95_ms']}")
             for k, v in result["kinds"].items():
-                self.stdout.write(f"  {k:12s} p50_ms {v['p50_ms']:8.2f}  p95_ms {v['p95_ms']:8.2f}  "
-                                  f"max_ms {v['max_ms']:8.2f}  median results {v['median_results']}")
+                self.stdout.write(
+                    f"  {k:12s} p50_ms {v['p50_ms']:8.2f}  p95_ms {v['p95_ms']:8.2f}  "
+                    f"max_ms {v['max_ms']:8.2f}  median results {v['median_results']}"
+                )
 
 
 if __name__ == "__main__":

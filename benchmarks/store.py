@@ -31,7 +31,7 @@ import secrets
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,18 +68,28 @@ class InstantPipeline:
     def read(self, image, region=None):
         from recognition.vision.types import Box, Candidate, PlateRead
 
-        return [PlateRead(box=Box(10 + 120 * i, 10, 96, 24), detector_confidence=0.9, text=text, confidence=0.9,
-                          candidates=(Candidate(text, 0.9), Candidate(text[:-1] + "8", 0.05)), crop=self.crop,
-                          ocr_engine="instant")
-                for i, text in enumerate(self.texts)]
+        return [
+            PlateRead(
+                box=Box(10 + 120 * i, 10, 96, 24),
+                detector_confidence=0.9,
+                text=text,
+                confidence=0.9,
+                candidates=(Candidate(text, 0.9), Candidate(text[:-1] + "8", 0.05)),
+                crop=self.crop,
+                ocr_engine="instant",
+            )
+            for i, text in enumerate(self.texts)
+        ]
 
 
 def _table_bytes() -> int:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname = ANY(%s)",
-                       [list(GROWING_TABLES)])
+        cursor.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname = ANY(%s)",
+            [list(GROWING_TABLES)],
+        )
         return int(cursor.fetchone()[0] or 0)
 
 
@@ -92,8 +102,9 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _worker(media_root: str, plan: list[tuple[int, list[str]]], ready, start, results, index: int,
-            profile: bool) -> None:
+def _worker(
+    media_root: str, plan: list[tuple[int, list[str]]], ready, start, results, index: int, profile: bool
+) -> None:
     _setup(media_root)
     from django.db import connection
 
@@ -141,8 +152,18 @@ def _worker(media_root: str, plan: list[tuple[int, list[str]]], ready, start, re
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(35)
         print(out.getvalue(), file=sys.stderr)
-    results.put({"process": index, "frames": len(plan), "reads": reads, "seconds": elapsed, "queries": queries[0],
-                 "ended": time.time(), "cpu": cpu, "pg_cpu": pg_cpu})
+    results.put(
+        {
+            "process": index,
+            "frames": len(plan),
+            "reads": reads,
+            "seconds": elapsed,
+            "queries": queries[0],
+            "ended": time.time(),
+            "cpu": cpu,
+            "pg_cpu": pg_cpu,
+        }
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("every count must be positive (--reads-per-frame may be 0: frames without plates)")
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("store_bench: set DATABASE_URL to a PostgreSQL database of the benchmark's own, e.g.\n"
-                         "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python -m benchmarks.store")
+        raise SystemExit(
+            "store_bench: set DATABASE_URL to a PostgreSQL database of the benchmark's own, e.g.\n"
+            "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python -m benchmarks.store"
+        )
     media_root = tempfile.mkdtemp(prefix="alpr-store-bench-")
     _setup(media_root)
     from django.core.files.base import ContentFile
@@ -180,17 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     run = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
     listed = sorted({random_plate_text(rng.randrange(10**9)) for _ in range(args.entries)})
     hotlist = Hotlist.objects.create(name=f"Store bench {run}")
-    Entry.objects.bulk_create([Entry(hotlist=hotlist, plate=p, plate_raw=p, reason="Store bench") for p in listed],
-                              batch_size=5000)
-    cameras = [do_create_camera(name=f"Store bench {run} camera {i + 1}", region="us")[0].pk
-               for i in range(args.cameras)]
+    Entry.objects.bulk_create(
+        [Entry(hotlist=hotlist, plate=p, plate_raw=p, reason="Store bench") for p in listed], batch_size=5000
+    )
+    cameras = [
+        do_create_camera(name=f"Store bench {run} camera {i + 1}", region="us")[0].pk for i in range(args.cameras)
+    ]
     import cv2
     import numpy as np
 
     _, png = cv2.imencode(".png", np.full((48, 64, 3), 128, np.uint8))
     image = default_storage.save(f"frames/bench/{run}.png", ContentFile(png.tobytes()))
     per_camera = -(-args.frames // args.cameras)
-    base = datetime.now(timezone.utc) - timedelta(days=1)
+    base = datetime.now(UTC) - timedelta(days=1)
     frames, texts = [], []
     seen = 0  # vehicles so far: every hot_every-th one is listed
     for c, camera_id in enumerate(cameras):
@@ -199,12 +224,23 @@ def main(argv: list[str] | None = None) -> int:
             plates = []
             for _ in range(args.reads_per_frame):
                 seen += 1
-                plates.append(listed[rng.randrange(len(listed))] if seen % args.hot_every == 0
-                              else random_plate_text(rng.randrange(10**9)))
+                plates.append(
+                    listed[rng.randrange(len(listed))]
+                    if seen % args.hot_every == 0
+                    else random_plate_text(rng.randrange(10**9))
+                )
             vehicles.append(plates)
         for k in range(per_camera):
-            frames.append(Frame(camera_id=camera_id, image=image, content_type="image/png", width=64, height=48,
-                                captured_at=base + k * FRAME_GAP))
+            frames.append(
+                Frame(
+                    camera_id=camera_id,
+                    image=image,
+                    content_type="image/png",
+                    width=64,
+                    height=48,
+                    captured_at=base + k * FRAME_GAP,
+                )
+            )
             texts.append((c, vehicles[k // VEHICLE_FRAMES]))
     frames = Frame.objects.bulk_create(frames, batch_size=5000)
     plans: list[list[tuple[int, list[str]]]] = [[] for _ in range(args.processes)]
@@ -215,8 +251,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx = mp.get_context("spawn")
     ready, start, results = ctx.Queue(), ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(media_root, plan, ready, start, results, i, args.profile and i == 0))
-             for i, plan in enumerate(plans)]
+    procs = [
+        ctx.Process(target=_worker, args=(media_root, plan, ready, start, results, i, args.profile and i == 0))
+        for i, plan in enumerate(plans)
+    ]
     for p in procs:
         p.start()
     for _ in procs:  # every process has loaded Django and built its hotlist index before the clock starts
@@ -241,11 +279,16 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(wall, 2),
         "processes": args.processes,
         "reads_per_frame": args.reads_per_frame,
-        "ms_per_frame": [round(1000 * d["seconds"] / max(1, d["frames"]), 2) for d in sorted(done, key=lambda d: d["process"])],
+        "ms_per_frame": [
+            round(1000 * d["seconds"] / max(1, d["frames"]), 2) for d in sorted(done, key=lambda d: d["process"])
+        ],
         "queries_per_frame": round(sum(d["queries"] for d in done) / max(1, frames_done), 1),
         "worker_cpu_ms_per_frame": round(1000 * sum(d["cpu"] for d in done) / max(1, frames_done), 2),
-        "postgres_cpu_ms_per_frame": (round(1000 * sum(d["pg_cpu"] for d in done) / max(1, frames_done), 2)
-                                      if all(d["pg_cpu"] is not None for d in done) else None),
+        "postgres_cpu_ms_per_frame": (
+            round(1000 * sum(d["pg_cpu"] for d in done) / max(1, frames_done), 2)
+            if all(d["pg_cpu"] is not None for d in done)
+            else None
+        ),
         "db_bytes_per_read": round((size_after - size_before) / reads) if reads else None,
         "db_bytes_per_frame": round((size_after - size_before) / max(1, frames_done)),
         "entries": len(listed),

@@ -119,8 +119,8 @@ def transform_box(box: Box, m) -> Box:  # type: ignore[no-untyped-def]
     corners = [(box.x, box.y), (box.x + box.w, box.y), (box.x, box.y + box.h), (box.x + box.w, box.y + box.h)]
     xs = [m[0][0] * x + m[0][1] * y + m[0][2] for x, y in corners]
     ys = [m[1][0] * x + m[1][1] * y + m[1][2] for x, y in corners]
-    x0, y0 = int(round(min(xs))), int(round(min(ys)))
-    return Box(x0, y0, int(round(max(xs))) - x0, int(round(max(ys))) - y0)
+    x0, y0 = round(min(xs)), round(min(ys))
+    return Box(x0, y0, round(max(xs)) - x0, round(max(ys)) - y0)
 
 
 def transform_frame(image, m):  # type: ignore[no-untyped-def]
@@ -178,12 +178,14 @@ def scale_frame(image, scale: float):  # type: ignore[no-untyped-def]
     import cv2
 
     h, w = image.shape[:2]
-    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
     out = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     return out, [[size[0] / w, 0.0, 0.0], [0.0, size[1] / h, 0.0]]
 
 
-def vary_photo(frame, truths: list[GroundTruth], name: str, shear: float, rotate: float, look: str | None, scale: float):  # type: ignore[no-untyped-def]
+def vary_photo(
+    frame, truths: list[GroundTruth], name: str, shear: float, rotate: float, look: str | None, scale: float
+):  # type: ignore[no-untyped-def]
     """(the photo leant, turned and resized, then given a look, its labelled boxes moved alike)."""
     for move, amount, unchanged in ((shear_frame, shear, 0.0), (rotate_frame, rotate, 0.0), (scale_frame, scale, 1.0)):
         if amount != unchanged:
@@ -270,7 +272,7 @@ def summarize(scores: list[ImageScore]) -> dict[str, float | int | dict[str, int
         "extra_reads": round(sum(s.extra_reads for s in scores) / len(scores), 3) if scores else 0.0,
         "ms_median": round(statistics.median(ms), 1) if ms else 0.0,
         "ms_mean": round(statistics.fmean(ms), 1) if ms else 0.0,
-        "ms_p90": round(ms[min(len(ms) - 1, int(round(0.9 * (len(ms) - 1))))], 1) if ms else 0.0,
+        "ms_p90": round(ms[min(len(ms) - 1, round(0.9 * (len(ms) - 1)))], 1) if ms else 0.0,
         "box_iou_median": round(statistics.median(ious), 3) if ious else 0.0,
         "box_iou_min": round(min(ious), 3) if ious else 0.0,
         "countries": dict(sorted(Counter(c or "none" for s in scores for c in s.countries).items())),
@@ -370,16 +372,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="at most N images per region")
     parser.add_argument("--detector", choices=DETECTORS, default=None, help="instead of ALPR_DETECTOR")
     parser.add_argument("--ocr", choices=OCR_ENGINES, default=None, help="instead of ALPR_OCR")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="assignments",
-                        help=f"change a vision setting (repeatable); one of: {', '.join(FIELDS)}")
-    parser.add_argument("--rotate", type=float, default=0.0, metavar="DEG", help="turn every photo by DEG degrees first")
-    parser.add_argument("--shear", type=float, default=0.0, metavar="K", help="lean every photo by K (row shift / height) first")
-    parser.add_argument("--look", choices=LOOKS, default=None, help="make every photo dark, washed out or monochrome first")
-    parser.add_argument("--scale", type=float, default=1.0, metavar="S", help="resize every photo by S first (0.5: plates twice as far)")
-    parser.add_argument("--fold", type=int, choices=(0, 1), default=None,
-                        help="only the images whose plates are in this half of the benchmark (plate_fold)")
-    parser.add_argument("--spread", action="store_true",
-                        help=f"also read the photos resized by {', '.join(map(str, SPREAD_SCALES))} and report the spread of exact")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="assignments",
+        help=f"change a vision setting (repeatable); one of: {', '.join(FIELDS)}",
+    )
+    parser.add_argument(
+        "--rotate", type=float, default=0.0, metavar="DEG", help="turn every photo by DEG degrees first"
+    )
+    parser.add_argument(
+        "--shear", type=float, default=0.0, metavar="K", help="lean every photo by K (row shift / height) first"
+    )
+    parser.add_argument(
+        "--look", choices=LOOKS, default=None, help="make every photo dark, washed out or monochrome first"
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, metavar="S", help="resize every photo by S first (0.5: plates twice as far)"
+    )
+    parser.add_argument(
+        "--fold",
+        type=int,
+        choices=(0, 1),
+        default=None,
+        help="only the images whose plates are in this half of the benchmark (plate_fold)",
+    )
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help=f"also read the photos resized by {', '.join(map(str, SPREAD_SCALES))} and report the spread of exact",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list misread images on stderr")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
@@ -396,8 +420,15 @@ def main(argv: list[str] | None = None) -> int:
 
     def bench_at(scale: float) -> dict:  # type: ignore[type-arg]
         return run(
-            args.dir, args.limit, settings, verbose=args.verbose,
-            rotate=args.rotate, shear=args.shear, look=args.look, scale=scale, fold=args.fold,
+            args.dir,
+            args.limit,
+            settings,
+            verbose=args.verbose,
+            rotate=args.rotate,
+            shear=args.shear,
+            look=args.look,
+            scale=scale,
+            fold=args.fold,
         )
 
     result = bench_at(args.scale)

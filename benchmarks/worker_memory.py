@@ -71,9 +71,29 @@ def main(argv: list[str] | None = None) -> int:
     from recognition.vision.synth import render_vehicle_scene
 
     call_command("migrate", interactive=False, verbosity=0)
-    worker = Child("worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
-                              "--pool", "prefork", "-l", "info", "--without-gossip", "--without-mingle",
-                              "-n", f"worker-memory-{os.getpid()}@%h"], dict(env), var_dir)
+    worker = Child(
+        "worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"worker-memory-{os.getpid()}@%h",
+        ],
+        dict(env),
+        var_dir,
+    )
     try:
         if not worker.wait_for("ready.", args.timeout):
             raise SystemExit(f"the worker did not start\n{worker.tail()}")

@@ -54,9 +54,12 @@ def frames(request: HttpRequest) -> JsonResponse:
     data = upload.read()
     try:
         info = inspect_image(data, max_bytes=max_bytes, max_pixels=settings.ALPR_MAX_PIXELS)
-        captured_at = parse_captured_at(request.POST.get("captured_at"), timezone.now(),
-                                        past=timedelta(days=settings.ALPR_CAPTURED_AT_PAST_DAYS),
-                                        future=timedelta(seconds=settings.ALPR_CAPTURED_AT_FUTURE_SECONDS))
+        captured_at = parse_captured_at(
+            request.POST.get("captured_at"),
+            timezone.now(),
+            past=timedelta(days=settings.ALPR_CAPTURED_AT_PAST_DAYS),
+            future=timedelta(seconds=settings.ALPR_CAPTURED_AT_FUTURE_SECONDS),
+        )
     except IngestError as exc:
         return _error(exc.status, exc.message)
     key = (request.headers.get("Idempotency-Key") or "").strip()
@@ -65,8 +68,11 @@ def frames(request: HttpRequest) -> JsonResponse:
     try:
         frame, created = do_accept_frame(camera, data, info, captured_at, idempotency_key=key)
     except IdempotencyConflict as exc:
-        return _error(409, f"Idempotency-Key {key!r} was already used for frame {exc.frame.pk} with a different "
-                           f"image; send each new frame with a new key.")
+        return _error(
+            409,
+            f"Idempotency-Key {key!r} was already used for frame {exc.frame.pk} with a different "
+            f"image; send each new frame with a new key.",
+        )
     body = {"frame": frame.pk} if created else {"frame": frame.pk, "duplicate": True}
     return JsonResponse(body, status=202)
 

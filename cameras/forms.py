@@ -6,8 +6,23 @@ from .models import Camera
 class CameraForm(forms.ModelForm):
     class Meta:
         model = Camera
-        fields = ["name", "location", "latitude", "longitude", "region", "enabled", "source", "source_url",
-                  "source_file", "sample_fps", "motion_gating", "loop", "silence_minutes", "roi", "masks"]
+        fields = [
+            "name",
+            "location",
+            "latitude",
+            "longitude",
+            "region",
+            "enabled",
+            "source",
+            "source_url",
+            "source_file",
+            "sample_fps",
+            "motion_gating",
+            "loop",
+            "silence_minutes",
+            "roi",
+            "masks",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -29,6 +44,11 @@ class CameraForm(forms.ModelForm):
             self.add_error("source_url", "Give the stream's rtsp:// or http:// address.")
         if source == "folder" and not url.startswith("/"):
             self.add_error("source_url", "Give the folder's absolute path on the reader's machine.")
-        if source == "file" and not url and not data.get("source_file") and not (self.instance and self.instance.source_file):
+        if (
+            source == "file"
+            and not url
+            and not data.get("source_file")
+            and not (self.instance and self.instance.source_file)
+        ):
             self.add_error("source_file", "Upload a video file or give its path.")
         return data

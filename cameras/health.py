@@ -20,8 +20,11 @@ RATE_WINDOW = timedelta(minutes=5)
 def camera_status(camera: Camera, now=None) -> dict:
     now = now or timezone.now()
     recent = Frame.objects.filter(camera=camera, received_at__gte=now - RATE_WINDOW)
-    counts = recent.aggregate(total=Count("pk"), failed=Count("pk", filter=Q(status=Frame.Status.FAILED)),
-                              waiting=Count("pk", filter=Q(status__in=[Frame.Status.QUEUED, Frame.Status.PROCESSING])))
+    counts = recent.aggregate(
+        total=Count("pk"),
+        failed=Count("pk", filter=Q(status=Frame.Status.FAILED)),
+        waiting=Count("pk", filter=Q(status__in=[Frame.Status.QUEUED, Frame.Status.PROCESSING])),
+    )
     last_failed = Frame.objects.filter(camera=camera, status=Frame.Status.FAILED).order_by("-received_at").first()
     latest = Frame.objects.filter(camera=camera).exclude(thumbnail="").order_by("-received_at").first()
     open_incident = camera.incidents.filter(resolved_at__isnull=True).first()
@@ -37,12 +40,17 @@ def camera_status(camera: Camera, now=None) -> dict:
     else:
         state = "ok"
     return {
-        "id": camera.pk, "name": camera.name, "state": state, "enabled": camera.enabled,
+        "id": camera.pk,
+        "name": camera.name,
+        "state": state,
+        "enabled": camera.enabled,
         "last_frame_at": camera.last_frame_at.isoformat() if camera.last_frame_at else None,
         "last_frame_at_display": clock.display(camera.last_frame_at),
         "silent_seconds": round(silent_for) if silent_for is not None else None,
         "fps": round(counts["total"] / RATE_WINDOW.total_seconds(), 3),
-        "frames_5min": counts["total"], "failed_5min": counts["failed"], "waiting": counts["waiting"],
+        "frames_5min": counts["total"],
+        "failed_5min": counts["failed"],
+        "waiting": counts["waiting"],
         "last_error": last_failed.error[:300] if last_failed else "",
         "last_error_at": last_failed.received_at.isoformat() if last_failed else None,
         "last_error_at_display": clock.display(last_failed.received_at) if last_failed else "",
@@ -60,22 +68,44 @@ def do_check_health(now=None) -> dict:
         reference = camera.last_frame_at or camera.created_at
         silent = now - reference > limit
         with transaction.atomic():
-            incident = CameraIncident.objects.select_for_update().filter(camera=camera, kind="silent",
-                                                                         resolved_at__isnull=True).first()
+            incident = (
+                CameraIncident.objects.select_for_update()
+                .filter(camera=camera, kind="silent", resolved_at__isnull=True)
+                .first()
+            )
             if silent and incident is None:
-                CameraIncident.objects.create(camera=camera, kind="silent",
-                                              detail=f"no frame for more than {camera.silence_minutes} min")
+                CameraIncident.objects.create(
+                    camera=camera, kind="silent", detail=f"no frame for more than {camera.silence_minutes} min"
+                )
                 opened += 1
-                transaction.on_commit(partial(_notify,
-                    {"type": "camera.silent", "camera": camera.name, "id": camera.pk,
-                     "message": f"{camera.name} has sent nothing for {camera.silence_minutes} minutes"}), robust=True)
+                transaction.on_commit(
+                    partial(
+                        _notify,
+                        {
+                            "type": "camera.silent",
+                            "camera": camera.name,
+                            "id": camera.pk,
+                            "message": f"{camera.name} has sent nothing for {camera.silence_minutes} minutes",
+                        },
+                    ),
+                    robust=True,
+                )
             elif not silent and incident is not None:
                 incident.resolved_at = now
                 incident.save(update_fields=["resolved_at"])
                 resolved += 1
-                transaction.on_commit(partial(_notify,
-                    {"type": "camera.back", "camera": camera.name, "id": camera.pk,
-                     "message": f"{camera.name} is sending again"}), robust=True)
+                transaction.on_commit(
+                    partial(
+                        _notify,
+                        {
+                            "type": "camera.back",
+                            "camera": camera.name,
+                            "id": camera.pk,
+                            "message": f"{camera.name} is sending again",
+                        },
+                    ),
+                    robust=True,
+                )
     return {"opened": opened, "resolved": resolved}
 
 

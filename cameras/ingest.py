@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 from PIL import Image, UnidentifiedImageError
@@ -52,7 +52,9 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
             if pixels > max_pixels:
                 raw_bytes = pixels * max(1, len(image.getbands()))
                 if raw_bytes > BOMB_RATIO * len(data):
-                    raise IngestError(400, f"Rejected as a decompression bomb: {width}x{height} pixels in {len(data)} bytes.")
+                    raise IngestError(
+                        400, f"Rejected as a decompression bomb: {width}x{height} pixels in {len(data)} bytes."
+                    )
                 raise IngestError(413, f"Image is {width}x{height} = {pixels} pixels; the limit is {max_pixels}.")
             image.load()  # full decode: truncated or corrupt data fails here
     except IngestError:
@@ -67,8 +69,9 @@ def inspect_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ImageInfo:
     return ImageInfo(content_type=content_type, extension=extension, width=width, height=height)
 
 
-def parse_captured_at(value: str | None, now: datetime, *, past: timedelta = timedelta(days=30),
-                      future: timedelta = timedelta(minutes=5)) -> datetime:
+def parse_captured_at(
+    value: str | None, now: datetime, *, past: timedelta = timedelta(days=30), future: timedelta = timedelta(minutes=5)
+) -> datetime:
     """ISO 8601 capture time; naive times are taken as UTC; absent means now.
 
     A time more than ``past`` before ``now`` or more than ``future`` after it is refused: a camera
@@ -83,17 +86,23 @@ def parse_captured_at(value: str | None, now: datetime, *, past: timedelta = tim
     if parsed is None:
         raise IngestError(400, f"captured_at {value!r} is not an ISO 8601 date-time.")
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     try:
         age = now - parsed
     except OverflowError:  # year 1 with an offset east of UTC, and the like
         age = timedelta.max
     if age > past:
-        raise IngestError(400, f"captured_at {value.strip()!r} is more than {_span(past)} in the past; check the "
-                               f"camera's clock (the server's time is {now.isoformat(timespec='seconds')}).")
+        raise IngestError(
+            400,
+            f"captured_at {value.strip()!r} is more than {_span(past)} in the past; check the "
+            f"camera's clock (the server's time is {now.isoformat(timespec='seconds')}).",
+        )
     if -age > future:
-        raise IngestError(400, f"captured_at {value.strip()!r} is more than {_span(future)} in the future; check the "
-                               f"camera's clock (the server's time is {now.isoformat(timespec='seconds')}).")
+        raise IngestError(
+            400,
+            f"captured_at {value.strip()!r} is more than {_span(future)} in the future; check the "
+            f"camera's clock (the server's time is {now.isoformat(timespec='seconds')}).",
+        )
     return parsed
 
 

@@ -37,14 +37,21 @@ class Camera(models.Model):
     latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
     longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
     region = models.CharField(
-        max_length=200, blank=True, default=Region.US, validators=[validate_region],
+        max_length=200,
+        blank=True,
+        default=Region.US,
+        validators=[validate_region],
         help_text="Countries whose plates the camera sees, likeliest first, comma-separated: ISO 3166-1 codes "
-                  "(fr, de, gb), US states as us-ca, or the groups us, eu, br, na. Empty: any country.")
+        "(fr, de, gb), US states as us-ca, or the groups us, eu, br, na. Empty: any country.",
+    )
     enabled = models.BooleanField(default=True)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    token_hint = models.CharField(max_length=8, editable=False, help_text="First characters of the token, for recognising it.")
+    token_hint = models.CharField(
+        max_length=8, editable=False, help_text="First characters of the token, for recognising it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_frame_at = models.DateTimeField(null=True, blank=True)
+
     class Source(models.TextChoices):
         PUSH = "push", "Pushes frames to the API"
         RTSP = "rtsp", "RTSP stream"
@@ -53,20 +60,32 @@ class Camera(models.Model):
         FOLDER = "folder", "Watched folder of images"
 
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.PUSH)
-    source_url = models.CharField(max_length=500, blank=True,
-                                  help_text="rtsp://... or http://... (MJPEG), a video file path, or a folder path.")
+    source_url = models.CharField(
+        max_length=500, blank=True, help_text="rtsp://... or http://... (MJPEG), a video file path, or a folder path."
+    )
     source_file = models.FileField(upload_to="sources/", blank=True, help_text="Or upload a video file.")
-    sample_fps = models.FloatField(default=2.0, validators=[MinValueValidator(0.1), MaxValueValidator(30)],
-                                   help_text="Frames per second taken from a stream for recognition.")
+    sample_fps = models.FloatField(
+        default=2.0,
+        validators=[MinValueValidator(0.1), MaxValueValidator(30)],
+        help_text="Frames per second taken from a stream for recognition.",
+    )
     motion_gating = models.BooleanField(default=False, help_text="Skip frames where nothing moved.")
     loop = models.BooleanField(default=False, help_text="Play a video file again when it ends (demos, tests).")
     # Areas as fractions of the frame: [x, y, width, height], each in 0..1.
-    roi = models.JSONField(null=True, blank=True, help_text="Region of interest [x, y, w, h] (fractions of the frame); "
-                                                          "plates outside it are ignored. Empty: the whole frame.")
-    masks = models.JSONField(default=list, blank=True, help_text="Areas to ignore (time stamps, signs): "
-                                                                "[[x, y, w, h], ...] as fractions of the frame.")
-    silence_minutes = models.PositiveIntegerField(default=10, help_text="Admins are alerted when the camera sends "
-                                                                        "nothing for this long (0: never).")
+    roi = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Region of interest [x, y, w, h] (fractions of the frame); "
+        "plates outside it are ignored. Empty: the whole frame.",
+    )
+    masks = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Areas to ignore (time stamps, signs): [[x, y, w, h], ...] as fractions of the frame.",
+    )
+    silence_minutes = models.PositiveIntegerField(
+        default=10, help_text="Admins are alerted when the camera sends nothing for this long (0: never)."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -86,10 +105,18 @@ class Camera(models.Model):
             pass
 
         def check(rect, what):
-            if not (isinstance(rect, (list, tuple)) and len(rect) == 4
-                    and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in rect)
-                    and rect[0] + rect[2] <= 1.0001 and rect[1] + rect[3] <= 1.0001 and rect[2] > 0 and rect[3] > 0):
-                raise ValidationError({what: f"{rect!r}: use [x, y, width, height] with fractions of the frame (0 to 1)."})
+            if not (
+                isinstance(rect, (list, tuple))
+                and len(rect) == 4
+                and all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in rect)
+                and rect[0] + rect[2] <= 1.0001
+                and rect[1] + rect[3] <= 1.0001
+                and rect[2] > 0
+                and rect[3] > 0
+            ):
+                raise ValidationError(
+                    {what: f"{rect!r}: use [x, y, width, height] with fractions of the frame (0 to 1)."}
+                )
 
         if self.roi:
             check(self.roi, "roi")
@@ -126,18 +153,28 @@ class Frame(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=64, blank=True, db_index=True,
-                                   help_text="Id of the task that claimed the frame (the same across its retries).")
+    claim_token = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="Id of the task that claimed the frame (the same across its retries).",
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     processing_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
-    idempotency_key = models.CharField(max_length=100, blank=True,
-                                       help_text="The camera's Idempotency-Key: a retried upload is stored once.")
+    idempotency_key = models.CharField(
+        max_length=100, blank=True, help_text="The camera's Idempotency-Key: a retried upload is stored once."
+    )
 
     class Meta:
         ordering = ["-captured_at"]
-        constraints = [models.UniqueConstraint(fields=["camera", "idempotency_key"], condition=~models.Q(idempotency_key=""),
-                                               name="one_frame_per_camera_idempotency_key")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["camera", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="one_frame_per_camera_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"frame {self.pk} from {self.camera_id}"

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -43,7 +43,7 @@ class SourceConfig:
     stored: bool = False  # location is the name of an uploaded video in the media storage, not a path or URL
 
     @classmethod
-    def of(cls, camera: Camera) -> "SourceConfig":
+    def of(cls, camera: Camera) -> SourceConfig:
         location, stored = camera.source_url.strip(), False
         if camera.source == Camera.Source.FILE and camera.source_file.name:
             location, stored = camera.source_file.name, True
@@ -167,7 +167,7 @@ class Reader(threading.Thread):
                         log.info("camera %s: %s ended", self.config.camera_id, self.config.location)
                         return
                 backoff = 1.0
-            except Exception as exc:  # noqa: BLE001 - a reader must outlive any failure of its source
+            except Exception as exc:
                 self.errors += 1
                 self.last_error = str(exc)[:300]
                 log.warning("camera %s: %s; retrying in %.0f s", self.config.camera_id, exc, backoff)
@@ -228,7 +228,7 @@ class Reader(threading.Thread):
                     return
                 if time.time() - path.stat().st_mtime < 0.5:
                     continue  # still being written
-                captured = datetime.fromtimestamp(path.stat().st_mtime, tz=dt_timezone.utc)
+                captured = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
                 if submit(self.config.camera_id, data=path.read_bytes(), captured_at=captured) is not None:
                     self.submitted += 1
                 # Moved aside either way, so a bad file is not retried forever (it stays for inspection).
@@ -247,11 +247,17 @@ class Supervisor:
 
     def sync(self) -> None:
         close_old_connections()
-        wanted = {c.pk: SourceConfig.of(c) for c in Camera.objects.filter(enabled=True).exclude(source=Camera.Source.PUSH)}
+        wanted = {
+            c.pk: SourceConfig.of(c) for c in Camera.objects.filter(enabled=True).exclude(source=Camera.Source.PUSH)
+        }
         for camera_id, reader in list(self.readers.items()):
             if wanted.get(camera_id) != reader.config or not reader.is_alive():
-                if not reader.is_alive() and wanted.get(camera_id) == reader.config and reader.config.kind == "file" \
-                        and not reader.config.loop:
+                if (
+                    not reader.is_alive()
+                    and wanted.get(camera_id) == reader.config
+                    and reader.config.kind == "file"
+                    and not reader.config.loop
+                ):
                     wanted.pop(camera_id)  # a finished file stays finished
                     continue
                 reader.stop()
@@ -261,8 +267,13 @@ class Supervisor:
                 reader = Reader(config)
                 self.readers[camera_id] = reader
                 reader.start()
-                log.info("camera %s: reading %s (%s, %.1f frames/s)", camera_id, config.location, config.kind,
-                         config.sample_fps)
+                log.info(
+                    "camera %s: reading %s (%s, %.1f frames/s)",
+                    camera_id,
+                    config.location,
+                    config.kind,
+                    config.sample_fps,
+                )
 
     def run(self) -> None:
         while not self.stop_event.is_set():

@@ -26,13 +26,30 @@ def new_token() -> str:
 
 
 @transaction.atomic
-def do_create_camera(*, name: str, region: str = "us", location: str = "", latitude: float | None = None,
-                     longitude: float | None = None, enabled: bool = True, **settings: Any) -> tuple[Camera, str]:
+def do_create_camera(
+    *,
+    name: str,
+    region: str = "us",
+    location: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    enabled: bool = True,
+    **settings: Any,
+) -> tuple[Camera, str]:
     """Create a camera; returns it with its token, which is shown once and stored only as a hash.
     ``settings``: further Camera fields (e.g. silence_minutes)."""
     token = new_token()
-    camera = Camera(name=name, region=region, location=location, latitude=latitude, longitude=longitude,
-                    enabled=enabled, token_hash=hash_token(token), token_hint=token[:6], **settings)
+    camera = Camera(
+        name=name,
+        region=region,
+        location=location,
+        latitude=latitude,
+        longitude=longitude,
+        enabled=enabled,
+        token_hash=hash_token(token),
+        token_hint=token[:6],
+        **settings,
+    )
     camera.full_clean()
     camera.save()
     return camera, token
@@ -70,11 +87,13 @@ def enqueue_frame(frame_id: int) -> bool:
         process_frame.delay(frame_id)
         return True
     try:
-        process_frame.apply_async((frame_id,), retry=True,
-                                  retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2,
-                                                "interval_max": 0.5})
+        process_frame.apply_async(
+            (frame_id,),
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.5},
+        )
         return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the frame waits in the database
+    except Exception as exc:
         log.warning("frame %s stored but not enqueued (%s); it will be requeued", frame_id, exc)
         return False
 
@@ -95,7 +114,7 @@ def _same_image(frame: Frame, data: bytes) -> bool:
     try:
         with frame.image.open("rb") as fh:
             return fh.read() == data
-    except Exception:  # noqa: BLE001 - any storage error; e.g. retention removed it: nothing to tell them apart
+    except Exception:
         log.warning("frame %s: stored image unreadable; a repeated Idempotency-Key is taken as a retry", frame.pk)
         return True
 
@@ -106,7 +125,9 @@ def _repeat(existing: Frame, data: bytes) -> tuple[Frame, bool]:
     return existing, False
 
 
-def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at: datetime, *, idempotency_key: str = "") -> tuple[Frame, bool]:
+def do_accept_frame(
+    camera: Camera, data: bytes, info: ImageInfo, captured_at: datetime, *, idempotency_key: str = ""
+) -> tuple[Frame, bool]:
     """Store a validated frame and enqueue its recognition once the row is committed.
 
     Returns (frame, created): with an idempotency key already used by this camera, the frame stored
@@ -122,8 +143,10 @@ def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at: d
         # turns on a lock of that key, and the second finds the first's frame.
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                               [IDEMPOTENCY_LOCK, f"{camera.pk}:{idempotency_key}"])
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    [IDEMPOTENCY_LOCK, f"{camera.pk}:{idempotency_key}"],
+                )
             existing = frame_for_key(camera, idempotency_key)
             if existing is not None:
                 return _repeat(existing, data)
@@ -131,10 +154,17 @@ def do_accept_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at: d
     return _store_frame(camera, data, info, captured_at, idempotency_key)
 
 
-def _store_frame(camera: Camera, data: bytes, info: ImageInfo, captured_at: datetime,
-                 idempotency_key: str) -> tuple[Frame, bool]:
-    frame = Frame(camera=camera, content_type=info.content_type, width=info.width, height=info.height,
-                  captured_at=captured_at, idempotency_key=idempotency_key)
+def _store_frame(
+    camera: Camera, data: bytes, info: ImageInfo, captured_at: datetime, idempotency_key: str
+) -> tuple[Frame, bool]:
+    frame = Frame(
+        camera=camera,
+        content_type=info.content_type,
+        width=info.width,
+        height=info.height,
+        captured_at=captured_at,
+        idempotency_key=idempotency_key,
+    )
     frame.image.save(f"{uuid.uuid4().hex}.{info.extension}", ContentFile(data), save=False)
     try:
         with transaction.atomic():

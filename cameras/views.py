@@ -3,11 +3,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.roles import ADMIN, role_required
+from audit.services import do_log
 
 from .forms import CameraForm
 from .models import Camera
-from audit.services import do_log
-
 from .services import do_create_camera, do_rotate_token
 
 
@@ -24,8 +23,11 @@ def camera_status_page(request, pk: int):
     from .health import camera_status
 
     camera = get_object_or_404(Camera, pk=pk)
-    return render(request, "cameras/status.html", {"camera": camera, "status": camera_status(camera),
-                                                   "incidents": camera.incidents.all()[:20]})
+    return render(
+        request,
+        "cameras/status.html",
+        {"camera": camera, "status": camera_status(camera), "incidents": camera.incidents.all()[:20]},
+    )
 
 
 @role_required(ADMIN)

@@ -31,8 +31,12 @@ def _refuse_without_vision_packages(**_kwargs) -> None:
 
     try:
         installed.check()
-    except (RuntimeError, ValueError) as exc:  # SystemExit: Celery logs and swallows ordinary exceptions from signal handlers
+    except (
+        RuntimeError,
+        ValueError,
+    ) as exc:  # SystemExit: Celery logs and swallows ordinary exceptions from signal handlers
         raise SystemExit(f"worker not started: {exc}") from None
+
 
 def task_limit_errors(celery_app: Celery) -> list[checks.CheckMessage]:
     """Every registered task and beat entry checked as Celery checks them when sending."""
@@ -47,28 +51,46 @@ def task_limit_errors(celery_app: Celery) -> list[checks.CheckMessage]:
             continue
         soft, hard = task.soft_time_limit, task.time_limit
         if soft and hard and soft > hard:
-            errors.append(checks.Error(
-                f"Task {name}: soft_time_limit {soft} s is above its time_limit {hard} s, so Celery refuses to "
-                f"send it (beat logs a SchedulingError on every run).",
-                hint="Give the task a soft_time_limit below its time_limit (or raise the time_limit).",
-                id="celery.E001"))
+            errors.append(
+                checks.Error(
+                    f"Task {name}: soft_time_limit {soft} s is above its time_limit {hard} s, so Celery refuses to "
+                    f"send it (beat logs a SchedulingError on every run).",
+                    hint="Give the task a soft_time_limit below its time_limit (or raise the time_limit).",
+                    id="celery.E001",
+                )
+            )
     for entry_name, entry in sorted((celery_app.conf.beat_schedule or {}).items()):
         task = celery_app.tasks.get(entry.get("task", ""))
         if task is None:
-            errors.append(checks.Error(f"Beat entry {entry_name!r} names the unknown task {entry.get('task')!r}.",
-                                       hint="Use the name given in @shared_task(name=...).", id="celery.E002"))
+            errors.append(
+                checks.Error(
+                    f"Beat entry {entry_name!r} names the unknown task {entry.get('task')!r}.",
+                    hint="Use the name given in @shared_task(name=...).",
+                    id="celery.E002",
+                )
+            )
             continue
         options = entry.get("options") or {}
         soft = options.get("soft_time_limit", task.soft_time_limit)
         hard = options.get("time_limit", task.time_limit)
         overrides = "soft_time_limit" in options or "time_limit" in options  # else reported for the task
         if overrides and soft and hard and soft > hard:
-            errors.append(checks.Error(f"Beat entry {entry_name!r}: soft_time_limit {soft} s above time_limit {hard} s.",
-                                       hint="Fix the entry's options or the task's limits.", id="celery.E001"))
+            errors.append(
+                checks.Error(
+                    f"Beat entry {entry_name!r}: soft_time_limit {soft} s above time_limit {hard} s.",
+                    hint="Fix the entry's options or the task's limits.",
+                    id="celery.E001",
+                )
+            )
         schedule = entry.get("schedule")
         if isinstance(schedule, (int, float)) and schedule <= 0:
-            errors.append(checks.Error(f"Beat entry {entry_name!r} has the schedule {schedule!r}.",
-                                       hint="Use a positive number of seconds.", id="celery.E003"))
+            errors.append(
+                checks.Error(
+                    f"Beat entry {entry_name!r} has the schedule {schedule!r}.",
+                    hint="Use a positive number of seconds.",
+                    id="celery.E003",
+                )
+            )
     return errors
 
 

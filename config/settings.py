@@ -102,8 +102,9 @@ if DATABASE_URL:
     DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
     if DATABASES["default"]["ENGINE"].endswith("postgresql") and DB_POOL_MAX_SIZE > 0:
         if DATABASES["default"]["CONN_MAX_AGE"]:
-            raise ImproperlyConfigured("DB_CONN_MAX_AGE applies without the pool only: set DB_POOL_MAX_SIZE=0 "
-                                       "to use it, or leave it unset.")
+            raise ImproperlyConfigured(
+                "DB_CONN_MAX_AGE applies without the pool only: set DB_POOL_MAX_SIZE=0 to use it, or leave it unset."
+            )
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": 0,  # idle connections close after max_idle; Celery closes a worker's pool after each task
             "max_size": DB_POOL_MAX_SIZE,
@@ -139,13 +140,28 @@ if REDIS_URL:
             # (and with it every websocket) every 5 s; 30 s still notices a dead connection.
             # Its async connections retry nothing by default: after a Redis restart the first command on each
             # pooled connection failed (a 500 for the first websocket); now it reconnects and retries.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5,
-                                  "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2)}],
-                       "capacity": 1000, "expiry": 30, "prefix": f"asgi-{ALPR_INSTANCE}" if ALPR_INSTANCE else "asgi"},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": 5,
+                        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+                    }
+                ],
+                "capacity": 1000,
+                "expiry": 30,
+                "prefix": f"asgi-{ALPR_INSTANCE}" if ALPR_INSTANCE else "asgi",
+            },
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": ALPR_INSTANCE}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": ALPR_INSTANCE,
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
@@ -272,8 +288,10 @@ FRAME_LOST_AFTER_SECONDS = env_int("FRAME_LOST_AFTER_SECONDS", 60)
 FRAME_REQUEUE_INTERVAL_SECONDS = env_int("FRAME_REQUEUE_INTERVAL_SECONDS", 30)
 CAMERA_HEALTH_INTERVAL_SECONDS = env_int("CAMERA_HEALTH_INTERVAL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-frames": {"task": "recognition.requeue_stale_frames",
-                             "schedule": float(FRAME_REQUEUE_INTERVAL_SECONDS)},
+    "requeue-stale-frames": {
+        "task": "recognition.requeue_stale_frames",
+        "schedule": float(FRAME_REQUEUE_INTERVAL_SECONDS),
+    },
     "purge-retention": {"task": "audit.purge_retention", "schedule": 3600.0},
     "camera-health": {"task": "cameras.check_health", "schedule": float(CAMERA_HEALTH_INTERVAL_SECONDS)},
     "create-partitions": {"task": "recognition.create_partitions", "schedule": 3600.0},

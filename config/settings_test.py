@@ -11,7 +11,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("ALPR_VAR_DIR", tempfile.mkdtemp(prefix="alpr-test-var-"))
 
-from .settings import *  # noqa: E402,F403
+from .settings import *  # noqa: F403
 
 # MD5 keeps the suite fast; PBKDF2 is there for users that the real stack's processes
 # (which run the production settings) must be able to log in.

@@ -30,12 +30,16 @@ def media_storage(environ: Mapping[str, str]) -> dict[str, Any]:
     if not bucket:
         given = [name for name, value in values.items() if value]
         if given:
-            raise ImproperlyConfigured(f"{', '.join(given)} set without S3_BUCKET: set S3_BUCKET to keep media in "
-                                       "the object store, or unset them to keep it on local disk (MEDIA_ROOT).")
+            raise ImproperlyConfigured(
+                f"{', '.join(given)} set without S3_BUCKET: set S3_BUCKET to keep media in "
+                "the object store, or unset them to keep it on local disk (MEDIA_ROOT)."
+            )
         return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     if bool(values["S3_ACCESS_KEY_ID"]) != bool(values["S3_SECRET_ACCESS_KEY"]):
-        raise ImproperlyConfigured("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (or leave both unset to "
-                                   "use the machine's AWS credentials, e.g. an instance role).")
+        raise ImproperlyConfigured(
+            "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (or leave both unset to "
+            "use the machine's AWS credentials, e.g. an instance role)."
+        )
     endpoint = values["S3_ENDPOINT_URL"]
     if endpoint and not endpoint.startswith(("http://", "https://")):
         raise ImproperlyConfigured(f"S3_ENDPOINT_URL={endpoint!r} must start with http:// or https://")

@@ -3,8 +3,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
 from django.urls import include, path
 
-from cameras import api as camera_api
 from accounts.login import AlprLoginView, login_verify, password_change, second_factor
+from cameras import api as camera_api
 from frontend import views as frontend_views
 
 

@@ -32,8 +32,9 @@ class DeliveryForm(forms.ModelForm):
             if self.hotlist is not None and self.hotlist.covert and addresses:
                 outside = self._outside_audience(addresses)
                 if outside:
-                    self.add_error("recipients", "A covert list mails only its admins and chosen users; not: "
-                                                 + ", ".join(outside))
+                    self.add_error(
+                        "recipients", "A covert list mails only its admins and chosen users; not: " + ", ".join(outside)
+                    )
             data["url"] = ""
         elif kind == Delivery.Kind.WEBHOOK:
             if self.hotlist is not None and self.hotlist.covert:
@@ -47,7 +48,10 @@ class DeliveryForm(forms.ModelForm):
         from django.contrib.auth import get_user_model
         from django.db.models import Q
 
-        users = get_user_model().objects.filter(is_active=True).filter(
-            Q(groups__name=ADMIN) | Q(covert_hotlists=self.hotlist))
+        users = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .filter(Q(groups__name=ADMIN) | Q(covert_hotlists=self.hotlist))
+        )
         allowed = {e.lower() for e in users.values_list("email", flat=True) if e}
         return [a for a in addresses if a.lower() not in allowed]

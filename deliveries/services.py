@@ -66,15 +66,28 @@ def alert_document(alert: Alert) -> dict[str, Any]:
     return {
         "event": "alert.new",
         "alert": {
-            "id": alert.pk, "url": base + reverse("alerts:detail", args=[alert.pk]), "list": alert.hotlist_name,
-            "priority": alert.priority, "historical": alert.historical,
-            "plate": alert.entry_plate, "state": alert.entry_state, "read": read.text,
-            "match": alert.match_kind, "confidence": round(read.confidence, 3),
-            "reason": alert.reason, "case_number": alert.case_number, "vehicle": alert.vehicle,
+            "id": alert.pk,
+            "url": base + reverse("alerts:detail", args=[alert.pk]),
+            "list": alert.hotlist_name,
+            "priority": alert.priority,
+            "historical": alert.historical,
+            "plate": alert.entry_plate,
+            "state": alert.entry_state,
+            "read": read.text,
+            "match": alert.match_kind,
+            "confidence": round(read.confidence, 3),
+            "reason": alert.reason,
+            "case_number": alert.case_number,
+            "vehicle": alert.vehicle,
             "instructions": alert.instructions,
-            "captured_at": read.captured_at.isoformat(), "captured_at_local": clock.local_iso(read.captured_at),
-            "camera": {"name": camera.name, "location": camera.location, "latitude": camera.latitude,
-                       "longitude": camera.longitude},
+            "captured_at": read.captured_at.isoformat(),
+            "captured_at_local": clock.local_iso(read.captured_at),
+            "camera": {
+                "name": camera.name,
+                "location": camera.location,
+                "latitude": camera.latitude,
+                "longitude": camera.longitude,
+            },
         },
     }
 
@@ -105,7 +118,7 @@ def _send_email(delivery: Delivery, alert: Alert) -> tuple[bool, int | None, str
         f"List: {doc['list']} ({doc['priority']} priority)",
         f"Reason: {doc['reason'] or '-'}; case number {doc['case_number'] or '-'}",
         f"Seen: {clock.display(alert.read.captured_at)} at {doc['camera']['name']}"
-        + (f", {doc['camera']['location']}" if doc['camera']['location'] else ""),
+        + (f", {doc['camera']['location']}" if doc["camera"]["location"] else ""),
     ]
     if doc["instructions"]:
         lines.append(f"Instructions: {doc['instructions']}")
@@ -122,8 +135,12 @@ def _post_webhook(delivery: Delivery, alert: Alert) -> tuple[bool, int | None, s
         return False, None, "refused: a covert list never delivers to a webhook"
     body = json.dumps(alert_document(alert), sort_keys=True).encode()
     timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
-               SIGNATURE_HEADER: sign(delivery.secret, timestamp, body), "User-Agent": "alpr-alerts"}
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign(delivery.secret, timestamp, body),
+        "User-Agent": "alpr-alerts",
+    }
     timeout = getattr(settings, "DELIVERY_TIMEOUT_SECONDS", 5)
     response = requests.post(delivery.url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
     ok = 200 <= response.status_code < 300
@@ -148,10 +165,17 @@ def do_deliver(delivery_id: int, alert_id: int, number: int) -> tuple[bool, bool
             retry = False  # refused by policy: another try would be refused too
         elif status is not None and 400 <= status < 500 and status not in (408, 429):
             retry = False  # the receiver refuses it
-    except Exception as exc:  # noqa: BLE001  (network, SMTP: worth another try)
+    except Exception as exc:
         ok, status, detail = False, None, f"{type(exc).__name__}: {exc}"
-    DeliveryAttempt.objects.create(delivery=delivery, alert=alert, number=number, ok=ok, status_code=status,
-                                   detail=detail[:500], duration_ms=int((time.perf_counter() - started) * 1000))
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        alert=alert,
+        number=number,
+        ok=ok,
+        status_code=status,
+        detail=detail[:500],
+        duration_ms=int((time.perf_counter() - started) * 1000),
+    )
     if not ok:
         log.warning("delivery %s of alert %s, try %s failed: %s", delivery_id, alert_id, number, detail)
     return ok, (not ok and retry)
@@ -159,7 +183,7 @@ def do_deliver(delivery_id: int, alert_id: int, number: int) -> tuple[bool, bool
 
 def backoff_seconds(retries_done: int) -> int:
     base = getattr(settings, "DELIVERY_RETRY_BASE_SECONDS", 10)
-    return min(base * 2 ** retries_done, 900)
+    return min(base * 2**retries_done, 900)
 
 
 def recent_attempts(limit: int = 100) -> QuerySet[DeliveryAttempt]:

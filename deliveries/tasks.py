@@ -4,8 +4,9 @@ from celery import shared_task
 MAX_RETRIES = 5
 
 
-@shared_task(name="deliveries.deliver", bind=True, acks_late=True, time_limit=60, soft_time_limit=50,
-             max_retries=MAX_RETRIES)
+@shared_task(
+    name="deliveries.deliver", bind=True, acks_late=True, time_limit=60, soft_time_limit=50, max_retries=MAX_RETRIES
+)
 def deliver(self, delivery_id: int, alert_id: int) -> bool:
     """Deliver one alert by one delivery (email or webhook); each try is logged, failures retried later."""
     from .services import backoff_seconds, do_deliver

@@ -22,14 +22,27 @@ def list_deliveries(request, hotlist_pk: int):
         if delivery.kind == Delivery.Kind.WEBHOOK:
             delivery.secret = new_secret()
         delivery.save()
-        do_log(request, "delivery.create", query={"list": hotlist.name, "kind": delivery.kind, "name": delivery.name,
-                                                 "recipients": delivery.addresses(), "url": delivery.url})
+        do_log(
+            request,
+            "delivery.create",
+            query={
+                "list": hotlist.name,
+                "kind": delivery.kind,
+                "name": delivery.name,
+                "recipients": delivery.addresses(),
+                "url": delivery.url,
+            },
+        )
         messages.success(request, f"{delivery} added to {hotlist.name}.")
         return redirect("deliveries:list", hotlist_pk=hotlist.pk)
     deliveries = hotlist.deliveries.all()
     attempts = DeliveryAttempt.objects.filter(delivery__hotlist=hotlist).select_related("delivery", "alert")[:50]
-    return render(request, "deliveries/list.html", {"hotlist": hotlist, "form": form, "deliveries": deliveries,
-                                                    "attempts": attempts}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "deliveries/list.html",
+        {"hotlist": hotlist, "form": form, "deliveries": deliveries, "attempts": attempts},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST

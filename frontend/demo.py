@@ -55,8 +55,9 @@ def do_demo_setup() -> DemoSetup:
         passwords[username] = password
     camera = Camera.objects.filter(name=DEMO_CAMERA).first()
     if camera is None:
-        camera, token = do_create_camera(name=DEMO_CAMERA, region="us", location="Main St & 5th Ave",
-                                         latitude=40.7128, longitude=-74.0060)
+        camera, token = do_create_camera(
+            name=DEMO_CAMERA, region="us", location="Main St & 5th Ave", latitude=40.7128, longitude=-74.0060
+        )
     else:
         token = do_rotate_token(camera)
         Camera.objects.filter(pk=camera.pk).update(enabled=True)
@@ -64,9 +65,17 @@ def do_demo_setup() -> DemoSetup:
     reasons = ["Stolen vehicle", "Wanted person", "Stolen plate", "Amber alert"]
     plates = hot_plates()
     for i, plate in enumerate(plates):
-        Entry.objects.update_or_create(hotlist=hotlist, plate=plate, state="NY", defaults={
-            "plate_raw": plate, "reason": reasons[i % len(reasons)], "case_number": f"DEMO-{2600 + i}",
-            "notes": "Rendered demo vehicle"})
+        Entry.objects.update_or_create(
+            hotlist=hotlist,
+            plate=plate,
+            state="NY",
+            defaults={
+                "plate_raw": plate,
+                "reason": reasons[i % len(reasons)],
+                "case_number": f"DEMO-{2600 + i}",
+                "notes": "Rendered demo vehicle",
+            },
+        )
     return DemoSetup(passwords=passwords, token=token, hot_plates=plates)
 
 
@@ -81,8 +90,9 @@ def plate_for_frame(n: int, plates: list[str], rng: random.Random, hot_every: in
     return random_plate_text(rng.randrange(1, 10**6))
 
 
-def feed(base_url: str, token: str, *, frames: int | None, interval: float, hot_every: int = 3,
-         log=print, seed: int = 0) -> int:
+def feed(
+    base_url: str, token: str, *, frames: int | None, interval: float, hot_every: int = 3, log=print, seed: int = 0
+) -> int:
     """Render scenes and POST them to /api/frames/ like a camera would. Returns frames accepted."""
     import cv2
 
@@ -100,16 +110,22 @@ def feed(base_url: str, token: str, *, frames: int | None, interval: float, hot_
         assert ok
         started = time.monotonic()
         try:
-            response = session.post(f"{base_url}/api/frames/", headers={"Authorization": f"Token {token}"},
-                                    files={"image": ("frame.jpg", buf.tobytes(), "image/jpeg")}, timeout=60)
+            response = session.post(
+                f"{base_url}/api/frames/",
+                headers={"Authorization": f"Token {token}"},
+                files={"image": ("frame.jpg", buf.tobytes(), "image/jpeg")},
+                timeout=60,
+            )
             status = response.status_code
         except requests.RequestException as exc:
             log(f"feed: frame {n} with plate {plate}: {exc}")
             status = None
         if status == 202:
             sent += 1
-            log(f"feed: frame {n} with plate {plate} -> 202 frame {response.json()['frame']} "
-                f"({(time.monotonic() - started) * 1000:.0f} ms){'  [on the demo hotlist]' if plate in plates else ''}")
+            log(
+                f"feed: frame {n} with plate {plate} -> 202 frame {response.json()['frame']} "
+                f"({(time.monotonic() - started) * 1000:.0f} ms){'  [on the demo hotlist]' if plate in plates else ''}"
+            )
         elif status is not None:
             log(f"feed: frame {n} with plate {plate} -> {status} {response.text[:200]}")
         n += 1

@@ -133,23 +133,47 @@ import gc
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import repeat
 from operator import gt, itemgetter
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .importing import (EARLIEST_DATE, ENTERED_FUTURE_SLACK, FORMATS, JUNK_PLATES, LATEST_DATE, MAX_PLATE_LEN, EntryRow,
-                        ImportFailed, ParseResult, RowError, check_plate, check_state, prepare_text)
+from .importing import (
+    EARLIEST_DATE,
+    ENTERED_FUTURE_SLACK,
+    FORMATS,
+    JUNK_PLATES,
+    LATEST_DATE,
+    MAX_PLATE_LEN,
+    EntryRow,
+    ImportFailed,
+    ParseResult,
+    RowError,
+    check_plate,
+    check_state,
+    prepare_text,
+)
 
 if TYPE_CHECKING:
     from _csv import Reader
 
-__all__ = ["CATEGORY_CODES", "CSV_ALIASES", "CSV_FIELDS", "EXAMPLES", "FL_FIELDS", "FORMATS", "NCIC_LAYOUT",
-           "TX_TCIC_FIELDS", "detect_format", "parse_date", "parse_text"]
+__all__ = [
+    "CATEGORY_CODES",
+    "CSV_ALIASES",
+    "CSV_FIELDS",
+    "EXAMPLES",
+    "FL_FIELDS",
+    "FORMATS",
+    "NCIC_LAYOUT",
+    "TX_TCIC_FIELDS",
+    "detect_format",
+    "parse_date",
+    "parse_text",
+]
 
 CATEGORY_CODES = {
     "V": "stolen vehicle",
@@ -187,15 +211,48 @@ NCIC_LAYOUT: tuple[tuple[str, int, int | None], ...] = (
 NCIC_MIN_CHARS = 39
 
 TX_TCIC_FIELDS = ("plate", "state", "plate_year", "plate_type", "code", "nic", "ori", "entered")
-FL_FIELDS = ("code", "plate", "state", "plate_year", "vehicle_year", "make", "model", "colour", "nic", "ori",
-             "case_number", "entered", "expires", "vin", "notes")
+FL_FIELDS = (
+    "code",
+    "plate",
+    "state",
+    "plate_year",
+    "vehicle_year",
+    "make",
+    "model",
+    "colour",
+    "nic",
+    "ori",
+    "case_number",
+    "entered",
+    "expires",
+    "vin",
+    "notes",
+)
 FL_MIN_FIELDS = 10
 
-CSV_FIELDS = ("plate", "state", "reason", "code", "case_number", "nic", "ori", "vin", "make", "model", "colour",
-              "vehicle_year", "plate_year", "plate_type", "notes", "entered", "expires", "action")
+CSV_FIELDS = (
+    "plate",
+    "state",
+    "reason",
+    "code",
+    "case_number",
+    "nic",
+    "ori",
+    "vin",
+    "make",
+    "model",
+    "colour",
+    "vehicle_year",
+    "plate_year",
+    "plate_type",
+    "notes",
+    "entered",
+    "expires",
+    "action",
+)
 _ALIAS_LISTS = {
     "plate": "plate lic license licence license_plate licence_plate plate_number plate_no plate_num license_number "
-             "lic_number tag tag_number registration reg vrm lpn",
+    "lic_number tag tag_number registration reg vrm lpn",
     "state": "state lis plate_state license_state licence_state reg_state issuing_state jurisdiction province",
     "reason": "reason category alert_reason alert_type list_reason",
     "code": "code list_code category_code file_code ncic_code",
@@ -224,29 +281,64 @@ EXAMPLES = {
     "ncic": "VV123456789TX2270100240315 ABC1234   TX20252019TOYTCAMBLKPC4T1BF1FK5CU00000124-0001234          251231 LAST SEEN I-35\n",
     "tx_tcic": "ABC1234,TX,2025,PC,V,V123456789,TX2270100,03/15/2024\n",
     "fl": "V;BCD234;FL;2025;2019;TOYT;CAM;BLK;V987654321;FL0130000;24-001234;2024-03-15;2024-12-31;"
-          "4T1B11HK5KU000001;seen near I-95\n",
+    "4T1B11HK5KU000001;seen near I-95\n",
     "plain": "# stolen, from the morning briefing\nABC 123\nS*K3?7   # witness partial\n",
 }
 
 # Longest accepted value per field (longer is a row error).
-LIMITS = {"plate": 200, "state": 8, "reason": 100, "code": 10, "case_number": 50, "notes": 2000, "nic": 20,
-          "ori": 20, "vin": 20, "make": 30, "model": 30, "colour": 20, "vehicle_year": 10, "plate_year": 10,
-          "plate_type": 4, "entered": 40, "expires": 40, "action": 10}
+LIMITS = {
+    "plate": 200,
+    "state": 8,
+    "reason": 100,
+    "code": 10,
+    "case_number": 50,
+    "notes": 2000,
+    "nic": 20,
+    "ori": 20,
+    "vin": 20,
+    "make": 30,
+    "model": 30,
+    "colour": 20,
+    "vehicle_year": 10,
+    "plate_year": 10,
+    "plate_type": 4,
+    "entered": 40,
+    "expires": 40,
+    "action": 10,
+}
 _UPPER = ("state", "nic", "ori", "vin", "plate_type")
-_MERGE_FIELDS = ("reason", "case_number", "notes", "expires_at", "category", "nic", "ori", "vin", "make", "model",
-                 "colour", "vehicle_year", "plate_year", "plate_type", "entered_at")
+_MERGE_FIELDS = (
+    "reason",
+    "case_number",
+    "notes",
+    "expires_at",
+    "category",
+    "nic",
+    "ori",
+    "vin",
+    "make",
+    "model",
+    "colour",
+    "vehicle_year",
+    "plate_year",
+    "plate_type",
+    "entered_at",
+)
 
 _HEADER_JUNK = re.compile(r"[^a-z0-9]+")
 _WORD = re.compile(r"[a-z_][a-z0-9_]*\Z")
 _FORMULA_FIRST = frozenset("=+-@")
 _FORMULA_PREFIXES = repeat(("=", "+", "-", "@"))
-_FORMULA = re.compile(r"""
+_FORMULA = re.compile(
+    r"""
     =                                          # '=' always starts a formula
   | [+\-@] (?: [A-Za-z_({$"'=+\-@]             # glued to a name, bracket, quote or operator: -SUM(  @cmd  +A1  --x
            | \s*[A-Za-z_][\w.]*\s*[(|!]        # a function call, DDE or sheet reference: - cmd|' /C calc'!A0
            | \s*[\d.,]+\s*[-+*/^&|(%<>=:]      # a number then an operator: -2+3+cmd|...  +1-555-0100
            )
-""", re.X)
+""",
+    re.X,
+)
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -300,8 +392,10 @@ _DATE_FORMS = "YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD or an ISO date-time"
 def date_problem(name: str, raw: str, value: datetime, now: datetime) -> str | None:
     """Why a parsed ``entered``/``expires`` date is implausible, or None (see EARLIEST_DATE, LATEST_DATE)."""
     if not EARLIEST_DATE <= value < LATEST_DATE:
-        return (f"{name} {raw!r} is outside the plausible range ({EARLIEST_DATE.year} to {LATEST_DATE.year - 1}); "
-                f"leave it empty if there is no date")
+        return (
+            f"{name} {raw!r} is outside the plausible range ({EARLIEST_DATE.year} to {LATEST_DATE.year - 1}); "
+            f"leave it empty if there is no date"
+        )
     if name == "entered" and value > now + ENTERED_FUTURE_SLACK:
         return f"entered {raw!r} is in the future"
     return None
@@ -326,8 +420,16 @@ class _Builder:
     ``columns``: (index in the row's values, field) for every field the format has.
     """
 
-    def __init__(self, result: ParseResult, tz: ZoneInfo, columns: list[tuple[int, str]], *, wildcards: bool,
-                 code_required: bool, yymmdd: bool = False):
+    def __init__(
+        self,
+        result: ParseResult,
+        tz: ZoneInfo,
+        columns: list[tuple[int, str]],
+        *,
+        wildcards: bool,
+        code_required: bool,
+        yymmdd: bool = False,
+    ):
         self.result = result
         self.errors = result.errors
         self.rows = result.rows
@@ -353,8 +455,9 @@ class _Builder:
         before = len(errors)
         # The checks run in C over the whole row (map/any); only a row that fails one is looked at field by field.
         values = list(map(str.strip, self.pick(values)))
-        if (self.formulas_possible and any(map(str.startswith, values, _FORMULA_PREFIXES))) \
-                or any(map(gt, map(len, values), self.limits)):
+        if (self.formulas_possible and any(map(str.startswith, values, _FORMULA_PREFIXES))) or any(
+            map(gt, map(len, values), self.limits)
+        ):
             for name, limit, value in zip(self.names, self.limits, values):
                 if value[:1] in _FORMULA_FIRST and _FORMULA.match(value):
                     errors.append(RowError(line, f"{name} looks like a spreadsheet formula ({value[:20]!r})"))
@@ -369,8 +472,12 @@ class _Builder:
             record[name] = record[name].upper()
         plate_raw = record["plate"]
         plate = plate_raw.upper()
-        if not (plate_raw.isalnum() and plate_raw.isascii() and 2 <= len(plate) <= MAX_PLATE_LEN
-                and plate not in JUNK_PLATES):  # else: the common case, checked inline for speed
+        if not (
+            plate_raw.isalnum()
+            and plate_raw.isascii()
+            and 2 <= len(plate) <= MAX_PLATE_LEN
+            and plate not in JUNK_PLATES
+        ):  # else: the common case, checked inline for speed
             plate, problem = check_plate(plate_raw, wildcards=self.wildcards)
             if problem:
                 errors.append(RowError(line, problem))
@@ -482,8 +589,9 @@ def _csv_columns(header: list[str], mapping: dict[str, str] | None) -> tuple[lis
         key = normalize_header(column)
         resolved = _resolve_field(wanted)
         if resolved is None:
-            problems.append(f"mapping {column!r} -> {wanted!r}: unknown field (fields: {', '.join(CSV_FIELDS)}, "
-                            f"or {IGNORE})")
+            problems.append(
+                f"mapping {column!r} -> {wanted!r}: unknown field (fields: {', '.join(CSV_FIELDS)}, or {IGNORE})"
+            )
         elif key not in names:
             problems.append(f"mapping names column {column!r}, which is not in the header")
         else:
@@ -504,8 +612,10 @@ def _csv_columns(header: list[str], mapping: dict[str, str] | None) -> tuple[lis
         owner[target] = header[index].strip()
         columns.append((index, target))
     if unknown:
-        problems.append(f"unknown column(s) {', '.join(unknown)}; known fields: {', '.join(CSV_FIELDS)} "
-                        f"(map a column to '{IGNORE}' to skip it)")
+        problems.append(
+            f"unknown column(s) {', '.join(unknown)}; known fields: {', '.join(CSV_FIELDS)} "
+            f"(map a column to '{IGNORE}' to skip it)"
+        )
     if "plate" not in owner and not problems:
         found = ", ".join(h.strip() for h in header if h.strip()) or "nothing"
         problems.append(f"the header must name a 'plate' column (found: {found})")
@@ -532,22 +642,19 @@ def _csv_problem(exc: csv.Error) -> str:
     if "unexpected end of data" in message:
         return "a quoted field starts on this line and its closing quote is missing (it would swallow every later row)"
     if "expected after" in message:
-        return (f"{message}: text follows a closing quote; quote the whole field and double the quotes inside "
-                f"it (\"\")")
+        return f'{message}: text follows a closing quote; quote the whole field and double the quotes inside it ("")'
     return message
 
 
 def _swallowed_rows(values: list[str], looks_like_row: Callable[[str], bool]) -> bool:
     """Whether a record spanning several lines holds, after its first line, two or more lines that look
     like whole rows of their own: the sign of a quote left open and closed rows later by another."""
-    for value in values:
-        if "\n" in value and sum(map(looks_like_row, value.split("\n")[1:])) >= 2:
-            return True
-    return False
+    return any("\n" in value and sum(map(looks_like_row, value.split("\n")[1:])) >= 2 for value in values)
 
 
 def _row_like(delimiter: str, width: int, plate_index: int) -> Callable[[str], bool]:
     """A line with exactly a row's fields and a plate-like value (2-10 letters or digits) in the plate column."""
+
     def looks_like_row(line: str) -> bool:
         if line.count(delimiter) != width - 1:
             return False
@@ -557,8 +664,9 @@ def _row_like(delimiter: str, width: int, plate_index: int) -> Callable[[str], b
     return looks_like_row
 
 
-def _records(reader: Reader, errors: list[RowError], what: str,
-             looks_like_row: Callable[[str], bool] | None = None) -> Iterator[tuple[int, list[str]]]:
+def _records(
+    reader: Reader, errors: list[RowError], what: str, looks_like_row: Callable[[str], bool] | None = None
+) -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, values) for each record of a csv.reader; a malformed
     record ends the file with a row error (the csv module cannot resynchronise after one). A record
     whose quoted field runs over lines that look like rows of their own is a row error too."""
@@ -572,9 +680,14 @@ def _records(reader: Reader, errors: list[RowError], what: str,
             errors.append(RowError(start + 1, f"{what}: {_csv_problem(exc)}"))
             return
         if looks_like_row is not None and reader.line_num - start > 2 and _swallowed_rows(values, looks_like_row):
-            errors.append(RowError(start + 1, f"{what}: a quoted field starts on this line and runs to line "
-                                              f"{reader.line_num} over what look like whole rows; is a closing "
-                                              f"quote missing?"))
+            errors.append(
+                RowError(
+                    start + 1,
+                    f"{what}: a quoted field starts on this line and runs to line "
+                    f"{reader.line_num} over what look like whole rows; is a closing "
+                    f"quote missing?",
+                )
+            )
         else:
             yield start + 1, values
         start = reader.line_num
@@ -613,8 +726,9 @@ def _parse_csv(text: str, result: ParseResult, tz: ZoneInfo, mapping: dict[str, 
         add(line, values)
 
 
-def _parse_delimited(text: str, result: ParseResult, tz: ZoneInfo, *, delimiter: str, fields: tuple[str, ...],
-                     minimum: int) -> None:
+def _parse_delimited(
+    text: str, result: ParseResult, tz: ZoneInfo, *, delimiter: str, fields: tuple[str, ...], minimum: int
+) -> None:
     builder = _Builder(result, tz, list(enumerate(fields)), wildcards=False, code_required=True)
     builder.formulas_possible = _formulas_possible(text, delimiter)
     add = builder.add
@@ -637,8 +751,14 @@ def _parse_delimited(text: str, result: ParseResult, tz: ZoneInfo, *, delimiter:
 
 
 def _parse_ncic(text: str, result: ParseResult, tz: ZoneInfo) -> None:
-    add = _Builder(result, tz, [(i, name) for i, (name, _, _) in enumerate(NCIC_LAYOUT)], wildcards=False,
-                   code_required=True, yymmdd=True).add
+    add = _Builder(
+        result,
+        tz,
+        [(i, name) for i, (name, _, _) in enumerate(NCIC_LAYOUT)],
+        wildcards=False,
+        code_required=True,
+        yymmdd=True,
+    ).add
     slices = [slice(a, b) for _, a, b in NCIC_LAYOUT]
     errors = result.errors
     for number, line in enumerate(text.split("\n"), start=1):
@@ -646,16 +766,22 @@ def _parse_ncic(text: str, result: ParseResult, tz: ZoneInfo) -> None:
         if not line:
             continue
         if len(line) < NCIC_MIN_CHARS:
-            errors.append(RowError(number, f"line has {len(line)} characters; an NCIC record needs at least "
-                                           f"{NCIC_MIN_CHARS} (code, NIC, ORI, date, plate at 27-37, state at 37-39)"))
+            errors.append(
+                RowError(
+                    number,
+                    f"line has {len(line)} characters; an NCIC record needs at least "
+                    f"{NCIC_MIN_CHARS} (code, NIC, ORI, date, plate at 27-37, state at 37-39)",
+                )
+            )
             continue
         if "\t" in line:
             errors.append(RowError(number, "line holds a tab; fixed-width records must be padded with spaces"))
             continue
         state = line[37:39]
         if not (state.isalpha() and state.isascii()):
-            errors.append(RowError(number, f"state {state!r} at columns 37-39 is not two letters "
-                                           f"(is the layout shifted?)"))
+            errors.append(
+                RowError(number, f"state {state!r} at columns 37-39 is not two letters (is the layout shifted?)")
+            )
             continue
         add(number, [line[cut] for cut in slices])
 
@@ -664,23 +790,26 @@ def _parse_plain(text: str, result: ParseResult, tz: ZoneInfo) -> None:
     add = _Builder(result, tz, [(0, "plate")], wildcards=True, code_required=False).add
     for number, line in enumerate(text.split("\n"), start=1):
         if "#" in line:
-            line = line[:line.index("#")]
+            line = line[: line.index("#")]
         if not line.strip():
             continue
         if any(d in line for d in _DELIMITERS):
             delimiter = next(d for d in _DELIMITERS if d in line)
-            result.errors.append(RowError(number, f"line holds {delimiter!r}: one plate per line expected "
-                                                  f"(is this another format?)"))
+            result.errors.append(
+                RowError(number, f"line holds {delimiter!r}: one plate per line expected (is this another format?)")
+            )
             continue
         add(number, [line])
 
 
 _PARSERS: dict[str, Callable[..., None]] = {
     "ncic": _parse_ncic,
-    "tx_tcic": lambda text, result, tz: _parse_delimited(text, result, tz, delimiter=",", fields=TX_TCIC_FIELDS,
-                                                         minimum=len(TX_TCIC_FIELDS)),
-    "fl": lambda text, result, tz: _parse_delimited(text, result, tz, delimiter=";", fields=FL_FIELDS,
-                                                    minimum=FL_MIN_FIELDS),
+    "tx_tcic": lambda text, result, tz: _parse_delimited(
+        text, result, tz, delimiter=",", fields=TX_TCIC_FIELDS, minimum=len(TX_TCIC_FIELDS)
+    ),
+    "fl": lambda text, result, tz: _parse_delimited(
+        text, result, tz, delimiter=";", fields=FL_FIELDS, minimum=FL_MIN_FIELDS
+    ),
     "plain": _parse_plain,
 }
 
@@ -701,8 +830,12 @@ def _is_header(line: str, mapping: dict[str, str] | None) -> bool:
     if any(CSV_ALIASES.get(c) == "plate" or c in mapped for c in cells):
         return True
     named = [c for c in cells if c]
-    return bool(named) and all(_WORD.match(c) for c in named) and any(c in CSV_ALIASES for c in named) \
+    return (
+        bool(named)
+        and all(_WORD.match(c) for c in named)
+        and any(c in CSV_ALIASES for c in named)
         and (len(named) > 1 or named[0] not in CATEGORY_CODES)
+    )
 
 
 def _vote(line: str) -> str | None:
@@ -739,8 +872,10 @@ def detect_format(text: str, *, mapping: dict[str, str] | None = None) -> str:
     votes = [_vote(line) for line in sample]
     counted = Counter(v for v in votes if v)
     if not counted:
-        raise _fail(f"could not recognise the file's format (first line: {sample[0][:60]!r}); choose one of "
-                    f"{', '.join(FORMATS)} explicitly")
+        raise _fail(
+            f"could not recognise the file's format (first line: {sample[0][:60]!r}); choose one of "
+            f"{', '.join(FORMATS)} explicitly"
+        )
     top = max(counted.values())
     winners = [v for v in votes if v and counted[v] == top]
     return votes[0] if votes[0] in winners else winners[0]
@@ -749,8 +884,9 @@ def detect_format(text: str, *, mapping: dict[str, str] | None = None) -> str:
 # --- entry point ------------------------------------------------------------------------------
 
 
-def parse_text(text: str, *, fmt: str | None = None, mapping: dict[str, str] | None = None,
-               tz: ZoneInfo | None = None) -> ParseResult:
+def parse_text(
+    text: str, *, fmt: str | None = None, mapping: dict[str, str] | None = None, tz: ZoneInfo | None = None
+) -> ParseResult:
     """Parse decoded text (see :func:`hotlist.importing.parse_bytes`)."""
     tz = tz or ZoneInfo("UTC")
     if fmt is not None and fmt not in FORMATS:

@@ -7,30 +7,52 @@ from .models import Hotlist
 from .services import IMPORT_MODES
 
 #: Human names of the file formats (hotlist/importing.py FORMATS) and the import modes.
-FORMAT_NAMES = {"csv": "CSV with a header row", "ncic": "NCIC fixed width", "tx_tcic": "Texas TCIC (8-column CSV)",
-                "fl": "Florida (semicolon layout)", "plain": "One plate per line"}
-MODE_NAMES = {"replace": "Replace: the list becomes the file", "append": "Append: add and update",
-              "delta": "Delta: add and remove as the file's action column says"}
+FORMAT_NAMES = {
+    "csv": "CSV with a header row",
+    "ncic": "NCIC fixed width",
+    "tx_tcic": "Texas TCIC (8-column CSV)",
+    "fl": "Florida (semicolon layout)",
+    "plain": "One plate per line",
+}
+MODE_NAMES = {
+    "replace": "Replace: the list becomes the file",
+    "append": "Append: add and update",
+    "delta": "Delta: add and remove as the file's action column says",
+}
 
 
 class UploadForm(forms.Form):
-    hotlist = forms.ModelChoiceField(queryset=Hotlist.objects.all(), required=False, label="List",
-                                     empty_label="(a new list, named below)")
-    list_name = forms.CharField(max_length=100, required=False, label="New list named",
-                                help_text="Only to create a list; a name already in use is refused, so a typo "
-                                          "cannot make a second list.")
-    file = forms.FileField(help_text="CSV with a header, NCIC fixed width, Texas TCIC, Florida semicolon layout, "
-                                     "or one plate per line. UTF-8.")
-    format = forms.ChoiceField(required=False, choices=[], help_text="Leave on 'Detect from the file' unless detection picks wrong.")
-    mode = forms.ChoiceField(choices=[(m, MODE_NAMES.get(m, m)) for m in IMPORT_MODES], initial="replace",
-                             help_text="replace: the list becomes the file; append: add and update; "
-                                       "delta: add, update and remove to match the file.")
+    hotlist = forms.ModelChoiceField(
+        queryset=Hotlist.objects.all(), required=False, label="List", empty_label="(a new list, named below)"
+    )
+    list_name = forms.CharField(
+        max_length=100,
+        required=False,
+        label="New list named",
+        help_text="Only to create a list; a name already in use is refused, so a typo cannot make a second list.",
+    )
+    file = forms.FileField(
+        help_text="CSV with a header, NCIC fixed width, Texas TCIC, Florida semicolon layout, "
+        "or one plate per line. UTF-8."
+    )
+    format = forms.ChoiceField(
+        required=False, choices=[], help_text="Leave on 'Detect from the file' unless detection picks wrong."
+    )
+    mode = forms.ChoiceField(
+        choices=[(m, MODE_NAMES.get(m, m)) for m in IMPORT_MODES],
+        initial="replace",
+        help_text="replace: the list becomes the file; append: add and update; "
+        "delta: add, update and remove to match the file.",
+    )
 
     def __init__(self, *args, **kwargs):
         from .importing import FORMATS
 
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["format"]).choices = [("", "Detect from the file"), *[(f, FORMAT_NAMES.get(f, f)) for f in FORMATS]]
+        cast(forms.ChoiceField, self.fields["format"]).choices = [
+            ("", "Detect from the file"),
+            *[(f, FORMAT_NAMES.get(f, f)) for f in FORMATS],
+        ]
 
     def clean(self):
         super().clean()
@@ -60,23 +82,42 @@ class UploadForm(forms.Form):
 class HotlistSettingsForm(forms.ModelForm):
     class Meta:
         model = Hotlist
-        fields = ["description", "instructions", "active", "match_mode", "lookalike_budget", "lookalike_min_length", "edit_budget",
-                  "edit_min_length", "priority", "colour",
-                  "sound", "covert", "visible_to", "active_from", "active_until", "expires_at", "refresh_hours",
-                  "history_days"]
-        widgets = {"colour": forms.TextInput(attrs={"type": "color"}),
-                   "instructions": forms.Textarea(attrs={"rows": 2}),
-                   "active_from": forms.TimeInput(attrs={"type": "time"}),
-                   "active_until": forms.TimeInput(attrs={"type": "time"}),
-                   "expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+        fields = [
+            "description",
+            "instructions",
+            "active",
+            "match_mode",
+            "lookalike_budget",
+            "lookalike_min_length",
+            "edit_budget",
+            "edit_min_length",
+            "priority",
+            "colour",
+            "sound",
+            "covert",
+            "visible_to",
+            "active_from",
+            "active_until",
+            "expires_at",
+            "refresh_hours",
+            "history_days",
+        ]
+        widgets = {
+            "colour": forms.TextInput(attrs={"type": "color"}),
+            "instructions": forms.Textarea(attrs={"rows": 2}),
+            "active_from": forms.TimeInput(attrs={"type": "time"}),
+            "active_until": forms.TimeInput(attrs={"type": "time"}),
+            "expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
 
     def clean_expires_at(self):
         from .importing import EARLIEST_DATE, LATEST_DATE
 
         expires = self.cleaned_data.get("expires_at")
         if expires is not None and not EARLIEST_DATE <= expires < LATEST_DATE:
-            raise forms.ValidationError(f"Give a date between {EARLIEST_DATE.year} and {LATEST_DATE.year - 1}, "
-                                        f"or leave it empty.")
+            raise forms.ValidationError(
+                f"Give a date between {EARLIEST_DATE.year} and {LATEST_DATE.year - 1}, or leave it empty."
+            )
         return expires
 
     def clean(self):
@@ -134,9 +175,12 @@ class BoloForm(forms.Form):
 
 
 class ChangeReasonMixin(forms.Form):
-    change_reason = forms.CharField(label="Reason for the change", max_length=500,
-                                    widget=forms.Textarea(attrs={"rows": 2}),
-                                    help_text="Required; kept in the audit log.")
+    change_reason = forms.CharField(
+        label="Reason for the change",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required; kept in the audit log.",
+    )
 
     def clean_change_reason(self):
         reason = self.cleaned_data["change_reason"].strip()
@@ -152,10 +196,22 @@ class EntryForm(ChangeReasonMixin, forms.ModelForm):
         from .models import Entry
 
         model = Entry
-        fields = ["plate", "state", "reason", "case_number", "make", "model", "colour", "vehicle_year", "expires_at",
-                  "notes"]
-        widgets = {"expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-                   "notes": forms.Textarea(attrs={"rows": 2})}
+        fields = [
+            "plate",
+            "state",
+            "reason",
+            "case_number",
+            "make",
+            "model",
+            "colour",
+            "vehicle_year",
+            "expires_at",
+            "notes",
+        ]
+        widgets = {
+            "expires_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
 
     field_order = [*Meta.fields, "change_reason"]
 
@@ -175,8 +231,12 @@ class EntryForm(ChangeReasonMixin, forms.ModelForm):
         data = self.cleaned_data
         from .models import Entry
 
-        if data.get("plate") and Entry.objects.filter(hotlist=self.instance.hotlist, plate=data["plate"],
-                                                      state=data.get("state", "")).exclude(pk=self.instance.pk).exists():
+        if (
+            data.get("plate")
+            and Entry.objects.filter(hotlist=self.instance.hotlist, plate=data["plate"], state=data.get("state", ""))
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
             raise forms.ValidationError("The list already has an entry with this plate and state.")
         return data
 
@@ -188,8 +248,9 @@ class DeleteForm(ChangeReasonMixin):
         super().__init__(*args, **kwargs)
         self.confirm_name = confirm_name
         if confirm_name is not None:
-            self.fields["confirm"] = forms.CharField(label=f"Type the list's name ({confirm_name}) to confirm",
-                                                     max_length=100)
+            self.fields["confirm"] = forms.CharField(
+                label=f"Type the list's name ({confirm_name}) to confirm", max_length=100
+            )
 
     def clean_confirm(self):
         value = self.cleaned_data["confirm"].strip()

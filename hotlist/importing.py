@@ -75,14 +75,27 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import IO, Iterable
+from typing import IO
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "FORMATS", "EntryRow", "ImportFailed", "ParseResult", "RowError", "check_plate", "check_state", "decode_upload",
-    "detect_format", "normalize_plate", "parse_bytes", "parse_csv", "parse_csv_bytes", "parse_expiry",
+    "FORMATS",
+    "EntryRow",
+    "ImportFailed",
+    "ParseResult",
+    "RowError",
+    "check_plate",
+    "check_state",
+    "decode_upload",
+    "detect_format",
+    "normalize_plate",
+    "parse_bytes",
+    "parse_csv",
+    "parse_csv_bytes",
+    "parse_expiry",
 ]
 
 #: Format names accepted by ``parse_bytes(fmt=...)`` (for UIs and ``--format``).
@@ -196,8 +209,10 @@ def check_plate(raw: str, *, wildcards: bool = False) -> tuple[str, str | None]:
             return "", f"plate {raw.strip()!r} has characters other than A-Z and 0-9 ({foreign!r}); transliterate them"
         marks = _marks(raw)
         if marks:
-            return "", (f"plate {raw.strip()!r} has accents or other combining marks ({marks}); removing them would "
-                        f"make another plate, so write the plate in A-Z and 0-9")
+            return "", (
+                f"plate {raw.strip()!r} has accents or other combining marks ({marks}); removing them would "
+                f"make another plate, so write the plate in A-Z and 0-9"
+            )
     upper = raw.upper()
     if wildcards and ("*" in raw or "?" in raw):
         pattern = _STARS.sub("*", _WILD_JUNK.sub("", upper))
@@ -280,16 +295,20 @@ def decode_upload(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start:exc.start + 1]
+        bad = data[exc.start : exc.start + 1]
         hint = ""
         try:
-            snippet = data[max(0, exc.start - 10):exc.start + 10].decode("cp1252")
-            hint = (f"; it looks like Latin-1/Windows-1252 (byte 0x{bad.hex().upper()} would be "
-                    f"{bad.decode('cp1252')!r}, in {snippet.strip()!r})")
+            snippet = data[max(0, exc.start - 10) : exc.start + 10].decode("cp1252")
+            hint = (
+                f"; it looks like Latin-1/Windows-1252 (byte 0x{bad.hex().upper()} would be "
+                f"{bad.decode('cp1252')!r}, in {snippet.strip()!r})"
+            )
         except UnicodeDecodeError:
             pass
-        raise _fail(f"the file is not UTF-8 text (byte 0x{bad.hex().upper()} at offset {exc.start}, line {line})"
-                    f"{hint}; save it as UTF-8") from exc
+        raise _fail(
+            f"the file is not UTF-8 text (byte 0x{bad.hex().upper()} at offset {exc.start}, line {line})"
+            f"{hint}; save it as UTF-8"
+        ) from exc
 
 
 def _line_of(text: str, pos: int) -> int:
@@ -308,8 +327,9 @@ def prepare_text(text: str, result: ParseResult) -> str:
         if len(hits) > MAX_CONTROL_CHARS:
             raise _fail(f"the file contains {len(hits)} control characters; it does not look like a text hotlist")
         for match in _CONTROL.finditer(text):
-            bad.setdefault(_line_of(text, match.start()),
-                           f"line contains the control character U+{ord(match.group()):04X}")
+            bad.setdefault(
+                _line_of(text, match.start()), f"line contains the control character U+{ord(match.group()):04X}"
+            )
     lines = text.split("\n")
     if len(text) > MAX_LINE_CHARS:
         for number, line in enumerate(lines, start=1):
@@ -333,8 +353,9 @@ def detect_format(text: str, *, mapping: dict[str, str] | None = None) -> str:
     return detect(text, mapping=mapping)
 
 
-def parse_bytes(data: bytes, *, fmt: str | None = None, mapping: dict[str, str] | None = None,
-                tz: ZoneInfo | None = None) -> ParseResult:
+def parse_bytes(
+    data: bytes, *, fmt: str | None = None, mapping: dict[str, str] | None = None, tz: ZoneInfo | None = None
+) -> ParseResult:
     """Parse an uploaded hotlist file; ``fmt`` overrides detection, ``mapping`` maps CSV columns to fields.
 
     Returns every row error in ``errors``; raises :class:`ImportFailed` only for whole-file problems.
@@ -349,8 +370,9 @@ def parse_csv_bytes(data: bytes, *, tz: ZoneInfo | None = None, mapping: dict[st
     return parse_bytes(data, fmt="csv", mapping=mapping, tz=tz)
 
 
-def parse_csv(stream: IO[str] | Iterable[str], *, tz: ZoneInfo | None = None,
-              mapping: dict[str, str] | None = None) -> ParseResult:
+def parse_csv(
+    stream: IO[str] | Iterable[str], *, tz: ZoneInfo | None = None, mapping: dict[str, str] | None = None
+) -> ParseResult:
     """CSV with a header row from text (a file opened with ``newline=""``, or lines)."""
     from .formats import parse_text
 

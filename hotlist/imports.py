@@ -34,8 +34,16 @@ class ImportOutcome:
     needs_confirmation: bool = False  # it would remove more entries than allowed; nothing was written
 
 
-def run_import(list_name: str, data: bytes, *, mode: str, fmt: str | None = None, mapping: dict | None = None,
-               progress: Progress | None = None, max_removals: int | None = None) -> ImportOutcome:
+def run_import(
+    list_name: str,
+    data: bytes,
+    *,
+    mode: str,
+    fmt: str | None = None,
+    mapping: dict | None = None,
+    progress: Progress | None = None,
+    max_removals: int | None = None,
+) -> ImportOutcome:
     """Parse, check and write a list file. With ``max_removals``, an import that would remove more
     entries writes nothing and comes back with ``needs_confirmation`` and its counts."""
     progress = progress or (lambda phase, done, total: None)
@@ -47,15 +55,22 @@ def run_import(list_name: str, data: bytes, *, mode: str, fmt: str | None = None
     if result.errors:
         return ImportOutcome(ok=False, format=result.format, errors=list(result.errors), duplicates=result.duplicates)
     if not result.rows and mode == "replace":
-        return ImportOutcome(ok=False, format=result.format,
-                             errors=[RowError(0, "the file has no entries; refusing to empty the list")])
+        return ImportOutcome(
+            ok=False, format=result.format, errors=[RowError(0, "the file has no entries; refusing to empty the list")]
+        )
     hotlist, _ = Hotlist.objects.get_or_create(name=list_name.strip())
     started = timezone.now()
     try:
         counts = do_import_entries(hotlist, result.rows, mode=mode, progress=progress, max_removals=max_removals)
     except RemovalsNotConfirmed as exc:
-        return ImportOutcome(ok=False, format=result.format, counts=exc.counts, duplicates=result.duplicates,
-                             hotlist=hotlist, needs_confirmation=True)
+        return ImportOutcome(
+            ok=False,
+            format=result.format,
+            counts=exc.counts,
+            duplicates=result.duplicates,
+            hotlist=hotlist,
+            needs_confirmation=True,
+        )
     if counts["added"]:
         from .tasks import check_history
 
@@ -73,7 +88,9 @@ def job_progress(job_id: int) -> dict:
 
 
 def do_run_import_job(job_id: int) -> None:
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(status=ImportJob.Status.RUNNING)
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING
+    )
     if not claimed:
         return
     job = ImportJob.objects.get(pk=job_id)
@@ -84,11 +101,21 @@ def do_run_import_job(job_id: int) -> None:
     try:
         with job.file.open("rb") as fh:
             data = fh.read()
-        outcome = run_import(job.hotlist_name, data, mode=job.mode, fmt=job.requested_format or None,
-                             progress=progress, max_removals=job.confirmed_removals)
+        outcome = run_import(
+            job.hotlist_name,
+            data,
+            mode=job.mode,
+            fmt=job.requested_format or None,
+            progress=progress,
+            max_removals=job.confirmed_removals,
+        )
     except Exception as exc:
-        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(),
-                                                   errors=[[0, f"internal error: {exc}"]], error_count=1)
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            finished_at=timezone.now(),
+            errors=[[0, f"internal error: {exc}"]],
+            error_count=1,
+        )
         raise
     job.detected_format = outcome.format
     job.finished_at = timezone.now()
@@ -109,9 +136,20 @@ def do_run_import_job(job_id: int) -> None:
         job.error_count = len(outcome.errors)
         action = "hotlist.import_rejected"
     job.save(update_fields=["detected_format", "finished_at", "status", "hotlist", "counts", "errors", "error_count"])
-    do_log(None, action, username=job.created_by.get_username() if job.created_by is not None else "",
-           query={"list": job.hotlist_name, "file": job.original_name, "mode": job.mode, "format": job.detected_format,
-                  "job": job.pk, **job.counts}, result_count=job.error_count or None)
+    do_log(
+        None,
+        action,
+        username=job.created_by.get_username() if job.created_by is not None else "",
+        query={
+            "list": job.hotlist_name,
+            "file": job.original_name,
+            "mode": job.mode,
+            "format": job.detected_format,
+            "job": job.pk,
+            **job.counts,
+        },
+        result_count=job.error_count or None,
+    )
 
 
 def do_confirm_import_job(job_id: int, removals: int) -> bool:
@@ -121,7 +159,8 @@ def do_confirm_import_job(job_id: int, removals: int) -> bool:
 
     with transaction.atomic():
         confirmed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.AWAITING).update(
-            status=ImportJob.Status.QUEUED, confirmed_removals=removals)
+            status=ImportJob.Status.QUEUED, confirmed_removals=removals
+        )
         if confirmed:
             run_import_job.delay_on_commit(job_id)
     return bool(confirmed)
@@ -129,5 +168,8 @@ def do_confirm_import_job(job_id: int, removals: int) -> bool:
 
 def do_cancel_import_job(job_id: int) -> bool:
     """Drop an import that was waiting for a confirmation; the list stays as it is."""
-    return bool(ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.AWAITING).update(
-        status=ImportJob.Status.CANCELLED, finished_at=timezone.now()))
+    return bool(
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.AWAITING).update(
+            status=ImportJob.Status.CANCELLED, finished_at=timezone.now()
+        )
+    )

@@ -40,8 +40,15 @@ from .models import Entry, Hotlist
 log = logging.getLogger(__name__)
 
 # What a list's matching depends on; updated_at changes with every import, BOLO and settings save.
-STATE_FIELDS = ("updated_at", "active", "match_mode", "lookalike_budget", "edit_budget", "lookalike_min_length",
-                "edit_min_length")
+STATE_FIELDS = (
+    "updated_at",
+    "active",
+    "match_mode",
+    "lookalike_budget",
+    "edit_budget",
+    "lookalike_min_length",
+    "edit_min_length",
+)
 _ACTIVE = STATE_FIELDS.index("active")
 
 
@@ -83,8 +90,11 @@ def _build(snap: Snapshot, list_ids: Iterable[int]) -> tuple[HotlistIndex | None
     policies = {pk: _policy(snap.lists[pk]) for pk in list_ids if snap.active(pk)}
     if not policies:
         return None, 0
-    rows = list(Entry.objects.filter(hotlist_id__in=list(policies)).values_list("id", "plate", "hotlist_id")
-                .iterator(chunk_size=20000))
+    rows = list(
+        Entry.objects.filter(hotlist_id__in=list(policies))
+        .values_list("id", "plate", "hotlist_id")
+        .iterator(chunk_size=20000)
+    )
     return HotlistIndex.build(rows, policies), len(rows)
 
 
@@ -96,8 +106,12 @@ def _build_base() -> _Index:
     # or its passes over them show up as multi-millisecond stalls in matching.
     gc.collect()
     gc.freeze()
-    log.info("hotlist index: %d entries in %d lists, built in %.2f s", entry_count, len(snap.lists),
-             time.perf_counter() - started)
+    log.info(
+        "hotlist index: %d entries in %d lists, built in %.2f s",
+        entry_count,
+        len(snap.lists),
+        time.perf_counter() - started,
+    )
     return _Index(snap, index)
 
 

@@ -15,36 +15,61 @@ class Hotlist(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=300, blank=True)
-    instructions = models.TextField(blank=True, max_length=1000,
-                                    help_text="What an officer should do on a hit (shown on every alert of this list).")
+    instructions = models.TextField(
+        blank=True, max_length=1000, help_text="What an officer should do on a hit (shown on every alert of this list)."
+    )
     active = models.BooleanField(default=True)
     # Defaults follow common vendor practice: one look-alike substitution, no plain edits.
     match_mode = models.CharField(max_length=10, choices=MatchMode.choices, default=MatchMode.LENIENT)
-    lookalike_budget = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(2)],
-                                                        help_text="Look-alike substitutions allowed (0-2), e.g. 8 for B.")
-    edit_budget = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(2)],
-                                                   help_text="Other differences allowed (0-2): a wrong, missing or extra character.")
+    lookalike_budget = models.PositiveSmallIntegerField(
+        default=1, validators=[MaxValueValidator(2)], help_text="Look-alike substitutions allowed (0-2), e.g. 8 for B."
+    )
+    edit_budget = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(2)],
+        help_text="Other differences allowed (0-2): a wrong, missing or extra character.",
+    )
     lookalike_min_length = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(10)],
-        help_text="Look-alikes are tolerated only on plates at least this long (0: all).")
+        default=0,
+        validators=[MaxValueValidator(10)],
+        help_text="Look-alikes are tolerated only on plates at least this long (0: all).",
+    )
     edit_min_length = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(10)],
-        help_text="Other differences are tolerated only on plates at least this long (0: all), e.g. 7.")
-    priority = models.CharField(max_length=10, choices=[("low", "low"), ("normal", "normal"), ("high", "high"),
-                                                         ("critical", "critical")], default="normal")
-    colour = models.CharField(max_length=7, default="#b3261e", help_text="Colour of this list's alerts (#rrggbb).",
-                              validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #rrggbb.")])
-    sound = models.CharField(max_length=10, choices=[("none", "none"), ("chime", "chime"), ("beep", "beep"),
-                                                     ("siren", "siren")], default="chime")
-    covert = models.BooleanField(default=False, help_text="Only admins and the users chosen below see this list and its alerts.")
+        default=0,
+        validators=[MaxValueValidator(10)],
+        help_text="Other differences are tolerated only on plates at least this long (0: all), e.g. 7.",
+    )
+    priority = models.CharField(
+        max_length=10,
+        choices=[("low", "low"), ("normal", "normal"), ("high", "high"), ("critical", "critical")],
+        default="normal",
+    )
+    colour = models.CharField(
+        max_length=7,
+        default="#b3261e",
+        help_text="Colour of this list's alerts (#rrggbb).",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #rrggbb.")],
+    )
+    sound = models.CharField(
+        max_length=10,
+        choices=[("none", "none"), ("chime", "chime"), ("beep", "beep"), ("siren", "siren")],
+        default="chime",
+    )
+    covert = models.BooleanField(
+        default=False, help_text="Only admins and the users chosen below see this list and its alerts."
+    )
     visible_to = models.ManyToManyField("auth.User", blank=True, related_name="covert_hotlists")
     active_from = models.TimeField(null=True, blank=True, help_text="Alert only from this time of day (local time)...")
     active_until = models.TimeField(null=True, blank=True, help_text="...until this time (may wrap past midnight).")
     expires_at = models.DateTimeField(null=True, blank=True, help_text="The whole list stops alerting after this.")
-    refresh_hours = models.PositiveIntegerField(default=24, help_text="Expected time between imports; older lists are "
-                                                                      "flagged as stale (0: no expectation).")
-    history_days = models.PositiveIntegerField(default=7, validators=[MaxValueValidator(365)],
-                                               help_text="New entries are checked against the reads of this many days.")
+    refresh_hours = models.PositiveIntegerField(
+        default=24, help_text="Expected time between imports; older lists are flagged as stale (0: no expectation)."
+    )
+    history_days = models.PositiveIntegerField(
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text="New entries are checked against the reads of this many days.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_imported_at = models.DateTimeField(null=True, blank=True)
@@ -80,11 +105,14 @@ class Hotlist(models.Model):
 
         if self.match_mode == self.MatchMode.EXACT:
             return MatchPolicy.exact()
+
         def budget(value: int, min_length: int):
             return ((0, 0), (min_length, value)) if min_length and value else value
 
-        return MatchPolicy.lenient(lookalike=budget(self.lookalike_budget, self.lookalike_min_length),
-                                   edits=budget(self.edit_budget, self.edit_min_length))
+        return MatchPolicy.lenient(
+            lookalike=budget(self.lookalike_budget, self.lookalike_min_length),
+            edits=budget(self.edit_budget, self.edit_min_length),
+        )
 
 
 class EntryQuerySet(models.QuerySet):
@@ -120,7 +148,9 @@ class Entry(models.Model):
 
     class Meta:
         ordering = ["plate"]
-        constraints = [models.UniqueConstraint(fields=["hotlist", "plate", "state"], name="unique_plate_state_per_list")]
+        constraints = [
+            models.UniqueConstraint(fields=["hotlist", "plate", "state"], name="unique_plate_state_per_list")
+        ]
 
     def __str__(self) -> str:
         return f"{self.plate} ({self.hotlist_id})"
@@ -146,7 +176,8 @@ class ImportJob(models.Model):
     detected_format = models.CharField(max_length=20, blank=True)
     mode = models.CharField(max_length=10, default="replace")
     confirmed_removals = models.PositiveIntegerField(
-        default=0, help_text="Removals the admin agreed to; an import that would remove more waits for a confirmation.")
+        default=0, help_text="Removals the admin agreed to; an import that would remove more waits for a confirmation."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     counts = models.JSONField(default=dict)
     errors = models.JSONField(default=list, help_text="The first row errors: [[line, message], ...]")

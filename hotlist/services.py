@@ -18,8 +18,9 @@ On PostgreSQL new rows go in with COPY (a million rows in seconds); elsewhere wi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Callable, Iterable, TypedDict
+from typing import TypedDict
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -39,8 +40,24 @@ from .tasks import check_history
 IMPORT_MODES = ("replace", "append", "delta")
 BATCH = 5000
 # Entry fields written by an import (the key is plate + state).
-DATA_FIELDS = ("plate_raw", "reason", "case_number", "notes", "expires_at", "category", "nic", "ori", "vin", "make",
-               "model", "colour", "vehicle_year", "plate_year", "plate_type", "entered_at")
+DATA_FIELDS = (
+    "plate_raw",
+    "reason",
+    "case_number",
+    "notes",
+    "expires_at",
+    "category",
+    "nic",
+    "ori",
+    "vin",
+    "make",
+    "model",
+    "colour",
+    "vehicle_year",
+    "plate_year",
+    "plate_type",
+    "entered_at",
+)
 Progress = Callable[[str, int, int], None]
 
 
@@ -71,10 +88,14 @@ def _copy_insert(hotlist_id: int, rows: list[EntryRow], progress: Progress) -> N
                         progress("writing", i, total)
     else:
         for start in range(0, total, BATCH):
-            chunk = rows[start:start + BATCH]
+            chunk = rows[start : start + BATCH]
             Entry.objects.bulk_create(
-                [Entry(hotlist_id=hotlist_id, plate=r.plate, state=r.state, **dict(zip(DATA_FIELDS, _row_values(r))))
-                 for r in chunk], batch_size=BATCH)
+                [
+                    Entry(hotlist_id=hotlist_id, plate=r.plate, state=r.state, **dict(zip(DATA_FIELDS, _row_values(r))))
+                    for r in chunk
+                ],
+                batch_size=BATCH,
+            )
             progress("writing", min(start + BATCH, total), total)
     progress("writing", total, total)
 
@@ -83,7 +104,7 @@ def _delete_entries(ids: list[int]) -> None:
     """Delete entries without Django's per-row cascade: alerts keep their copied fields and lose the link
     (alerts does that on ``entries_deleting``)."""
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
+        chunk = ids[start : start + BATCH]
         entries_deleting.send(sender=Entry, entry_ids=chunk)
         Entry.objects.filter(pk__in=chunk)._raw_delete(Entry.objects.db)
 
@@ -91,7 +112,7 @@ def _delete_entries(ids: list[int]) -> None:
 def _bulk_update(hotlist: Hotlist, changed: list[tuple[int, EntryRow]]) -> None:
     for start in range(0, len(changed), BATCH):
         objs = []
-        for pk, row in changed[start:start + BATCH]:
+        for pk, row in changed[start : start + BATCH]:
             obj = Entry(pk=pk, hotlist=hotlist, plate=row.plate, state=row.state)
             for name, value in zip(DATA_FIELDS, _row_values(row)):
                 setattr(obj, name, value)
@@ -107,8 +128,14 @@ class RemovalsNotConfirmed(Exception):
         self.counts = counts
 
 
-def do_import_entries(hotlist: Hotlist, rows: list[EntryRow], *, mode: str = "replace",
-                      progress: Progress | None = None, max_removals: int | None = None) -> dict[str, int]:
+def do_import_entries(
+    hotlist: Hotlist,
+    rows: list[EntryRow],
+    *,
+    mode: str = "replace",
+    progress: Progress | None = None,
+    max_removals: int | None = None,
+) -> dict[str, int]:
     """Write parsed (already validated) rows into ``hotlist`` in one transaction; returns counts.
 
     With ``max_removals``, an import that would remove more entries than that writes nothing and
@@ -168,8 +195,9 @@ def match_read(read: Read, also: Iterable[tuple[str, float]] = ()) -> list[tuple
     return match_candidates(candidates, at=read.captured_at)
 
 
-def do_check_history(hotlist_id: int, since: datetime | None, *, entry_ids: list[int] | None = None,
-                     max_hours: float | None = None) -> int:
+def do_check_history(
+    hotlist_id: int, since: datetime | None, *, entry_ids: list[int] | None = None, max_hours: float | None = None
+) -> int:
     """Match the list's entries created at or after ``since`` (or ``entry_ids``) against the stored reads
     of the list's history window (at most ``max_hours`` back, when given); each hit becomes a historical
     alert. Returns the number of alerts."""
@@ -225,31 +253,60 @@ def bolo_history_hours() -> float:
 def _bolo_author(hotlist: Hotlist, entry: Entry) -> int | None:
     """The id of the user whose BOLO created ``entry`` (from the audit trail), None if not made as a BOLO."""
     records = AuditLog.objects.filter(action="hotlist.bolo", query__created=True)
-    record = (records.filter(query__entry=entry.pk).order_by("-seq").first()
-              or records.filter(query__list=hotlist.name, query__plate=entry.plate, query__state=entry.state,
-                                query__entry__isnull=True, at__gte=entry.created_at).order_by("-seq").first())
+    record = (
+        records.filter(query__entry=entry.pk).order_by("-seq").first()
+        or records.filter(
+            query__list=hotlist.name,
+            query__plate=entry.plate,
+            query__state=entry.state,
+            query__entry__isnull=True,
+            at__gte=entry.created_at,
+        )
+        .order_by("-seq")
+        .first()
+    )
     return record.user_id if record is not None else None
 
 
-def do_add_bolo(user: AbstractBaseUser, *, plate: str, plate_raw: str, state: str, reason: str, case_number: str,
-                notes: str, expires: datetime) -> tuple[Entry, bool]:
+def do_add_bolo(
+    user: AbstractBaseUser,
+    *,
+    plate: str,
+    plate_raw: str,
+    state: str,
+    reason: str,
+    case_number: str,
+    notes: str,
+    expires: datetime,
+) -> tuple[Entry, bool]:
     """Add (or, for its author or an admin, change) one BOLO entry; checked against recent reads after commit.
 
     Another officer's BOLO for the same plate and state is not overwritten (BoloConflict).
     """
     state = state.strip().upper()
     with transaction.atomic():
-        hotlist, _ = Hotlist.objects.get_or_create(name=BOLO_LIST, defaults={
-            "description": "Single entries added from the dashboard", "priority": "high", "refresh_hours": 0})
+        hotlist, _ = Hotlist.objects.get_or_create(
+            name=BOLO_LIST,
+            defaults={"description": "Single entries added from the dashboard", "priority": "high", "refresh_hours": 0},
+        )
         Hotlist.objects.select_for_update().filter(pk=hotlist.pk).first()  # one BOLO change at a time
         existing = Entry.objects.filter(hotlist=hotlist, plate=plate, state=state).first()
         if existing is not None and not has_role(user, ADMIN) and _bolo_author(hotlist, existing) != user.pk:
-            raise BoloConflict(f"{plate} is already on the BOLO list; only the officer who entered it or an admin "
-                               "can change it.")
+            raise BoloConflict(
+                f"{plate} is already on the BOLO list; only the officer who entered it or an admin can change it."
+            )
         entry, created = Entry.objects.update_or_create(
-            hotlist=hotlist, plate=plate, state=state,
-            defaults={"plate_raw": plate_raw[:32], "reason": reason, "case_number": case_number, "notes": notes,
-                      "expires_at": expires})
+            hotlist=hotlist,
+            plate=plate,
+            state=state,
+            defaults={
+                "plate_raw": plate_raw[:32],
+                "reason": reason,
+                "case_number": case_number,
+                "notes": notes,
+                "expires_at": expires,
+            },
+        )
         Hotlist.objects.filter(pk=hotlist.pk).update(updated_at=timezone.now())
         check_history.delay_on_commit(hotlist.pk, None, [entry.pk], bolo_history_hours())
     return entry, created
@@ -316,13 +373,28 @@ def preview_policy(plate: str, policy: MatchPolicy, *, recent_reads: int = 10000
     for read in reads:
         candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
         for match in index.match(candidates):
-            hits.append({"read": read.text, "matched": match.read, "kind": match.kind, "explanation": match.description,
-                         "camera": read.camera.name, "captured_at": read.captured_at.isoformat(),
-                         "captured_at_display": clock.display(read.captured_at)})
+            hits.append(
+                {
+                    "read": read.text,
+                    "matched": match.read,
+                    "kind": match.kind,
+                    "explanation": match.description,
+                    "camera": read.camera.name,
+                    "captured_at": read.captured_at.isoformat(),
+                    "captured_at_display": clock.display(read.captured_at),
+                }
+            )
         if len(hits) >= 20:
             break
-    return {"plate": plate, "mode": policy.mode, "lookalike_variants": variants, "lookalike_count": count,
-            "edit_count": edit_variant_count(plate, policy), "recent_hits": hits, "reads_checked": len(reads)}
+    return {
+        "plate": plate,
+        "mode": policy.mode,
+        "lookalike_variants": variants,
+        "lookalike_count": count,
+        "edit_count": edit_variant_count(plate, policy),
+        "recent_hits": hits,
+        "reads_checked": len(reads),
+    }
 
 
 def _touch(hotlist_id: int) -> None:

@@ -29,14 +29,24 @@ def hotlist_detail(request, pk: int):
     form = HotlistSettingsForm(request.POST or None, instance=hotlist)
     if request.method == "POST" and form.is_valid():
         form.save()
-        do_log(request, "hotlist.settings", query={"list": hotlist.name, "list_id": hotlist.pk,
-                                                   "changed": form.changed_data,
-                                                   **{f: str(form.cleaned_data[f]) for f in form.changed_data}})
+        do_log(
+            request,
+            "hotlist.settings",
+            query={
+                "list": hotlist.name,
+                "list_id": hotlist.pk,
+                "changed": form.changed_data,
+                **{f: str(form.cleaned_data[f]) for f in form.changed_data},
+            },
+        )
         messages.success(request, f"Settings of {hotlist.name} saved.")
         return redirect("hotlist:detail", pk=hotlist.pk)
     entries = hotlist.entries.all()[:200]
-    return render(request, "hotlist/detail.html", {"hotlist": hotlist, "entries": entries, "form": form,
-                                                   "entry_count": hotlist.entries.count()})
+    return render(
+        request,
+        "hotlist/detail.html",
+        {"hotlist": hotlist, "entries": entries, "form": form, "entry_count": hotlist.entries.count()},
+    )
 
 
 @role_required(ADMIN)
@@ -47,9 +57,13 @@ def hotlist_upload(request):
 
         upload = form.cleaned_data["file"]
         with transaction.atomic():
-            job = ImportJob(hotlist_name=form.cleaned_data["list_name"].strip(), original_name=upload.name[:255],
-                            requested_format=form.cleaned_data["format"], mode=form.cleaned_data["mode"],
-                            created_by=request.user)
+            job = ImportJob(
+                hotlist_name=form.cleaned_data["list_name"].strip(),
+                original_name=upload.name[:255],
+                requested_format=form.cleaned_data["format"],
+                mode=form.cleaned_data["mode"],
+                created_by=request.user,
+            )
             job.file.save(upload.name, upload, save=False)
             job.save()
             run_import_job.delay_on_commit(job.pk)
@@ -60,10 +74,18 @@ def hotlist_upload(request):
 
 
 def _job_state(job: ImportJob) -> dict:
-    state = {"id": job.pk, "status": job.status, "list": job.hotlist_name, "file": job.original_name,
-             "mode": job.mode, "format": job.detected_format or job.requested_format, "counts": job.counts,
-             "error_count": job.error_count, "errors": job.errors[:200],
-             "hotlist_url": f"/hotlists/{job.hotlist_id}/" if job.hotlist_id else None}
+    state = {
+        "id": job.pk,
+        "status": job.status,
+        "list": job.hotlist_name,
+        "file": job.original_name,
+        "mode": job.mode,
+        "format": job.detected_format or job.requested_format,
+        "counts": job.counts,
+        "error_count": job.error_count,
+        "errors": job.errors[:200],
+        "hotlist_url": f"/hotlists/{job.hotlist_id}/" if job.hotlist_id else None,
+    }
     if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
         state["progress"] = job_progress(job.pk)
     if job.status == ImportJob.Status.AWAITING:
@@ -96,19 +118,45 @@ def bolo_create(request):
     data = form.cleaned_data
     try:
         with transaction.atomic():
-            entry, created = do_add_bolo(request.user, plate=data["plate"], plate_raw=request.POST.get("plate", ""),
-                                         state=data["state"], reason=data["reason"], case_number=data["case_number"],
-                                         notes=data["notes"], expires=data["expires"])
-            do_log(request, "hotlist.bolo", query={"plate": entry.plate, "state": entry.state,
-                                                   "list": entry.hotlist.name, "list_id": entry.hotlist_id,
-                                                   "entry": entry.pk, "expires": data["expires"].isoformat(),
-                                                   "created": created}, reason=data["reason"])
+            entry, created = do_add_bolo(
+                request.user,
+                plate=data["plate"],
+                plate_raw=request.POST.get("plate", ""),
+                state=data["state"],
+                reason=data["reason"],
+                case_number=data["case_number"],
+                notes=data["notes"],
+                expires=data["expires"],
+            )
+            do_log(
+                request,
+                "hotlist.bolo",
+                query={
+                    "plate": entry.plate,
+                    "state": entry.state,
+                    "list": entry.hotlist.name,
+                    "list_id": entry.hotlist_id,
+                    "entry": entry.pk,
+                    "expires": data["expires"].isoformat(),
+                    "created": created,
+                },
+                reason=data["reason"],
+            )
     except BoloConflict as exc:
         return JsonResponse({"errors": {"plate": [str(exc)]}}, status=409)
     assert entry.expires_at is not None  # a BOLO always has an expiry (the form requires one)
-    return JsonResponse({"entry": {"id": entry.pk, "plate": entry.plate, "state": entry.state,
-                                   "list": entry.hotlist.name, "expires": entry.expires_at.isoformat()}},
-                        status=201 if created else 200)
+    return JsonResponse(
+        {
+            "entry": {
+                "id": entry.pk,
+                "plate": entry.plate,
+                "state": entry.state,
+                "list": entry.hotlist.name,
+                "expires": entry.expires_at.isoformat(),
+            }
+        },
+        status=201 if created else 200,
+    )
 
 
 @require_POST
@@ -129,16 +177,28 @@ def hotlist_preview(request, pk: int):
         trial.edit_budget = int(request.POST.get("edit_budget", hotlist.edit_budget))
         trial.lookalike_min_length = int(request.POST.get("lookalike_min_length", hotlist.lookalike_min_length))
         trial.edit_min_length = int(request.POST.get("edit_min_length", hotlist.edit_min_length))
-        if trial.match_mode not in Hotlist.MatchMode.values or not (0 <= trial.lookalike_budget <= 2) \
-                or not (0 <= trial.edit_budget <= 2):
+        if (
+            trial.match_mode not in Hotlist.MatchMode.values
+            or not (0 <= trial.lookalike_budget <= 2)
+            or not (0 <= trial.edit_budget <= 2)
+        ):
             raise ValueError
     except ValueError:
         return JsonResponse({"error": "match_mode must be exact or lenient; budgets 0 to 2."}, status=400)
     result = preview_policy(plate, trial.policy())
-    do_log(request, "hotlist.preview", query={"list": hotlist.name, "list_id": hotlist.pk, "plate": plate,
-                                              "mode": trial.match_mode, "lookalike_budget": trial.lookalike_budget,
-                                              "edit_budget": trial.edit_budget},
-           result_count=len(result["recent_hits"]))
+    do_log(
+        request,
+        "hotlist.preview",
+        query={
+            "list": hotlist.name,
+            "list_id": hotlist.pk,
+            "plate": plate,
+            "mode": trial.match_mode,
+            "lookalike_budget": trial.lookalike_budget,
+            "edit_budget": trial.edit_budget,
+        },
+        result_count=len(result["recent_hits"]),
+    )
     return JsonResponse(result)
 
 
@@ -155,13 +215,25 @@ def entry_edit(request, pk: int):
         changes = {name: form.cleaned_data[name] for name in form.Meta.fields}
         entry.refresh_from_db()  # the form's validation wrote its values onto the instance
         changed = do_update_entry(entry, changes)
-        do_log(request, "hotlist.entry_change", query={"list": entry.hotlist.name, **before, "entry": entry.pk,
-                                                      "changed": {name: str(changes[name]) for name in changed}},
-               reason=form.cleaned_data["change_reason"])
+        do_log(
+            request,
+            "hotlist.entry_change",
+            query={
+                "list": entry.hotlist.name,
+                **before,
+                "entry": entry.pk,
+                "changed": {name: str(changes[name]) for name in changed},
+            },
+            reason=form.cleaned_data["change_reason"],
+        )
         messages.success(request, f"Entry {entry.plate} saved." if changed else "Nothing changed.")
         return redirect("hotlist:detail", pk=entry.hotlist_id)
-    return render(request, "hotlist/entry.html", {"entry": entry, "form": form, "delete_form": DeleteForm()},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "hotlist/entry.html",
+        {"entry": entry, "form": form, "delete_form": DeleteForm()},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -173,12 +245,20 @@ def entry_delete(request, pk: int):
     entry = get_object_or_404(Entry.objects.select_related("hotlist"), pk=pk)
     form = DeleteForm(request.POST)
     if not form.is_valid():
-        return render(request, "hotlist/entry.html", {"entry": entry, "form": EntryForm(instance=entry),
-                                                      "delete_form": form}, status=400)
+        return render(
+            request,
+            "hotlist/entry.html",
+            {"entry": entry, "form": EntryForm(instance=entry), "delete_form": form},
+            status=400,
+        )
     hotlist = entry.hotlist
     do_delete_entry(entry)
-    do_log(request, "hotlist.entry_delete", query={"list": hotlist.name, "plate": entry.plate, "state": entry.state,
-                                                  "entry": pk}, reason=form.cleaned_data["change_reason"])
+    do_log(
+        request,
+        "hotlist.entry_delete",
+        query={"list": hotlist.name, "plate": entry.plate, "state": entry.state, "entry": pk},
+        reason=form.cleaned_data["change_reason"],
+    )
     messages.success(request, f"Entry {entry.plate} removed from {hotlist.name}.")
     return redirect("hotlist:detail", pk=hotlist.pk)
 
@@ -194,13 +274,21 @@ def hotlist_delete(request, pk: int):
     if request.method == "POST" and form.is_valid():
         name = hotlist.name
         removed = do_delete_hotlist(hotlist)
-        do_log(request, "hotlist.delete", query={"list": name, "entries": removed}, result_count=removed,
-               reason=form.cleaned_data["change_reason"])
+        do_log(
+            request,
+            "hotlist.delete",
+            query={"list": name, "entries": removed},
+            result_count=removed,
+            reason=form.cleaned_data["change_reason"],
+        )
         messages.success(request, f"The list {name} and its {removed} entries were deleted; their alerts remain.")
         return redirect("hotlist:list")
-    return render(request, "hotlist/delete.html", {"hotlist": hotlist, "form": form,
-                                                   "entry_count": hotlist.entries.count()},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "hotlist/delete.html",
+        {"hotlist": hotlist, "form": form, "entry_count": hotlist.entries.count()},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_POST
@@ -214,8 +302,9 @@ def import_job_confirm(request, pk: int):
     if not removals.isdigit() or int(removals) != job.counts.get("removed"):
         messages.error(request, "The import changed since you saw it; look at its counts again.")
     elif do_confirm_import_job(job.pk, int(removals)):
-        do_log(request, "hotlist.import_confirm", query={"list": job.hotlist_name, "job": job.pk,
-                                                        "removed": int(removals)})
+        do_log(
+            request, "hotlist.import_confirm", query={"list": job.hotlist_name, "job": job.pk, "removed": int(removals)}
+        )
     return redirect("hotlist:job", pk=job.pk)
 
 
@@ -260,7 +349,11 @@ def bolo_cancel(request, pk: int):
     scope = Entry.objects.filter(hotlist__name=BOLO_LIST) if has_role(request.user, ADMIN) else _my_bolos(request.user)
     entry = get_object_or_404(scope, pk=pk)
     do_delete_entry(entry)
-    do_log(request, "hotlist.bolo_cancel", query={"plate": entry.plate, "state": entry.state, "list": BOLO_LIST},
-           reason=request.POST.get("reason", "")[:500])
+    do_log(
+        request,
+        "hotlist.bolo_cancel",
+        query={"plate": entry.plate, "state": entry.state, "list": BOLO_LIST},
+        reason=request.POST.get("reason", "")[:500],
+    )
     messages.success(request, f"The BOLO for {entry.plate} is cancelled.")
     return redirect("hotlist:my_bolos")

@@ -21,26 +21,51 @@ def hotlists_visible_to(user):
 
 
 class ReadSearchForm(forms.Form):
-    plate = forms.CharField(required=False, max_length=20, help_text="Exact, or with * (any run) and ? (one character).")
-    mode = forms.ChoiceField(required=False, initial="exact", choices=[
-        ("exact", "Exact (wildcards * and ? allowed)"),
-        ("wildcard", "Wildcard"),
-        ("lenient", "Lenient (look-alikes and edits, as the hotlist matcher)"),
-    ])
-    lookalikes = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=BUDGET_CHOICES, initial=1,
-                                        label="Look-alikes", help_text="Lenient: look-alike substitutions allowed (0-2).")
-    edits = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=BUDGET_CHOICES, initial=0,
-                                   label="Edits", help_text="Lenient: other differences allowed (0-2).")
+    plate = forms.CharField(
+        required=False, max_length=20, help_text="Exact, or with * (any run) and ? (one character)."
+    )
+    mode = forms.ChoiceField(
+        required=False,
+        initial="exact",
+        choices=[
+            ("exact", "Exact (wildcards * and ? allowed)"),
+            ("wildcard", "Wildcard"),
+            ("lenient", "Lenient (look-alikes and edits, as the hotlist matcher)"),
+        ],
+    )
+    lookalikes = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=BUDGET_CHOICES,
+        initial=1,
+        label="Look-alikes",
+        help_text="Lenient: look-alike substitutions allowed (0-2).",
+    )
+    edits = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=BUDGET_CHOICES,
+        initial=0,
+        label="Edits",
+        help_text="Lenient: other differences allowed (0-2).",
+    )
     camera = forms.ModelChoiceField(queryset=Camera.objects.all(), required=False)
     start = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     end = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    hotlist = forms.ModelChoiceField(queryset=Hotlist.objects.none(), required=False,
-                                     help_text="Only reads that hit this list.")
+    hotlist = forms.ModelChoiceField(
+        queryset=Hotlist.objects.none(), required=False, help_text="Only reads that hit this list."
+    )
     hits_only = forms.BooleanField(required=False, label="Hits only")
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text="Why you search (required; logged with the search).")
-    case_number = forms.CharField(max_length=50, label="Case number",
-                                  help_text="Case or incident number (required; logged with the search).")
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why you search (required; logged with the search).",
+    )
+    case_number = forms.CharField(
+        max_length=50, label="Case number", help_text="Case or incident number (required; logged with the search)."
+    )
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -126,6 +151,10 @@ class RetentionForm(forms.ModelForm):
             data["non_hit_days"] = RETENTION_PRESETS[data["preset"]][1]
         if data.get("audit_days") is not None and data["audit_days"] < 365:
             self.add_error("audit_days", "Keep the audit log at least 365 days (CJIS).")
-        if data.get("hit_days") is not None and data.get("non_hit_days") is not None and data["hit_days"] < data["non_hit_days"]:
+        if (
+            data.get("hit_days") is not None
+            and data.get("non_hit_days") is not None
+            and data["hit_days"] < data["non_hit_days"]
+        ):
             self.add_error("hit_days", "Hits are kept at least as long as reads without hits.")
         return data

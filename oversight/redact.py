@@ -9,11 +9,11 @@ alert that the viewer may not see (``alert``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-
-from dataclasses import dataclass, field
-from typing import Iterable
 
 from accounts.roles import ADMIN, has_role
 from alerts.models import Alert
@@ -34,7 +34,7 @@ class Scope:
     everything: bool = False  # admins: nothing is hidden
 
     @classmethod
-    def of(cls, user) -> "Scope":
+    def of(cls, user) -> Scope:
         if has_role(user, ADMIN):
             return cls(user=user, everything=True)
         hidden = Hotlist.objects.filter(covert=True).exclude(visible_to=user).values_list("pk", "name")
@@ -62,9 +62,12 @@ def redact(records: Iterable, scope: Scope) -> list:
     for record in records:
         query = record.query if isinstance(record.query, dict) else {}
         about_hidden = not scope.everything and (
-            query.get("list") in scope.names or query.get("hotlist") in scope.names
-            or query.get("list_id") in scope.ids or query.get("hotlist_id") in scope.ids
-            or _alert_id(query) in hidden_alerts)
+            query.get("list") in scope.names
+            or query.get("hotlist") in scope.names
+            or query.get("list_id") in scope.ids
+            or query.get("hotlist_id") in scope.ids
+            or _alert_id(query) in hidden_alerts
+        )
         record.redacted = about_hidden
         if about_hidden:
             record.query, record.reason = dict(REDACTED_QUERY), REDACTED_REASON

@@ -10,8 +10,8 @@ day partition holds (that default partition; every row on SQLite) is deleted in 
 from __future__ import annotations
 
 import logging
-from typing import Any
 from datetime import date, timedelta
+from typing import Any
 
 from django.core.files.storage import default_storage
 from django.db import OperationalError, connection, transaction
@@ -37,7 +37,7 @@ def _delete_file(name) -> bool:
     try:
         default_storage.delete(name)
         return True
-    except Exception:  # noqa: BLE001 - OSError on disk, botocore errors from an object store
+    except Exception:
         logger.warning("retention: could not delete %s", name, exc_info=True)
         return False
 
@@ -51,7 +51,9 @@ def candidates(policy: RetentionPolicy, now=None, skip_days=()) -> dict:
     frames left without reads, audit records. ``skip_days``: days whose partitions are dropped whole
     instead (their rows are left out here)."""
     now = now or timezone.now()
-    has_alert = Q(Exists(Alert.objects.filter(read=OuterRef("pk")))) | Q(Exists(Sighting.objects.filter(read=OuterRef("pk"))))
+    has_alert = Q(Exists(Alert.objects.filter(read=OuterRef("pk")))) | Q(
+        Exists(Sighting.objects.filter(read=OuterRef("pk")))
+    )
     non_hit_cutoff = now - timedelta(days=policy.non_hit_days)
     hit_cutoff = now - timedelta(days=policy.hit_days)
     has_read = Exists(Read.objects.filter(frame=OuterRef("pk")))
@@ -78,8 +80,11 @@ def _purge_audit(through: int, through_hash: str, run_id: int) -> None:
     cannot be removed that way, and a forged purge record fails ``verify_audit`` (its keyed hash).
     """
     with transaction.atomic():
-        authority = append(action=PURGE_ACTION, username="retention",
-                           query={"through": through, "through_hash": through_hash, "run": run_id})
+        authority = append(
+            action=PURGE_ACTION,
+            username="retention",
+            query={"through": through, "through_hash": through_hash, "run": run_id},
+        )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('alpr.audit_purge', %s, true)", [str(authority.seq)])
@@ -89,20 +94,31 @@ def _purge_audit(through: int, through_hash: str, run_id: int) -> None:
 def _purge_partitions(cutoff, dry_run: bool, enabled: bool = True) -> tuple[list, dict]:
     """Drop the day partitions due (PostgreSQL). Returns the days the batched purge must leave alone (those
     only counted, or postponed) and what was dropped and kept."""
-    counts: dict[str, Any] = {"partitions_dropped": [], "partitions_postponed": [], "non_hit_reads": 0,
-                              "empty_frames": 0, "kept_reads": 0, "kept_frames": 0, "files_deleted": 0, "locked_s": 0.0}
+    counts: dict[str, Any] = {
+        "partitions_dropped": [],
+        "partitions_postponed": [],
+        "non_hit_reads": 0,
+        "empty_frames": 0,
+        "kept_reads": 0,
+        "kept_frames": 0,
+        "files_deleted": 0,
+        "locked_s": 0.0,
+    }
     if not enabled or not partitions.is_partitioned():
         return [], counts
     # A purge that stopped after detaching a day finishes it first.
-    leftovers = sorted(set(partitions.detached_leftovers(partitions.READS))
-                       | set(partitions.detached_leftovers(partitions.FRAMES)))
+    leftovers = sorted(
+        set(partitions.detached_leftovers(partitions.READS)) | set(partitions.detached_leftovers(partitions.FRAMES))
+    )
     days = partitions.due_days(cutoff)
     for day in leftovers + days:
         if dry_run:
             done = partitions.count_day(day) if day in days else partitions.DayPurge(day)
         else:
             try:
-                done = partitions.drop_day(day, _delete_file) if day in days else partitions.finish_day(day, _delete_file)
+                done = (
+                    partitions.drop_day(day, _delete_file) if day in days else partitions.finish_day(day, _delete_file)
+                )
             except OperationalError as exc:  # the tables stayed busy past LOCK_TIMEOUT: the next run tries again
                 logger.warning("retention: day %s postponed (%s)", day, exc)
                 counts["partitions_postponed"].append(day.isoformat())
@@ -159,13 +175,20 @@ def purge(*, dry_run: bool = False, now=None, log=None, by_partition: bool = Tru
     for name in ("non_hit_reads", "empty_frames"):
         counts[name] += dropped[name]
     if dropped["partitions_dropped"]:
-        counts.update(partitions_dropped=dropped["partitions_dropped"], kept_reads=dropped["kept_reads"],
-                      kept_frames=dropped["kept_frames"], partition_lock_s=dropped["locked_s"])
+        counts.update(
+            partitions_dropped=dropped["partitions_dropped"],
+            kept_reads=dropped["kept_reads"],
+            kept_frames=dropped["kept_frames"],
+            partition_lock_s=dropped["locked_s"],
+        )
     if dropped["partitions_postponed"]:
         counts["partitions_postponed"] = dropped["partitions_postponed"]
     run.counts = counts
     run.finished_at = timezone.now()
     run.save(update_fields=["counts", "finished_at"])
-    append(action="retention.dry_run" if dry_run else "retention.run", username="retention",
-           query={"run": run.pk, **counts})
+    append(
+        action="retention.dry_run" if dry_run else "retention.run",
+        username="retention",
+        query={"run": run.pk, **counts},
+    )
     return counts

@@ -115,13 +115,19 @@ class SearchSpec:
     hits_only: bool = False
 
     @classmethod
-    def from_form(cls, data: dict) -> "SearchSpec":
+    def from_form(cls, data: dict) -> SearchSpec:
         lookalikes, edits = data.get("lookalikes"), data.get("edits")
-        return cls(plate=data.get("plate") or "", mode=data.get("mode") or "exact",
-                   lookalikes=lookalikes if lookalikes is not None else 1,
-                   edits=edits if edits is not None else 0,
-                   camera=data.get("camera"), start=data.get("start"), end=data.get("end"),
-                   hotlist=data.get("hotlist"), hits_only=bool(data.get("hits_only")))
+        return cls(
+            plate=data.get("plate") or "",
+            mode=data.get("mode") or "exact",
+            lookalikes=lookalikes if lookalikes is not None else 1,
+            edits=edits if edits is not None else 0,
+            camera=data.get("camera"),
+            start=data.get("start"),
+            end=data.get("end"),
+            hotlist=data.get("hotlist"),
+            hits_only=bool(data.get("hits_only")),
+        )
 
     @property
     def lenient(self) -> bool:
@@ -155,10 +161,10 @@ def canonical_neighbours(text: str, edits: int) -> set[str]:
                 for c in CANON_ALPHABET:
                     nxt.add(s[:i] + c + s[i:])  # insertion
                 if i < len(s):
-                    nxt.add(s[:i] + s[i + 1:])  # deletion
+                    nxt.add(s[:i] + s[i + 1 :])  # deletion
                     for c in CANON_ALPHABET:
                         if c != s[i]:
-                            nxt.add(s[:i] + c + s[i + 1:])  # substitution
+                            nxt.add(s[:i] + c + s[i + 1 :])  # substitution
         nxt.discard("")
         frontier = nxt - seen
         seen |= nxt
@@ -170,17 +176,27 @@ def _lenient_prefilter(qs, spec: SearchSpec):
     plate = normalize_query(spec.plate)
     if is_wildcard(plate):
         if spec.lookalikes:
-            groups = {c: "".join(sorted({g for g in CANON_FROM + CANON_TO + c if canonical(g) == canonical(c)}))
-                      for c in set(plate) if c not in "*?"}
-            body = "".join(".*" if c == "*" else "." if c == "?" else
-                           (f"[{groups[c]}]" if len(groups[c]) > 1 else c) for c in plate)
+            groups = {
+                c: "".join(sorted({g for g in CANON_FROM + CANON_TO + c if canonical(g) == canonical(c)}))
+                for c in set(plate)
+                if c not in "*?"
+            }
+            body = "".join(
+                ".*" if c == "*" else "." if c == "?" else (f"[{groups[c]}]" if len(groups[c]) > 1 else c)
+                for c in plate
+            )
             return qs.filter(text__regex=f"^{body}$")
         return qs.filter(**plate_filter(plate))
     keys = canonical_neighbours(canonical(plate), spec.edits)
     if connection.vendor == "postgresql":
         table = Read._meta.db_table
-        return qs.filter(RawSQL(f"TRANSLATE(\"{table}\".\"text\", '{CANON_FROM}', '{CANON_TO}') = ANY(%s)",
-                                (sorted(keys),), output_field=BooleanField()))
+        return qs.filter(
+            RawSQL(
+                f"TRANSLATE(\"{table}\".\"text\", '{CANON_FROM}', '{CANON_TO}') = ANY(%s)",
+                (sorted(keys),),
+                output_field=BooleanField(),
+            )
+        )
     if len(keys) <= _SQLITE_IN_MAX:
         return qs.annotate(_canon=Canon("text")).filter(_canon__in=sorted(keys))
     return qs  # SQLite only: every text is verified in Python
@@ -217,16 +233,37 @@ def hit_filter_for(user, hotlist=None, field: str = "pk"):
     return hit_filter(user, hotlist, field)
 
 
-def search_reads(*, plate: str = "", camera=None, start=None, end=None, mode: str = "exact", lookalikes: int = 1,
-                 edits: int = 0, hotlist=None, hits_only: bool = False, user=None, spec: SearchSpec | None = None):
+def search_reads(
+    *,
+    plate: str = "",
+    camera=None,
+    start=None,
+    end=None,
+    mode: str = "exact",
+    lookalikes: int = 1,
+    edits: int = 0,
+    hotlist=None,
+    hits_only: bool = False,
+    user=None,
+    spec: SearchSpec | None = None,
+):
     """Matching reads, newest first (a QuerySet; slice it for a page).
 
     ``hotlist`` / ``hits_only`` keep reads with an alert (of that list) that ``user`` may see:
     covert-list alerts count only for users cleared for that list (``alerts.services.visible_alerts``).
     """
     if spec is None:
-        spec = SearchSpec(plate=plate, mode=mode, lookalikes=lookalikes, edits=edits, camera=camera, start=start,
-                          end=end, hotlist=hotlist, hits_only=hits_only)
+        spec = SearchSpec(
+            plate=plate,
+            mode=mode,
+            lookalikes=lookalikes,
+            edits=edits,
+            camera=camera,
+            start=start,
+            end=end,
+            hotlist=hotlist,
+            hits_only=hits_only,
+        )
     qs = Read.objects.all()
     if spec.camera is not None:
         qs = qs.filter(camera=spec.camera)
@@ -247,7 +284,9 @@ def search_reads(*, plate: str = "", camera=None, start=None, end=None, mode: st
                 # Infix / '?' patterns: PostgreSQL misjudges how many rows a regex keeps and may walk the
                 # captured_at index backwards over millions of rows. Find the distinct matching texts on the
                 # trigram index first, then page over ``text IN (...)`` on the (text, captured_at) btree.
-                texts = list(qs.filter(**where).order_by().values_list("text", flat=True).distinct()[:WILDCARD_TEXTS_MAX + 1])
+                texts = list(
+                    qs.filter(**where).order_by().values_list("text", flat=True).distinct()[: WILDCARD_TEXTS_MAX + 1]
+                )
                 if len(texts) <= WILDCARD_TEXTS_MAX:
                     where = {"text__in": texts}
             qs = qs.filter(**where)
@@ -262,7 +301,7 @@ def capped_count(qs, cap: int = COUNT_CAP) -> tuple[int, bool]:
 
 def page_of(qs, page: int, size: int = PAGE_SIZE) -> list:
     page = max(1, page)
-    return list(qs[(page - 1) * size: page * size])
+    return list(qs[(page - 1) * size : page * size])
 
 
 def hits_for(user, read_ids) -> dict[int, list[dict]]:
@@ -274,17 +313,25 @@ def hits_for(user, read_ids) -> dict[int, list[dict]]:
 
     alerts, sightings = visible_hits(user)
     ids = list(read_ids)
-    rows = [*(r + (False,) for r in alerts.filter(read_id__in=ids).order_by("pk").values_list(
-                "read_id", "hotlist_name", "match_kind", "explanation", "pk")),
-            *sightings.filter(read_id__in=ids).order_by("alert_id").values_list(
-                "read_id", "alert__hotlist_name", "alert__match_kind", "alert__explanation", "alert_id", "repeat")]
+    rows = [
+        *(
+            r + (False,)
+            for r in alerts.filter(read_id__in=ids)
+            .order_by("pk")
+            .values_list("read_id", "hotlist_name", "match_kind", "explanation", "pk")
+        ),
+        *sightings.filter(read_id__in=ids)
+        .order_by("alert_id")
+        .values_list("read_id", "alert__hotlist_name", "alert__match_kind", "alert__explanation", "alert_id", "repeat"),
+    ]
     seen = set()
     for read_id, name, kind, explanation, alert_id, repeat in rows:
         if (read_id, name) in seen:
             continue
         seen.add((read_id, name))
-        out[read_id].append({"list": name, "kind": kind, "explanation": explanation, "alert": alert_id,
-                             "repeat": repeat})
+        out[read_id].append(
+            {"list": name, "kind": kind, "explanation": explanation, "alert": alert_id, "repeat": repeat}
+        )
     for v in out.values():
         v.sort(key=lambda h: h["list"])
     return out
@@ -294,8 +341,11 @@ def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
     """Map points (per camera) and per-hour chart series (reads and hits per camera) of the newest ``cap`` reads."""
     rows = list(qs.order_by("-captured_at", "-pk").values_list("pk", "camera_id", "captured_at")[:cap])
     ids_subquery = qs.order_by("-captured_at", "-pk").values("pk")[:cap]
-    hit_ids = set(Read.objects.filter(pk__in=ids_subquery).filter(hit_filter_for(user))
-                  .values_list("pk", flat=True)) if rows else set()
+    hit_ids = (
+        set(Read.objects.filter(pk__in=ids_subquery).filter(hit_filter_for(user)).values_list("pk", flat=True))
+        if rows
+        else set()
+    )
 
     cams = {c.pk: c for c in Camera.objects.filter(pk__in={r[1] for r in rows})}
     reads_per_cam = Counter(r[1] for r in rows)
@@ -304,8 +354,14 @@ def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
     unplaced: list[dict] = []
     for cam_id, n in reads_per_cam.most_common():
         cam = cams[cam_id]
-        item = {"camera": cam.name, "camera_id": cam_id, "reads": n, "hits": hits_per_cam.get(cam_id, 0),
-                "lat": cam.latitude, "lon": cam.longitude}
+        item = {
+            "camera": cam.name,
+            "camera_id": cam_id,
+            "reads": n,
+            "hits": hits_per_cam.get(cam_id, 0),
+            "lat": cam.latitude,
+            "lon": cam.longitude,
+        }
         (points if cam.latitude is not None and cam.longitude is not None else unplaced).append(item)
 
     def hour_of(dt):
@@ -334,9 +390,14 @@ def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
             h += timedelta(hours=1)
     series = []
     for cam_id, _ in reads_per_cam.most_common():
-        series.append({"camera": cams[cam_id].name, "camera_id": cam_id,
-                       "reads": [per[(cam_id, h)][0] if (cam_id, h) in per else 0 for h in axis],
-                       "hits": [per[(cam_id, h)][1] if (cam_id, h) in per else 0 for h in axis]})
+        series.append(
+            {
+                "camera": cams[cam_id].name,
+                "camera_id": cam_id,
+                "reads": [per[(cam_id, h)][0] if (cam_id, h) in per else 0 for h in axis],
+                "hits": [per[(cam_id, h)][1] if (cam_id, h) in per else 0 for h in axis],
+            }
+        )
     return {
         "map": {"points": points, "unplaced": unplaced},
         "chart": {"hours": [h.isoformat() for h in axis], "series": series, "truncated": truncated},

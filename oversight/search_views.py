@@ -52,8 +52,15 @@ def read_search(request):
     params = request.GET.copy()
     params.pop("page", None)
     form = ReadSearchForm(params or None, user=request.user)
-    ctx = {"form": form, "results": None, "total": None, "page": PAGE_SIZE, "page_size": PAGE_SIZE,
-           "tile_url": getattr(settings, "SEARCH_MAP_TILE_URL", ""), "search_token": search_token(request)}
+    ctx = {
+        "form": form,
+        "results": None,
+        "total": None,
+        "page": PAGE_SIZE,
+        "page_size": PAGE_SIZE,
+        "tile_url": getattr(settings, "SEARCH_MAP_TILE_URL", ""),
+        "search_token": search_token(request),
+    }
     if params and form.is_valid() and not has_search_token(request, params):
         # A link from elsewhere (or an old bookmark): show the search filled in, run it only when confirmed.
         ctx["confirm"] = True
@@ -72,13 +79,29 @@ def read_search(request):
             r.hit_lists = ", ".join(h["list"] for h in r.hits)
             r.match = explain(r, spec) if spec.lenient else None
         agg = aggregates(qs, request.user)
-        do_log(request, "search.reads", query={**form.audit_query(), "page": page}, reason=data["reason"],
-               result_count=total)
+        do_log(
+            request,
+            "search.reads",
+            query={**form.audit_query(), "page": page},
+            reason=data["reason"],
+            result_count=total,
+        )
         query_string = params.urlencode()
-        ctx.update(results=results, total=total, capped=capped, count_cap=COUNT_CAP, page_number=page,
-                   last_page=last_page, has_prev=page > 1, has_next=page < last_page, query_string=query_string,
-                   map_points=agg["map"], chart=agg["chart"], aggregates={k: agg[k] for k in ("sampled", "sample_capped")},
-                   lenient=spec.lenient)
+        ctx.update(
+            results=results,
+            total=total,
+            capped=capped,
+            count_cap=COUNT_CAP,
+            page_number=page,
+            last_page=last_page,
+            has_prev=page > 1,
+            has_next=page < last_page,
+            query_string=query_string,
+            map_points=agg["map"],
+            chart=agg["chart"],
+            aggregates={k: agg[k] for k in ("sampled", "sample_capped")},
+            lenient=spec.lenient,
+        )
     return render(request, "audit/search.html", ctx)
 
 
@@ -92,9 +115,23 @@ def _export_rows(qs, user, capped: bool, base: str = ""):
     from django.urls import reverse
 
     writer = csv.writer(_Echo())
-    yield writer.writerow(["read_id", f"captured_at ({clock.zone_name()})", "plate", "confidence", "candidates",
-                           "camera", "latitude", "longitude", "hit_lists", "crop", "frame_url", "crop_url",
-                           "alert_urls"])
+    yield writer.writerow(
+        [
+            "read_id",
+            f"captured_at ({clock.zone_name()})",
+            "plate",
+            "confidence",
+            "candidates",
+            "camera",
+            "latitude",
+            "longitude",
+            "hit_lists",
+            "crop",
+            "frame_url",
+            "crop_url",
+            "alert_urls",
+        ]
+    )
     batch = []
 
     def flush(batch):
@@ -102,13 +139,25 @@ def _export_rows(qs, user, capped: bool, base: str = ""):
         out = []
         for r in batch:
             cam = r.camera
-            cands = " ".join(f"{c[0]}:{c[1]}" for c in (r.candidates or []) if isinstance(c, (list, tuple)) and len(c) >= 2)
+            cands = " ".join(
+                f"{c[0]}:{c[1]}" for c in (r.candidates or []) if isinstance(c, (list, tuple)) and len(c) >= 2
+            )
             read_hits = hits.get(r.pk, [])
-            row = [r.pk, clock.local_iso(r.captured_at), r.text, round(r.confidence, 3), cands, cam.name,
-                   cam.latitude, cam.longitude, "; ".join(h["list"] for h in read_hits), r.crop.name if r.crop else "",
-                   base + reverse("media", args=[r.frame.image.name]) if r.frame.image else "",
-                   base + reverse("media", args=[r.crop.name]) if r.crop else "",
-                   " ".join(sorted({base + reverse("alerts:detail", args=[h["alert"]]) for h in read_hits}))]
+            row = [
+                r.pk,
+                clock.local_iso(r.captured_at),
+                r.text,
+                round(r.confidence, 3),
+                cands,
+                cam.name,
+                cam.latitude,
+                cam.longitude,
+                "; ".join(h["list"] for h in read_hits),
+                r.crop.name if r.crop else "",
+                base + reverse("media", args=[r.frame.image.name]) if r.frame.image else "",
+                base + reverse("media", args=[r.crop.name]) if r.crop else "",
+                " ".join(sorted({base + reverse("alerts:detail", args=[h["alert"]]) for h in read_hits})),
+            ]
             out.append(writer.writerow([safe_cell(v) for v in row]))
         return "".join(out)
 
@@ -130,15 +179,18 @@ def export_csv(request):
         errors = form.errors.as_text() if request.GET else "A reason and a case number are required."
         return HttpResponseBadRequest("Export refused: " + errors, content_type="text/plain; charset=utf-8")
     if not has_search_token(request, request.GET):
-        return HttpResponseBadRequest("Export refused: start the export from the search page.",
-                                      content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            "Export refused: start the export from the search page.", content_type="text/plain; charset=utf-8"
+        )
     data = form.cleaned_data
     spec = SearchSpec.from_form(data)
     qs = search_reads(spec=spec, user=request.user)
     total, capped = capped_count(qs, EXPORT_CAP)
     do_log(request, "export.reads", query=form.audit_query(), reason=data["reason"], result_count=total)
     base = request.build_absolute_uri("/").rstrip("/")
-    response = StreamingHttpResponse(_export_rows(qs, request.user, capped, base), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        _export_rows(qs, request.user, capped, base), content_type="text/csv; charset=utf-8"
+    )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="reads-{stamp}.csv"'
     return response

@@ -25,16 +25,31 @@ def audit_log(request):
         qs, action, username, start, end, confirm = AuditLog.objects.all(), "", "", "", "", True
     page = Paginator(qs, 100).get_page(request.GET.get("page"))
     if (action or username or start or end) and not confirm:
-        do_log(request, "audit.log_filter", query={"action": action, "user": username, "from": start, "to": end,
-                                                   "page": page.number}, result_count=page.paginator.count)
+        do_log(
+            request,
+            "audit.log_filter",
+            query={"action": action, "user": username, "from": start, "to": end, "page": page.number},
+            result_count=page.paginator.count,
+        )
     page.object_list = redact(page.object_list, Scope.of(request.user))
     params = request.GET.copy()
     params.pop("page", None)
     actions = AuditLog.objects.order_by("action").values_list("action", flat=True).distinct()
-    return render(request, "audit/log.html", {"page": page, "action": action, "username": username,
-                                              "actions": actions, "start": start, "end": end,
-                                              "query_string": params.urlencode(), "confirm": confirm,
-                                              "search_token": search_token(request)})
+    return render(
+        request,
+        "audit/log.html",
+        {
+            "page": page,
+            "action": action,
+            "username": username,
+            "actions": actions,
+            "start": start,
+            "end": end,
+            "query_string": params.urlencode(),
+            "confirm": confirm,
+            "search_token": search_token(request),
+        },
+    )
 
 
 @role_required(ADMIN, AUDITOR)
@@ -54,8 +69,9 @@ def retention(request):
             do_log(request, "retention.settings", query={f: form.cleaned_data[f] for f in form.fields})
             messages.success(request, "Retention periods saved; the next hourly run applies them.")
             return redirect("audit:retention")
-    return render(request, "audit/retention.html", {"form": form, "can_edit": can_edit,
-                                                    "runs": RetentionRun.objects.all()[:20]})
+    return render(
+        request, "audit/retention.html", {"form": form, "can_edit": can_edit, "runs": RetentionRun.objects.all()[:20]}
+    )
 
 
 class _Echo:
@@ -97,21 +113,50 @@ def audit_log_export(request):
 
     qs, action, username = _audit_query(request)
     if not has_search_token(request, request.GET):
-        return HttpResponseBadRequest("Export refused: start the export from the audit log page.",
-                                      content_type="text/plain; charset=utf-8")
+        return HttpResponseBadRequest(
+            "Export refused: start the export from the audit log page.", content_type="text/plain; charset=utf-8"
+        )
     do_log(request, "export.audit_log", query={"action": action, "user": username}, result_count=qs.count())
     writer = csv.writer(_Echo())
     scope = Scope.of(request.user)
 
     def chunk(records):
-        return "".join(writer.writerow([safe_cell(v) for v in (e.seq, clock.local_iso(e.at), e.username, e.action,
-                                                                json.dumps(e.query, sort_keys=True), e.reason,
-                                                                e.result_count, e.ip, e.hash, e.prev_hash)])
-                       for e in redact(records, scope))
+        return "".join(
+            writer.writerow(
+                [
+                    safe_cell(v)
+                    for v in (
+                        e.seq,
+                        clock.local_iso(e.at),
+                        e.username,
+                        e.action,
+                        json.dumps(e.query, sort_keys=True),
+                        e.reason,
+                        e.result_count,
+                        e.ip,
+                        e.hash,
+                        e.prev_hash,
+                    )
+                ]
+            )
+            for e in redact(records, scope)
+        )
 
     def rows():
-        yield writer.writerow(["seq", f"at ({clock.zone_name()})", "user", "action", "query", "reason", "result_count",
-                               "ip", "hash", "prev_hash"])
+        yield writer.writerow(
+            [
+                "seq",
+                f"at ({clock.zone_name()})",
+                "user",
+                "action",
+                "query",
+                "reason",
+                "result_count",
+                "ip",
+                "hash",
+                "prev_hash",
+            ]
+        )
         batch = []
         for e in qs.order_by("seq").iterator(chunk_size=2000):
             batch.append(e)

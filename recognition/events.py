@@ -39,16 +39,26 @@ def do_assign_event(read: Read, pending: list[Read] | tuple[Read, ...] = ()) -> 
     UPDATE per read); ``pending``: other unsaved reads of the same transaction already assigned."""
     candidates = [(t, float(c)) for t, c in read.candidates] or [(read.text, read.confidence)]
     window = gap()
-    open_events = (PlateEvent.objects.select_for_update()
-                   .filter(camera_id=read.camera_id, last_seen_at__gte=read.captured_at - window,
-                           started_at__lte=read.captured_at + window)
-                   .order_by("-last_seen_at")[:5])
+    open_events = (
+        PlateEvent.objects.select_for_update()
+        .filter(
+            camera_id=read.camera_id,
+            last_seen_at__gte=read.captured_at - window,
+            started_at__lte=read.captured_at + window,
+        )
+        .order_by("-last_seen_at")[:5]
+    )
     event = _first_same_plate(list(open_events), candidates)
     if event is None:
-        event = PlateEvent.objects.create(camera_id=read.camera_id, started_at=read.captured_at,
-                                          last_seen_at=read.captured_at, plate=read.text,
-                                          confidence=read.confidence, votes={t: c for t, c in candidates},
-                                          read_count=1)
+        event = PlateEvent.objects.create(
+            camera_id=read.camera_id,
+            started_at=read.captured_at,
+            last_seen_at=read.captured_at,
+            plate=read.text,
+            confidence=read.confidence,
+            votes=dict(candidates),
+            read_count=1,
+        )
         if read.pk is not None:
             Read.objects.filter(pk=read.pk).update(event=event)
         read.event = event
@@ -59,8 +69,10 @@ def do_assign_event(read: Read, pending: list[Read] | tuple[Read, ...] = ()) -> 
     others = [r for r in pending if r.event_id == event.pk and r is not read]
     if read.pk is None:
         others.append(read)
-    all_reads = [[(t, float(c)) for t, c in r.candidates] or [(r.text, r.confidence)]
-                 for r in [*Read.objects.filter(event=event).only("candidates", "text", "confidence"), *others]]
+    all_reads = [
+        [(t, float(c)) for t, c in r.candidates] or [(r.text, r.confidence)]
+        for r in [*Read.objects.filter(event=event).only("candidates", "text", "confidence"), *others]
+    ]
     consensus = vote(all_reads)
     changed = consensus.text != event.plate
     event.plate, event.confidence = consensus.text, consensus.confidence

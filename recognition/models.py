@@ -39,9 +39,13 @@ class Read(models.Model):
     detector_confidence = models.FloatField()
     crop = models.FileField(upload_to="crops/%Y/%m/%d/")
     engine = models.CharField(max_length=40, help_text="detector+ocr that produced the read")
-    country = models.CharField(max_length=8, blank=True, default="",
-                               help_text="Country (or region group) of the camera's setting whose plate layouts "
-                                         "the text fits; empty when it fits none (custom, foreign, vanity).")
+    country = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        help_text="Country (or region group) of the camera's setting whose plate layouts "
+        "the text fits; empty when it fits none (custom, foreign, vanity).",
+    )
     event = models.ForeignKey(PlateEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="reads")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -82,11 +82,13 @@ def _ensure_kept_month(cur, table: str, day: date) -> None:
         cols = _cols(table)
         cur.execute(f'ALTER TABLE "{default}" DETACH PARTITION "{stray}"')
         cur.execute(f'CREATE TABLE "{name}" PARTITION OF "{default}" FOR VALUES FROM (%s) TO (%s)', [start, end])
-        cur.execute(f'WITH moved AS (DELETE FROM "{stray}" WHERE {KEY} >= %s AND {KEY} < %s RETURNING {cols}) '
-                    f'INSERT INTO "{default}" ({cols}) SELECT {cols} FROM moved', [start, end])
+        cur.execute(
+            f'WITH moved AS (DELETE FROM "{stray}" WHERE {KEY} >= %s AND {KEY} < %s RETURNING {cols}) '
+            f'INSERT INTO "{default}" ({cols}) SELECT {cols} FROM moved',
+            [start, end],
+        )
         cur.execute(f'ALTER TABLE "{default}" ATTACH PARTITION "{stray}" DEFAULT')
-    cur.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_range" CHECK ({KEY} >= %s AND {KEY} < %s)',
-                [start, end])
+    cur.execute(f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_range" CHECK ({KEY} >= %s AND {KEY} < %s)', [start, end])
 
 
 def _day(name: str) -> date | None:
@@ -97,8 +99,11 @@ def _day(name: str) -> date | None:
 def day_partitions(table: str = READS) -> dict[date, str]:
     """The day partitions attached to ``table``: {day: partition name}."""
     with connection.cursor() as cur:
-        cur.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "WHERE i.inhparent = to_regclass(%s)", [table])
+        cur.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(%s)",
+            [table],
+        )
         names = [r[0] for r in cur.fetchall()]
     return {d: n for n in names if (d := _day(n)) is not None}
 
@@ -106,17 +111,22 @@ def day_partitions(table: str = READS) -> dict[date, str]:
 def detached_leftovers(table: str) -> dict[date, str]:
     """Day tables of ``table`` that a purge detached but did not finish dropping (it stopped midway)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND NOT c.relispartition "
-                    "AND c.relname LIKE %s AND c.relnamespace = current_schema()::regnamespace",
-                    [table.replace("_", r"\_") + r"\_p%"])
+        cur.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relkind = 'r' AND NOT c.relispartition "
+            "AND c.relname LIKE %s AND c.relnamespace = current_schema()::regnamespace",
+            [table.replace("_", r"\_") + r"\_p%"],
+        )
         names = [r[0] for r in cur.fetchall()]
     return {d: n for n in names if (d := _day(n)) is not None and n == name_of(table, d)}
 
 
 def columns(table: str) -> list[str]:
     with connection.cursor() as cur:
-        cur.execute("SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
-                    "AND NOT attisdropped ORDER BY attnum", [table])
+        cur.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            [table],
+        )
         return [r[0] for r in cur.fetchall()]
 
 
@@ -137,18 +147,22 @@ def create_day(day: date) -> list[str]:
             with connection.cursor() as cur:
                 cur.execute(f'SELECT 1 FROM "{default}" WHERE {KEY} >= %s AND {KEY} < %s LIMIT 1', [start, end])
                 if cur.fetchone() is None:
-                    cur.execute(f'CREATE TABLE "{name}" PARTITION OF "{table}" FOR VALUES FROM (%s) TO (%s)',
-                                [start, end])
+                    cur.execute(
+                        f'CREATE TABLE "{name}" PARTITION OF "{table}" FOR VALUES FROM (%s) TO (%s)', [start, end]
+                    )
                 else:
                     # The default partition must hold no row of a new partition's range: take it out, create
                     # the day, move that day's rows from it through the parent, and put it back.
                     cols = _cols(table)
                     cur.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{default}"')
-                    cur.execute(f'CREATE TABLE "{name}" PARTITION OF "{table}" FOR VALUES FROM (%s) TO (%s)',
-                                [start, end])
-                    cur.execute(f'WITH moved AS (DELETE FROM "{default}" WHERE {KEY} >= %s AND {KEY} < %s '
-                                f'RETURNING {cols}) INSERT INTO "{table}" ({cols}) SELECT {cols} FROM moved',
-                                [start, end])
+                    cur.execute(
+                        f'CREATE TABLE "{name}" PARTITION OF "{table}" FOR VALUES FROM (%s) TO (%s)', [start, end]
+                    )
+                    cur.execute(
+                        f'WITH moved AS (DELETE FROM "{default}" WHERE {KEY} >= %s AND {KEY} < %s '
+                        f'RETURNING {cols}) INSERT INTO "{table}" ({cols}) SELECT {cols} FROM moved',
+                        [start, end],
+                    )
                     cur.execute(f'ALTER TABLE "{table}" ATTACH PARTITION "{default}" DEFAULT')
             created.append(name)
     return created
@@ -194,8 +208,10 @@ def count_day(day: date) -> DayPurge:
         cur.execute(f'SELECT count(*), count(*) FILTER (WHERE id IN {HIT_READ_IDS}) FROM "{reads}"')
         total, out.kept_reads = cur.fetchone()
         out.reads = total - out.kept_reads
-        cur.execute(f'SELECT count(*), count(*) FILTER (WHERE id IN (SELECT frame_id FROM "{reads}" '
-                    f'WHERE id IN {HIT_READ_IDS})) FROM "{frames}"')
+        cur.execute(
+            f'SELECT count(*), count(*) FILTER (WHERE id IN (SELECT frame_id FROM "{reads}" '
+            f'WHERE id IN {HIT_READ_IDS})) FROM "{frames}"'
+        )
         total, out.kept_frames = cur.fetchone()
         out.frames = total - out.kept_frames
     return out
@@ -228,9 +244,12 @@ def detach_day(day: date) -> DayPurge:
         if attached:
             # Every transaction that added alerts has ended (the lock waited for them). Those that were
             # still open during the search above began after ``since``: take their alerts' reads too.
-            cur.execute("SELECT read_id FROM alerts_alert WHERE created_at >= %s UNION "
-                        "SELECT s.read_id FROM alerts_sighting s JOIN alerts_alert a ON a.id = s.alert_id "
-                        "WHERE a.created_at >= %s OR a.last_seen_at >= %s", [since, since, since])
+            cur.execute(
+                "SELECT read_id FROM alerts_alert WHERE created_at >= %s UNION "
+                "SELECT s.read_id FROM alerts_sighting s JOIN alerts_alert a ON a.id = s.alert_id "
+                "WHERE a.created_at >= %s OR a.last_seen_at >= %s",
+                [since, since, since],
+            )
             kept |= {r[0] for r in cur.fetchall()}
         for table in TABLES:
             if day in day_partitions(table):
@@ -240,16 +259,22 @@ def detach_day(day: date) -> DayPurge:
                 _ensure_kept_month(cur, table, day)
             cols = _cols(READS)
             # With the day detached its range has no partition, so the parent routes these rows to the default.
-            cur.execute(f'WITH kept AS (DELETE FROM "{reads}" WHERE id = ANY(%s) '
-                        f'RETURNING {cols}) INSERT INTO "{READS}" ({cols}) SELECT {cols} FROM kept', [sorted(kept)])
+            cur.execute(
+                f'WITH kept AS (DELETE FROM "{reads}" WHERE id = ANY(%s) '
+                f'RETURNING {cols}) INSERT INTO "{READS}" ({cols}) SELECT {cols} FROM kept',
+                [sorted(kept)],
+            )
             out.kept_reads = cur.rowcount
         if to_regclass(frames) and out.kept_reads:
             cols = _cols(FRAMES)
             # Frames that kept reads point to (kept reads are now in the default partition).
             start, end = bounds(day)
-            cur.execute(f'WITH kept AS (DELETE FROM "{frames}" WHERE id IN (SELECT frame_id FROM "{READS}" '
-                        f'WHERE {KEY} >= %s AND {KEY} < %s) RETURNING {cols}) '
-                        f'INSERT INTO "{FRAMES}" ({cols}) SELECT {cols} FROM kept', [start, end])
+            cur.execute(
+                f'WITH kept AS (DELETE FROM "{frames}" WHERE id IN (SELECT frame_id FROM "{READS}" '
+                f"WHERE {KEY} >= %s AND {KEY} < %s) RETURNING {cols}) "
+                f'INSERT INTO "{FRAMES}" ({cols}) SELECT {cols} FROM kept',
+                [start, end],
+            )
             out.kept_frames = cur.rowcount
     out.locked_s = perf_counter() - t0
     return out

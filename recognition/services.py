@@ -83,12 +83,15 @@ def claim_frame(frame_id: int, token: str = "") -> bool:
         if len(connection.atomic_blocks) == 1:  # only a transaction of its own may skip the flush
             _claim_without_waiting_for_disk()
         queued = Frame.objects.filter(pk=frame_id, status=Frame.Status.QUEUED).update(
-            status=Frame.Status.PROCESSING, claimed_at=now, claim_token=token)
+            status=Frame.Status.PROCESSING, claimed_at=now, claim_token=token
+        )
         if queued:
             return True
-        retaken = Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING).filter(
-            Q(claimed_at__lt=now - STALE_CLAIM) | (Q(claim_token=token) & ~Q(claim_token=""))).update(
-            claimed_at=now, claim_token=token)
+        retaken = (
+            Frame.objects.filter(pk=frame_id, status=Frame.Status.PROCESSING)
+            .filter(Q(claimed_at__lt=now - STALE_CLAIM) | (Q(claim_token=token) & ~Q(claim_token="")))
+            .update(claimed_at=now, claim_token=token)
+        )
     return bool(retaken)
 
 
@@ -109,13 +112,15 @@ def do_process_frame(frame_id: int, claim_token: str = "") -> list[Read]:
         with _pipeline_lock:
             plate_reads = pipe.read(image, region=frame.camera.region)
         height, width = image.shape[:2]
-        plate_reads = [pr for pr in plate_reads
-                       if frame.camera.keeps(pr.box.x, pr.box.y, pr.box.w, pr.box.h, width, height)]
+        plate_reads = [
+            pr for pr in plate_reads if frame.camera.keeps(pr.box.x, pr.box.y, pr.box.w, pr.box.h, width, height)
+        ]
         thumb = _thumbnail(image)
     except Exception as exc:  # a broken frame must not be retried forever
         log.exception("frame %s failed", frame_id)
-        Frame.objects.filter(pk=frame_id).update(status=Frame.Status.FAILED, error=str(exc)[:2000],
-                                                 processed_at=timezone.now())
+        Frame.objects.filter(pk=frame_id).update(
+            status=Frame.Status.FAILED, error=str(exc)[:2000], processed_at=timezone.now()
+        )
         return []
     engines = (getattr(pipe.detector, "name", "?"), getattr(pipe.ocr, "name", "?"))
     elapsed_ms = int((time.perf_counter() - started) * 1000)
@@ -143,11 +148,13 @@ def _delete_files(names: list[str]) -> None:
     for name in names:
         try:
             default_storage.delete(name)
-        except Exception:  # noqa: BLE001 - an orphaned file is harmless; retention cannot see it, so log it
+        except Exception:
             log.warning("could not delete %s", name, exc_info=True)
 
 
-def _store_results(frame: Frame, plate_reads: list[PlateRead], thumb: bytes, engines: tuple[str, str], elapsed_ms: int) -> list[Read]:
+def _store_results(
+    frame: Frame, plate_reads: list[PlateRead], thumb: bytes, engines: tuple[str, str], elapsed_ms: int
+) -> list[Read]:
     # The files go first, outside the transaction: with an object store each one is a network round
     # trip, which must not hold the frame's row lock. They are removed again if the rows are not stored.
     thumb_name = _save_file(Frame._meta.get_field("thumbnail"), thumb)
@@ -158,20 +165,31 @@ def _store_results(frame: Frame, plate_reads: list[PlateRead], thumb: bytes, eng
         with transaction.atomic():
             # Finishing the frame takes its row lock, as SELECT ... FOR UPDATE would, in the same statement.
             finished = Frame.objects.filter(pk=frame.pk, status=Frame.Status.PROCESSING).update(
-                status=Frame.Status.DONE, thumbnail=thumb_name, processed_at=timezone.now(),
-                processing_ms=elapsed_ms)
+                status=Frame.Status.DONE, thumbnail=thumb_name, processed_at=timezone.now(), processing_ms=elapsed_ms
+            )
             if not finished:
                 return []  # another worker finished it meanwhile
-            reads = [Read(frame_id=frame.pk, camera_id=frame.camera_id, captured_at=frame.captured_at, text=pr.text,
-                          confidence=float(pr.confidence),
-                          candidates=[[c.text, round(float(c.confidence), 4)] for c in pr.candidates],
-                          box_x=pr.box.x, box_y=pr.box.y, box_w=pr.box.w, box_h=pr.box.h,
-                          detector_confidence=float(pr.detector_confidence),
-                          # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
-                          # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
-                          engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40],
-                          country=pr.country[:8], crop=crop_name)
-                     for pr, crop_name in zip(plate_reads, crop_names)]
+            reads = [
+                Read(
+                    frame_id=frame.pk,
+                    camera_id=frame.camera_id,
+                    captured_at=frame.captured_at,
+                    text=pr.text,
+                    confidence=float(pr.confidence),
+                    candidates=[[c.text, round(float(c.confidence), 4)] for c in pr.candidates],
+                    box_x=pr.box.x,
+                    box_y=pr.box.y,
+                    box_w=pr.box.w,
+                    box_h=pr.box.h,
+                    detector_confidence=float(pr.detector_confidence),
+                    # detector+OCR engine(s) that read this plate: "onnx+crnn" when the
+                    # CRNN alone decided, "onnx+rapid+crnn" when both engines read it
+                    engine=f"{engines[0]}+{pr.ocr_engine or engines[1]}"[:40],
+                    country=pr.country[:8],
+                    crop=crop_name,
+                )
+                for pr, crop_name in zip(plate_reads, crop_names)
+            ]
             # Events first, so that each read is inserted with its event (one INSERT for all the reads).
             assigned = []
             for i, read in enumerate(reads):

@@ -3,9 +3,16 @@ from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError
 
 
-@shared_task(name="recognition.process_frame", bind=True, acks_late=True, reject_on_worker_lost=True,
-             autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, retry_backoff_max=30,
-             max_retries=8)
+@shared_task(
+    name="recognition.process_frame",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=30,
+    max_retries=8,
+)
 def process_frame(self, frame_id: int) -> int:
     """Recognise plates in a stored frame. Takes an id; safe to run twice (claims the frame with its task id)."""
     from .services import do_process_frame
@@ -39,7 +46,7 @@ def requeue_stale_frames() -> int:
         key = f"requeued-frame:{frame_id}"
         try:
             fresh = cache.add(key, 1, timeout=int(LOST_AFTER.total_seconds()))
-        except Exception:  # noqa: BLE001 - without the cache, send it anyway (copies are harmless)
+        except Exception:
             fresh = True
         if fresh:
             try:

@@ -38,8 +38,9 @@ class Proc:
     def __init__(self, name: str, args: list[str], env: dict[str, str]):
         self.name = name
         self.lines: list[str] = []
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True, bufsize=1)
+        self.popen = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -72,8 +73,22 @@ class Proc:
 
 def start_beat(env: dict[str, str], var_dir: str, name: str = "celery beat") -> Proc:
     """``celery beat`` as deployed (the settings' CELERY_BEAT_SCHEDULE), its schedule file in ``var_dir``."""
-    return Proc(name, [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "info",
-                       "--schedule", str(Path(var_dir) / "celerybeat-schedule")], env)
+    return Proc(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "-l",
+            "info",
+            "--schedule",
+            str(Path(var_dir) / "celerybeat-schedule"),
+        ],
+        env,
+    )
 
 
 class RedisServer:
@@ -98,9 +113,23 @@ class RedisServer:
             return False
 
     def start(self) -> None:
-        self.popen = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                       "--appendonly", "no", "--dir", self.dir], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
+        self.popen = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 20
         while not self.up():
             if time.monotonic() > deadline or self.popen.poll() is not None:
@@ -142,16 +171,24 @@ class Stack:
     def login(self, username: str, password: str) -> requests.Session:
         session = requests.Session()
         session.get(f"{self.base_url}/login/", timeout=10)
-        response = session.post(f"{self.base_url}/login/", data={
-            "username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            headers={"Referer": f"{self.base_url}/login/"}, timeout=10)
+        response = session.post(
+            f"{self.base_url}/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            headers={"Referer": f"{self.base_url}/login/"},
+            timeout=10,
+        )
         assert response.status_code == 200 and "sessionid" in session.cookies, response.text[:500]
         return session
 
     def post_frame(self, token: str, jpeg: bytes, captured_at: str | None = None) -> requests.Response:
         data = {"captured_at": captured_at} if captured_at else {}
-        return requests.post(f"{self.base_url}/api/frames/", headers={"Authorization": f"Token {token}"},
-                             files={"image": ("frame.jpg", jpeg, "image/jpeg")}, data=data, timeout=30)
+        return requests.post(
+            f"{self.base_url}/api/frames/",
+            headers={"Authorization": f"Token {token}"},
+            files={"image": ("frame.jpg", jpeg, "image/jpeg")},
+            data=data,
+            timeout=30,
+        )
 
 
 def _database_url() -> str:
@@ -172,24 +209,26 @@ def stack_env(var_dir: str, instance: str, **extra: str) -> dict[str, str]:
     """The environment of a test stack's processes: production settings on the test database, a media
     folder of its own, and (ALPR_INSTANCE) a queue and channel keys of its own on the shared Redis."""
     env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "stack-test-secret-key-0123456789-abcdefghijklmnop",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": _database_url(),
-        "ALPR_VAR_DIR": var_dir,
-        "MEDIA_ROOT": str(Path(var_dir) / "media"),
-        "PYTHONUNBUFFERED": "1",
-        "ALPR_INSTANCE": instance,
-        # Some tests post frames captured years ago, to keep their vehicle passes apart.
-        "ALPR_CAPTURED_AT_PAST_DAYS": "3650",
-        # Production settings, but served over plain http on 127.0.0.1: cookies may not be Secure-only.
-        "SECURE_COOKIES": "0",
-        # Not UTC, so that a time shown in the server's or the browser's zone instead of the agency's shows up.
-        "AGENCY_TIME_ZONE": STACK_TIME_ZONE,
-        **extra,
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "stack-test-secret-key-0123456789-abcdefghijklmnop",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": _database_url(),
+            "ALPR_VAR_DIR": var_dir,
+            "MEDIA_ROOT": str(Path(var_dir) / "media"),
+            "PYTHONUNBUFFERED": "1",
+            "ALPR_INSTANCE": instance,
+            # Some tests post frames captured years ago, to keep their vehicle passes apart.
+            "ALPR_CAPTURED_AT_PAST_DAYS": "3650",
+            # Production settings, but served over plain http on 127.0.0.1: cookies may not be Secure-only.
+            "SECURE_COOKIES": "0",
+            # Not UTC, so that a time shown in the server's or the browser's zone instead of the agency's shows up.
+            "AGENCY_TIME_ZONE": STACK_TIME_ZONE,
+            **extra,
+        }
+    )
     return env
 
 
@@ -208,8 +247,10 @@ class SmtpInbox:
 def live_stack(django_db_setup, django_db_blocker):
     from django.conf import settings
 
-    require(bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-            "DATABASE_URL (PostgreSQL) is not set")
+    require(
+        bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "DATABASE_URL (PostgreSQL) is not set",
+    )
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
     port = free_port()
     var_dir = tempfile.mkdtemp(prefix="alpr-stack-")
@@ -219,18 +260,43 @@ def live_stack(django_db_setup, django_db_blocker):
     smtp = SmtpInbox()
     smtp_server = Controller(smtp, hostname="127.0.0.1", port=free_port())
     smtp_server.start()
-    env = stack_env(var_dir, f"stack-{port}", EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-                    EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_server.port), DELIVERY_RETRY_BASE_SECONDS="1",
-                    ALPR_BASE_URL=f"http://127.0.0.1:{port}")
+    env = stack_env(
+        var_dir,
+        f"stack-{port}",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_server.port),
+        DELIVERY_RETRY_BASE_SECONDS="1",
+        ALPR_BASE_URL=f"http://127.0.0.1:{port}",
+    )
     # The ONNX export of the detector is made once, before two processes could race for it.
     with django_db_blocker.unblock():
         from recognition.vision.pipeline import get_pipeline
 
         get_pipeline()
-    worker = Proc("celery worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
-                                    "--pool", "prefork", "-l", "info", "-n", f"stack-{port}@%h"], env)
-    web = Proc("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                          "config.asgi:application"], env)
+    worker = Proc(
+        "celery worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "-l",
+            "info",
+            "-n",
+            f"stack-{port}@%h",
+        ],
+        env,
+    )
+    web = Proc(
+        "daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], env
+    )
     stack = Stack(f"http://127.0.0.1:{port}", env, [web, worker])
     stack.smtp = smtp
     try:
@@ -267,8 +333,14 @@ def make_stack_user(username: str, role: str, password: str):
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,10 @@ def main() -> None:
     server = GstRtspServer.RTSPServer()
     server.set_service(port)
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(f'( multifilesrc location="{pattern}" loop=true caps="image/jpeg,framerate={fps}/1" '
-                       f'! jpegparse ! rtpjpegpay name=pay0 pt=26 )')
+    factory.set_launch(
+        f'( multifilesrc location="{pattern}" loop=true caps="image/jpeg,framerate={fps}/1" '
+        f"! jpegparse ! rtpjpegpay name=pay0 pt=26 )"
+    )
     factory.set_shared(True)
     server.get_mount_points().add_factory("/plate", factory)
     server.attach(None)

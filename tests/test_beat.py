@@ -26,12 +26,19 @@ def beat_env(django_db_setup, django_db_blocker, transactional_db):
 
     from django.conf import settings
 
-    require(bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-            "DATABASE_URL (PostgreSQL) is not set")
+    require(
+        bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "DATABASE_URL (PostgreSQL) is not set",
+    )
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
     var_dir = tempfile.mkdtemp(prefix="alpr-beat-")
-    env = stack_env(var_dir, f"beat-{free_port()}", ALPR_THREADS="1", FRAME_REQUEUE_INTERVAL_SECONDS="3",
-                    CAMERA_HEALTH_INTERVAL_SECONDS="3")
+    env = stack_env(
+        var_dir,
+        f"beat-{free_port()}",
+        ALPR_THREADS="1",
+        FRAME_REQUEUE_INTERVAL_SECONDS="3",
+        CAMERA_HEALTH_INTERVAL_SECONDS="3",
+    )
     yield var_dir, env
     shutil.rmtree(var_dir, ignore_errors=True)
 
@@ -45,8 +52,9 @@ def _stored_frame(camera, media_root: str, received_ago: timedelta):
     from cameras.models import Frame
 
     name = FileSystemStorage(location=media_root).save("frames/lost.png", ContentFile(png_bytes()))
-    frame = Frame.objects.create(camera=camera, image=name, content_type="image/png", width=64, height=48,
-                                 captured_at=timezone.now())
+    frame = Frame.objects.create(
+        camera=camera, image=name, content_type="image/png", width=64, height=48, captured_at=timezone.now()
+    )
     Frame.objects.filter(pk=frame.pk).update(received_at=timezone.now() - received_ago)
     return frame
 
@@ -64,12 +72,34 @@ def test_beat_requeues_a_lost_frame_and_checks_camera_health_on_its_own(beat_env
     # Silent for an hour past its 10-minute limit: the health job must open an incident.
     Camera.objects.filter(pk=camera.pk).update(last_frame_at=timezone.now() - timedelta(hours=1))
     frame = _stored_frame(camera, env["MEDIA_ROOT"], timedelta(minutes=5))
-    worker = Proc("celery worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
-                                    "--pool", "prefork", "-l", "info", "--without-gossip", "--without-mingle",
-                                    "-n", f"beat-{free_port()}@%h"], env)
+    worker = Proc(
+        "celery worker",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"beat-{free_port()}@%h",
+        ],
+        env,
+    )
     beat = start_beat(env, var_dir)
     procs = [worker, beat]
-    logs = lambda: "\n".join(p.tail(60) for p in procs)
+
+    def logs():
+        return "\n".join(p.tail(60) for p in procs)
+
     try:
         assert worker.wait_for_line("ready.", 120), "the worker did not start\n" + logs()
         deadline = time.monotonic() + 60

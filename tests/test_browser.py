@@ -42,10 +42,18 @@ def test_officers_see_a_live_alert_and_its_acknowledgement(stack, browser):
     make_stack_user("officer-b", "officer", "officer-b-password")
     _, token = do_create_camera(name="Elm St camera", region="us", location="Elm St & 3rd")
     hotlist = Hotlist.objects.create(name="Stolen vehicles")
-    Entry.objects.create(hotlist=hotlist, plate="8KTR552", plate_raw="8KTR552", state="CA", reason="Stolen vehicle",
-                         case_number="26-04412", notes="Grey sedan")
-    Entry.objects.create(hotlist=hotlist, plate="8ZPD903", plate_raw="8ZPD903", state="CA", reason="Stolen plate",
-                         case_number="26-04413")
+    Entry.objects.create(
+        hotlist=hotlist,
+        plate="8KTR552",
+        plate_raw="8KTR552",
+        state="CA",
+        reason="Stolen vehicle",
+        case_number="26-04412",
+        notes="Grey sedan",
+    )
+    Entry.objects.create(
+        hotlist=hotlist, plate="8ZPD903", plate_raw="8ZPD903", state="CA", reason="Stolen plate", case_number="26-04413"
+    )
 
     page_a = log_in(browser, stack.base_url, "officer-a", "officer-a-password")
     page_b = log_in(browser, stack.base_url, "officer-b", "officer-b-password")
@@ -163,11 +171,13 @@ def test_officer_dispositions_and_auditor_searches_with_map_and_export_all_in_th
 
     make_stack_user("officer-d", "officer", "officer-d-password")
     make_stack_user("auditor-d", "auditor", "auditor-d-password")
-    camera, token = do_create_camera(name="Harbor Rd camera", region="us", location="Harbor Rd", latitude=40.71,
-                                     longitude=-74.0)
+    _camera, token = do_create_camera(
+        name="Harbor Rd camera", region="us", location="Harbor Rd", latitude=40.71, longitude=-74.0
+    )
     hotlist = Hotlist.objects.create(name="Wanted")
-    Entry.objects.create(hotlist=hotlist, plate="5GHN218", plate_raw="5GHN218", reason="Wanted person",
-                         case_number="26-9001")
+    Entry.objects.create(
+        hotlist=hotlist, plate="5GHN218", plate_raw="5GHN218", reason="Wanted person", case_number="26-9001"
+    )
 
     officer = log_in(browser, stack.base_url, "officer-d", "officer-d-password")
     image, _ = render_vehicle_scene("5GHN218", seed=31)

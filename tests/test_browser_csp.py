@@ -21,7 +21,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 """
 
 
-def _session(browser, base_url: str, username: str, password: str, landing: str):  # noqa: F811
+def _session(browser, base_url: str, username: str, password: str, landing: str):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_init_script(_WATCH)
     page = context.new_page()
@@ -44,7 +44,7 @@ def _visit(page, url: str, messages: list[str]) -> None:
     assert violations == [] and messages == [], f"{url}: {violations} {messages}"
 
 
-def test_every_page_runs_under_the_csp_without_a_violation(stack, browser):  # noqa: F811
+def test_every_page_runs_under_the_csp_without_a_violation(stack, browser):
     from playwright.sync_api import expect
 
     from cameras.models import Camera
@@ -66,8 +66,16 @@ def test_every_page_runs_under_the_csp_without_a_violation(stack, browser):  # n
 
     admin, messages = _session(browser, base, "admin-csp", "admin-csp-password", "/alerts/")
     expect(admin.get_by_test_id("connection")).to_have_text("live", timeout=15000)
-    for path in ["/cameras/", f"/cameras/{camera.pk}/", "/hotlists/", f"/hotlists/{hotlist.pk}/",
-                 "/hotlists/upload/", "/users/", "/account/2fa/", "/alerts/watch/"]:
+    for path in [
+        "/cameras/",
+        f"/cameras/{camera.pk}/",
+        "/hotlists/",
+        f"/hotlists/{hotlist.pk}/",
+        "/hotlists/upload/",
+        "/users/",
+        "/account/2fa/",
+        "/alerts/watch/",
+    ]:
         _visit(admin, base + path, messages)
     # The camera status page refreshes itself from a static script.
     _visit(admin, f"{base}/cameras/{camera.pk}/status/", messages)

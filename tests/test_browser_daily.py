@@ -98,11 +98,22 @@ def test_an_officer_on_a_phone_sees_the_vehicle_repeats_and_keeps_a_refused_disp
     make_stack_user("officer-p", "officer", "officer-p-password")
     _, token = do_create_camera(name="Harbor Rd camera", region="us", location="Harbor Rd & 2nd")
     hotlist = Hotlist.objects.create(name="Stolen vehicles", instructions="Do not stop alone: call for backup.")
-    Entry.objects.create(hotlist=hotlist, plate="5GHN218", plate_raw="5GHN218", state="CA", reason="Stolen vehicle",
-                         case_number="26-9001", make="Toyota", model="Camry", colour="black", vehicle_year="2019")
+    Entry.objects.create(
+        hotlist=hotlist,
+        plate="5GHN218",
+        plate_raw="5GHN218",
+        state="CA",
+        reason="Stolen vehicle",
+        case_number="26-9001",
+        make="Toyota",
+        model="Camry",
+        colour="black",
+        vehicle_year="2019",
+    )
 
-    page = log_in(browser, stack.base_url, "officer-p", "officer-p-password", viewport=PHONE, is_mobile=True,
-                  has_touch=True)
+    page = log_in(
+        browser, stack.base_url, "officer-p", "officer-p-password", viewport=PHONE, is_mobile=True, has_touch=True
+    )
     page.add_init_script(NOTIFICATION_RECORDER)
     page.reload()
     expect(page.get_by_test_id("connection")).to_have_text("live", timeout=15000)
@@ -200,8 +211,16 @@ def test_history_pages_and_filters_and_auditors_read_alerts_and_repeats(stack, b
     camera, _ = do_create_camera(name="Elm St camera", region="us", location="Elm St")
     other, _ = do_create_camera(name="Oak Ave camera", region="us", location="Oak Ave")
     hotlist = Hotlist.objects.create(name="Wanted", instructions="Notify dispatch before any stop.")
-    entry = Entry.objects.create(hotlist=hotlist, plate="7ABC123", plate_raw="7ABC123", state="CA",
-                                 reason="Wanted person", make="Ford", model="F-150", colour="white")
+    entry = Entry.objects.create(
+        hotlist=hotlist,
+        plate="7ABC123",
+        plate_raw="7ABC123",
+        state="CA",
+        reason="Wanted person",
+        make="Ford",
+        model="F-150",
+        colour="white",
+    )
     match = HotlistIndex.build([(entry.pk, entry.plate, MatchPolicy.exact())]).match(entry.plate)[0]
     from django.db import transaction
     from django.utils import timezone
@@ -356,8 +375,16 @@ def test_alerts_reach_email_and_a_signed_webhook_configured_by_an_admin(stack, b
     make_stack_user("admin-d", "admin", "admin-d-password")
     _, token = do_create_camera(name="Bay Rd camera", region="us", location="Bay Rd")
     hotlist = Hotlist.objects.create(name="Auto theft", instructions="Notify the auto theft unit.")
-    Entry.objects.create(hotlist=hotlist, plate="8KTR552", plate_raw="8KTR552", state="CA", reason="Stolen vehicle",
-                         make="Honda", model="Civic", colour="grey")
+    Entry.objects.create(
+        hotlist=hotlist,
+        plate="8KTR552",
+        plate_raw="8KTR552",
+        state="CA",
+        reason="Stolen vehicle",
+        make="Honda",
+        model="Civic",
+        colour="grey",
+    )
     hook = Receiver(statuses=(500, 200))  # fails once: retried with backoff
     try:
         admin = log_in(browser, stack.base_url, "admin-d", "admin-d-password")
@@ -389,12 +416,16 @@ def test_alerts_reach_email_and_a_signed_webhook_configured_by_an_admin(stack, b
         assert b"Vehicle: grey Honda Civic" in envelope.content
         assert len(hook.received) == 2, stack.logs()
         headers, body = hook.received[-1]
-        expected = hmac.new(secret.encode(), headers["X-ALPR-Timestamp"].encode() + b"." + body,
-                            hashlib.sha256).hexdigest()
+        expected = hmac.new(
+            secret.encode(), headers["X-ALPR-Timestamp"].encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
         assert headers["X-ALPR-Signature"] == f"sha256={expected}"
         assert json.loads(body)["alert"]["plate"] == "8KTR552"
-        tries = list(DeliveryAttempt.objects.filter(delivery__kind="webhook").order_by("number")
-                     .values_list("number", "ok", "status_code"))
+        tries = list(
+            DeliveryAttempt.objects.filter(delivery__kind="webhook")
+            .order_by("number")
+            .values_list("number", "ok", "status_code")
+        )
         assert tries == [(1, False, 500), (2, True, 200)]
 
         admin.reload()

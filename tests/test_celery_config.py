@@ -18,8 +18,10 @@ def test_the_check_reports_a_task_whose_soft_limit_is_above_its_hard_limit():
 
     other = Celery("limits-check", set_as_current=False)
     other.conf.task_soft_time_limit = 90
-    other.conf.beat_schedule = {"job": {"task": "job", "schedule": 60.0},
-                                "ghost": {"task": "no.such.task", "schedule": 60.0}}
+    other.conf.beat_schedule = {
+        "job": {"task": "job", "schedule": 60.0},
+        "ghost": {"task": "no.such.task", "schedule": 60.0},
+    }
 
     @other.task(name="job", time_limit=60)
     def job():

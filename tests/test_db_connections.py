@@ -51,8 +51,9 @@ def test_a_burst_of_posts_keeps_daphne_database_connections_bounded(private_redi
     env = stack_env(var_dir, f"conns-{free_port()}", REDIS_URL=private_redis.url)
     env.pop("DB_CONN_MAX_AGE", None)  # the production database settings
     port = free_port()
-    web = Proc("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                          "config.asgi:application"], env)
+    web = Proc(
+        "daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], env
+    )
     camera, token = do_create_camera(name="Burst camera", region="us")
     jpeg = jpeg_bytes(np.full((240, 320, 3), 128, np.uint8))
     peak = [0]
@@ -65,8 +66,12 @@ def test_a_burst_of_posts_keeps_daphne_database_connections_bounded(private_redi
 
     def post(i: int):
         try:
-            response = requests.post(f"http://127.0.0.1:{port}/api/frames/", headers={"Authorization": f"Token {token}"},
-                                     files={"image": ("f.jpg", jpeg, "image/jpeg")}, timeout=60)
+            response = requests.post(
+                f"http://127.0.0.1:{port}/api/frames/",
+                headers={"Authorization": f"Token {token}"},
+                files={"image": ("f.jpg", jpeg, "image/jpeg")},
+                timeout=60,
+            )
             return response.status_code
         except requests.RequestException as exc:
             return repr(exc)[:100]
@@ -86,8 +91,10 @@ def test_a_burst_of_posts_keeps_daphne_database_connections_bounded(private_redi
         on_server = _server_connections(connection.settings_dict["NAME"])
         limit = settings.DB_POOL_MAX_SIZE
         counts = {a: answers.count(a) for a in set(answers)}
-        print(f"\n{BURST} concurrent posts in {took:.1f} s: answers {counts}; Daphne's database connections: "
-              f"peak {peak[0]}, 1 s after {after} (pool max {limit}); on the server for the test database: {on_server}")
+        print(
+            f"\n{BURST} concurrent posts in {took:.1f} s: answers {counts}; Daphne's database connections: "
+            f"peak {peak[0]}, 1 s after {after} (pool max {limit}); on the server for the test database: {on_server}"
+        )
         assert counts == {202: BURST}, f"{counts}\n{web.tail(80)}"
         assert Frame.objects.filter(camera=camera).count() == BURST
         assert 0 < peak[0] <= limit, f"Daphne held {peak[0]} connections (limit {limit})"

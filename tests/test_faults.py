@@ -33,6 +33,7 @@ REDIS_OUTAGE_S = float(os.environ.get("ALPR_TEST_REDIS_OUTAGE_S", "10"))
 
 # --- the stack, with workers the tests can kill and add ---------------------------------------
 
+
 class FaultStack:
     def __init__(self, env: dict[str, str]):
         self.env = env
@@ -40,17 +41,39 @@ class FaultStack:
         self.workers: list[Proc] = []
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
-        self.web = Proc("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                   "config.asgi:application"], env)
+        self.web = Proc(
+            "daphne",
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            env,
+        )
         self.procs.append(self.web)
         if not self.web.wait_for_line("Listening on TCP address", 60):
             pytest.fail("Daphne did not start\n" + self.logs())
 
     def start_worker(self) -> Proc:
         n = len(self.workers) + 1
-        worker = Proc(f"celery worker {n}", [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency",
-                                             "1", "--pool", "prefork", "-l", "info", "--without-gossip",
-                                             "--without-mingle", "-n", f"faults-{n}-{free_port()}@%h"], self.env)
+        worker = Proc(
+            f"celery worker {n}",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"faults-{n}-{free_port()}@%h",
+            ],
+            self.env,
+        )
         self.procs.append(worker)
         self.workers.append(worker)
         if not worker.wait_for_line("ready.", 120):
@@ -71,8 +94,13 @@ class FaultStack:
         import requests
 
         data = {"captured_at": captured_at} if captured_at else {}
-        return requests.post(f"{self.base_url}/api/frames/", headers={"Authorization": f"Token {token}"},
-                             files={"image": ("frame.jpg", jpeg, "image/jpeg")}, data=data, timeout=timeout)
+        return requests.post(
+            f"{self.base_url}/api/frames/",
+            headers={"Authorization": f"Token {token}"},
+            files={"image": ("frame.jpg", jpeg, "image/jpeg")},
+            data=data,
+            timeout=timeout,
+        )
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
@@ -83,8 +111,10 @@ class FaultStack:
 def faults_env(django_db_setup, django_db_blocker):
     from django.conf import settings
 
-    require(bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-            "DATABASE_URL (PostgreSQL) is not set")
+    require(
+        bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "DATABASE_URL (PostgreSQL) is not set",
+    )
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
     var_dir = tempfile.mkdtemp(prefix="alpr-faults-")
     # ALPR_THREADS=1: the machine is small and shared; it also keeps a large frame busy long enough.
@@ -106,7 +136,8 @@ def _run_stack(env: dict[str, str], request):
         artifacts = ROOT / "test-artifacts"
         artifacts.mkdir(exist_ok=True)
         (artifacts / f"faults-{request.node.name}.log").write_text(
-            "\n".join("\n".join([f"--- {p.name} ---", *p.lines]) for p in stack.procs))
+            "\n".join("\n".join([f"--- {p.name} ---", *p.lines]) for p in stack.procs)
+        )
 
 
 @pytest.fixture
@@ -122,6 +153,7 @@ def private_redis_stack(faults_env, transactional_db, private_redis, request):
 
 # --- helpers ------------------------------------------------------------------------------------
 
+
 def _world(plate: str):
     from cameras.services import do_create_camera
     from hotlist.models import Entry, Hotlist
@@ -129,8 +161,9 @@ def _world(plate: str):
     make_stack_user("officer-faults", "officer", "officer-password-1")
     camera, token = do_create_camera(name="Faults camera", region="us")
     hotlist = Hotlist.objects.create(name="Faults list")
-    entry = Entry.objects.create(hotlist=hotlist, plate=plate, plate_raw=plate, reason="Stolen vehicle",
-                                 case_number="F-1")
+    entry = Entry.objects.create(
+        hotlist=hotlist, plate=plate, plate_raw=plate, reason="Stolen vehicle", case_number="F-1"
+    )
     return camera, token, entry
 
 
@@ -148,7 +181,7 @@ def _scene(plate: str, seed: int = 3, size: tuple[int, int] | None = None) -> by
 
 def _statuses(ids) -> dict[int, str]:
     """Frame statuses, read on a fresh connection if the old one died with the database."""
-    from django.db import OperationalError, InterfaceError, connections
+    from django.db import InterfaceError, OperationalError, connections
 
     from cameras.models import Frame
 
@@ -195,13 +228,14 @@ def _assert_processed_once(frame_id: int, entry, stack: FaultStack) -> None:
 
 # --- 1. a worker killed in the middle of a task --------------------------------------------------
 
+
 def test_worker_killed_mid_task_frame_is_processed_exactly_once(fault_stack):
     import psutil
 
     from cameras.models import Frame
 
     plate = "7KLM482"
-    camera, token, entry = _world(plate)
+    _camera, token, entry = _world(plate)
     first = fault_stack.start_worker()
     _warm_up(fault_stack, token)
     big = _scene(plate, size=(7680, 4320))  # ~5 MB, 33 MP: about a second of work on one thread
@@ -210,15 +244,17 @@ def test_worker_killed_mid_task_frame_is_processed_exactly_once(fault_stack):
     assert response.status_code == 202, response.text
     frame_id = response.json()["frame"]
     statuses = _wait_statuses([frame_id], {"processing", "done", "failed"}, 30, interval=0.005)
-    assert statuses.get(frame_id) == "processing", f"the frame was never seen in processing: {statuses}\n" + \
-        fault_stack.logs()
+    assert statuses.get(frame_id) == "processing", (
+        f"the frame was never seen in processing: {statuses}\n" + fault_stack.logs()
+    )
     children = psutil.Process(first.popen.pid).children(recursive=True)
     assert len(children) == 1, f"expected one pool process, found {children}"
     os.kill(children[0].pid, signal.SIGKILL)
     killed_at = time.monotonic()
     statuses = _statuses([frame_id])
-    assert statuses.get(frame_id) == "processing", \
+    assert statuses.get(frame_id) == "processing", (
         f"the task finished before the kill, so the test proved nothing: {statuses}\n{fault_stack.logs()}"
+    )
 
     # A new worker joins; the first one's parent also forks a new pool process. With acks_late and
     # reject_on_worker_lost the task is put back on the queue at once.
@@ -235,8 +271,10 @@ def test_worker_killed_mid_task_frame_is_processed_exactly_once(fault_stack):
 
 # --- 2. Redis shut down and restarted ------------------------------------------------------------
 
-def test_redis_outage_every_accepted_frame_is_processed_within_2_minutes_of_its_return(private_redis_stack,
-                                                                                       private_redis):
+
+def test_redis_outage_every_accepted_frame_is_processed_within_2_minutes_of_its_return(
+    private_redis_stack, private_redis
+):
     from django.utils import timezone
 
     from cameras.models import Frame
@@ -261,14 +299,16 @@ def test_redis_outage_every_accepted_frame_is_processed_within_2_minutes_of_its_
                 response = stack.post(token, jpeg, timeout=15)
                 body = response.json().get("frame") if response.status_code == 202 else response.text[:200]
                 answers.append((response.status_code, time.monotonic() - started, body))
-            except Exception as exc:  # noqa: BLE001 - a hang or a reset is the failure being tested
+            except Exception as exc:
                 answers.append((repr(exc)[:200], time.monotonic() - started, None))
         time.sleep(max(0.0, down_at + REDIS_OUTAGE_S - time.monotonic()))
     finally:
         private_redis.start()
     back_at, back_wall = time.monotonic(), timezone.now()
-    print(f"\nRedis outage of {back_at - down_at:.1f} s; ingest answers: "
-          + ", ".join(f"{a[0]} in {1000 * a[1]:.0f} ms" for a in answers))
+    print(
+        f"\nRedis outage of {back_at - down_at:.1f} s; ingest answers: "
+        + ", ".join(f"{a[0]} in {1000 * a[1]:.0f} ms" for a in answers)
+    )
 
     slow = [a for a in answers if a[1] > 2.5]
     assert not slow, f"ingest must answer within ~2 s while Redis is down: {answers}\n{stack.web.tail()}"
@@ -284,11 +324,14 @@ def test_redis_outage_every_accepted_frame_is_processed_within_2_minutes_of_its_
     assert after.status_code == 202, after.text
     ids = [*accepted, after.json()["frame"]]
     statuses = _wait_statuses(ids, {"done", "failed"}, 120 - (time.monotonic() - back_at), interval=0.5)
-    done_after = {f.pk: (f.processed_at - back_wall).total_seconds()
-                  for f in Frame.objects.filter(pk__in=ids, processed_at__isnull=False)}
+    done_after = {
+        f.pk: (f.processed_at - back_wall).total_seconds()
+        for f in Frame.objects.filter(pk__in=ids, processed_at__isnull=False)
+    }
     print(f"frames processed after Redis returned (s): {sorted(round(v, 1) for v in done_after.values())}")
-    assert all(statuses.get(i) == "done" for i in ids), \
+    assert all(statuses.get(i) == "done" for i in ids), (
         f"frames not processed within 2 minutes of Redis returning: {statuses}\n{stack.logs()}"
+    )
     assert max(done_after.values()) <= 120
     assert sum("Connected to redis" in line for line in worker.lines) >= 2, "the worker never reconnected"
     assert any("requeue-stale-frames" in line for line in beat.lines if "Sending due task" in line), stack.logs()
@@ -297,6 +340,7 @@ def test_redis_outage_every_accepted_frame_is_processed_within_2_minutes_of_its_
 
 
 # --- 3. PostgreSQL restarted ---------------------------------------------------------------------
+
 
 def _pg_ready() -> bool:
     try:
@@ -310,7 +354,7 @@ def _pg_versions() -> list[str]:
 
 
 def _ensure_pg_up() -> None:
-    for attempt in range(2):
+    for _attempt in range(2):
         for _ in range(60):
             if _pg_ready():
                 return
@@ -324,13 +368,14 @@ def test_postgres_restart_while_frames_are_processing_and_queued(fault_stack):
 
     require(bool(shutil.which("pg_ctlcluster") and _pg_versions()), "pg_ctlcluster / /etc/postgresql not present")
     require(os.geteuid() == 0, "restarting the PostgreSQL cluster needs root")
-    camera, token, entry = _world("4GNM315")
+    _camera, token, entry = _world("4GNM315")
     # Three large frames, posted before the worker starts: it is busy with the first (concurrency 1) while the
     # others wait in the queue.
     ids = []
     for i, plate in enumerate(["4GNM315", "2CVX906", "9RTD274"]):
-        response = fault_stack.post(token, _scene(plate, seed=30 + i, size=(7680, 4320)),
-                                    captured_at=f"2021-01-0{i + 1}T00:00:00Z")
+        response = fault_stack.post(
+            token, _scene(plate, seed=30 + i, size=(7680, 4320)), captured_at=f"2021-01-0{i + 1}T00:00:00Z"
+        )
         assert response.status_code == 202, response.text
         ids.append(response.json()["frame"])
     fault_stack.start_worker()
@@ -341,8 +386,12 @@ def test_postgres_restart_while_frames_are_processing_and_queued(fault_stack):
     try:
         started = time.monotonic()
         for version in _pg_versions():
-            restart = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-                                     capture_output=True, text=True, timeout=120)
+            restart = subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         restart_s = time.monotonic() - started
     finally:
         _ensure_pg_up()
@@ -353,13 +402,16 @@ def test_postgres_restart_while_frames_are_processing_and_queued(fault_stack):
 
     statuses = _wait_statuses(ids, {"done", "failed"}, 90)
     retried = sum("Retry in" in line for w in fault_stack.workers for line in w.lines)
-    print(f"\nPostgreSQL restart took {restart_s:.1f} s; before it the frames were {before}; "
-          f"task retries logged: {retried}; after: {statuses}")
+    print(
+        f"\nPostgreSQL restart took {restart_s:.1f} s; before it the frames were {before}; "
+        f"task retries logged: {retried}; after: {statuses}"
+    )
     stuck = {i: s for i, s in statuses.items() if s != "done"}
     assert not stuck, (
         f"frames not processed within 90 s of a PostgreSQL restart: {stuck} (before the restart: {before}, "
         f"retries logged: {retried}). A frame left 'processing' means its task's retry found the claim the failed "
         f"attempt made (claimed_at still fresh) and skipped it; only the stale-claim beat job (150 s + 60 s) "
-        f"would free it.\n{fault_stack.logs()}")
+        f"would free it.\n{fault_stack.logs()}"
+    )
     for frame_id in ids:
         _assert_processed_once(frame_id, entry, fault_stack)

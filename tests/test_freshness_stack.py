@@ -57,8 +57,9 @@ def warm_world(stack):
     from cameras.services import do_create_camera
     from hotlist.models import Hotlist
 
-    assert "HOTLIST_REFRESH_SECONDS" not in stack.env or stack.env["HOTLIST_REFRESH_SECONDS"] == "", \
+    assert "HOTLIST_REFRESH_SECONDS" not in stack.env or stack.env["HOTLIST_REFRESH_SECONDS"] == "", (
         "the stack must run the production hotlist settings"
+    )
     Hotlist.objects.create(name="Existing list").entries.create(plate="1EXI234", plate_raw="1EXI234")
     _, token = do_create_camera(name="Freshness camera", region="us")
     _post_and_wait(stack, token, _scene_read_right("4WRM218"))
@@ -78,9 +79,16 @@ def test_bolo_saved_then_its_car_1_s_later_alerts(stack, warm_world):
     session = stack.login("officer-fresh", "officer-password-1")
     from django.utils import timezone
 
-    response = session.post(f"{stack.base_url}/hotlists/bolo/", data={
-        "plate": plate, "reason": "Amber alert", "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")},
-        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{stack.base_url}/alerts/"}, timeout=10)
+    response = session.post(
+        f"{stack.base_url}/hotlists/bolo/",
+        data={
+            "plate": plate,
+            "reason": "Amber alert",
+            "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        },
+        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{stack.base_url}/alerts/"},
+        timeout=10,
+    )
     assert response.status_code == 201, response.text
     time.sleep(1)
     frame_id = _post_and_wait(stack, warm_world, car)
@@ -95,11 +103,17 @@ def test_uploaded_list_then_its_car_1_s_later_alerts(stack, warm_world):
     make_stack_user("admin-fresh", "admin", "admin-password-12")
     session = stack.login("admin-fresh", "admin-password-12")
     csv = f"plate,state,reason\n{plate},CA,Stolen vehicle\n7OTH391,CA,Stolen vehicle\n".encode()
-    response = session.post(f"{stack.base_url}/hotlists/upload/", data={
-        "list_name": "Uploaded stolen", "format": "", "mode": "replace"},
+    response = session.post(
+        f"{stack.base_url}/hotlists/upload/",
+        data={"list_name": "Uploaded stolen", "format": "", "mode": "replace"},
         files={"file": ("stolen.csv", csv, "text/csv")},
-        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{stack.base_url}/hotlists/upload/",
-                 "Accept": "application/json"}, timeout=30)
+        headers={
+            "X-CSRFToken": session.cookies["csrftoken"],
+            "Referer": f"{stack.base_url}/hotlists/upload/",
+            "Accept": "application/json",
+        },
+        timeout=30,
+    )
     assert response.status_code == 202, response.text[:500]
     job_id = response.json()["job"]
     deadline = time.monotonic() + 60

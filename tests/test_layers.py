@@ -11,17 +11,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Bottom to top. The longest matching prefix names a module's layer.
 LAYERS: dict[str, int] = {
-    "config": 0,            # settings, clock, env, storage, the Celery app
-    "audit": 0,             # the audit trail: AuditLog, append/do_log, verify, checkpoints
+    "config": 0,  # settings, clock, env, storage, the Celery app
+    "audit": 0,  # the audit trail: AuditLog, append/do_log, verify, checkpoints
     "accounts": 1,
     "cameras": 2,
     "recognition": 3,
     "hotlist": 4,
-    "alerts": 5,            # also the processed frame's orchestration step (alerts/receivers.py)
+    "alerts": 5,  # also the processed frame's orchestration step (alerts/receivers.py)
     "deliveries": 6,
-    "oversight": 7,         # the auditor's read search and exports, the audit log view, retention
+    "oversight": 7,  # the auditor's read search and exports, the audit log view, retention
     "frontend": 8,
-    "config.urls": 9,       # the composition root: wires every app's URLs and websockets
+    "config.urls": 9,  # the composition root: wires every app's URLs and websockets
     "config.asgi": 9,
 }
 
@@ -69,7 +69,7 @@ def imports_of(path: Path, root: Path) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
+                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -103,7 +103,7 @@ def violations(root: Path = ROOT) -> list[str]:
                     found.append(f"{where}: {here} is a plain-Python core (no Django, no app)")
                 continue
             theirs = layer_of(target)
-            if theirs is None or is_library(target) or top == here.split(".")[0] and top != "config":
+            if theirs is None or is_library(target) or (top == here.split(".")[0] and top != "config"):
                 continue
             if theirs > mine:
                 found.append(f"{where}: layer {theirs} is above {here}'s layer {mine}")
@@ -128,27 +128,39 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_an_upward_import_inside_a_function_is_found(tmp_path):
-    root = _tree(tmp_path, {
-        "cameras/health.py": "def check():\n    from alerts.services import notify_admins\n",
-        "alerts/services.py": "from cameras.models import Camera\n",
-    })
-    assert violations(root) == ["cameras/health.py:2 imports alerts.services.notify_admins: "
-                                "layer 5 is above cameras.health's layer 2"]
+    root = _tree(
+        tmp_path,
+        {
+            "cameras/health.py": "def check():\n    from alerts.services import notify_admins\n",
+            "alerts/services.py": "from cameras.models import Camera\n",
+        },
+    )
+    assert violations(root) == [
+        "cameras/health.py:2 imports alerts.services.notify_admins: layer 5 is above cameras.health's layer 2"
+    ]
 
 
 def test_relative_and_package_imports_are_resolved(tmp_path):
-    root = _tree(tmp_path, {
-        "audit/services.py": "from . import models\nfrom oversight import search\n",
-        "oversight/search.py": "from .forms import SearchForm\nfrom recognition.vision import plates\n",
-    })
-    assert violations(root) == ["audit/services.py:2 imports oversight.search: layer 7 is above audit.services's layer 0"]
+    root = _tree(
+        tmp_path,
+        {
+            "audit/services.py": "from . import models\nfrom oversight import search\n",
+            "oversight/search.py": "from .forms import SearchForm\nfrom recognition.vision import plates\n",
+        },
+    )
+    assert violations(root) == [
+        "audit/services.py:2 imports oversight.search: layer 7 is above audit.services's layer 0"
+    ]
 
 
 def test_cores_stay_plain_python(tmp_path):
-    root = _tree(tmp_path, {
-        "hotlist/matching/index.py": "from django.db import models\nfrom hotlist.importing import normalize_plate\n",
-        "recognition/vision/ocr.py": "import cameras.models\nfrom benchmarks import vision\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "hotlist/matching/index.py": "from django.db import models\nfrom hotlist.importing import normalize_plate\n",
+            "recognition/vision/ocr.py": "import cameras.models\nfrom benchmarks import vision\n",
+        },
+    )
     assert violations(root) == [
         "hotlist/matching/index.py:1 imports django.db.models: hotlist.matching.index is a plain-Python core "
         "(no Django, no app)",

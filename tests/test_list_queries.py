@@ -35,8 +35,13 @@ def add_lists(n: int, admin) -> None:
         i = Hotlist.objects.count()
         hotlist = Hotlist.objects.create(name=f"List {i}")
         Entry.objects.bulk_create([Entry(hotlist=hotlist, plate=f"L{i}P{k}", plate_raw=f"L{i}P{k}") for k in range(3)])
-        ImportJob.objects.create(hotlist_name=hotlist.name, hotlist=hotlist, original_name=f"list{i}.csv",
-                                 file="imports/x.csv", created_by=admin)
+        ImportJob.objects.create(
+            hotlist_name=hotlist.name,
+            hotlist=hotlist,
+            original_name=f"list{i}.csv",
+            file="imports/x.csv",
+            created_by=admin,
+        )
 
 
 @pytest.mark.django_db

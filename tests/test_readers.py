@@ -60,8 +60,10 @@ def assert_event_and_alert(camera):
 def alert_exists(camera):
     from alerts.models import Alert
 
-    return lambda: Alert.objects.filter(camera=camera).exists() and \
-        __import__("recognition.models", fromlist=["Read"]).Read.objects.filter(camera=camera).count() >= 2
+    return lambda: (
+        Alert.objects.filter(camera=camera).exists()
+        and __import__("recognition.models", fromlist=["Read"]).Read.objects.filter(camera=camera).count() >= 2
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -77,10 +79,19 @@ def test_a_video_file_uploaded_in_the_ui_produces_an_event_and_an_alert(client, 
         writer.write(frame)
     writer.release()
     client.force_login(admin_user)
-    response = client.post("/cameras/new/", {
-        "name": "Lot B video", "region": "us", "enabled": "on", "source": "file", "sample_fps": 4,
-        "silence_minutes": 0, "masks": "[]",
-        "source_file": SimpleUploadedFile("pass.avi", video.read_bytes(), content_type="video/x-msvideo")})
+    response = client.post(
+        "/cameras/new/",
+        {
+            "name": "Lot B video",
+            "region": "us",
+            "enabled": "on",
+            "source": "file",
+            "sample_fps": 4,
+            "silence_minutes": 0,
+            "masks": "[]",
+            "source_file": SimpleUploadedFile("pass.avi", video.read_bytes(), content_type="video/x-msvideo"),
+        },
+    )
     assert response.status_code == 200, response.content.decode()[:2000]
     camera = Camera.objects.get(name="Lot B video")
     assert camera.source == "file" and camera.source_file
@@ -114,9 +125,18 @@ def test_a_watched_folder_of_images_produces_an_event_and_an_alert(tmp_path):
 def test_a_real_rtsp_stream_produces_an_event_and_an_alert(tmp_path):
     from cameras.services import do_create_camera
 
-    has_gst = Path(SYSTEM_PYTHON).exists() and subprocess.run(
-        [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); "
-                              "from gi.repository import GstRtspServer"], capture_output=True).returncode == 0
+    has_gst = (
+        Path(SYSTEM_PYTHON).exists()
+        and subprocess.run(
+            [
+                SYSTEM_PYTHON,
+                "-c",
+                "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+            ],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
     require(has_gst, "GStreamer's RTSP server is not installed (gir1.2-gst-rtsp-server-1.0, python3-gi)")
     listed()
     frames_dir = tmp_path / "frames"
@@ -124,13 +144,23 @@ def test_a_real_rtsp_stream_produces_an_event_and_an_alert(tmp_path):
     for i, frame in enumerate(rendered_frames(4)):
         cv2.imwrite(str(frames_dir / f"frame-{i:03d}.jpg"), frame)
     port = free_port()
-    server = subprocess.Popen([SYSTEM_PYTHON, str(Path(__file__).parent / "rtsp_server.py"), str(port),
-                               str(frames_dir / "frame-%03d.jpg"), "4"], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [
+            SYSTEM_PYTHON,
+            str(Path(__file__).parent / "rtsp_server.py"),
+            str(port),
+            str(frames_dir / "frame-%03d.jpg"),
+            "4",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert "ready" in server.stdout.readline()
-        camera, _ = do_create_camera(name="Bridge RTSP", source="rtsp", source_url=f"rtsp://127.0.0.1:{port}/plate",
-                                     sample_fps=2)
+        camera, _ = do_create_camera(
+            name="Bridge RTSP", source="rtsp", source_url=f"rtsp://127.0.0.1:{port}/plate", sample_fps=2
+        )
         reader = run_reader(camera, 90, until=alert_exists(camera))
         assert reader.submitted >= 2, reader.last_error
         assert_event_and_alert(camera)

@@ -24,8 +24,9 @@ async def _open_and_ping(ws_url: str, cookie: str, redis_url: str, prefix: str) 
 
     from alerts.services import GROUP
 
-    async with websockets.connect(ws_url, additional_headers={"Cookie": cookie, "Origin": "http://127.0.0.1"},
-                                  open_timeout=10) as ws:
+    async with websockets.connect(
+        ws_url, additional_headers={"Cookie": cookie, "Origin": "http://127.0.0.1"}, open_timeout=10
+    ) as ws:
         await ws.send(json.dumps({"type": "ping"}))
         got = [json.loads(await asyncio.wait_for(ws.recv(), 10))]
         layer = RedisChannelLayer(hosts=[redis_url], prefix=prefix)
@@ -44,8 +45,9 @@ def test_first_websocket_after_redis_returns_is_accepted(private_redis, transact
     var_dir = tempfile.mkdtemp(prefix="alpr-wsredis-")
     port = free_port()
     env = stack_env(var_dir, f"wsredis-{port}", REDIS_URL=private_redis.url)
-    web = Proc("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                          "config.asgi:application"], env)
+    web = Proc(
+        "daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], env
+    )
     stack = Stack(f"http://127.0.0.1:{port}", env, [web])
     try:
         assert web.wait_for_line("Listening on TCP address", 60), web.tail()
@@ -61,7 +63,7 @@ def test_first_websocket_after_redis_returns_is_accepted(private_redis, transact
         private_redis.start()
         try:
             first = asyncio.run(_open_and_ping(*args))
-        except Exception as exc:  # noqa: BLE001 - the failure being tested
+        except Exception as exc:
             first = repr(exc)
         assert first == expected, f"first websocket after Redis returned: {first}\n{web.tail(80)}"
         assert asyncio.run(_open_and_ping(*args)) == expected

@@ -10,16 +10,26 @@ import sys
 
 from tests.conftest import ROOT
 
-PRINT = ("import json, config.settings as s; d = s.DATABASES['default']; "
-         "print(json.dumps({'age': d['CONN_MAX_AGE'], 'pool': d.get('OPTIONS', {}).get('pool')}))")
+PRINT = (
+    "import json, config.settings as s; d = s.DATABASES['default']; "
+    "print(json.dumps({'age': d['CONN_MAX_AGE'], 'pool': d.get('OPTIONS', {}).get('pool')}))"
+)
 
 
 def _settings(**env: str) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if not k.startswith("DB_")}
-    full.update({"DEBUG": "0", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "localhost",
-                 "DATABASE_URL": "postgres://alpr@127.0.0.1:5432/alpr", **env})
-    return subprocess.run([sys.executable, "-c", PRINT], cwd=ROOT, env=full, capture_output=True, text=True, check=False,
-                          timeout=60)
+    full.update(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 50,
+            "ALLOWED_HOSTS": "localhost",
+            "DATABASE_URL": "postgres://alpr@127.0.0.1:5432/alpr",
+            **env,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "-c", PRINT], cwd=ROOT, env=full, capture_output=True, text=True, check=False, timeout=60
+    )
 
 
 def test_postgres_connections_come_from_a_bounded_pool_by_default():

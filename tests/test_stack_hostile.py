@@ -63,8 +63,12 @@ def test_implausible_capture_times_reused_keys_and_mpo_frames(stack):
     url = f"{stack.base_url}/api/frames/"
     headers = {"Authorization": f"Token {token}", "Idempotency-Key": "cam-1"}
     first = requests.post(url, headers=headers, files={"image": ("f.jpg", _scene(), "image/jpeg")}, timeout=30)
-    other = requests.post(url, headers=headers, files={"image": ("f.jpg", jpeg_bytes(
-        __import__("numpy").zeros((120, 160, 3), "uint8")), "image/jpeg")}, timeout=30)
+    other = requests.post(
+        url,
+        headers=headers,
+        files={"image": ("f.jpg", jpeg_bytes(__import__("numpy").zeros((120, 160, 3), "uint8")), "image/jpeg")},
+        timeout=30,
+    )
     assert first.status_code == 202 and other.status_code == 409, other.text
     assert Frame.objects.count() == 1
 
@@ -111,14 +115,17 @@ def test_a_hotlist_with_a_year_9999_date_or_an_unclosed_quote_is_refused_with_it
     session = stack.login("admin-hostile", "admin-hostile-password")
     files = {
         "dates.csv": b"plate,reason,expires\nABC123,x,2030-01-01\nXYZ999,y,9999-12-31\n",
-        "quote.csv": b'plate,state,reason\nABC123,TX,"stolen\n' + b"".join(
-            f"XYZ{i:03d},TX,stolen\n".encode() for i in range(80)),
+        "quote.csv": b'plate,state,reason\nABC123,TX,"stolen\n'
+        + b"".join(f"XYZ{i:03d},TX,stolen\n".encode() for i in range(80)),
     }
     for name, data in files.items():
-        response = session.post(f"{stack.base_url}/hotlists/upload/", data={
-            "list_name": "Hostile", "mode": "replace", "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            files={"file": (name, data, "text/csv")}, headers={"Referer": f"{stack.base_url}/hotlists/upload/",
-                                                               "Accept": "application/json"}, timeout=30)
+        response = session.post(
+            f"{stack.base_url}/hotlists/upload/",
+            data={"list_name": "Hostile", "mode": "replace", "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            files={"file": (name, data, "text/csv")},
+            headers={"Referer": f"{stack.base_url}/hotlists/upload/", "Accept": "application/json"},
+            timeout=30,
+        )
         assert response.status_code == 202, response.text
         status_url = stack.base_url + response.json()["status_url"]
         deadline = time.monotonic() + 60

@@ -81,8 +81,15 @@ def ious(pairs: list[Pair], scale: tuple[float, float]) -> list[float]:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"mean": round(statistics.fmean(values), 3), "median": round(statistics.median(values), 3),
-            "min": round(min(values), 3)} if values else {}
+    return (
+        {
+            "mean": round(statistics.fmean(values), 3),
+            "median": round(statistics.median(values), 3),
+            "min": round(min(values), 3),
+        }
+        if values
+        else {}
+    )
 
 
 def best_scale(pairs: list[Pair]) -> tuple[float, float]:
@@ -100,10 +107,18 @@ def shape(pairs: list[Pair]) -> dict[str, dict[str, float]]:
             "plates": len(group),
             "width": round(statistics.median(p.labelled.w / p.detected.w for p in group), 2),
             "height": round(statistics.median(p.labelled.h / p.detected.h for p in group), 2),
-            "centre_dx": round(statistics.median(
-                (p.labelled.x + p.labelled.w / 2 - p.detected.x - p.detected.w / 2) / p.detected.w for p in group), 3),
-            "centre_dy": round(statistics.median(
-                (p.labelled.y + p.labelled.h / 2 - p.detected.y - p.detected.h / 2) / p.detected.h for p in group), 3),
+            "centre_dx": round(
+                statistics.median(
+                    (p.labelled.x + p.labelled.w / 2 - p.detected.x - p.detected.w / 2) / p.detected.w for p in group
+                ),
+                3,
+            ),
+            "centre_dy": round(
+                statistics.median(
+                    (p.labelled.y + p.labelled.h / 2 - p.detected.y - p.detected.h / 2) / p.detected.h for p in group
+                ),
+                3,
+            ),
         }
     return out
 
@@ -114,8 +129,11 @@ def fit(pairs: list[Pair]) -> dict[str, object]:
         seen = [p for p in pairs if plate_fold(p.plate) == fold]
         unseen = [p for p in pairs if plate_fold(p.plate) != fold]
         scale = best_scale(seen)
-        out[f"fit_on_fold_{fold}"] = {"scale": scale, "other_fold": summary(ious(unseen, scale)),
-                                      "other_fold_unscaled": summary(ious(unseen, (1.0, 1.0)))}
+        out[f"fit_on_fold_{fold}"] = {
+            "scale": scale,
+            "other_fold": summary(ious(unseen, scale)),
+            "other_fold_unscaled": summary(ious(unseen, (1.0, 1.0))),
+        }
     out["fit_on_all"] = {"scale": best_scale(pairs)}
     out["unscaled"] = summary(ious(pairs, (1.0, 1.0)))
     out["committed"] = {"scale": PLATE_BOX_SCALE, **summary(ious(pairs, PLATE_BOX_SCALE))}
@@ -131,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, object] = {"bench": fit(bench_pairs(args.bench, detector))}
     if args.rendered:
         pairs = rendered_pairs(args.rendered, detector)
-        result["rendered"] = {"shape": shape(pairs), "unscaled": summary(ious(pairs, (1.0, 1.0))),
-                              "committed": {"scale": PLATE_BOX_SCALE, **summary(ious(pairs, PLATE_BOX_SCALE))}}
+        result["rendered"] = {
+            "shape": shape(pairs),
+            "unscaled": summary(ious(pairs, (1.0, 1.0))),
+            "committed": {"scale": PLATE_BOX_SCALE, **summary(ious(pairs, PLATE_BOX_SCALE))},
+        }
     print(json.dumps(result))
     return 0
 

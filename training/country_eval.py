@@ -37,8 +37,9 @@ DEFAULT_COUNTRIES = RENDERED_COUNTRIES
 GROUP_SETTING = {"us": "us", "eu": "eu", "br": "br"}
 
 
-def evaluate(codes: list[str], per_country: int, ocr_name: str, data_dir: Path | None = None,
-             save: Path | None = None) -> dict:  # type: ignore[type-arg]
+def evaluate(
+    codes: list[str], per_country: int, ocr_name: str, data_dir: Path | None = None, save: Path | None = None
+) -> dict:  # type: ignore[type-arg]
     assets = SynthAssets.load(data_dir)
     engine = ocr_from_settings(VisionSettings.from_env().replace(ocr=ocr_name))
     rows = []
@@ -84,23 +85,30 @@ def evaluate(codes: list[str], per_country: int, ocr_name: str, data_dir: Path |
 
 
 def format_table(result: dict) -> str:  # type: ignore[type-arg]
-    lines = [f"ocr={result['ocr']}, {result['per_country']} rendered plates per country",
-             f"{'country':<8}{'exact':>8}{'group':>8}{'fits':>8}"]
+    lines = [
+        f"ocr={result['ocr']}, {result['per_country']} rendered plates per country",
+        f"{'country':<8}{'exact':>8}{'group':>8}{'fits':>8}",
+    ]
     for code, r in result["countries"].items():
         group = "-" if r["exact_group"] is None else r["exact_group"]
         lines.append(f"{code:<8}{r['exact']:>8}{group:>8}{r['fits_country']:>8}")
-    lines.append(f"mean exact {result['exact_mean']} %, lowest {result['exact_min']} %; "
-                 f"ms_median {result['ms_median']} per crop")
-    lines.append("exact: % read right with the country set; group: with its region group set; "
-                 "fits: % of reads that fit the country's layouts")
+    lines.append(
+        f"mean exact {result['exact_mean']} %, lowest {result['exact_min']} %; ms_median {result['ms_median']} per crop"
+    )
+    lines.append(
+        "exact: % read right with the country set; group: with its region group set; "
+        "fits: % of reads that fit the country's layouts"
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m training.country_eval",
-                                 description=__doc__.split("\n\n")[0])
-    ap.add_argument("--countries", default=",".join(DEFAULT_COUNTRIES),
-                    help="comma-separated country codes (default: every country the product promises)")
+    ap = argparse.ArgumentParser(prog="python -m training.country_eval", description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--countries",
+        default=",".join(DEFAULT_COUNTRIES),
+        help="comma-separated country codes (default: every country the product promises)",
+    )
     ap.add_argument("--per-country", type=int, default=100, help="plates per country (default 100)")
     ap.add_argument("--ocr", choices=OCR_ENGINES, default="rapid+crnn")
     ap.add_argument("--data", type=Path, default=None, help="the shared data folder (default ../shared/data)")

@@ -261,7 +261,9 @@ if __name__ == "__main__":
     import argparse
 
     cv2.setNumThreads(1)
-    ap = argparse.ArgumentParser(description="Training samples made per second on one core (python -m training.dataset)")
+    ap = argparse.ArgumentParser(
+        description="Training samples made per second on one core (python -m training.dataset)"
+    )
     ap.add_argument("--data-dir", type=Path, default=None, help="default ../shared/data")
     ap.add_argument("--batches", type=int, default=30)
     args = ap.parse_args()

@@ -133,20 +133,39 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", default="rapid,crnn,rapid+crnn")
     ap.add_argument("--bench", type=Path, default=None)
     ap.add_argument("--val-percent", type=int, default=20)
-    ap.add_argument("--bench-fold", type=int, choices=(0, 1), default=None,
-                    help="read only the bench plates of this fold (the other fold's model has not seen them)")
+    ap.add_argument(
+        "--bench-fold",
+        type=int,
+        choices=(0, 1),
+        default=None,
+        help="read only the bench plates of this fold (the other fold's model has not seen them)",
+    )
     ap.add_argument("--crnn", type=Path, default=None, help="CRNN .onnx to use (default: the committed model)")
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="assignments",
-                    help="change a vision setting (repeatable), e.g. ocr_exit=0.9 or crnn_views=1")
-    ap.add_argument("--rendered", type=int, default=0, help="also read N plates per style drawn by recognition.vision.synth")
-    ap.add_argument("--data", type=Path, default=None,
-                    help="folder of the labelled real crops (default: ../shared/data next to the repository)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        dest="assignments",
+        help="change a vision setting (repeatable), e.g. ocr_exit=0.9 or crnn_views=1",
+    )
+    ap.add_argument(
+        "--rendered", type=int, default=0, help="also read N plates per style drawn by recognition.vision.synth"
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder of the labelled real crops (default: ../shared/data next to the repository)",
+    )
     args = ap.parse_args(argv)
     if args.bench_fold is not None and args.bench is None:
         ap.error("--bench-fold needs --bench")
     crops = load_real_crops(args.data)
     if not crops:
-        ap.error(f"no labelled crops under {args.data or default_data_dir()}: pass --data DIR (us-plate-crops/, br-plate-crops/)")
+        ap.error(
+            f"no labelled crops under {args.data or default_data_dir()}: pass --data DIR (us-plate-crops/, br-plate-crops/)"
+        )
     try:
         settings = VisionSettings.from_env().with_text(args.assignments)
     except ValueError as exc:

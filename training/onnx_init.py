@@ -17,6 +17,7 @@ model's output on the calibration batch.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def _gru_gates(w: np.ndarray, hidden: int) -> np.ndarray:
 
 def _conv_bn_pairs(model: PlateCRNN) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
     layers = [*model.features, *model.collapse]
-    return [(a, b) for a, b in zip(layers, layers[1:], strict=False) if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d)]
+    return [(a, b) for a, b in itertools.pairwise(layers) if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d)]
 
 
 def load_onnx_weights(path: Path, calibration: np.ndarray, atol: float = 1e-3) -> PlateCRNN:

@@ -102,7 +102,12 @@ def quantize_detector(fp32: Path, frames: list[np.ndarray], out: Path, imgsz: in
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.quantize_detector", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=None, help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)",
+    )
     parser.add_argument("--frames", type=int, default=120, help="calibration frames")
     parser.add_argument("--out", type=Path, default=detector.INT8_MODEL_PATH)
     args = parser.parse_args(argv)
@@ -119,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         "detection-head box decoding left in float",
     }
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) from {len(frames)} frames in {time.perf_counter() - start:.0f} s")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) from {len(frames)} frames in {time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 

@@ -36,9 +36,9 @@ import cv2
 import numpy as np
 
 from recognition.vision import config, ocr
-from .quantize import quantize_qdq
 
 from .dataset import load_real_crops, split_real_crops
+from .quantize import quantize_qdq
 from .synth_plates import DETECTOR_MARGINS, SynthAssets, default_data_dir, place_and_crop
 
 FLOAT_TAIL_NODES = 20
@@ -83,7 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m training.quantize_line_finder", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("--data", type=Path, default=None, help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder with backgrounds/, us-plate-crops/, ... (default ../shared/data)",
+    )
     parser.add_argument("--crops", type=int, default=200, help="calibration crops")
     parser.add_argument("--out", type=Path, default=ocr.LINE_FINDER_INT8_PATH)
     args = parser.parse_args(argv)
@@ -101,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{PERCENTILE} percentile ranges, the last {FLOAT_TAIL_NODES} nodes (DB head) left in float",
     }
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) from {len(crops)} crops in {time.perf_counter() - start:.0f} s")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) from {len(crops)} crops in {time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 

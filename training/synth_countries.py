@@ -28,8 +28,8 @@ from recognition.vision import plates
 
 from .synth_plates import (
     DETECTOR_MARGINS,
-    CropMargins,
     PILLOW_FONT,
+    CropMargins,
     SynthAssets,
     _grouped_text,
     _place,
@@ -52,9 +52,35 @@ SYSTEM_SANS = (
 )
 TEST_SEED_PREFIX = "country-test-set:"
 # The countries the product promises to read (US-wide, not state by state).
-RENDERED_COUNTRIES = (
-    "us ca mx br fr de it es pt gb ie nl be lu at ch pl cz sk hu hr si ro dk se no fi".split()
-)
+RENDERED_COUNTRIES = [
+    "us",
+    "ca",
+    "mx",
+    "br",
+    "fr",
+    "de",
+    "it",
+    "es",
+    "pt",
+    "gb",
+    "ie",
+    "nl",
+    "be",
+    "lu",
+    "at",
+    "ch",
+    "pl",
+    "cz",
+    "sk",
+    "hu",
+    "hr",
+    "si",
+    "ro",
+    "dk",
+    "se",
+    "no",
+    "fi",
+]
 
 
 def _hex(colour: str) -> tuple[int, int, int]:
@@ -144,13 +170,20 @@ def render_country_plate(
     if country.right_band and not two and rng.random() < 0.8:  # FR department, IT province and year
         right = int(w * 0.085)
         _eu_band(img, w - right, right, "", font)
-        region_text = "".join(rng.choice(DIGITS) if k == "D" else rng.choice("ABCEGLMNPRSTV")
-                              for k in rng.choice(plates.expand_format(rng.choice(country.right_band))))
-        _place(img, _text_patch(region_text, font, (255, 255, 255), 0),
-               (w - right * 0.9, h * 0.58, w - right * 0.1, h * 0.88))
+        region_text = "".join(
+            rng.choice(DIGITS) if k == "D" else rng.choice("ABCEGLMNPRSTV")
+            for k in rng.choice(plates.expand_format(rng.choice(country.right_band)))
+        )
+        _place(
+            img,
+            _text_patch(region_text, font, (255, 255, 255), 0),
+            (w - right * 0.9, h * 0.58, w - right * 0.1, h * 0.88),
+        )
     if country.group == "na":  # the province or state name above the number
         name = country.name.split(" ")[0].upper()
-        _place(img, _text_patch(name, rng.choice(country_fonts("sans")), ink, 0), (w * 0.25, h * 0.05, w * 0.75, h * 0.22))
+        _place(
+            img, _text_patch(name, rng.choice(country_fonts("sans")), ink, 0), (w * 0.25, h * 0.05, w * 0.75, h * 0.22)
+        )
         top = h * 0.24
         bottom = h * 0.9
     d.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=ink + (255,), width=rng.choice([2, 3]))

@@ -26,13 +26,47 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 
 # Layouts: L letter, D digit, A either, space/dash are drawn but not labelled.
 US_LAYOUTS = (
-    "LLL DDDD", "DLLL DDD", "LLL DDD", "DDD LLL", "LL DDDDD", "DLL DDDD", "LLLDDDD", "DDDDDDD",
-    "AAAAAAA", "AAAAAA", "AAAAA", "DAAADDD", "LLDDDDD", "DDDDLL", "LLLL DD", "LDDDDDD", "AAAA",
-    "AAA AAA", "AAA AAAA", "AA AAAA", "LLD DLL", "LLD LDL", "DDD AAA", "D AAA DDD", "AAAA AAA",
+    "LLL DDDD",
+    "DLLL DDD",
+    "LLL DDD",
+    "DDD LLL",
+    "LL DDDDD",
+    "DLL DDDD",
+    "LLLDDDD",
+    "DDDDDDD",
+    "AAAAAAA",
+    "AAAAAA",
+    "AAAAA",
+    "DAAADDD",
+    "LLDDDDD",
+    "DDDDLL",
+    "LLLL DD",
+    "LDDDDDD",
+    "AAAA",
+    "AAA AAA",
+    "AAA AAAA",
+    "AA AAAA",
+    "LLD DLL",
+    "LLD LDL",
+    "DDD AAA",
+    "D AAA DDD",
+    "AAAA AAA",
 )
 EU_LAYOUTS = (
-    "L LL DDDD", "LL L DDD", "LLL LL DD", "LL DDDD", "LL DDD LL", "LL-DDD-LL", "DD-LLL-D", "LL-DD-LL",
-    "LLLDDDD", "LL DD LLL", "DLLL DDD", "LDDD LLL", "LLL DDDL", "LL DDDDD",
+    "L LL DDDD",
+    "LL L DDD",
+    "LLL LL DD",
+    "LL DDDD",
+    "LL DDD LL",
+    "LL-DDD-LL",
+    "DD-LLL-D",
+    "LL-DD-LL",
+    "LLLDDDD",
+    "LL DD LLL",
+    "DLLL DDD",
+    "LDDD LLL",
+    "LLL DDDL",
+    "LL DDDDD",
 )
 BR_LAYOUTS = ("LLL-DDDD", "LLL DDDD", "LLLDLDD")
 
@@ -137,7 +171,9 @@ def _gap_mark(height: int, ink: tuple[int, int, int], rng: random.Random, us: bo
     d = ImageDraw.Draw(img)
     cy = height * rng.uniform(0.4, 0.6)
     r = min(w * 0.45, height * rng.uniform(0.08, 0.2))
-    colour = ink + (255,) if rng.random() < 0.6 else (rng.randint(40, 220), rng.randint(20, 200), rng.randint(20, 200), 255)
+    colour = (
+        ink + (255,) if rng.random() < 0.6 else (rng.randint(40, 220), rng.randint(20, 200), rng.randint(20, 200), 255)
+    )
     if kind == "dash":
         d.rectangle((w * 0.15, height * 0.45, w * 0.85, height * 0.55), fill=ink + (255,))
     elif kind == "dot":
@@ -150,8 +186,10 @@ def _gap_mark(height: int, ink: tuple[int, int, int], rng: random.Random, us: bo
         n = rng.randint(5, 9)
         big = r * rng.uniform(1.0, 1.8)
         pts = [
-            (w / 2 + np.cos(2 * np.pi * k / n) * big * rng.uniform(0.5, 1.0),
-             cy + np.sin(2 * np.pi * k / n) * big * rng.uniform(0.6, 1.4))
+            (
+                w / 2 + np.cos(2 * np.pi * k / n) * big * rng.uniform(0.5, 1.0),
+                cy + np.sin(2 * np.pi * k / n) * big * rng.uniform(0.6, 1.4),
+            )
             for k in range(n)
         ]
         d.polygon(pts, fill=colour)
@@ -163,11 +201,23 @@ def _gap_mark(height: int, ink: tuple[int, int, int], rng: random.Random, us: bo
     elif kind == "shield":  # a coat of arms, with marks inside and a small code under it
         col = (rng.randint(90, 220), rng.randint(30, 200), rng.randint(30, 200), 255)
         top, bottom = height * rng.uniform(0.1, 0.3), height * rng.uniform(0.55, 0.75)
-        d.polygon([(w * 0.1, top), (w * 0.9, top), (w * 0.9, (top + bottom) / 2), (w * 0.5, bottom),
-                   (w * 0.1, (top + bottom) / 2)], fill=col, outline=ink + (255,))
+        d.polygon(
+            [
+                (w * 0.1, top),
+                (w * 0.9, top),
+                (w * 0.9, (top + bottom) / 2),
+                (w * 0.5, bottom),
+                (w * 0.1, (top + bottom) / 2),
+            ],
+            fill=col,
+            outline=ink + (255,),
+        )
         d.line((w * 0.5, top + 2, w * 0.5, bottom - 3), fill=(240, 240, 240, 255), width=max(1, w // 8))
-        d.line((w * 0.25, (top + bottom) / 2.2, w * 0.75, (top + bottom) / 2.2), fill=(240, 240, 240, 255),
-               width=max(1, w // 8))
+        d.line(
+            (w * 0.25, (top + bottom) / 2.2, w * 0.75, (top + bottom) / 2.2),
+            fill=(240, 240, 240, 255),
+            width=max(1, w // 8),
+        )
         if rng.random() < 0.5:
             d.rectangle((w * 0.25, bottom + height * 0.05, w * 0.75, bottom + height * 0.15), fill=ink + (255,))
     return img
@@ -240,8 +290,12 @@ def render_eu(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
             a = 2 * np.pi * k / 12
             cx, cy = band / 2 + np.cos(a) * band * 0.28, h * 0.3 + np.sin(a) * band * 0.28
             d.ellipse((cx - 2, cy - 2, cx + 2, cy + 2), fill=(250, 210, 0, 255))
-        code = _text_patch(rng.choice(["D", "NL", "F", "B", "I", "PL", "CZ", "A", "E", "L", "SK", "H", "SLO", "HR"]),
-                           _text_font(assets, rng), (255, 255, 255), rng.choice([0, 1]))
+        code = _text_patch(
+            rng.choice(["D", "NL", "F", "B", "I", "PL", "CZ", "A", "E", "L", "SK", "H", "SLO", "HR"]),
+            _text_font(assets, rng),
+            (255, 255, 255),
+            rng.choice([0, 1]),
+        )
         top = h * rng.uniform(0.5, 0.62)
         _place(img, code, (band * 0.12, top, band * 0.88, min(h * 0.95, top + h * rng.uniform(0.25, 0.4))))
     d.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=(20, 20, 20, 255), width=rng.choice([2, 3, 4]))
@@ -262,15 +316,21 @@ def render_br(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
         d = ImageDraw.Draw(img)
         band = int(h * 0.22)
         d.rectangle((0, 0, w, band), fill=(20, 50, 150, 255))
-        _place(img, _text_patch("BRASIL", _text_font(assets, rng), (255, 255, 255), 0),
-               (w * 0.4, band * 0.15, w * 0.6, band * 0.85))
+        _place(
+            img,
+            _text_patch("BRASIL", _text_font(assets, rng), (255, 255, 255), 0),
+            (w * 0.4, band * 0.15, w * 0.6, band * 0.85),
+        )
         top = band
     else:  # old grey plate with the city name on top
         grey = rng.randint(150, 215)
         img = Image.new("RGBA", (w, h), (grey, grey, grey, 255))
         d = ImageDraw.Draw(img)
-        _place(img, _text_patch(_small_text(rng), _text_font(assets, rng), (30, 30, 30), 0),
-               (w * 0.25, h * 0.04, w * 0.75, h * 0.2))
+        _place(
+            img,
+            _text_patch(_small_text(rng), _text_font(assets, rng), (30, 30, 30), 0),
+            (w * 0.25, h * 0.04, w * 0.75, h * 0.2),
+        )
         top = int(h * 0.2)
     d.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=(20, 20, 20, 255), width=3)
     patch = _text_patch(drawn, _text_font(assets, rng), (15, 15, 15), rng.choice([0, 1, 2]))
@@ -340,7 +400,10 @@ def place_and_crop(
     out_h = int(ph * (1 + 2 * max(margin_y, 0.0)))
     src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
     j = 0.06 * rng.random()
-    dx0, dy0 = out_w * max(margin_x, 0) / (1 + 2 * max(margin_x, 0)), out_h * max(margin_y, 0) / (1 + 2 * max(margin_y, 0))
+    dx0, dy0 = (
+        out_w * max(margin_x, 0) / (1 + 2 * max(margin_x, 0)),
+        out_h * max(margin_y, 0) / (1 + 2 * max(margin_y, 0)),
+    )
     dst = np.float32(
         [
             [dx0 + rng.uniform(-j, j) * pw, dy0 + rng.uniform(-j, j) * ph],
@@ -371,7 +434,10 @@ def degrade(img: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.nd
     """Camera-like degradations on a BGR crop; ``strength`` scales their probability."""
     nrng = np.random.default_rng(rng.randrange(1 << 30))
     out = img.astype(np.float32)
-    p = lambda q: rng.random() < q * strength
+
+    def p(q):
+        return rng.random() < q * strength
+
     if p(0.25):  # glare: a bright blob
         h, w = out.shape[:2]
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -57,7 +57,6 @@ from .model import PlateCRNN, SoftmaxExport, count_parameters
 from .onnx_init import load_onnx_weights
 from .synth_plates import DETECTOR_MARGINS, CropMargins, SynthAssets, default_data_dir
 
-
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
@@ -107,8 +106,14 @@ def batch_stream(samples: PlateSamples, batch: int, seed: int, workers: int, pin
     if workers == 0:
         return iter(stream)
     loader = torch.utils.data.DataLoader(
-        stream, batch_size=None, num_workers=workers, pin_memory=pin, prefetch_factor=4,
-        persistent_workers=True, worker_init_fn=_one_cv2_thread, multiprocessing_context="spawn",
+        stream,
+        batch_size=None,
+        num_workers=workers,
+        pin_memory=pin,
+        prefetch_factor=4,
+        persistent_workers=True,
+        worker_init_fn=_one_cv2_thread,
+        multiprocessing_context="spawn",
     )
     return iter(loader)
 
@@ -178,28 +183,59 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--real-fraction", type=float, default=0.5, help="share of real crops per batch")
-    ap.add_argument("--country-fraction", type=float, default=0.0,
-                    help="share of the synthetic crops rendered as plates of each country (synth_countries)")
+    ap.add_argument(
+        "--country-fraction",
+        type=float,
+        default=0.0,
+        help="share of the synthetic crops rendered as plates of each country (synth_countries)",
+    )
     ap.add_argument("--val-percent", type=int, default=20)
     ap.add_argument("--eval-minutes", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", type=Path, default=Path("/tmp/plate_crnn.pt"))
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start from this state_dict (.pt) or exported model (.onnx) instead of scratch")
-    ap.add_argument("--detector-margins", action="store_true",
-                    help="crop real and synthetic plates with margins as loose as the detector's "
-                         "(synth_plates.DETECTOR_MARGINS) and also validate on such crops")
-    ap.add_argument("--bench", type=Path, default=None,
-                    help="also train on the plates of this OpenALPR benchmark folder in --bench-fold")
-    ap.add_argument("--bench-fold", default=None, choices=("0", "1", "all"),
-                    help="fold of the benchmark plates to train on (default 0; all: both, and the bench then scores seen plates)")
-    ap.add_argument("--bench-repeat", type=int, default=4, help="times each benchmark crop is listed among the real crops")
-    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"), help="where to train (auto: a GPU if there is one)")
-    ap.add_argument("--workers", type=int, default=0,
-                    help="processes rendering training samples beside the training (0: in the training process, repeatable)")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="start from this state_dict (.pt) or exported model (.onnx) instead of scratch",
+    )
+    ap.add_argument(
+        "--detector-margins",
+        action="store_true",
+        help="crop real and synthetic plates with margins as loose as the detector's "
+        "(synth_plates.DETECTOR_MARGINS) and also validate on such crops",
+    )
+    ap.add_argument(
+        "--bench",
+        type=Path,
+        default=None,
+        help="also train on the plates of this OpenALPR benchmark folder in --bench-fold",
+    )
+    ap.add_argument(
+        "--bench-fold",
+        default=None,
+        choices=("0", "1", "all"),
+        help="fold of the benchmark plates to train on (default 0; all: both, and the bench then scores seen plates)",
+    )
+    ap.add_argument(
+        "--bench-repeat", type=int, default=4, help="times each benchmark crop is listed among the real crops"
+    )
+    ap.add_argument(
+        "--device", default="cpu", choices=("cpu", "cuda", "auto"), help="where to train (auto: a GPU if there is one)"
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="processes rendering training samples beside the training (0: in the training process, repeatable)",
+    )
     ap.add_argument("--threads", type=int, default=1, help="CPU threads of the training process")
-    ap.add_argument("--channels", type=parse_channels, default=(24, 48, 80, 112),
-                    help="channels of the four conv stages, e.g. 32,64,112,160 (with --init: those of the initial model)")
+    ap.add_argument(
+        "--channels",
+        type=parse_channels,
+        default=(24, 48, 80, 112),
+        help="channels of the four conv stages, e.g. 32,64,112,160 (with --init: those of the initial model)",
+    )
     ap.add_argument("--hidden", type=int, default=96, help="GRU units per direction")
     args = ap.parse_args(argv)
     if args.bench_fold is not None and args.bench is None:
@@ -219,8 +255,14 @@ def main(argv: list[str] | None = None) -> int:
         train_real = train_real + bench * args.bench_repeat
     assets = SynthAssets.load(data_dir)
     margins = (DETECTOR_MARGINS, DETECTOR_MARGINS) if args.detector_margins else (REAL_CROP_MARGINS, CropMargins())
-    samples = PlateSamples(train_real, assets, real_fraction=args.real_fraction, seed=args.seed, margins=margins,
-                           country_fraction=args.country_fraction)
+    samples = PlateSamples(
+        train_real,
+        assets,
+        real_fraction=args.real_fraction,
+        seed=args.seed,
+        margins=margins,
+        country_fraction=args.country_fraction,
+    )
     val = load_validation(val_real, loose=assets.backgrounds if args.detector_margins else None)
     model = PlateCRNN(channels=args.channels, hidden=args.hidden)
     if args.init is not None and args.init.suffix == ".onnx":

@@ -79,8 +79,10 @@ def test_admin_creates_a_camera_and_sees_its_token_once(client, admin_user):
     from cameras.models import Camera, hash_token
 
     client.force_login(admin_user)
-    response = client.post("/cameras/new/", {"name": "Bridge", "region": "eu", "location": "Bridge", "enabled": "on",
-                                                "silence_minutes": 10})
+    response = client.post(
+        "/cameras/new/",
+        {"name": "Bridge", "region": "eu", "location": "Bridge", "enabled": "on", "silence_minutes": 10},
+    )
     assert response.status_code == 200
     token = response.context["token"]
     camera = Camera.objects.get(name="Bridge")

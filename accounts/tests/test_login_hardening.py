@@ -115,8 +115,9 @@ def test_a_right_code_clears_the_second_factors_count(client, officer, with_totp
     assert not LoginThrottle.objects.filter(key=f"2fa:{officer.pk}").exists()
 
 
-UNREACHABLE_CACHE = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                 "LOCATION": "redis://127.0.0.1:1/0"}}
+UNREACHABLE_CACHE = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+}
 
 
 @pytest.mark.django_db
@@ -138,12 +139,14 @@ def test_login_lockout_and_pages_work_while_the_cache_is_down(client, officer, s
 @pytest.mark.django_db
 def test_a_full_width_user_name_that_normalises_to_an_existing_one_is_refused_clearly(client, admin_user, officer):
     client.force_login(admin_user)
-    response = client.post("/users/new/", {"username": "ｏｆｆｉｃｅｒ１", "role": "auditor",
-                                           "password": "a-long-unusual-pass"})
+    response = client.post(
+        "/users/new/", {"username": "ｏｆｆｉｃｅｒ１", "role": "auditor", "password": "a-long-unusual-pass"}
+    )
     assert response.status_code == 200
     assert "A user with that name exists" in response.content.decode()
-    response = client.post("/users/new/", {"username": "ＣＡＲＯＬ", "role": "auditor",
-                                           "password": "a-long-unusual-pass"})
+    response = client.post(
+        "/users/new/", {"username": "ＣＡＲＯＬ", "role": "auditor", "password": "a-long-unusual-pass"}
+    )
     assert response.status_code == 302
     from django.contrib.auth import get_user_model
 

@@ -10,8 +10,7 @@ NEW = "a-new-long-passphrase-42"
 
 
 def change(client, old=OLD, new=NEW, again=None):
-    return client.post("/account/password/", {"old_password": old, "new_password1": new,
-                                              "new_password2": again or new})
+    return client.post("/account/password/", {"old_password": old, "new_password1": new, "new_password2": again or new})
 
 
 @pytest.mark.django_db

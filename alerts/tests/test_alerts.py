@@ -16,7 +16,13 @@ from hotlist.models import Entry, Hotlist
 
 def make_list(name="Stolen", **entry):
     hotlist = Hotlist.objects.create(name=name)
-    defaults = dict(plate="ABC123", plate_raw="ABC-123", state="TX", reason="Stolen vehicle", case_number="C-9")
+    defaults = {
+        "plate": "ABC123",
+        "plate_raw": "ABC-123",
+        "state": "TX",
+        "reason": "Stolen vehicle",
+        "case_number": "C-9",
+    }
     defaults.update(entry)
     return Entry.objects.create(hotlist=hotlist, **defaults)
 
@@ -24,14 +30,18 @@ def make_list(name="Stolen", **entry):
 def push_frame(client, token):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post("/api/frames/", {"image": SimpleUploadedFile("f.png", png_bytes(), "image/png")},
-                       HTTP_AUTHORIZATION=f"Token {token}")
+    return client.post(
+        "/api/frames/",
+        {"image": SimpleUploadedFile("f.png", png_bytes(), "image/png")},
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
 
 
 @pytest.mark.django_db
-def test_a_read_on_a_hotlist_raises_one_alert_with_the_entry(client, camera_and_token, fake_pipeline,
-                                                              django_capture_on_commit_callbacks):
-    camera, token = camera_and_token
+def test_a_read_on_a_hotlist_raises_one_alert_with_the_entry(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
+    _camera, token = camera_and_token
     make_list()
     fake_pipeline("ABC123", "ZZZ999")
     with django_capture_on_commit_callbacks(execute=True):
@@ -42,13 +52,19 @@ def test_a_read_on_a_hotlist_raises_one_alert_with_the_entry(client, camera_and_
     assert set(frame.reads.values_list("engine", flat=True)) == {"fake-det+fake-ocr"}
     alert = Alert.objects.get()
     assert (alert.read.text, alert.entry_plate, alert.reason, alert.case_number, alert.hotlist_name) == (
-        "ABC123", "ABC123", "Stolen vehicle", "C-9", "Stolen")
+        "ABC123",
+        "ABC123",
+        "Stolen vehicle",
+        "C-9",
+        "Stolen",
+    )
     assert frame.thumbnail and alert.read.crop
 
 
 @pytest.mark.django_db
-def test_expired_entries_and_inactive_lists_do_not_alert(client, camera_and_token, fake_pipeline,
-                                                         django_capture_on_commit_callbacks):
+def test_expired_entries_and_inactive_lists_do_not_alert(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     make_list("Old", expires_at=timezone.now() - timedelta(minutes=1))
     make_list("Off").hotlist.__class__.objects.filter(name="Off").update(active=False)
@@ -59,8 +75,9 @@ def test_expired_entries_and_inactive_lists_do_not_alert(client, camera_and_toke
 
 
 @pytest.mark.django_db
-def test_processing_a_frame_twice_stores_its_reads_once(client, camera_and_token, fake_pipeline,
-                                                        django_capture_on_commit_callbacks):
+def test_processing_a_frame_twice_stores_its_reads_once(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     from recognition.services import do_process_frame
 
     _, token = camera_and_token
@@ -93,7 +110,9 @@ def _ws(user=None, client=None):
 
     headers = [(b"origin", b"http://localhost")]
     if client is not None:
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()))
+        headers.append(
+            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode())
+        )
     return WebsocketCommunicator(application, "/ws/alerts/", headers=headers)
 
 
@@ -141,8 +160,9 @@ def test_officer_sees_new_alert_and_its_acknowledgement_live(client, officer, ca
 
 
 @pytest.mark.django_db
-def test_alert_images_are_served_to_officers_only(client, officer, auditor, camera_and_token, fake_pipeline,
-                                                  django_capture_on_commit_callbacks):
+def test_alert_images_are_served_to_officers_only(
+    client, officer, auditor, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     make_list()
     fake_pipeline("ABC123")
@@ -185,30 +205,41 @@ def _process(client, token, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.django_db
-def test_a_look_alike_misread_hits_a_lenient_list_and_explains_itself(client, camera_and_token, fake_pipeline,
-                                                                      django_capture_on_commit_callbacks):
+def test_a_look_alike_misread_hits_a_lenient_list_and_explains_itself(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     make_list(plate="ABC123")  # lists are lenient with one look-alike by default
     fake_pipeline("A8C123")
     _process(client, token, django_capture_on_commit_callbacks)
     alert = Alert.objects.get()
     assert (alert.match_kind, alert.matched_text, alert.entry_plate) == ("lookalike", "A8C123", "ABC123")
-    assert alert.differences == [{"kind": "lookalike", "position": 1, "entry_position": 1, "entry_char": "B",
-                                  "read_char": "8", "sentence": "read 8 where the list has B (look-alike)"}]
+    assert alert.differences == [
+        {
+            "kind": "lookalike",
+            "position": 1,
+            "entry_position": 1,
+            "entry_char": "B",
+            "read_char": "8",
+            "sentence": "read 8 where the list has B (look-alike)",
+        }
+    ]
     assert "look-alike" in alert.explanation
 
 
 @pytest.mark.django_db
-def test_exact_lists_and_spent_budgets_do_not_hit(client, camera_and_token, fake_pipeline,
-                                                  django_capture_on_commit_callbacks):
+def test_exact_lists_and_spent_budgets_do_not_hit(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     entry = make_list(plate="ABC123")
     Hotlist.objects.filter(pk=entry.hotlist_id).update(match_mode="exact")
     fake_pipeline("A8C123")
     _process(client, token, django_capture_on_commit_callbacks)
     assert not Alert.objects.exists()
-    Hotlist.objects.filter(pk=entry.hotlist_id).update(match_mode="lenient", lookalike_budget=1, edit_budget=0,
-                                                       updated_at=timezone.now())
+    Hotlist.objects.filter(pk=entry.hotlist_id).update(
+        match_mode="lenient", lookalike_budget=1, edit_budget=0, updated_at=timezone.now()
+    )
     fake_pipeline("A8C1Z3")  # two look-alikes, budget one
     _process(client, token, django_capture_on_commit_callbacks)
     assert not Alert.objects.exists()
@@ -218,8 +249,9 @@ def test_exact_lists_and_spent_budgets_do_not_hit(client, camera_and_token, fake
 
 
 @pytest.mark.django_db
-def test_every_ocr_candidate_is_matched_not_only_the_top_one(client, camera_and_token, fake_pipeline,
-                                                             django_capture_on_commit_callbacks):
+def test_every_ocr_candidate_is_matched_not_only_the_top_one(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     make_list(plate="ABC123")
     fake_pipeline("XBC1Z3", alternatives=["ABC123"])
@@ -229,8 +261,9 @@ def test_every_ocr_candidate_is_matched_not_only_the_top_one(client, camera_and_
 
 
 @pytest.mark.django_db
-def test_reads_in_masked_areas_or_outside_the_roi_are_ignored(client, camera_and_token, fake_pipeline,
-                                                             django_capture_on_commit_callbacks):
+def test_reads_in_masked_areas_or_outside_the_roi_are_ignored(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     from django.core.exceptions import ValidationError
 
     from cameras.models import Camera

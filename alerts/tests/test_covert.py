@@ -15,9 +15,13 @@ from hotlist.models import Hotlist
 
 @pytest.fixture
 def people(make_user):
-    return {"chosen": make_user("officer", "chosen"), "other": make_user("officer", "other"),
-            "admin": make_user("admin", "boss"), "auditor": make_user("auditor", "aud"),
-            "cleared_auditor": make_user("auditor", "aud-cleared")}
+    return {
+        "chosen": make_user("officer", "chosen"),
+        "other": make_user("officer", "other"),
+        "admin": make_user("admin", "boss"),
+        "auditor": make_user("auditor", "aud"),
+        "cleared_auditor": make_user("auditor", "aud-cleared"),
+    }
 
 
 @pytest.fixture
@@ -79,10 +83,12 @@ def test_visible_and_hidden_alerts_split_every_alert_exactly(public_alert, peopl
 
     make_covert(public_alert, people["chosen"])
     make_list("Deleted covert", plate="XYZ1")  # alerts whose list is gone keep their last setting
-    gone = Alert.objects.create(read=public_alert.read, hotlist=None, hotlist_name="Gone", entry_plate="XYZ1",
-                                covert=True)
-    gone_public = Alert.objects.create(read=public_alert.read, hotlist=None, hotlist_name="Gone too",
-                                       entry_plate="XYZ2", covert=False)
+    gone = Alert.objects.create(
+        read=public_alert.read, hotlist=None, hotlist_name="Gone", entry_plate="XYZ1", covert=True
+    )
+    gone_public = Alert.objects.create(
+        read=public_alert.read, hotlist=None, hotlist_name="Gone too", entry_plate="XYZ2", covert=False
+    )
     for user in people.values():
         conditions = _visibility(user)
         visible = set(visible_alerts(user).values_list("pk", flat=True))
@@ -145,8 +151,9 @@ def test_auditors_search_and_export_follow_the_lists_current_setting(public_aler
 @pytest.mark.django_db
 def test_the_audit_log_redacts_covert_lists_for_auditors_who_are_not_cleared(public_alert, people, rf):
     hotlist = make_covert(public_alert, people["cleared_auditor"])
-    do_log(None, "hotlist.settings", username="boss", query={"list": hotlist.name, "changed": ["covert"],
-                                                             "covert": "True"})
+    do_log(
+        None, "hotlist.settings", username="boss", query={"list": hotlist.name, "changed": ["covert"], "covert": "True"}
+    )
     do_log(None, "alert.acknowledge", username="chosen", query={"alert": public_alert.pk, "plate": "ABC123"})
     do_log(None, "hotlist.import", username="boss", query={"list": "Plain list", "file": "plain.csv"})
     assert AuditLog.objects.filter(query__list=hotlist.name).exists()  # the record itself stays complete

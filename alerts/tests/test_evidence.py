@@ -14,8 +14,9 @@ from audit.models import AuditLog
 
 
 @pytest.mark.django_db
-def test_an_alert_downloads_as_one_evidence_package(client, officer, auditor, camera_and_token, fake_pipeline,
-                                                    settings, django_capture_on_commit_callbacks):
+def test_an_alert_downloads_as_one_evidence_package(
+    client, officer, auditor, camera_and_token, fake_pipeline, settings, django_capture_on_commit_callbacks
+):
     from django.utils import timezone
 
     settings.ALERT_DEDUP_SECONDS = 120
@@ -50,8 +51,9 @@ def test_an_alert_downloads_as_one_evidence_package(client, officer, auditor, ca
 
 
 @pytest.mark.django_db
-def test_an_uncleared_user_cannot_export_a_covert_alert(client, make_user, camera_and_token, fake_pipeline,
-                                                        django_capture_on_commit_callbacks):
+def test_an_uncleared_user_cannot_export_a_covert_alert(
+    client, make_user, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     entry = make_list(plate="ABC123")
     entry.hotlist.covert = True

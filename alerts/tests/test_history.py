@@ -18,11 +18,29 @@ from recognition.models import Read
 
 
 def make_read(camera, text, when):
-    frame = Frame.objects.create(camera=camera, image="frames/x.jpg", content_type="image/jpeg", width=1, height=1,
-                                 captured_at=when, status="done")
-    return Read.objects.create(frame=frame, camera=camera, captured_at=when, text=text, confidence=0.9,
-                               candidates=[[text, 0.9]], box_x=0, box_y=0, box_w=1, box_h=1,
-                               detector_confidence=0.9, engine="test")
+    frame = Frame.objects.create(
+        camera=camera,
+        image="frames/x.jpg",
+        content_type="image/jpeg",
+        width=1,
+        height=1,
+        captured_at=when,
+        status="done",
+    )
+    return Read.objects.create(
+        frame=frame,
+        camera=camera,
+        captured_at=when,
+        text=text,
+        confidence=0.9,
+        candidates=[[text, 0.9]],
+        box_x=0,
+        box_y=0,
+        box_w=1,
+        box_h=1,
+        detector_confidence=0.9,
+        engine="test",
+    )
 
 
 def raise_alert(entry, camera, when):
@@ -84,7 +102,7 @@ def test_officers_page_through_the_history_with_filters(client, officer, noon, m
     assert page.paginator.count == 60 and len(page.object_list) == HISTORY_PAGE
     assert [a.pk for a in page.object_list] == [a.pk for a in reversed(many_alerts)][:HISTORY_PAGE]
     third = client.get("/alerts/history/", {"page": 3}).context["page"]
-    assert [a.pk for a in third.object_list] == [a.pk for a in reversed(many_alerts)][2 * HISTORY_PAGE:]
+    assert [a.pk for a in third.object_list] == [a.pk for a in reversed(many_alerts)][2 * HISTORY_PAGE :]
     handled = client.get("/alerts/history/", {"status": "dispositioned"}).context["page"]
     assert {a.pk for a in handled.object_list} == {a.pk for a in many_alerts[:10]}
     assert client.get("/alerts/history/", {"status": "unhandled"}).context["page"].paginator.count == 50
@@ -102,8 +120,9 @@ def test_officers_page_through_the_history_with_filters(client, officer, noon, m
 
 
 @pytest.mark.django_db
-def test_the_history_and_dashboard_run_a_fixed_number_of_queries(client, officer, many_alerts,
-                                                                 django_assert_num_queries):
+def test_the_history_and_dashboard_run_a_fixed_number_of_queries(
+    client, officer, many_alerts, django_assert_num_queries
+):
     client.force_login(officer)
     # session, user, roles, the count, the filter's lists and cameras, the page, saving the session (3)
     with django_assert_num_queries(10):

@@ -3,13 +3,12 @@
 from datetime import timedelta
 
 import pytest
-
-from audit.tests.helpers import token
 from django.utils import timezone
 
 from alerts.models import Alert, Sighting
 from alerts.tests.test_alerts import make_list
 from alerts.tests.test_workflow import post
+from audit.tests.helpers import token
 
 WHY = {"reason": "Checking repeat sightings", "case_number": "26-1"}
 
@@ -45,7 +44,9 @@ def test_every_matching_read_is_recorded_as_a_hit_and_attached_to_its_alert(ever
     first = Alert.objects.order_by("read__captured_at").first()
     sightings = list(first.sightings.all())
     assert [(s.captured_at - every_minute, s.repeat) for s in sightings] == [
-        (timedelta(0), False), (timedelta(minutes=1), True)]
+        (timedelta(0), False),
+        (timedelta(minutes=1), True),
+    ]
     assert list(first.events.values_list("kind", flat=True)) == ["created", "repeated"]
 
 
@@ -75,8 +76,9 @@ def test_the_alert_page_shows_its_repeats_with_count_and_times(client, officer, 
 
 
 @pytest.mark.django_db
-def test_another_camera_alerts_at_once(client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks,
-                                       settings):
+def test_another_camera_alerts_at_once(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, settings
+):
     from cameras.services import do_create_camera
 
     settings.ALERT_DEDUP_SECONDS = 600
@@ -93,8 +95,9 @@ def test_another_camera_alerts_at_once(client, camera_and_token, fake_pipeline, 
 
 
 @pytest.mark.django_db
-def test_a_repeat_updates_the_live_card(client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks,
-                                        settings, monkeypatch):
+def test_a_repeat_updates_the_live_card(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, settings, monkeypatch
+):
     from alerts import services
 
     sent = []

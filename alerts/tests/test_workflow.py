@@ -38,11 +38,15 @@ def test_officer_dispositions_an_alert_and_the_trail_shows_who_did_what(client, 
     assert page.status_code == 200
     body = page.content.decode()
     assert 'data-testid="detail-box"' in body and 'data-testid="disposition-form"' in body
-    refused = client.post(f"/alerts/{alert.pk}/disposition/", {"disposition": "other", "note": ""},
-                          HTTP_ACCEPT="application/json")
+    refused = client.post(
+        f"/alerts/{alert.pk}/disposition/", {"disposition": "other", "note": ""}, HTTP_ACCEPT="application/json"
+    )
     assert refused.status_code == 400
-    ok = client.post(f"/alerts/{alert.pk}/disposition/", {"disposition": "confirmed", "note": "stopped at 5th & Main"},
-                     HTTP_ACCEPT="application/json")
+    ok = client.post(
+        f"/alerts/{alert.pk}/disposition/",
+        {"disposition": "confirmed", "note": "stopped at 5th & Main"},
+        HTTP_ACCEPT="application/json",
+    )
     assert ok.status_code == 200 and ok.json()["alert"]["status"] == "dispositioned"
     alert.refresh_from_db()
     assert (alert.disposition, alert.dispositioned_by, alert.acknowledged_by) == ("confirmed", officer, officer)
@@ -54,8 +58,9 @@ def test_officer_dispositions_an_alert_and_the_trail_shows_who_did_what(client, 
 
 
 @pytest.mark.django_db
-def test_reads_of_one_pass_make_one_alert_and_a_later_pass_another(client, camera_and_token, fake_pipeline,
-                                                                    django_capture_on_commit_callbacks, settings):
+def test_reads_of_one_pass_make_one_alert_and_a_later_pass_another(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, settings
+):
     settings.ALERT_DEDUP_SECONDS = 120
     _, token = camera_and_token
     make_list(plate="ABC123")
@@ -110,8 +115,9 @@ def test_the_websocket_skips_alerts_of_unwatched_cameras(client, officer, camera
 
 
 @pytest.mark.django_db
-def test_a_reconnecting_dashboard_gets_every_alert_it_missed(client, officer, camera_and_token, fake_pipeline,
-                                                              django_capture_on_commit_callbacks, settings):
+def test_a_reconnecting_dashboard_gets_every_alert_it_missed(
+    client, officer, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, settings
+):
     settings.ALERT_DEDUP_SECONDS = 0
     _, token = camera_and_token
     make_list(plate="ABC123")
@@ -126,8 +132,9 @@ def test_a_reconnecting_dashboard_gets_every_alert_it_missed(client, officer, ca
 
 
 @pytest.mark.django_db
-def test_frames_of_one_pass_form_an_event_with_a_voted_plate_and_one_alert(client, camera_and_token, fake_pipeline,
-                                                                          django_capture_on_commit_callbacks, settings):
+def test_frames_of_one_pass_form_an_event_with_a_voted_plate_and_one_alert(
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, settings
+):
     from recognition.models import PlateEvent
 
     settings.ALERT_DEDUP_SECONDS = 0  # only the event groups the frames here

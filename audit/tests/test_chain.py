@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -32,13 +34,21 @@ def tamper(sql: str, params: list) -> None:
 @pytest.fixture
 def chain(db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):  # each committed append advances the checkpoint
-        return [append(action="search.reads", username=f"auditor{i}", query={"plate": f"ABC12{i}"},
-                       reason="case 1", result_count=i) for i in range(5)]
+        return [
+            append(
+                action="search.reads",
+                username=f"auditor{i}",
+                query={"plate": f"ABC12{i}"},
+                reason="case 1",
+                result_count=i,
+            )
+            for i in range(5)
+        ]
 
 
 def test_records_link_into_a_chain_that_verifies(chain):
     assert [r.seq for r in chain] == [1, 2, 3, 4, 5]
-    assert all(b.prev_hash == a.hash for a, b in zip(chain, chain[1:]))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(chain))
     code, output = run_verify()
     assert code == 0 and "5 record(s) verified" in output
 
@@ -68,7 +78,10 @@ def test_a_rewritten_record_with_a_fresh_hash_breaks_the_next_link(chain):
 def test_postgresql_refuses_updates_and_deletes_from_the_application(chain):
     if connection.vendor != "postgresql":
         pytest.skip("the append-only trigger is PostgreSQL's (SQLite is the single-user demo database)")
-    for statement in ("UPDATE audit_auditlog SET reason = 'x' WHERE seq = 1", "DELETE FROM audit_auditlog WHERE seq = 1"):
+    for statement in (
+        "UPDATE audit_auditlog SET reason = 'x' WHERE seq = 1",
+        "DELETE FROM audit_auditlog WHERE seq = 1",
+    ):
         with pytest.raises(DatabaseError, match="append-only"):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(statement)
@@ -98,10 +111,9 @@ def test_removing_the_last_record_is_reported(chain):
 
 def test_removing_the_last_records_after_a_purge_setting_is_refused_and_would_be_reported(chain):
     on_postgresql()
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL alpr.audit_purge = 'on'")
-            cursor.execute("DELETE FROM audit_auditlog WHERE seq >= 4")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL alpr.audit_purge = 'on'")
+        cursor.execute("DELETE FROM audit_auditlog WHERE seq >= 4")
     assert AuditLog.objects.count() == 5
 
 
@@ -126,8 +138,10 @@ def test_a_chain_recomputed_with_plain_sha256_is_reported(chain):
             record.reason = "nothing to see"
         record.prev_hash = prev
         record.hash = prev = hashlib.sha256(record.content()).hexdigest()
-        tamper("UPDATE audit_auditlog SET reason = %s, prev_hash = %s, hash = %s WHERE seq = %s",
-               [record.reason, record.prev_hash, record.hash, record.seq])
+        tamper(
+            "UPDATE audit_auditlog SET reason = %s, prev_hash = %s, hash = %s WHERE seq = %s",
+            [record.reason, record.prev_hash, record.hash, record.seq],
+        )
     code, output = run_verify()
     assert code == 1 and "record #3" in output and "keyed hash" in output
 
@@ -149,9 +163,15 @@ def test_a_truncated_table_is_reported(chain):
 
 def test_a_forged_purge_record_lets_rows_go_but_is_reported(chain):
     on_postgresql()
-    forged = AuditLog(seq=6, at=AuditLog.objects.get(seq=5).at, username="retention", action="retention.purge",
-                      query={"through": 5, "through_hash": AuditLog.objects.get(seq=5).hash},
-                      prev_hash=AuditLog.objects.get(seq=5).hash, hash="0" * 64)
+    forged = AuditLog(
+        seq=6,
+        at=AuditLog.objects.get(seq=5).at,
+        username="retention",
+        action="retention.purge",
+        query={"through": 5, "through_hash": AuditLog.objects.get(seq=5).hash},
+        prev_hash=AuditLog.objects.get(seq=5).hash,
+        hash="0" * 64,
+    )
     forged.hash = forged.legacy_hash()  # the attacker can only hash without the key
     forged.save(force_insert=True)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -180,9 +200,12 @@ def test_a_missing_checkpoint_is_reported_until_the_chain_is_adopted(chain, audi
     assert AuditLog.objects.order_by("-seq").first().action == "audit.adopt"
 
 
-def test_a_chain_from_before_keyed_hashes_is_adopted_as_legacy(db, audit_checkpoint, django_capture_on_commit_callbacks):
-    from audit.models import GENESIS
+def test_a_chain_from_before_keyed_hashes_is_adopted_as_legacy(
+    db, audit_checkpoint, django_capture_on_commit_callbacks
+):
     from django.utils import timezone
+
+    from audit.models import GENESIS
 
     prev = GENESIS
     for seq in (1, 2, 3):

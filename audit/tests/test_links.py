@@ -55,4 +55,8 @@ def test_filtering_the_audit_log_is_logged_and_needs_the_token(client, auditor):
     assert [e.action for e in page.context["page"]] == ["login"]
     record = AuditLog.objects.get(action="audit.log_filter")
     assert (record.username, record.query["user"], record.query["action"], record.result_count) == (
-        "auditor1", "officer1", "login", 1)
+        "auditor1",
+        "officer1",
+        "login",
+        1,
+    )

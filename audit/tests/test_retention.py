@@ -19,8 +19,19 @@ def make_read(camera, text, days_ago, *, hit=False):
     frame.image.save("f.jpg", ContentFile(b"jpeg"), save=False)
     frame.save()
     Frame.objects.filter(pk=frame.pk).update(received_at=when)
-    read = Read(frame=frame, camera=camera, captured_at=when, text=text, confidence=0.9, box_x=0, box_y=0, box_w=1,
-                box_h=1, detector_confidence=0.9, engine="t")
+    read = Read(
+        frame=frame,
+        camera=camera,
+        captured_at=when,
+        text=text,
+        confidence=0.9,
+        box_x=0,
+        box_y=0,
+        box_w=1,
+        box_h=1,
+        detector_confidence=0.9,
+        engine="t",
+    )
     read.crop.save("c.jpg", ContentFile(b"crop"), save=False)
     read.save()
     if hit:
@@ -55,8 +66,9 @@ def test_purge_deletes_old_non_hits_with_their_images_and_keeps_hits(camera):
 @pytest.mark.django_db
 def test_shorter_state_preset_and_hit_period(camera, admin_user, client):
     client.force_login(admin_user)
-    response = client.post("/audit/retention/", {"preset": "virginia", "non_hit_days": 30, "hit_days": 365,
-                                                  "audit_days": 730})
+    response = client.post(
+        "/audit/retention/", {"preset": "virginia", "non_hit_days": 30, "hit_days": 365, "audit_days": 730}
+    )
     assert response.status_code == 302
     assert RetentionPolicy.current().non_hit_days == 7
     make_read(camera, "WEEK01", 8)

@@ -1,25 +1,44 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
 from audit.models import AuditLog
-from oversight.search import plate_filter
 from audit.tests.helpers import token
 from cameras.models import Frame
 from cameras.services import do_create_camera
+from oversight.search import plate_filter
 from recognition.models import Read
 
 
 def make_read(camera, text, when):
-    frame = Frame.objects.create(camera=camera, image="frames/x.jpg", content_type="image/jpeg", width=1, height=1,
-                                 captured_at=when, status="done")
-    return Read.objects.create(frame=frame, camera=camera, captured_at=when, text=text, confidence=0.9,
-                               candidates=[[text, 0.9]], box_x=0, box_y=0, box_w=1, box_h=1, detector_confidence=0.9,
-                               crop="", engine="test")
+    frame = Frame.objects.create(
+        camera=camera,
+        image="frames/x.jpg",
+        content_type="image/jpeg",
+        width=1,
+        height=1,
+        captured_at=when,
+        status="done",
+    )
+    return Read.objects.create(
+        frame=frame,
+        camera=camera,
+        captured_at=when,
+        text=text,
+        confidence=0.9,
+        candidates=[[text, 0.9]],
+        box_x=0,
+        box_y=0,
+        box_w=1,
+        box_h=1,
+        detector_confidence=0.9,
+        crop="",
+        engine="test",
+    )
 
 
 def t(hour):
-    return datetime(2026, 11, 20, hour, 0, tzinfo=timezone.utc)
+    return datetime(2026, 11, 20, hour, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -52,20 +71,28 @@ def test_wildcards_translate_to_queries():
 )
 def test_auditor_search_finds_reads_and_is_logged_with_its_reason(client, auditor, reads, query, expected):
     client.force_login(auditor)
-    response = client.get("/audit/reads/", {**token(client), **query, "reason": "Case 26-1182 stolen car", "case_number": "26-1182"})
+    response = client.get(
+        "/audit/reads/", {**token(client), **query, "reason": "Case 26-1182 stolen car", "case_number": "26-1182"}
+    )
     assert response.status_code == 200
     found = [r.text for r in response.context["results"]]
     assert sorted(found) == sorted(expected)
     log = AuditLog.objects.get(action="search.reads")
     assert (log.username, log.reason, log.result_count, log.query["plate"]) == (
-        "auditor1", "Case 26-1182 stolen car", len(expected), query["plate"])
+        "auditor1",
+        "Case 26-1182 stolen car",
+        len(expected),
+        query["plate"],
+    )
 
 
 @pytest.mark.django_db
 def test_search_by_camera(client, auditor, reads):
-    camera, other = reads
+    _camera, other = reads
     client.force_login(auditor)
-    response = client.get("/audit/reads/", {**token(client), "camera": other.pk, "reason": "routine audit", "case_number": "AUD-1"})
+    response = client.get(
+        "/audit/reads/", {**token(client), "camera": other.pk, "reason": "routine audit", "case_number": "AUD-1"}
+    )
     assert [r.camera_id for r in response.context["results"]] == [other.pk]
 
 
@@ -95,8 +122,10 @@ def test_admin_changes_are_in_the_audit_log(client, admin_user, tmp_path, django
     client.post("/cameras/new/", {"name": "Gate", "region": "us", "enabled": "on", "silence_minutes": 10})
     client.post("/users/new/", {"username": "carol", "role": "auditor", "password": "a-long-unusual-pass"})
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/hotlists/upload/", {"list_name": "L", "mode": "replace",
-                                          "file": SimpleUploadedFile("l.csv", b"plate\nABC123\n", "text/csv")})
+        client.post(
+            "/hotlists/upload/",
+            {"list_name": "L", "mode": "replace", "file": SimpleUploadedFile("l.csv", b"plate\nABC123\n", "text/csv")},
+        )
     actions = set(AuditLog.objects.filter(username="admin1").values_list("action", flat=True))
     assert AuditLog.objects.get(action="hotlist.import").username == "admin1"
     assert {"camera.create", "user.create", "hotlist.import"} <= actions

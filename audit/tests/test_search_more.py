@@ -1,34 +1,61 @@
 """Read search: lenient mode (the hotlist matcher), hit filters, covert lists, case numbers, CSV export, map/chart."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
 from alerts.models import Alert
 from audit.models import AuditLog
-from oversight.search import (CANON_FROM, CANON_TO, SearchSpec, canonical, canonical_neighbours, capped_count,
-                          lenient_texts, search_reads)
-from oversight.search_views import safe_cell
 from audit.tests.helpers import token
 from cameras.models import Frame
 from cameras.services import do_create_camera
 from hotlist.matching import DEFAULT_LOOKALIKES, HotlistIndex, MatchPolicy
 from hotlist.models import Entry, Hotlist
+from oversight.search import (
+    CANON_FROM,
+    CANON_TO,
+    SearchSpec,
+    canonical,
+    canonical_neighbours,
+    capped_count,
+    lenient_texts,
+    search_reads,
+)
+from oversight.search_views import safe_cell
 from recognition.models import Read
 
 WHY = {"reason": "Case 26-1182 stolen car", "case_number": "26-1182"}
 
 
 def t(hour, minute=0):
-    return datetime(2026, 11, 20, hour, minute, tzinfo=timezone.utc)
+    return datetime(2026, 11, 20, hour, minute, tzinfo=UTC)
 
 
 def make_read(camera, text, when, candidates=None, crop=""):
-    frame = Frame.objects.create(camera=camera, image="frames/x.jpg", content_type="image/jpeg", width=1, height=1,
-                                 captured_at=when, status="done")
-    return Read.objects.create(frame=frame, camera=camera, captured_at=when, text=text, confidence=0.9,
-                               candidates=candidates or [[text, 0.9]], box_x=0, box_y=0, box_w=1, box_h=1,
-                               detector_confidence=0.9, crop=crop, engine="test")
+    frame = Frame.objects.create(
+        camera=camera,
+        image="frames/x.jpg",
+        content_type="image/jpeg",
+        width=1,
+        height=1,
+        captured_at=when,
+        status="done",
+    )
+    return Read.objects.create(
+        frame=frame,
+        camera=camera,
+        captured_at=when,
+        text=text,
+        confidence=0.9,
+        candidates=candidates or [[text, 0.9]],
+        box_x=0,
+        box_y=0,
+        box_w=1,
+        box_h=1,
+        detector_confidence=0.9,
+        crop=crop,
+        engine="test",
+    )
 
 
 def hit(read, name, *, covert=False, visible_to=()):
@@ -36,8 +63,9 @@ def hit(read, name, *, covert=False, visible_to=()):
     for user in visible_to:
         hotlist.visible_to.add(user)
     entry = Entry.objects.create(hotlist=hotlist, plate=read.text, plate_raw=read.text)
-    return Alert.objects.create(read=read, entry=entry, hotlist=hotlist, hotlist_name=name, entry_plate=read.text,
-                                covert=covert)
+    return Alert.objects.create(
+        read=read, entry=entry, hotlist=hotlist, hotlist_name=name, entry_plate=read.text, covert=covert
+    )
 
 
 @pytest.fixture
@@ -66,8 +94,9 @@ def test_canonical_form_matches_the_matcher_lookalike_components():
     comp = DEFAULT_LOOKALIKES.components()
     assert all(canonical(a) == canonical(b) for a in comp for b in comp if comp[a] == comp[b])
     assert len({canonical(c) for c in comp}) == len(set(comp.values()))
-    from recognition.migrations import __path__ as mig_path
     import pathlib
+
+    from recognition.migrations import __path__ as mig_path
 
     sql = (pathlib.Path(mig_path[0]) / "0002_search_indexes.py").read_text()
     assert f"TRANSLATE(text, '{CANON_FROM}', '{CANON_TO}')" in sql
@@ -97,13 +126,23 @@ def test_lenient_search_finds_a_lookalike_misread_and_explains_it(client, audito
 @pytest.mark.django_db
 def test_lenient_budgets_follow_the_form(client, auditor, reads):
     client.force_login(auditor)
-    assert texts(search(client, plate="ABC123", mode="lenient", lookalikes=2, edits=0)) == ["A8C123", "A8CI23",
-                                                                                           "ABC123"]
+    assert texts(search(client, plate="ABC123", mode="lenient", lookalikes=2, edits=0)) == [
+        "A8C123",
+        "A8CI23",
+        "ABC123",
+    ]
     # look-alikes beyond the look-alike budget may use unused edit budget (the matcher's rule)
-    assert texts(search(client, plate="ABC123", mode="lenient", lookalikes=1, edits=1)) == ["A8C123", "A8CI23",
-                                                                                           "ABC123", "ABC1234"]
-    assert texts(search(client, plate="ABC123", mode="lenient", lookalikes=0, edits=1)) == ["A8C123", "ABC123",
-                                                                                           "ABC1234"]
+    assert texts(search(client, plate="ABC123", mode="lenient", lookalikes=1, edits=1)) == [
+        "A8C123",
+        "A8CI23",
+        "ABC123",
+        "ABC1234",
+    ]
+    assert texts(search(client, plate="ABC123", mode="lenient", lookalikes=0, edits=1)) == [
+        "A8C123",
+        "ABC123",
+        "ABC1234",
+    ]
     assert texts(search(client, plate="ABC123", mode="lenient", lookalikes=0, edits=0)) == ["ABC123"]
 
 
@@ -126,13 +165,16 @@ def test_lenient_wildcard_allows_lookalikes(client, auditor, reads):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query, expected", [
-    ({"plate": "ABC123"}, ["ABC123"]),
-    ({"plate": "abc-123", "mode": "exact"}, ["ABC123"]),
-    ({"plate": "ABC12?", "mode": "wildcard"}, ["ABC123"]),
-    ({"plate": "*C12*"}, ["A8C123", "ABC123", "ABC1234"]),
-    ({"plate": "A*3"}, ["A8C123", "A8CI23", "ABC123"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"plate": "ABC123"}, ["ABC123"]),
+        ({"plate": "abc-123", "mode": "exact"}, ["ABC123"]),
+        ({"plate": "ABC12?", "mode": "wildcard"}, ["ABC123"]),
+        ({"plate": "*C12*"}, ["A8C123", "ABC123", "ABC1234"]),
+        ({"plate": "A*3"}, ["A8C123", "A8CI23", "ABC123"]),
+    ],
+)
 def test_exact_and_wildcard_still_work(client, auditor, reads, query, expected):
     client.force_login(auditor)
     assert texts(search(client, **query)) == expected
@@ -140,7 +182,7 @@ def test_exact_and_wildcard_still_work(client, auditor, reads, query, expected):
 
 @pytest.mark.django_db
 def test_hits_only_and_list_filters(client, auditor, reads):
-    camera, other, r = reads
+    _camera, _other, r = reads
     hit(r["exact"], "Stolen")
     hit(r["plain"], "Wanted")
     client.force_login(auditor)
@@ -157,7 +199,7 @@ def test_hits_only_and_list_filters(client, auditor, reads):
 
 @pytest.mark.django_db
 def test_covert_hits_are_hidden_from_uncleared_auditors(client, make_user, reads):
-    camera, other, r = reads
+    _camera, _other, r = reads
     cleared = make_user("auditor", "cleared")
     uncleared = make_user("auditor", "uncleared")
     hit(r["plain"], "Covert ops", covert=True, visible_to=[cleared])
@@ -214,7 +256,7 @@ def test_results_show_the_crop_and_paginate(client, auditor, camera):
 @pytest.mark.django_db
 def test_crop_is_linked_through_the_media_view(client, auditor, reads):
     client.force_login(auditor)
-    assert '/media/crops/2026/11/20/a.jpg' in search(client, plate="ABC123").content.decode()
+    assert "/media/crops/2026/11/20/a.jpg" in search(client, plate="ABC123").content.decode()
 
 
 @pytest.mark.django_db
@@ -225,8 +267,14 @@ def test_map_and_chart_data(client, auditor, reads):
     response = search(client, plate="*")
     points = {p["camera"]: p for p in response.context["map_points"]["points"]}
     assert points[camera.name]["reads"] == 3 and points[camera.name]["lat"] == 40.0
-    assert points["Other"] == {"camera": "Other", "camera_id": other.pk, "reads": 3, "hits": 1, "lat": 40.1,
-                               "lon": -75.2}
+    assert points["Other"] == {
+        "camera": "Other",
+        "camera_id": other.pk,
+        "reads": 3,
+        "hits": 1,
+        "lat": 40.1,
+        "lon": -75.2,
+    }
     chart = response.context["chart"]
     assert chart["hours"][0].startswith("2026-11-20T08") and len(chart["hours"]) == 5  # 08..12 h
     series = {s["camera"]: s for s in chart["series"]}
@@ -270,7 +318,9 @@ def test_export_without_reason_or_case_is_refused(client, auditor, reads, missin
 def test_export_is_capped_with_a_note(client, auditor, reads, monkeypatch):
     monkeypatch.setattr("oversight.search_views.EXPORT_CAP", 2)
     client.force_login(auditor)
-    body = b"".join(client.get("/audit/reads/export.csv", {**token(client), **WHY, "plate": "*"}).streaming_content).decode()
+    body = b"".join(
+        client.get("/audit/reads/export.csv", {**token(client), **WHY, "plate": "*"}).streaming_content
+    ).decode()
     lines = body.strip().splitlines()
     assert len(lines) == 1 + 2 + 1 and "capped at 2 rows" in lines[-1]
     assert AuditLog.objects.get(action="export.reads").result_count == 2
@@ -294,12 +344,14 @@ def test_export_keeps_numbers_numeric_and_links_each_row_to_its_frame_and_alert(
     import csv
     import io
 
-    camera, other, r = reads
+    camera, _other, r = reads
     Camera = type(camera)
     Camera.objects.filter(pk=camera.pk).update(latitude=40.7128, longitude=-74.01)
     alert = hit(r["exact"], "Stolen")
     client.force_login(auditor)
-    body = b"".join(client.get("/audit/reads/export.csv", {**WHY, "plate": "ABC123", **token(client)}).streaming_content).decode()
+    body = b"".join(
+        client.get("/audit/reads/export.csv", {**WHY, "plate": "ABC123", **token(client)}).streaming_content
+    ).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == 1
     row = rows[0]

@@ -20,16 +20,42 @@ pytestmark = [pytest.mark.stack, pytest.mark.bench]
 def _run_loadtest(extra: list[str], timeout: float) -> tuple[dict, subprocess.CompletedProcess]:
     from django.conf import settings
 
-    require(bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
-            "DATABASE_URL (PostgreSQL) is not set")
+    require(
+        bool(os.environ.get("DATABASE_URL")) and settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        "DATABASE_URL (PostgreSQL) is not set",
+    )
     require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
-    env = dict(os.environ, DATABASE_URL=_database_url(), DJANGO_SETTINGS_MODULE="config.settings", DEBUG="0",
-               SECRET_KEY="loadtest-smoke-secret-key-0123456789-abcdefghijklmnop",
-               ALLOWED_HOSTS="127.0.0.1,localhost")
+    env = dict(
+        os.environ,
+        DATABASE_URL=_database_url(),
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="0",
+        SECRET_KEY="loadtest-smoke-secret-key-0123456789-abcdefghijklmnop",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+    )
     for name in ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION"):
         env.pop(name, None)
-    args = [sys.executable, "-m", "benchmarks.load", "--cameras", "2", "--fps", "1", "--seconds", "8",
-            "--workers", "1", "--drain", "30", "--hot-pool", "3", "--cold-pool", "4", "--json", *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "benchmarks.load",
+        "--cameras",
+        "2",
+        "--fps",
+        "1",
+        "--seconds",
+        "8",
+        "--workers",
+        "1",
+        "--drain",
+        "30",
+        "--hot-pool",
+        "3",
+        "--cold-pool",
+        "4",
+        "--json",
+        *extra,
+    ]
     try:
         done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:

@@ -6,7 +6,16 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.vision import GroundTruth, apply_look, o0, parse_ground_truth, scale_frame, score_image, summarize, transform_box
+from benchmarks.vision import (
+    GroundTruth,
+    apply_look,
+    o0,
+    parse_ground_truth,
+    scale_frame,
+    score_image,
+    summarize,
+    transform_box,
+)
 from recognition.vision.synth import render_vehicle_scene
 from recognition.vision.types import Box, Candidate, PlateRead
 

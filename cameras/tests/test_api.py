@@ -24,7 +24,9 @@ def upload(content: bytes, name="frame.png"):
 
 
 @pytest.mark.django_db
-def test_camera_posts_a_png_and_gets_202_with_the_frame_id(client, camera_and_token, django_capture_on_commit_callbacks):
+def test_camera_posts_a_png_and_gets_202_with_the_frame_id(
+    client, camera_and_token, django_capture_on_commit_callbacks
+):
     camera, token = camera_and_token
     from datetime import timedelta
 
@@ -33,8 +35,9 @@ def test_camera_posts_a_png_and_gets_202_with_the_frame_id(client, camera_and_to
     when = (timezone.now() - timedelta(days=2)).replace(microsecond=0)
     before = timezone.now()
     with django_capture_on_commit_callbacks() as callbacks:
-        response = post(client, token, {"image": upload(png_bytes(320, 200)),
-                                        "captured_at": when.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        response = post(
+            client, token, {"image": upload(png_bytes(320, 200)), "captured_at": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        )
     assert response.status_code == 202
     frame = Frame.objects.get(pk=response.json()["frame"])
     assert (frame.camera, frame.width, frame.height, frame.content_type) == (camera, 320, 200, "image/png")
@@ -66,12 +69,17 @@ def test_disabled_camera_is_403(client, camera_and_token):
 
 def _png_header_only(width, height) -> bytes:
     """A PNG whose IHDR claims width x height but whose data is a tiny compressed run of zeros."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     raw = zlib.compress(b"\x00" * (1 + width // 8) * 16, 9)  # nowhere near enough rows: a bomb's shape
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IDAT", raw)
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.django_db
@@ -188,8 +196,9 @@ def test_a_reused_idempotency_key_with_a_different_image_is_409_and_stores_nothi
 
 
 @pytest.mark.django_db
-def test_frames_are_kept_when_the_broker_is_away(client, camera_and_token, monkeypatch, settings,
-                                                 django_capture_on_commit_callbacks):
+def test_frames_are_kept_when_the_broker_is_away(
+    client, camera_and_token, monkeypatch, settings, django_capture_on_commit_callbacks
+):
     from recognition.tasks import process_frame
 
     _, token = camera_and_token
@@ -243,10 +252,17 @@ def test_a_silent_camera_opens_an_incident_for_admins_and_recovery_closes_it(cli
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("value, where", [
-    ("9999-12-31T23:59:59Z", "future"), ("0001-01-01T00:00:00Z", "past"), ("0001-01-01T00:00:00+05:00", "past"),
-    ("1970-01-01T00:00:00Z", "past"), ("2099-01-01T00:00:00Z", "future"), ("9999-12-31T23:59:59-05:00", "future"),
-])
+@pytest.mark.parametrize(
+    "value, where",
+    [
+        ("9999-12-31T23:59:59Z", "future"),
+        ("0001-01-01T00:00:00Z", "past"),
+        ("0001-01-01T00:00:00+05:00", "past"),
+        ("1970-01-01T00:00:00Z", "past"),
+        ("2099-01-01T00:00:00Z", "future"),
+        ("9999-12-31T23:59:59-05:00", "future"),
+    ],
+)
 def test_captured_at_outside_the_window_is_400_and_stores_nothing(client, camera_and_token, value, where):
     _, token = camera_and_token
     response = post(client, token, {"image": upload(png_bytes()), "captured_at": value})

@@ -16,8 +16,10 @@ def test_a_reader_thread_holds_no_database_connection_between_frames(camera, fak
 
     from cameras.readers import submit
 
-    require(connection.vendor == "postgresql", "DATABASE_URL (PostgreSQL) is not set (SQLite's test database "
-                                               "is in memory and never closed)")
+    require(
+        connection.vendor == "postgresql",
+        "DATABASE_URL (PostgreSQL) is not set (SQLite's test database is in memory and never closed)",
+    )
     fake_pipeline()
     seen = {}
 

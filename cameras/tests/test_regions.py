@@ -13,8 +13,9 @@ from conftest import FakePipeline
 @pytest.mark.django_db
 def test_admin_sets_countries_likeliest_first_and_they_are_stored_tidy(client, admin_user):
     client.force_login(admin_user)
-    response = client.post("/cameras/new/", {"name": "Border", "region": " FR, be ,DE", "enabled": "on",
-                                             "silence_minutes": 10})
+    response = client.post(
+        "/cameras/new/", {"name": "Border", "region": " FR, be ,DE", "enabled": "on", "silence_minutes": 10}
+    )
     assert response.status_code == 200 and "token" in response.context
     camera = Camera.objects.get(name="Border")
     assert camera.region == "fr,be,de"
@@ -24,8 +25,9 @@ def test_admin_sets_countries_likeliest_first_and_they_are_stored_tidy(client, a
 @pytest.mark.django_db
 def test_an_unknown_country_code_is_refused_with_a_clear_error(client, admin_user):
     client.force_login(admin_user)
-    response = client.post("/cameras/new/", {"name": "Border", "region": "fr,uk,xx", "enabled": "on",
-                                             "silence_minutes": 10})
+    response = client.post(
+        "/cameras/new/", {"name": "Border", "region": "fr,uk,xx", "enabled": "on", "silence_minutes": 10}
+    )
     assert response.status_code == 200 and not Camera.objects.filter(name="Border").exists()
     error = " ".join(response.context["form"].errors["region"])
     assert "'uk', 'xx'" in error and "ISO 3166-1" in error
@@ -66,15 +68,20 @@ def test_existing_cameras_keep_the_group_they_had():
     executor.migrate([("cameras", "0006_claim_token")])
     back = executor.loader.project_state([("cameras", "0006_claim_token")]).apps.get_model("cameras", "Camera")
     assert dict(back.objects.filter(name__startswith="Old ").values_list("name", "region")) == {
-        "Old us": "us", "Old eu": "eu", "Old br": "br", "Old other": "other"}
+        "Old us": "us",
+        "Old eu": "eu",
+        "Old br": "br",
+        "Old other": "other",
+    }
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db
-def test_reads_record_the_country_their_plate_fits(client, camera_and_token, monkeypatch,
-                                                   django_capture_on_commit_callbacks):
+def test_reads_record_the_country_their_plate_fits(
+    client, camera_and_token, monkeypatch, django_capture_on_commit_callbacks
+):
     from alerts.tests.test_alerts import push_frame
     from recognition.models import Read
 

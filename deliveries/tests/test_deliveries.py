@@ -74,10 +74,12 @@ def raise_alert(client, token, fake_pipeline, capture):
 
 
 @pytest.mark.django_db
-def test_a_new_alert_is_mailed_to_the_lists_recipients(client, camera_and_token, fake_pipeline, listed,
-                                                       django_capture_on_commit_callbacks):
-    Delivery.objects.create(hotlist=listed.hotlist, kind="email", name="Theft unit",
-                            recipients="theft@agency.example\nsgt@agency.example")
+def test_a_new_alert_is_mailed_to_the_lists_recipients(
+    client, camera_and_token, fake_pipeline, listed, django_capture_on_commit_callbacks
+):
+    Delivery.objects.create(
+        hotlist=listed.hotlist, kind="email", name="Theft unit", recipients="theft@agency.example\nsgt@agency.example"
+    )
     alert = raise_alert(client, camera_and_token[1], fake_pipeline, django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
@@ -89,8 +91,9 @@ def test_a_new_alert_is_mailed_to_the_lists_recipients(client, camera_and_token,
 
 
 @pytest.mark.django_db
-def test_email_reaches_a_real_smtp_server(client, camera_and_token, fake_pipeline, listed, settings,
-                                          django_capture_on_commit_callbacks):
+def test_email_reaches_a_real_smtp_server(
+    client, camera_and_token, fake_pipeline, listed, settings, django_capture_on_commit_callbacks
+):
     from aiosmtpd.controller import Controller
 
     from tests.conftest import free_port
@@ -109,8 +112,9 @@ def test_email_reaches_a_real_smtp_server(client, camera_and_token, fake_pipelin
     try:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-        Delivery.objects.create(hotlist=listed.hotlist, kind="email", name="Theft unit",
-                                recipients="theft@agency.example")
+        Delivery.objects.create(
+            hotlist=listed.hotlist, kind="email", name="Theft unit", recipients="theft@agency.example"
+        )
         raise_alert(client, camera_and_token[1], fake_pipeline, django_capture_on_commit_callbacks)
     finally:
         controller.stop()
@@ -122,11 +126,13 @@ def test_email_reaches_a_real_smtp_server(client, camera_and_token, fake_pipelin
 
 
 @pytest.mark.django_db
-def test_a_webhook_receives_the_alert_signed_with_hmac_sha256(client, camera_and_token, fake_pipeline, listed,
-                                                              receiver, django_capture_on_commit_callbacks):
+def test_a_webhook_receives_the_alert_signed_with_hmac_sha256(
+    client, camera_and_token, fake_pipeline, listed, receiver, django_capture_on_commit_callbacks
+):
     hook = receiver()
-    delivery = Delivery.objects.create(hotlist=listed.hotlist, kind="webhook", name="CAD", url=hook.url,
-                                       secret="s3cret-key")
+    delivery = Delivery.objects.create(
+        hotlist=listed.hotlist, kind="webhook", name="CAD", url=hook.url, secret="s3cret-key"
+    )
     alert = raise_alert(client, camera_and_token[1], fake_pipeline, django_capture_on_commit_callbacks)
     assert len(hook.received) == 1
     headers, body = hook.received[0]
@@ -134,14 +140,18 @@ def test_a_webhook_receives_the_alert_signed_with_hmac_sha256(client, camera_and
     assert headers["X-ALPR-Signature"] == f"sha256={expected}"
     doc = json.loads(body)
     assert doc["event"] == "alert.new" and doc["alert"]["id"] == alert.pk
-    assert (doc["alert"]["plate"], doc["alert"]["vehicle"], doc["alert"]["list"]) == ("ABC123", "black Toyota Camry",
-                                                                                       "Stolen")
+    assert (doc["alert"]["plate"], doc["alert"]["vehicle"], doc["alert"]["list"]) == (
+        "ABC123",
+        "black Toyota Camry",
+        "Stolen",
+    )
     assert DeliveryAttempt.objects.get(delivery=delivery).status_code == 200
 
 
 @pytest.mark.django_db
-def test_a_failing_webhook_is_retried_and_every_try_is_logged(client, camera_and_token, fake_pipeline, listed,
-                                                              receiver, settings, django_capture_on_commit_callbacks):
+def test_a_failing_webhook_is_retried_and_every_try_is_logged(
+    client, camera_and_token, fake_pipeline, listed, receiver, settings, django_capture_on_commit_callbacks
+):
     settings.DELIVERY_RETRY_BASE_SECONDS = 0
     hook = receiver(statuses=(503, 500, 200))
     Delivery.objects.create(hotlist=listed.hotlist, kind="webhook", name="CAD", url=hook.url, secret="k")
@@ -152,8 +162,9 @@ def test_a_failing_webhook_is_retried_and_every_try_is_logged(client, camera_and
 
 
 @pytest.mark.django_db
-def test_a_receiver_that_refuses_is_not_retried(client, camera_and_token, fake_pipeline, listed, receiver,
-                                                django_capture_on_commit_callbacks):
+def test_a_receiver_that_refuses_is_not_retried(
+    client, camera_and_token, fake_pipeline, listed, receiver, django_capture_on_commit_callbacks
+):
     hook = receiver(statuses=(403,))
     Delivery.objects.create(hotlist=listed.hotlist, kind="webhook", name="CAD", url=hook.url, secret="k")
     raise_alert(client, camera_and_token[1], fake_pipeline, django_capture_on_commit_callbacks)
@@ -161,8 +172,9 @@ def test_a_receiver_that_refuses_is_not_retried(client, camera_and_token, fake_p
 
 
 @pytest.mark.django_db
-def test_a_covert_list_delivers_only_to_its_audience(client, camera_and_token, fake_pipeline, listed, make_user,
-                                                     receiver, django_capture_on_commit_callbacks):
+def test_a_covert_list_delivers_only_to_its_audience(
+    client, camera_and_token, fake_pipeline, listed, make_user, receiver, django_capture_on_commit_callbacks
+):
     cleared = make_user("officer", "cleared")
     cleared.email = "cleared@agency.example"
     cleared.save()
@@ -171,8 +183,9 @@ def test_a_covert_list_delivers_only_to_its_audience(client, camera_and_token, f
     hotlist.save()
     hotlist.visible_to.add(cleared)
     hook = receiver()
-    Delivery.objects.create(hotlist=hotlist, kind="email", name="Team",
-                            recipients="cleared@agency.example\noutsider@elsewhere.example")
+    Delivery.objects.create(
+        hotlist=hotlist, kind="email", name="Team", recipients="cleared@agency.example\noutsider@elsewhere.example"
+    )
     Delivery.objects.create(hotlist=hotlist, kind="webhook", name="CAD", url=hook.url, secret="k")
     raise_alert(client, camera_and_token[1], fake_pipeline, django_capture_on_commit_callbacks)
     assert [m.to for m in mail.outbox] == [["cleared@agency.example"]]
@@ -183,8 +196,9 @@ def test_a_covert_list_delivers_only_to_its_audience(client, camera_and_token, f
 
 
 @pytest.mark.django_db
-def test_a_broker_outage_never_stops_an_alert(client, camera_and_token, fake_pipeline, listed, monkeypatch,
-                                              django_capture_on_commit_callbacks):
+def test_a_broker_outage_never_stops_an_alert(
+    client, camera_and_token, fake_pipeline, listed, monkeypatch, django_capture_on_commit_callbacks
+):
     from deliveries import tasks
 
     def broken(*args, **kwargs):
@@ -203,19 +217,25 @@ def test_admins_configure_deliveries_and_see_every_try(client, admin_user, offic
     assert client.get(url).status_code == 200
     bad = client.post(url, {"kind": "email", "name": "Team", "recipients": "not-an-address"})
     assert bad.status_code == 400 and "not an email address" in bad.content.decode()
-    assert client.post(url, {"kind": "webhook", "name": "CAD", "url": "https://cad.example/hook",
-                             "active": "on"}).status_code == 302
+    assert (
+        client.post(
+            url, {"kind": "webhook", "name": "CAD", "url": "https://cad.example/hook", "active": "on"}
+        ).status_code
+        == 302
+    )
     hook = Delivery.objects.get()
     assert len(hook.secret) == 64
     assert hook.secret in client.get(url).content.decode()
     covert = make_list(name="Covert", plate="ZZZ999").hotlist
     covert.covert = True
     covert.save()
-    refused = client.post(f"/deliveries/list/{covert.pk}/", {"kind": "webhook", "name": "CAD",
-                                                             "url": "https://cad.example/hook"})
+    refused = client.post(
+        f"/deliveries/list/{covert.pk}/", {"kind": "webhook", "name": "CAD", "url": "https://cad.example/hook"}
+    )
     assert refused.status_code == 400 and "never delivers to a webhook" in refused.content.decode()
-    outside = client.post(f"/deliveries/list/{covert.pk}/", {"kind": "email", "name": "T",
-                                                             "recipients": "someone@elsewhere.example"})
+    outside = client.post(
+        f"/deliveries/list/{covert.pk}/", {"kind": "email", "name": "T", "recipients": "someone@elsewhere.example"}
+    )
     assert outside.status_code == 400 and "mails only its admins" in outside.content.decode()
     client.post(f"/deliveries/{hook.pk}/remove/")
     hook.refresh_from_db()

@@ -32,8 +32,14 @@ def local_files(settings) -> list[Path]:
 
 def test_media_stay_on_local_disk_unless_a_bucket_is_set():
     assert media_storage({})["BACKEND"] == "django.core.files.storage.FileSystemStorage"
-    s3 = media_storage({"S3_BUCKET": "evidence", "S3_ENDPOINT_URL": "http://store:8333", "S3_ACCESS_KEY_ID": "k",
-                        "S3_SECRET_ACCESS_KEY": "s"})
+    s3 = media_storage(
+        {
+            "S3_BUCKET": "evidence",
+            "S3_ENDPOINT_URL": "http://store:8333",
+            "S3_ACCESS_KEY_ID": "k",
+            "S3_SECRET_ACCESS_KEY": "s",
+        }
+    )
     assert s3["BACKEND"] == "config.storage.ObjectStorage"
     options = s3["OPTIONS"]
     assert options["bucket_name"] == "evidence" and options["endpoint_url"] == "http://store:8333"
@@ -41,11 +47,14 @@ def test_media_stay_on_local_disk_unless_a_bucket_is_set():
     assert options["querystring_expire"] <= 60 and options["file_overwrite"] is False
 
 
-@pytest.mark.parametrize("environ, message", [
-    ({"S3_ENDPOINT_URL": "http://store:8333"}, "without S3_BUCKET"),
-    ({"S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "k"}, "go together"),
-    ({"S3_BUCKET": "b", "S3_ENDPOINT_URL": "store:8333"}, "http:// or https://"),
-])
+@pytest.mark.parametrize(
+    "environ, message",
+    [
+        ({"S3_ENDPOINT_URL": "http://store:8333"}, "without S3_BUCKET"),
+        ({"S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "k"}, "go together"),
+        ({"S3_BUCKET": "b", "S3_ENDPOINT_URL": "store:8333"}, "http:// or https://"),
+    ],
+)
 def test_a_partial_object_store_setup_is_refused_with_a_clear_message(environ, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         media_storage(environ)
@@ -53,7 +62,8 @@ def test_a_partial_object_store_setup_is_refused_with_a_clear_message(environ, m
 
 @pytest.mark.django_db
 def test_frames_thumbnails_and_crops_go_to_the_bucket_not_to_local_disk(
-        s3_media, settings, client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks):
+    s3_media, settings, client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     from cameras.models import Frame
 
     _, token = camera_and_token
@@ -74,7 +84,8 @@ def test_frames_thumbnails_and_crops_go_to_the_bucket_not_to_local_disk(
 
 @pytest.mark.django_db
 def test_evidence_in_the_bucket_is_streamed_only_to_users_with_a_role(
-        s3_media, client, make_user, officer, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks):
+    s3_media, client, make_user, officer, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     from django.contrib.auth import get_user_model
 
     from recognition.models import Read
@@ -102,8 +113,10 @@ def test_the_bucket_refuses_anyone_without_the_keys(object_store):
     client = object_store.client()
     client.put_object(Bucket=object_store.bucket, Key="frames/probe.jpg", Body=b"evidence")
     try:
-        for url in (f"{object_store.endpoint}/{object_store.bucket}/frames/probe.jpg",
-                    f"{object_store.endpoint}/{object_store.bucket}/"):
+        for url in (
+            f"{object_store.endpoint}/{object_store.bucket}/frames/probe.jpg",
+            f"{object_store.endpoint}/{object_store.bucket}/",
+        ):
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(url, timeout=5)
             assert refused.value.code == 403, url
@@ -113,7 +126,8 @@ def test_the_bucket_refuses_anyone_without_the_keys(object_store):
 
 @pytest.mark.django_db
 def test_retention_deletes_the_objects_of_purged_reads_and_frames(
-        s3_media, client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, settings):
+    s3_media, client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, settings
+):
     from oversight.retention import purge
 
     settings.ALPR_CAPTURED_AT_PAST_DAYS = 3650  # a frame from a camera whose backlog reaches back 400 days
@@ -151,7 +165,8 @@ def test_ensure_bucket_creates_a_missing_bucket(object_store, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_uploaded_video_kept_in_the_bucket_is_read_from_a_local_copy(
-        s3_media, settings, client, admin_user, fake_pipeline, tmp_path):
+    s3_media, settings, client, admin_user, fake_pipeline, tmp_path
+):
     import cv2
     import numpy as np
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -165,10 +180,19 @@ def test_an_uploaded_video_kept_in_the_bucket_is_read_from_a_local_copy(
         writer.write(np.full((240, 320, 3), 40 * i, np.uint8))
     writer.release()
     client.force_login(admin_user)
-    response = client.post("/cameras/new/", {
-        "name": "Lot C video", "region": "us", "enabled": "on", "source": "file", "sample_fps": 4,
-        "silence_minutes": 0, "masks": "[]",
-        "source_file": SimpleUploadedFile("pass.avi", video.read_bytes(), content_type="video/x-msvideo")})
+    response = client.post(
+        "/cameras/new/",
+        {
+            "name": "Lot C video",
+            "region": "us",
+            "enabled": "on",
+            "source": "file",
+            "sample_fps": 4,
+            "silence_minutes": 0,
+            "masks": "[]",
+            "source_file": SimpleUploadedFile("pass.avi", video.read_bytes(), content_type="video/x-msvideo"),
+        },
+    )
     assert response.status_code == 200, response.content.decode()[:2000]
     camera = Camera.objects.get(name="Lot C video")
     assert camera.source_file.name in bucket_keys(s3_media) and camera.source_file.name.startswith("sources/")

@@ -4,11 +4,10 @@ the retention page in the menu, human names for formats."""
 from datetime import timedelta
 
 import pytest
-
-from audit.tests.helpers import token
 from django.utils import timezone
 
 from audit.models import AuditLog
+from audit.tests.helpers import token
 
 
 @pytest.mark.django_db
@@ -45,8 +44,12 @@ def test_the_audit_log_reads_as_words_with_an_action_list_and_a_date_filter(clie
     noon = timezone.make_aware(datetime(2026, 11, 20, 12, 0))  # every record and filter on one day
     monkeypatch.setattr(timezone, "now", lambda: noon)
 
-    append(action="search.reads", username="a1", query={"plate": "ABC123", "hits_only": True, "camera": None,
-                                                         "lists": ["Stolen", "Wanted"]}, reason="case 1")
+    append(
+        action="search.reads",
+        username="a1",
+        query={"plate": "ABC123", "hits_only": True, "camera": None, "lists": ["Stolen", "Wanted"]},
+        reason="case 1",
+    )
     append(action="hotlist.import", username="a2", query={"list": "Stolen", "added": 3})
     client.force_login(auditor)
     body = client.get("/audit/log/").content.decode()
@@ -57,9 +60,18 @@ def test_the_audit_log_reads_as_words_with_an_action_list_and_a_date_filter(clie
     assert [e.action for e in only] == ["search.reads"]
     today = noon.date()
     everything = AuditLog.objects.count()
-    assert client.get("/audit/log/", {"from": today, "to": today, **token(client)}).context["page"].paginator.count == everything
-    assert client.get("/audit/log/", {"to": today - timedelta(days=1), **token(client)}).context["page"].paginator.count == 0
-    assert client.get("/audit/log/", {"from": today + timedelta(days=1), **token(client)}).context["page"].paginator.count == 0
+    assert (
+        client.get("/audit/log/", {"from": today, "to": today, **token(client)}).context["page"].paginator.count
+        == everything
+    )
+    assert (
+        client.get("/audit/log/", {"to": today - timedelta(days=1), **token(client)}).context["page"].paginator.count
+        == 0
+    )
+    assert (
+        client.get("/audit/log/", {"from": today + timedelta(days=1), **token(client)}).context["page"].paginator.count
+        == 0
+    )
 
 
 @pytest.mark.django_db

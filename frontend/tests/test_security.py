@@ -17,11 +17,17 @@ TEMPLATES = ROOT / "frontend" / "templates"
 
 def _settings(**env: str) -> dict:
     """Security settings as config.settings computes them from ``env`` (in a fresh interpreter)."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECURE_COOKIES", "SECURE_HSTS_SECONDS",
-                                                               "SECURE_PROXY_SSL_HEADER", "DJANGO_SETTINGS_MODULE"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"DEBUG", "SECURE_COOKIES", "SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER", "DJANGO_SETTINGS_MODULE"}
+    }
     clean.update(SECRET_KEY="x" * 50, ALLOWED_HOSTS="alpr.example.org", **env)
-    code = ("import json; from config import settings as s; print(json.dumps([s.SESSION_COOKIE_SECURE, "
-            "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, getattr(s, 'SECURE_PROXY_SSL_HEADER', None)]))")
+    code = (
+        "import json; from config import settings as s; print(json.dumps([s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, getattr(s, 'SECURE_PROXY_SSL_HEADER', None)]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, check=True)
     session, csrf, hsts, proxy = json.loads(out.stdout.strip().splitlines()[-1])
     return {"session": session, "csrf": csrf, "hsts": hsts, "proxy": proxy}
@@ -41,8 +47,10 @@ def test_the_demo_and_an_explicit_override_keep_plain_http_working():
 
 
 def test_behind_a_tls_proxy_the_forwarded_protocol_header_is_trusted_when_configured():
-    assert _settings(DEBUG="0", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")["proxy"] == ["HTTP_X_FORWARDED_PROTO",
-                                                                                          "https"]
+    assert _settings(DEBUG="0", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")["proxy"] == [
+        "HTTP_X_FORWARDED_PROTO",
+        "https",
+    ]
 
 
 @pytest.mark.django_db
@@ -84,14 +92,21 @@ def test_templates_hold_no_inline_scripts_styles_or_event_handlers():
     problems = []
     for path in sorted(TEMPLATES.rglob("*.html")):
         text = path.read_text()
-        for name, pattern in [("inline <script>", _INLINE_SCRIPT), ("style attribute", _STYLE_ATTR),
-                              ("inline event handler", _HANDLER_ATTR), ("<style> element", _STYLE_TAG)]:
+        for name, pattern in [
+            ("inline <script>", _INLINE_SCRIPT),
+            ("style attribute", _STYLE_ATTR),
+            ("inline event handler", _HANDLER_ATTR),
+            ("<style> element", _STYLE_TAG),
+        ]:
             for match in pattern.finditer(text):
                 problems.append(f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, match.start()) + 1}: {name}")
     assert problems == []
 
 
 def test_scripts_set_no_style_attributes():
-    problems = [str(path.relative_to(ROOT)) for path in (ROOT / "frontend" / "static").glob("*.js")
-                if re.search(r"setAttribute\(\s*[\"']style|\bstyle:\s*[\"']|\.innerHTML\s*=.*style=", path.read_text())]
+    problems = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "frontend" / "static").glob("*.js")
+        if re.search(r"setAttribute\(\s*[\"']style|\bstyle:\s*[\"']|\.innerHTML\s*=.*style=", path.read_text())
+    ]
     assert problems == []

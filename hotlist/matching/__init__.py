@@ -79,13 +79,13 @@ from .lookalike import DEFAULT_LOOKALIKES, LookalikeSets, normalize_pattern, nor
 from .policy import MatchPolicy
 
 __all__ = [
-    "BruteForceScanner",
     "DEFAULT_LOOKALIKES",
+    "MAX_KEY_LEN",
+    "BruteForceScanner",
     "Difference",
     "HotlistIndex",
     "IndexHolder",
     "LookalikeSets",
-    "MAX_KEY_LEN",
     "Match",
     "MatchPolicy",
     "align",

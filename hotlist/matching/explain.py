@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from .lookalike import LookalikeSets
 
@@ -89,8 +89,7 @@ def _diag_fast(entry: str, read: str, la: LookalikeSets) -> tuple[int, int]:
     return s, p
 
 
-def align(entry: str, read: str, la_budget: int, edit_budget: int,
-          la: LookalikeSets) -> Optional[tuple[Difference, ...]]:
+def align(entry: str, read: str, la_budget: int, edit_budget: int, la: LookalikeSets) -> tuple[Difference, ...] | None:
     """Best alignment turning ``entry`` into ``read`` within the budgets, or None.
 
     An alignment uses look-alike substitutions (s), and plain edits (p: other
@@ -117,7 +116,8 @@ def align(entry: str, read: str, la_budget: int, edit_budget: int,
             is_la = la.is_lookalike
             return tuple(
                 Difference(LOOKALIKE if is_la(e, r) else SUBSTITUTION, i, i, e, r)
-                for i, (e, r) in enumerate(zip(entry, read)) if e != r
+                for i, (e, r) in enumerate(zip(entry, read))
+                if e != r
             )
     is_la = la.is_lookalike
     P = K + 1
@@ -211,7 +211,7 @@ def align(entry: str, read: str, la_budget: int, edit_budget: int,
     return tuple(diffs)
 
 
-def wildcard_regex(pattern: str, canon: Optional[dict] = None) -> "re.Pattern":
+def wildcard_regex(pattern: str, canon: dict | None = None) -> re.Pattern:
     """Regex for a wildcard pattern; with ``canon`` (char -> representative), for canonical texts."""
     out = []
     for c in pattern:
@@ -224,8 +224,7 @@ def wildcard_regex(pattern: str, canon: Optional[dict] = None) -> "re.Pattern":
     return re.compile("".join(out), re.DOTALL)
 
 
-def align_wildcard(pattern: str, read: str, la_budget: int,
-                   la: Optional[LookalikeSets]) -> Optional[tuple[Difference, ...]]:
+def align_wildcard(pattern: str, read: str, la_budget: int, la: LookalikeSets | None) -> tuple[Difference, ...] | None:
     """Match a wildcard pattern (``*`` any run, ``?`` one character) against a read.
 
     Literal characters must equal the read's, or (when ``la`` is given) be a

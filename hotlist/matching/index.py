@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import combinations
 from math import comb
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
@@ -18,16 +19,16 @@ from .explain import Difference, Match, align, align_wildcard, wildcard_regex
 from .lookalike import ALPHABET, LookalikeSets, components_of, normalize_pattern, normalize_plate
 from .policy import MatchPolicy
 
-__all__ = ["HotlistIndex", "BruteForceScanner", "IndexHolder", "scan_match", "Candidates", "MAX_KEY_LEN"]
+__all__ = ["MAX_KEY_LEN", "BruteForceScanner", "Candidates", "HotlistIndex", "IndexHolder", "scan_match"]
 
 #: Plates up to this many characters go into the index (6 bits a character in
 #: a 64-bit key); longer entries are checked one by one on every read.
 MAX_KEY_LEN = 10
 _MULT = np.uint64(0x9E3779B97F4A7C15)
-_SHIFTS = (np.arange(MAX_KEY_LEN, dtype=np.uint64) * np.uint64(6))
+_SHIFTS = np.arange(MAX_KEY_LEN, dtype=np.uint64) * np.uint64(6)
 _CLEAN = re.compile(r"[A-Z0-9]+")
 
-Candidates = Union[str, Iterable[Union[str, tuple]]]
+Candidates = str | Iterable[str | tuple]
 Row = tuple  # (entry_id, plate, policy or list id)
 #: A wildcard entry: (row, pattern, exact regex, canonical regex or None, look-alike budget, look-alikes or None)
 _Wild = tuple[int, str, re.Pattern[str], re.Pattern[str] | None, int, LookalikeSets | None]
@@ -59,7 +60,7 @@ def _candidates(candidates: Candidates) -> list[tuple[str, float, int]]:
 class _Entries:
     """Rows parsed once: normalised plates, policies and per-entry budgets."""
 
-    def __init__(self, rows: Iterable[Row], policies: Optional[Mapping[Any, MatchPolicy]] = None):
+    def __init__(self, rows: Iterable[Row], policies: Mapping[Any, MatchPolicy] | None = None):
         ids: list = []
         plates: list[str] = []
         list_ids: list = []
@@ -122,10 +123,18 @@ class _Entries:
         return self.la_table[pi][n], self.ed_table[pi][n]
 
     def make_match(self, row: int, cand: tuple[str, float, int], kind: str, diffs: tuple[Difference, ...]) -> Match:
-        return Match(self.ids[row], self.plates[row], cand[0], cand[1], cand[2], kind, diffs,
-                     self.list_ids[row] if self.list_ids is not None else None)
+        return Match(
+            self.ids[row],
+            self.plates[row],
+            cand[0],
+            cand[1],
+            cand[2],
+            kind,
+            diffs,
+            self.list_ids[row] if self.list_ids is not None else None,
+        )
 
-    def verify(self, row: int, cand: tuple[str, float, int], canon_read: str) -> Optional[Match]:
+    def verify(self, row: int, cand: tuple[str, float, int], canon_read: str) -> Match | None:
         """The definition of a match for one (non-wildcard) entry and one candidate."""
         plate = self.plates[row]
         read = cand[0]
@@ -149,7 +158,7 @@ class _Entries:
         kind = "lookalike" if all(d.kind == "lookalike" for d in diffs) else "edit"
         return self.make_match(row, cand, kind if diffs else "exact", diffs)
 
-    def verify_wild(self, w: _Wild, cand: tuple[str, float, int], canon_read: str) -> Optional[Match]:
+    def verify_wild(self, w: _Wild, cand: tuple[str, float, int], canon_read: str) -> Match | None:
         r, pat, exact_re, canon_re, la_b, la = w
         read = cand[0]
         if exact_re.fullmatch(read):
@@ -161,8 +170,9 @@ class _Entries:
             return None
         return self.make_match(r, cand, "wildcard", diffs)
 
-    def collect(self, candidates: Candidates, rows_for: Callable[[str, str], Iterable[int]],
-                extra_rows: Sequence[int] = ()) -> list[Match]:
+    def collect(
+        self, candidates: Candidates, rows_for: Callable[[str, str], Iterable[int]], extra_rows: Sequence[int] = ()
+    ) -> list[Match]:
         """Match every candidate against the rows ``rows_for`` proposes; best match per entry."""
         best: dict[int, tuple] = {}
         for cand in _candidates(candidates):
@@ -195,8 +205,7 @@ class HotlistIndex:
     Safe to query from many threads at once (nothing is mutated after build).
     """
 
-    def __init__(self, entries: _Entries, packed: np.ndarray, id_bits: int, read_edits: int,
-                 long_rows: list[int]):
+    def __init__(self, entries: _Entries, packed: np.ndarray, id_bits: int, read_edits: int, long_rows: list[int]):
         self._entries = entries
         self._packed = packed
         self._id_bits = id_bits
@@ -209,7 +218,7 @@ class HotlistIndex:
 
     # -- building -------------------------------------------------------
     @classmethod
-    def build(cls, rows: Iterable[Row], policies: Optional[Mapping[Any, MatchPolicy]] = None) -> "HotlistIndex":
+    def build(cls, rows: Iterable[Row], policies: Mapping[Any, MatchPolicy] | None = None) -> HotlistIndex:
         """Build from ``(entry_id, plate, policy)`` rows, where the third item is a
         :class:`MatchPolicy` or a list id looked up in ``policies``."""
         entries = rows if isinstance(rows, _Entries) else _Entries(rows, policies)
@@ -272,7 +281,7 @@ class HotlistIndex:
                     key *= _MULT
                     key &= hi_mask
                     key |= row_ids
-                    packed[pos:pos + len(members)] = key
+                    packed[pos : pos + len(members)] = key
                     pos += len(members)
             del cm
         del codes
@@ -332,14 +341,14 @@ class HotlistIndex:
             return []
         if len(hit) == 1:
             i = hit[0]
-            found = self._packed[a[i]:b[i]] & self._id_mask
+            found = self._packed[a[i] : b[i]] & self._id_mask
         else:
-            found = np.concatenate([self._packed[a[i]:b[i]] for i in hit.tolist()]) & self._id_mask
+            found = np.concatenate([self._packed[a[i] : b[i]] for i in hit.tolist()]) & self._id_mask
         if len(found) > 1:
             found = np.unique(found)
         return found.tolist()
 
-    def scanner(self, prefilter: bool = True) -> "BruteForceScanner":
+    def scanner(self, prefilter: bool = True) -> BruteForceScanner:
         """A brute-force scanner over the same (already parsed) entries."""
         return BruteForceScanner(self._entries, prefilter=prefilter)
 
@@ -349,8 +358,7 @@ class HotlistIndex:
         ``candidates``: a string, or a list of strings or ``(text, confidence)``.
         Order: fewest differences, fewest plain edits, highest confidence, entry order.
         """
-        return self._entries.collect(candidates, lambda read, canon: self.candidate_rows(read),
-                                     self._long_rows)
+        return self._entries.collect(candidates, lambda read, canon: self.candidate_rows(read), self._long_rows)
 
 
 def _code_lut(canon: Mapping[str, str]) -> np.ndarray:
@@ -370,8 +378,12 @@ class BruteForceScanner:
     bound of the plain edits of any alignment, so nothing that matches is skipped.
     """
 
-    def __init__(self, rows: Iterable[Row] | _Entries, policies: Optional[Mapping[Any, MatchPolicy]] = None,
-                 prefilter: bool = True):
+    def __init__(
+        self,
+        rows: Iterable[Row] | _Entries,
+        policies: Mapping[Any, MatchPolicy] | None = None,
+        prefilter: bool = True,
+    ):
         self._entries = entries = rows if isinstance(rows, _Entries) else _Entries(rows, policies)
         wild = set(entries.wild_rows)
         self._rows = [r for r in range(len(entries)) if r not in wild]
@@ -386,16 +398,19 @@ class BruteForceScanner:
         if not self._prefilter:
             return self._rows
         from rapidfuzz import process
-        dist = process.cdist([canon_read], self._canon, scorer=Levenshtein.distance,
-                             score_cutoff=self._kmax, dtype=np.int32, workers=1)[0]
+
+        dist = process.cdist(
+            [canon_read], self._canon, scorer=Levenshtein.distance, score_cutoff=self._kmax, dtype=np.int32, workers=1
+        )[0]
         return self._row_arr[dist <= self._k].tolist()
 
     def match(self, candidates: Candidates) -> list[Match]:
         return self._entries.collect(candidates, self._rows_for)
 
 
-def scan_match(rows: Iterable[Row], candidates: Candidates,
-               policies: Optional[Mapping[Any, MatchPolicy]] = None) -> list[Match]:
+def scan_match(
+    rows: Iterable[Row], candidates: Candidates, policies: Mapping[Any, MatchPolicy] | None = None
+) -> list[Match]:
     """Brute force: check every entry (no prefilter). Same results as ``HotlistIndex.match``."""
     return BruteForceScanner(rows, policies, prefilter=False).match(candidates)
 
@@ -411,16 +426,16 @@ class IndexHolder:
     installed (an older build finishing late is discarded).
     """
 
-    def __init__(self, index: Optional[HotlistIndex] = None):
+    def __init__(self, index: HotlistIndex | None = None):
         self._index = index
         self._lock = threading.Lock()
         self._generation = 0
 
     @property
-    def current(self) -> Optional[HotlistIndex]:
+    def current(self) -> HotlistIndex | None:
         return self._index
 
-    def swap(self, new_index: HotlistIndex) -> Optional[HotlistIndex]:
+    def swap(self, new_index: HotlistIndex) -> HotlistIndex | None:
         """Install ``new_index``; returns the previous one."""
         with self._lock:
             self._generation += 1
@@ -431,8 +446,12 @@ class IndexHolder:
         index = self._index
         return index.match(candidates) if index is not None else []
 
-    def rebuild_in_background(self, rows: Iterable[Row], policies: Optional[Mapping[Any, MatchPolicy]] = None,
-                              on_done: Optional[Callable[[Optional[BaseException]], None]] = None) -> threading.Thread:
+    def rebuild_in_background(
+        self,
+        rows: Iterable[Row],
+        policies: Mapping[Any, MatchPolicy] | None = None,
+        on_done: Callable[[BaseException | None], None] | None = None,
+    ) -> threading.Thread:
         """Build a new index from ``rows`` on a daemon thread and swap it in when ready.
 
         ``on_done(error)`` is called afterwards (``error`` is None on success).

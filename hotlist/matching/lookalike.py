@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from hotlist.importing import normalize_plate
 
-__all__ = ["ALPHABET", "DEFAULT_LOOKALIKES", "LookalikeSets", "normalize_plate", "normalize_pattern"]
+__all__ = ["ALPHABET", "DEFAULT_LOOKALIKES", "LookalikeSets", "normalize_pattern", "normalize_plate"]
 
 #: The characters a normalised plate is made of.
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -55,7 +55,7 @@ class LookalikeSets:
         object.__setattr__(self, "_pairs", frozenset(pairs))
 
     @classmethod
-    def from_strings(cls, groups: Iterable[str]) -> "LookalikeSets":
+    def from_strings(cls, groups: Iterable[str]) -> LookalikeSets:
         return cls(tuple(groups))
 
     def is_lookalike(self, a: str, b: str) -> bool:

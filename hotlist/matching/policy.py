@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from .lookalike import DEFAULT_LOOKALIKES, LookalikeSets
 
-__all__ = ["MatchPolicy", "MAX_BUDGET", "Budget"]
+__all__ = ["MAX_BUDGET", "Budget", "MatchPolicy"]
 
 MAX_BUDGET = 2
 
 #: A budget: a plain int, or steps ``((min_len, budget), ...)`` with strictly
 #: increasing ``min_len``; the budget for a plate of length n is that of the
 #: last step with ``min_len <= n`` (0 when n is below the first step).
-Budget = Union[int, tuple]
+Budget = int | tuple
 
 
 def _steps(value: Budget, name: str) -> tuple[tuple[int, int], ...]:
@@ -88,12 +88,17 @@ class MatchPolicy:
         object.__setattr__(self, "_ed_steps", ed)
 
     @classmethod
-    def exact(cls) -> "MatchPolicy":
+    def exact(cls) -> MatchPolicy:
         return cls(mode="exact", lookalike_budget=0, edit_budget=0)
 
     @classmethod
-    def lenient(cls, lookalike: Budget = 1, edits: Budget = 0,
-                lookalikes: LookalikeSets = DEFAULT_LOOKALIKES, wildcard_lookalikes: bool = True) -> "MatchPolicy":
+    def lenient(
+        cls,
+        lookalike: Budget = 1,
+        edits: Budget = 0,
+        lookalikes: LookalikeSets = DEFAULT_LOOKALIKES,
+        wildcard_lookalikes: bool = True,
+    ) -> MatchPolicy:
         return cls("lenient", lookalike, edits, lookalikes, wildcard_lookalikes)
 
     def lookalikes_for(self, length: int) -> int:

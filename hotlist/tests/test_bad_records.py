@@ -16,10 +16,13 @@ def _unloadable_date() -> str:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("table, column", [("hotlist_entry", "entered_at"), ("hotlist_entry", "expires_at"),
-                                           ("hotlist_hotlist", "expires_at")])
+@pytest.mark.parametrize(
+    "table, column",
+    [("hotlist_entry", "entered_at"), ("hotlist_entry", "expires_at"), ("hotlist_hotlist", "expires_at")],
+)
 def test_a_frame_is_processed_and_other_lists_alert_despite_an_unloadable_date(
-        client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, table, column):
+    client, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks, table, column
+):
     if connection.vendor != "postgresql" and column == "expires_at":
         pytest.skip("SQLite compares dates as text: such an expiry is simply never reached")
     _, token = camera_and_token

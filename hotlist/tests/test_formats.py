@@ -23,11 +23,28 @@ def messages(result) -> dict[int, str]:
     return out
 
 
-def ncic_line(code="V", nic="V123456789", ori="TX2270100", entered="240315", plate="ABC1234", state="TX",
-              plate_year="2025", vehicle_year="2019", make="TOYT", model="CAM", colour="BLK", plate_type="PC",
-              vin="4T1BF1FK5CU000001", oca="24-0001234", expires="251231", notes="") -> str:
-    line = (f"{code:1}{nic:10}{ori:9}{entered:6} {plate:10}{state:2}{plate_year:4}{vehicle_year:4}{make:4}"
-            f"{model:3}{colour:3}{plate_type:2}{vin:17}{oca:20}{expires:6}")
+def ncic_line(
+    code="V",
+    nic="V123456789",
+    ori="TX2270100",
+    entered="240315",
+    plate="ABC1234",
+    state="TX",
+    plate_year="2025",
+    vehicle_year="2019",
+    make="TOYT",
+    model="CAM",
+    colour="BLK",
+    plate_type="PC",
+    vin="4T1BF1FK5CU000001",
+    oca="24-0001234",
+    expires="251231",
+    notes="",
+) -> str:
+    line = (
+        f"{code:1}{nic:10}{ori:9}{entered:6} {plate:10}{state:2}{plate_year:4}{vehicle_year:4}{make:4}"
+        f"{model:3}{colour:3}{plate_type:2}{vin:17}{oca:20}{expires:6}"
+    )
     return (line + notes).rstrip() if notes else line
 
 
@@ -54,10 +71,12 @@ def test_every_documented_example_parses_cleanly_and_is_detected(fmt):
 
 
 def test_csv_with_all_fields_aliases_and_local_dates():
-    text = ("LIC;LIS;Category;OCA;NIC;ORI;VIN;VMA;VMO;Color;VYR;LIY;LIT;Remarks;Entry Date;EXP;List Code\n"
-            "abc-123;tx;Stolen vehicle;24-0001;V123456789;TX2270100;1hgcm82633a004352;HOND;ACC;BLU;2003;2025;pc;"
-            "- red door;03/15/2024;20301231;V\n"
-            "XYZ 999;ca;;;;;;;;;;NX;;;2024-03-15T08:30:00;2030-06-01T12:00:00+00:00;W\n")
+    text = (
+        "LIC;LIS;Category;OCA;NIC;ORI;VIN;VMA;VMO;Color;VYR;LIY;LIT;Remarks;Entry Date;EXP;List Code\n"
+        "abc-123;tx;Stolen vehicle;24-0001;V123456789;TX2270100;1hgcm82633a004352;HOND;ACC;BLU;2003;2025;pc;"
+        "- red door;03/15/2024;20301231;V\n"
+        "XYZ 999;ca;;;;;;;;;;NX;;;2024-03-15T08:30:00;2030-06-01T12:00:00+00:00;W\n"
+    )
     result = parse(text, tz=CHICAGO)
     assert result.format == "csv" and result.errors == []
     first, second = result.rows
@@ -68,8 +87,12 @@ def test_csv_with_all_fields_aliases_and_local_dates():
     assert (first.vehicle_year, first.plate_year, first.plate_type, first.notes) == ("2003", "2025", "PC", "- red door")
     assert first.entered_at == datetime(2024, 3, 15, tzinfo=CHICAGO)
     assert first.expires_at == datetime(2031, 1, 1, tzinfo=CHICAGO)  # valid through 2030-12-31, local time
-    assert (second.plate, second.state, second.reason, second.category) == ("XYZ999", "CA", "wanted person",
-                                                                          "wanted person")
+    assert (second.plate, second.state, second.reason, second.category) == (
+        "XYZ999",
+        "CA",
+        "wanted person",
+        "wanted person",
+    )
     assert second.plate_year == "NX"
     assert second.entered_at == datetime(2024, 3, 15, 8, 30, tzinfo=CHICAGO)
     assert second.expires_at == datetime(2030, 6, 1, 12, 0, tzinfo=ZoneInfo("UTC"))
@@ -110,13 +133,21 @@ def test_csv_header_problems_are_clear():
 
 
 def test_ncic_fixed_width_all_fields():
-    text = ncic_line(notes=" LAST SEEN I-35") + "\n" + ncic_line(code="p", plate="7XYZ12", state="CA", entered="991231",
-                                                                 expires="", vin="", oca="", plate_year="NX") + "\n"
+    text = (
+        ncic_line(notes=" LAST SEEN I-35")
+        + "\n"
+        + ncic_line(code="p", plate="7XYZ12", state="CA", entered="991231", expires="", vin="", oca="", plate_year="NX")
+        + "\n"
+    )
     result = parse(text, tz=CHICAGO)
     assert result.format == "ncic" and result.errors == []
     first, second = result.rows
-    assert (first.plate, first.state, first.category, first.reason) == ("ABC1234", "TX", "stolen vehicle",
-                                                                        "stolen vehicle")
+    assert (first.plate, first.state, first.category, first.reason) == (
+        "ABC1234",
+        "TX",
+        "stolen vehicle",
+        "stolen vehicle",
+    )
     assert (first.nic, first.ori, first.plate_year, first.vehicle_year) == ("V123456789", "TX2270100", "2025", "2019")
     assert (first.make, first.model, first.colour, first.plate_type) == ("TOYT", "CAM", "BLK", "PC")
     assert (first.vin, first.case_number, first.notes) == ("4T1BF1FK5CU000001", "24-0001234", "LAST SEEN I-35")
@@ -157,26 +188,36 @@ def test_ncic_row_errors():
 
 
 def test_tx_tcic_layout():
-    text = ("ABC1234,TX,2025,PC,V,V123456789,TX2270100,03/15/2024\n"
-            "\n"
-            "7XY-Z12,tx,,TK,f,,TX0570000,20240101\n")
+    text = "ABC1234,TX,2025,PC,V,V123456789,TX2270100,03/15/2024\n\n7XY-Z12,tx,,TK,f,,TX0570000,20240101\n"
     result = parse(text)
     assert result.format == "tx_tcic" and result.errors == []
     first, second = result.rows
-    assert (first.line, first.plate, first.state, first.plate_year, first.plate_type) == (1, "ABC1234", "TX", "2025",
-                                                                                          "PC")
+    assert (first.line, first.plate, first.state, first.plate_year, first.plate_type) == (
+        1,
+        "ABC1234",
+        "TX",
+        "2025",
+        "PC",
+    )
     assert (first.category, first.nic, first.ori) == ("stolen vehicle", "V123456789", "TX2270100")
     assert first.entered_at == datetime(2024, 3, 15, tzinfo=ZoneInfo("UTC"))
-    assert (second.line, second.plate, second.state, second.category, second.plate_type) == (3, "7XYZ12", "TX",
-                                                                                             "felony vehicle", "TK")
+    assert (second.line, second.plate, second.state, second.category, second.plate_type) == (
+        3,
+        "7XYZ12",
+        "TX",
+        "felony vehicle",
+        "TK",
+    )
 
 
 def test_tx_tcic_row_errors():
-    text = ("ABC1234,TX,2025,PC,V,V123456789,TX2270100,03/15/2024\n"
-            "BBB222,TX,2025,PC,V,V1,TX2270100\n"
-            "CCC333,TX,2025,PC,Z,V1,TX2270100,03/15/2024\n"
-            "DDD444,TX,2025,PC,V,V1,TX2270100,15/03/2024\n"
-            "EEE555,TX,2025,PC,,V1,TX2270100,03/15/2024\n")
+    text = (
+        "ABC1234,TX,2025,PC,V,V123456789,TX2270100,03/15/2024\n"
+        "BBB222,TX,2025,PC,V,V1,TX2270100\n"
+        "CCC333,TX,2025,PC,Z,V1,TX2270100,03/15/2024\n"
+        "DDD444,TX,2025,PC,V,V1,TX2270100,15/03/2024\n"
+        "EEE555,TX,2025,PC,,V1,TX2270100,03/15/2024\n"
+    )
     errors = messages(parse(text))
     assert set(errors) == {2, 3, 4, 5}
     assert "expected 8 ','-separated fields, found 7" in errors[2]
@@ -186,15 +227,22 @@ def test_tx_tcic_row_errors():
 
 
 def test_fl_layout_with_10_to_15_fields():
-    text = (EXAMPLES["fl"]
-            + "w;CDE345;fl;;;;;;;FL0130000\n"
-            + "A;EFG456;FL;2024;2020;FORD;F15;WHI;A1;FL0130000;C-9;20240301\n")
+    text = (
+        EXAMPLES["fl"]
+        + "w;CDE345;fl;;;;;;;FL0130000\n"
+        + "A;EFG456;FL;2024;2020;FORD;F15;WHI;A1;FL0130000;C-9;20240301\n"
+    )
     result = parse(text)
     assert result.format == "fl" and result.errors == []
     first, second, third = result.rows
     assert (first.plate, first.state, first.plate_year, first.vehicle_year) == ("BCD234", "FL", "2025", "2019")
-    assert (first.make, first.model, first.colour, first.nic, first.ori) == ("TOYT", "CAM", "BLK", "V987654321",
-                                                                             "FL0130000")
+    assert (first.make, first.model, first.colour, first.nic, first.ori) == (
+        "TOYT",
+        "CAM",
+        "BLK",
+        "V987654321",
+        "FL0130000",
+    )
     assert (first.case_number, first.vin, first.notes) == ("24-001234", "4T1B11HK5KU000001", "seen near I-95")
     assert first.entered_at == datetime(2024, 3, 15, tzinfo=ZoneInfo("UTC"))
     assert first.expires_at == datetime(2025, 1, 1, tzinfo=ZoneInfo("UTC"))
@@ -234,9 +282,11 @@ def test_detection_needs_most_lines_to_agree_and_override_wins():
 
 
 def test_unrecognisable_or_unknown_format_is_refused():
-    for text, kwargs, message in [("1,2,3,4\n5,6,7,8\n", {}, "could not recognise"),
-                                  ("ABC123\n", {"fmt": "xlsx"}, "unknown format 'xlsx'"),
-                                  (EXAMPLES["fl"], {"mapping": {"a": "plate"}}, "csv files only")]:
+    for text, kwargs, message in [
+        ("1,2,3,4\n5,6,7,8\n", {}, "could not recognise"),
+        ("ABC123\n", {"fmt": "xlsx"}, "unknown format 'xlsx'"),
+        (EXAMPLES["fl"], {"mapping": {"a": "plate"}}, "csv files only"),
+    ]:
         with pytest.raises(ImportFailed) as info:
             parse(text, **kwargs)
         assert message in info.value.errors[0].message
@@ -300,7 +350,7 @@ def test_control_character_in_one_line_is_a_row_error():
 @pytest.mark.parametrize(
     "value, formula",
     [
-        ("=HYPERLINK(\"http://x\")", True),
+        ('=HYPERLINK("http://x")', True),
         ("=1+1", True),
         ("\t=1+1", True),
         ("+SUM(A1:A2)", True),
@@ -335,8 +385,21 @@ def test_formula_in_cr_prefixed_field_and_in_other_formats():
 
 
 def test_junk_plates_and_plate_limits():
-    plates = ["", "UNK", "unknown", "NONE", "N/A", "0", "00", "000", "NOPLATE", "A", "ABCDEFGHIJK", "ДОМ123",
-              "ＡＢＣ１２３"]
+    plates = [
+        "",
+        "UNK",
+        "unknown",
+        "NONE",
+        "N/A",
+        "0",
+        "00",
+        "000",
+        "NOPLATE",
+        "A",
+        "ABCDEFGHIJK",
+        "ДОМ123",
+        "ＡＢＣ１２３",
+    ]
     text = "plate,state\n" + "".join(f"{p},TX\n" for p in plates) + "AB,TX\nABCDEFGHIJ,TX\n"
     result = parse(text)
     errors = messages(result)
@@ -361,12 +424,14 @@ def test_wildcards_csv_and_plain_only():
 
 
 def test_bad_dates_are_row_errors():
-    text = ("plate,entered,expires\n"
-            "AAA111,2024-02-30,\n"
-            "BBB222,,next week\n"
-            "CCC333,240315,\n"
-            "DDD444,13/01/2024,2024-01-01T25:00\n"
-            "EEE555,2024-02-29,01/31/2030\n")
+    text = (
+        "plate,entered,expires\n"
+        "AAA111,2024-02-30,\n"
+        "BBB222,,next week\n"
+        "CCC333,240315,\n"
+        "DDD444,13/01/2024,2024-01-01T25:00\n"
+        "EEE555,2024-02-29,01/31/2030\n"
+    )
     result = parse(text)
     errors = messages(result)
     assert "entered '2024-02-30' is not a date" in errors[2]
@@ -378,7 +443,7 @@ def test_bad_dates_are_row_errors():
 
 
 def test_field_count_and_blank_rows_in_csv():
-    text = "plate,state\nAAA111,TX\n,\n\nBBB222\nCCC333,TX,,\nDDD444,TX,x\n\"EEE555,TX\n"
+    text = 'plate,state\nAAA111,TX\n,\n\nBBB222\nCCC333,TX,,\nDDD444,TX,x\n"EEE555,TX\n'
     result = parse(text)
     errors = messages(result)
     assert "expected 2 fields, found 1" in errors[5]
@@ -395,16 +460,23 @@ def test_every_error_is_reported_not_just_the_first():
 
 
 def test_duplicates_are_merged_filling_empty_fields_only():
-    text = ("plate,state,reason,case_number,notes,expires\n"
-            "abc-123,tx,Stolen vehicle,,first,\n"
-            "ABC 123,TX,Other reason,C-1,second,2030-01-01\n"
-            "ABC123,CA,,,,\n"
-            "abc123,TX,,,,\n")
+    text = (
+        "plate,state,reason,case_number,notes,expires\n"
+        "abc-123,tx,Stolen vehicle,,first,\n"
+        "ABC 123,TX,Other reason,C-1,second,2030-01-01\n"
+        "ABC123,CA,,,,\n"
+        "abc123,TX,,,,\n"
+    )
     result = parse(text)
     assert result.duplicates == 2
     tx, ca = result.rows
-    assert (tx.line, tx.plate_raw, tx.reason, tx.case_number, tx.notes) == (2, "abc-123", "Stolen vehicle", "C-1",
-                                                                             "first")
+    assert (tx.line, tx.plate_raw, tx.reason, tx.case_number, tx.notes) == (
+        2,
+        "abc-123",
+        "Stolen vehicle",
+        "C-1",
+        "first",
+    )
     assert tx.expires_at == datetime(2030, 1, 2, tzinfo=ZoneInfo("UTC"))
     assert (ca.plate, ca.state) == ("ABC123", "CA")
 
@@ -455,8 +527,18 @@ def test_formula_hidden_behind_unicode_space_and_plain_lines_with_delimiters():
 # --- implausible dates and unclosed quotes ------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["9999-12-31", "9999-01-01", "0001-01-01", "0001-01-01T00:00:00+05:00",
-                                   "9999-12-31T23:59:59-05:00", "1850-06-01", "22000101"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31",
+        "9999-01-01",
+        "0001-01-01",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59-05:00",
+        "1850-06-01",
+        "22000101",
+    ],
+)
 def test_placeholder_years_in_expires_or_entered_are_row_errors(value):
     text = f"plate,entered,expires\nAAA111,,2030-01-01\nBBB222,,{value}\nCCC333,{value},\n"
     result = parse(text, tz=CHICAGO)
@@ -472,18 +554,31 @@ def test_entered_in_the_future_is_a_row_error_but_a_far_expiry_is_not():
     assert result.rows[0].expires_at == datetime(2150, 7, 1, tzinfo=ZoneInfo("UTC"))
 
 
-@pytest.mark.parametrize("fmt, text, message", [
-    ("ncic", ncic_line() + "\n" + ncic_line(plate="XYZ999", entered="690101") + "\n",
-     "entered '690101' is in the future"),
-    ("fl", "V;BCD234;FL;2025;2019;TOYT;CAM;BLK;V987654321;FL0130000;24-001234;2024-03-15;9999-12-31\n",
-     "expires '9999-12-31' is outside the plausible range"),
-    ("tx_tcic", "ABC1234,TX,2025,PC,V,V123456789,TX2270100,01/01/0001\n",
-     "entered '01/01/0001' is outside the plausible range"),
-])
+@pytest.mark.parametrize(
+    "fmt, text, message",
+    [
+        (
+            "ncic",
+            ncic_line() + "\n" + ncic_line(plate="XYZ999", entered="690101") + "\n",
+            "entered '690101' is in the future",
+        ),
+        (
+            "fl",
+            "V;BCD234;FL;2025;2019;TOYT;CAM;BLK;V987654321;FL0130000;24-001234;2024-03-15;9999-12-31\n",
+            "expires '9999-12-31' is outside the plausible range",
+        ),
+        (
+            "tx_tcic",
+            "ABC1234,TX,2025,PC,V,V123456789,TX2270100,01/01/0001\n",
+            "entered '01/01/0001' is outside the plausible range",
+        ),
+    ],
+)
 def test_implausible_dates_are_row_errors_in_state_extracts(fmt, text, message):
     result = parse(text, fmt=fmt)
-    assert [e.message for e in result.errors] == [message + (
-        "" if "future" in message else " (1900 to 2199); leave it empty if there is no date")]
+    assert [e.message for e in result.errors] == [
+        message + ("" if "future" in message else " (1900 to 2199); leave it empty if there is no date")
+    ]
 
 
 def test_expiry_helper_refuses_placeholder_years():
@@ -502,8 +597,7 @@ def test_an_unclosed_quote_is_a_row_error_not_a_silently_swallowed_file():
 
 
 def test_a_quote_closed_rows_too_late_is_a_row_error():
-    text = ('plate,state,reason\nABC123,TX,"stolen\nXYZ001,TX,stolen\nXYZ002,TX,stolen "ok"\n'
-            'XYZ003,TX,"a, b"\n')
+    text = 'plate,state,reason\nABC123,TX,"stolen\nXYZ001,TX,stolen\nXYZ002,TX,stolen "ok"\nXYZ003,TX,"a, b"\n'
     result = parse(text)
     assert result.errors, [r.plate for r in result.rows]
     assert result.errors[0].line == 2 and "quote" in result.errors[0].message
@@ -517,18 +611,29 @@ def test_text_after_a_closing_quote_is_a_row_error_and_quoted_multiline_notes_ar
     assert [(r.line, r.plate) for r in good.rows] == [(2, "ABC123"), (4, "XYZ999")]
 
 
-@pytest.mark.parametrize("fmt, text", [
-    ("fl", 'V;BCD234;FL;2025;2019;TOYT;CAM;"BLK;V1;FL0130000\n' + "V;CDE345;FL;2025;2019;TOYT;CAM;BLK;V2;FL0130000\n"),
-    ("tx_tcic", 'ABC1234,TX,2025,PC,V,"V1,TX2270100,03/15/2024\n' + "BCD2345,TX,2025,PC,V,V2,TX2270100,03/15/2024\n"),
-])
+@pytest.mark.parametrize(
+    "fmt, text",
+    [
+        (
+            "fl",
+            'V;BCD234;FL;2025;2019;TOYT;CAM;"BLK;V1;FL0130000\n' + "V;CDE345;FL;2025;2019;TOYT;CAM;BLK;V2;FL0130000\n",
+        ),
+        (
+            "tx_tcic",
+            'ABC1234,TX,2025,PC,V,"V1,TX2270100,03/15/2024\n' + "BCD2345,TX,2025,PC,V,V2,TX2270100,03/15/2024\n",
+        ),
+    ],
+)
 def test_an_unclosed_quote_is_a_row_error_in_delimited_extracts(fmt, text):
     result = parse(text, fmt=fmt)
     assert result.errors and result.errors[0].line == 1 and "quote" in result.errors[0].message
 
 
 def test_a_cyrillic_state_and_an_accent_written_apart_are_row_errors():
-    text = ("plate,state\nABC123,TX\nBCD234,\u0422\u0425\nCDE345,T X\nA\u0301BC123,TX\nDEF456,\u00e9\n"
-            "7\u00b7XYZ\u2013123,CA\n")
+    text = (
+        "plate,state\nABC123,TX\nBCD234,\u0422\u0425\nCDE345,T X\nA\u0301BC123,TX\nDEF456,\u00e9\n"
+        "7\u00b7XYZ\u2013123,CA\n"
+    )
     result = parse(text)
     errors = messages(result)
     assert set(errors) == {3, 4, 5, 6}, errors

@@ -63,8 +63,14 @@ def hits(text: str) -> list[str]:
 @pytest.mark.django_db
 def test_bolo_alerts_on_the_next_read_before_the_rebuild(client, officer, stalled_rebuild):
     client.force_login(officer)
-    response = client.post("/hotlists/bolo/", {"plate": "AMB 3R1", "reason": "Amber alert", "expires":
-                                               (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")})
+    response = client.post(
+        "/hotlists/bolo/",
+        {
+            "plate": "AMB 3R1",
+            "reason": "Amber alert",
+            "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     assert response.status_code == 201
     assert hits("AMB3R1") == ["AMB3R1"]
     assert hits("OLD111") == ["OLD111"]  # the base still answers for the lists that did not change
@@ -74,8 +80,13 @@ def test_bolo_alerts_on_the_next_read_before_the_rebuild(client, officer, stalle
 @pytest.mark.django_db
 def test_uploaded_list_alerts_on_the_next_read_before_the_rebuild(stalled_rebuild):
     hotlist = Hotlist.objects.create(name="Uploaded")
-    do_import_entries(hotlist, [EntryRow(line=2, plate="UPL0AD1", plate_raw="UPL0AD1"),
-                                EntryRow(line=3, plate="UPL0AD2", plate_raw="UPL0AD2")])
+    do_import_entries(
+        hotlist,
+        [
+            EntryRow(line=2, plate="UPL0AD1", plate_raw="UPL0AD1"),
+            EntryRow(line=3, plate="UPL0AD2", plate_raw="UPL0AD2"),
+        ],
+    )
     assert hits("UPL0AD2") == ["UPL0AD2"]
     assert hits("UPLOAD2") == ["UPL0AD2"]  # the new list's own policy (one look-alike, O for 0)
 
@@ -139,5 +150,6 @@ def test_workers_pick_up_a_new_list_within_the_refresh_interval(settings, held_r
     while not (found := hits("BBB222")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert found == ["BBB222"], "the new list was not picked up within 5 s"
-    assert held_rebuild.started.is_set() and all(t.is_alive() for t in held_rebuild.threads), \
+    assert held_rebuild.started.is_set() and all(t.is_alive() for t in held_rebuild.threads), (
         "the read waited for the rebuild"
+    )

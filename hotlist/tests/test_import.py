@@ -18,14 +18,14 @@ def test_plates_are_normalised_to_upper_case_letters_and_digits():
 
 def test_parser_reports_every_bad_row_with_its_line():
     data = (
-        "plate,state,reason,expires\n"
-        "ABC123,TX,stolen,2030-01-01\n"
-        "UNK,TX,stolen,\n"
-        "A,TX,stolen,\n"
-        "XYZ999,TX,stolen,next week\n"
-        "QQQ111,TX,\"=HYPERLINK(\"\"x\"\")\",\n"
-        "TOO,MANY,FIELDS,HERE,X\n"
-    ).encode()
+        b"plate,state,reason,expires\n"
+        b"ABC123,TX,stolen,2030-01-01\n"
+        b"UNK,TX,stolen,\n"
+        b"A,TX,stolen,\n"
+        b"XYZ999,TX,stolen,next week\n"
+        b'QQQ111,TX,"=HYPERLINK(""x"")",\n'
+        b"TOO,MANY,FIELDS,HERE,X\n"
+    )
     result = parse_csv_bytes(data)
     lines = {e.line: e.message for e in result.errors}
     assert set(lines) == {3, 4, 5, 6, 7}
@@ -38,10 +38,13 @@ def test_parser_reports_every_bad_row_with_its_line():
 
 @pytest.mark.django_db
 def test_load_hotlist_imports_a_csv_and_merges_duplicates(tmp_path, capsys):
-    path = write(tmp_path, "plate,state,reason,case_number,notes,expires\n"
-                           "abc-123,tx,Stolen vehicle,C-1,blue sedan,2099-12-31\n"
-                           "ABC 123,TX,Stolen vehicle,C-1,dup,\n"
-                           "7XYZ123,CA,Wanted person,C-2,,\n")
+    path = write(
+        tmp_path,
+        "plate,state,reason,case_number,notes,expires\n"
+        "abc-123,tx,Stolen vehicle,C-1,blue sedan,2099-12-31\n"
+        "ABC 123,TX,Stolen vehicle,C-1,dup,\n"
+        "7XYZ123,CA,Wanted person,C-2,,\n",
+    )
     call_command("load_hotlist", path, "--list", "Stolen")
     out = capsys.readouterr().out
     assert "2 added" in out and "1 duplicate" in out
@@ -84,15 +87,23 @@ def test_malformed_files_get_a_clear_error_and_change_nothing(tmp_path, capsys, 
 @pytest.mark.django_db
 def test_replace_and_append_modes(tmp_path):
     call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b\n"), "--list", "L")
-    call_command("load_hotlist", write(tmp_path, "plate,reason\nBBB222,b2\nCCC333,c\n", "2.csv"), "--list", "L",
-                 "--mode", "append")
+    call_command(
+        "load_hotlist",
+        write(tmp_path, "plate,reason\nBBB222,b2\nCCC333,c\n", "2.csv"),
+        "--list",
+        "L",
+        "--mode",
+        "append",
+    )
     assert dict(Entry.objects.values_list("plate", "reason")) == {"AAA111": "a", "BBB222": "b2", "CCC333": "c"}
     call_command("load_hotlist", write(tmp_path, "plate\nDDD444\n", "3.csv"), "--list", "L")
     assert list(Entry.objects.values_list("plate", flat=True)) == ["DDD444"]
 
 
 @pytest.mark.django_db
-def test_admin_upload_runs_as_a_job_showing_row_errors_or_counts(client, admin_user, django_capture_on_commit_callbacks):
+def test_admin_upload_runs_as_a_job_showing_row_errors_or_counts(
+    client, admin_user, django_capture_on_commit_callbacks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from hotlist.models import ImportJob
@@ -109,8 +120,9 @@ def test_admin_upload_runs_as_a_job_showing_row_errors_or_counts(client, admin_u
     assert not Entry.objects.exists()
     good = SimpleUploadedFile("l.csv", b"plate,reason\nABC123,x\n", content_type="text/csv")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/hotlists/upload/", {"list_name": "Web", "file": good, "mode": "replace"},
-                               HTTP_ACCEPT="application/json")
+        response = client.post(
+            "/hotlists/upload/", {"list_name": "Web", "file": good, "mode": "replace"}, HTTP_ACCEPT="application/json"
+        )
     assert response.status_code == 202
     state = client.get(response.json()["status_url"]).json()
     assert state["status"] == "done" and state["counts"]["added"] == 1 and state["format"] == "csv"
@@ -122,8 +134,14 @@ def test_admin_upload_runs_as_a_job_showing_row_errors_or_counts(client, admin_u
 def test_replace_makes_the_list_the_file_with_the_fewest_changes(tmp_path, capsys):
     call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b\nCCC333,c\n"), "--list", "L")
     kept_id = Entry.objects.get(plate="AAA111").pk
-    call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b2\nDDD444,d\n", "2.csv"),
-                 "--list", "L", "--mode", "replace")
+    call_command(
+        "load_hotlist",
+        write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b2\nDDD444,d\n", "2.csv"),
+        "--list",
+        "L",
+        "--mode",
+        "replace",
+    )
     out = capsys.readouterr().out
     assert "1 added, 1 updated, 1 removed" in out
     assert dict(Entry.objects.values_list("plate", "reason")) == {"AAA111": "a", "BBB222": "b2", "DDD444": "d"}
@@ -139,13 +157,26 @@ def test_removed_entries_leave_their_alerts_intact(tmp_path, camera):
     from recognition.models import Read
 
     call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,stolen\n"), "--list", "L")
-    frame = Frame.objects.create(camera=camera, image="frames/x.jpg", content_type="image/jpeg", width=1, height=1,
-                                 captured_at=timezone.now())
-    read = Read.objects.create(frame=frame, camera=camera, captured_at=frame.captured_at, text="AAA111",
-                               confidence=0.9, box_x=0, box_y=0, box_w=1, box_h=1, detector_confidence=0.9, engine="t")
+    frame = Frame.objects.create(
+        camera=camera, image="frames/x.jpg", content_type="image/jpeg", width=1, height=1, captured_at=timezone.now()
+    )
+    read = Read.objects.create(
+        frame=frame,
+        camera=camera,
+        captured_at=frame.captured_at,
+        text="AAA111",
+        confidence=0.9,
+        box_x=0,
+        box_y=0,
+        box_w=1,
+        box_h=1,
+        detector_confidence=0.9,
+        engine="t",
+    )
     entry = Entry.objects.get()
-    Alert.objects.create(read=read, entry=entry, hotlist=entry.hotlist, hotlist_name="L", entry_plate="AAA111",
-                         reason="stolen")
+    Alert.objects.create(
+        read=read, entry=entry, hotlist=entry.hotlist, hotlist_name="L", entry_plate="AAA111", reason="stolen"
+    )
     call_command("load_hotlist", write(tmp_path, "plate\nBBB222\n", "2.csv"), "--list", "L")
     alert = Alert.objects.get()
     assert alert.entry is None and (alert.entry_plate, alert.reason) == ("AAA111", "stolen")
@@ -154,19 +185,27 @@ def test_removed_entries_leave_their_alerts_intact(tmp_path, camera):
 @pytest.mark.django_db
 def test_delta_file_adds_and_removes_entries(tmp_path, capsys):
     call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,a\nBBB222,b\nCCC333,c\n"), "--list", "L")
-    call_command("load_hotlist", write(tmp_path, "action,plate,reason\nadd,DDD444,d\nremove,BBB222,\nD,CCC333,\n"
-                                                 "A,AAA111,a2\n", "delta.csv"), "--list", "L", "--mode", "delta")
+    call_command(
+        "load_hotlist",
+        write(tmp_path, "action,plate,reason\nadd,DDD444,d\nremove,BBB222,\nD,CCC333,\nA,AAA111,a2\n", "delta.csv"),
+        "--list",
+        "L",
+        "--mode",
+        "delta",
+    )
     assert "1 added, 1 updated, 2 removed" in capsys.readouterr().out
     assert dict(Entry.objects.values_list("plate", "reason")) == {"AAA111": "a2", "DDD444": "d"}
     with pytest.raises(CommandError):
-        call_command("load_hotlist", write(tmp_path, "action,plate\nzap,AAA111\n", "bad.csv"), "--list", "L",
-                     "--mode", "delta")
+        call_command(
+            "load_hotlist", write(tmp_path, "action,plate\nzap,AAA111\n", "bad.csv"), "--list", "L", "--mode", "delta"
+        )
     assert "neither add nor remove" in capsys.readouterr().err
 
 
 @pytest.mark.django_db
-def test_an_upload_with_a_year_9999_or_year_1_date_is_rejected_with_its_lines(client, admin_user,
-                                                                              django_capture_on_commit_callbacks):
+def test_an_upload_with_a_year_9999_or_year_1_date_is_rejected_with_its_lines(
+    client, admin_user, django_capture_on_commit_callbacks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from hotlist.models import ImportJob
@@ -174,8 +213,9 @@ def test_an_upload_with_a_year_9999_or_year_1_date_is_rejected_with_its_lines(cl
     client.force_login(admin_user)
     data = b"plate,reason,entered,expires\nABC123,x,,2030-01-01\nXYZ999,y,,9999-12-31\nQRS456,z,0001-01-01,\n"
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/hotlists/upload/", {"list_name": "Web", "file": SimpleUploadedFile("l.csv", data),
-                                          "mode": "replace"})
+        client.post(
+            "/hotlists/upload/", {"list_name": "Web", "file": SimpleUploadedFile("l.csv", data), "mode": "replace"}
+        )
     job = ImportJob.objects.get()
     assert job.status == "rejected", job.errors
     assert [line for line, _ in job.errors] == [3, 4]

@@ -1,6 +1,7 @@
 """Per-list settings: covert lists, active hours, expiry, staleness, BOLO entries, preview and historical hits."""
 
-from datetime import datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.utils import timezone
@@ -17,8 +18,9 @@ def process(client, token, capture):
 
 
 @pytest.mark.django_db
-def test_covert_list_alerts_are_hidden_from_officers_not_chosen(client, make_user, camera_and_token, fake_pipeline,
-                                                                 django_capture_on_commit_callbacks):
+def test_covert_list_alerts_are_hidden_from_officers_not_chosen(
+    client, make_user, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     entry = make_list("Covert ops", plate="ABC123")
     chosen, other, admin = make_user("officer", "chosen"), make_user("officer", "other"), make_user("admin")
@@ -70,8 +72,8 @@ def test_covert_alerts_reach_only_cleared_websockets(client, make_user, camera_a
 @pytest.mark.django_db
 def test_lists_alert_only_inside_their_hours_and_before_their_expiry():
     hotlist = Hotlist(active=True, active_from=time(22, 0), active_until=time(6, 0))
-    night = datetime(2026, 11, 20, 23, 30, tzinfo=dt_timezone.utc)
-    day = datetime(2026, 11, 20, 12, 0, tzinfo=dt_timezone.utc)
+    night = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)
+    day = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     assert hotlist.alerting_at(night) and not hotlist.alerting_at(day)
     hotlist.expires_at = night - timedelta(hours=1)
     assert not hotlist.alerting_at(night)
@@ -82,8 +84,9 @@ def test_out_of_hours_list_does_not_alert(client, camera_and_token, fake_pipelin
     _, token = camera_and_token
     entry = make_list(plate="ABC123")
     now = timezone.localtime()
-    Hotlist.objects.filter(pk=entry.hotlist_id).update(active_from=(now + timedelta(hours=2)).time(),
-                                                       active_until=(now + timedelta(hours=3)).time())
+    Hotlist.objects.filter(pk=entry.hotlist_id).update(
+        active_from=(now + timedelta(hours=2)).time(), active_until=(now + timedelta(hours=3)).time()
+    )
     fake_pipeline("ABC123")
     process(client, token, django_capture_on_commit_callbacks)
     assert not Alert.objects.exists()
@@ -105,14 +108,26 @@ def test_officer_adds_a_bolo_that_needs_a_reason_and_expiry_and_is_logged(client
     expires = (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     missing = client.post("/hotlists/bolo/", {"plate": "ABC 123", "reason": "", "expires": ""})
     assert missing.status_code == 400 and {"reason", "expires"} <= set(missing.json()["errors"])
-    too_long = client.post("/hotlists/bolo/", {"plate": "ABC123", "reason": "Armed robbery",
-                                               "expires": (timezone.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M")})
+    too_long = client.post(
+        "/hotlists/bolo/",
+        {
+            "plate": "ABC123",
+            "reason": "Armed robbery",
+            "expires": (timezone.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     assert too_long.status_code == 400
-    ok = client.post("/hotlists/bolo/", {"plate": "ABC 123", "state": "tx", "reason": "Armed robbery suspect",
-                                         "expires": expires})
+    ok = client.post(
+        "/hotlists/bolo/", {"plate": "ABC 123", "state": "tx", "reason": "Armed robbery suspect", "expires": expires}
+    )
     assert ok.status_code == 201
     entry = Entry.objects.get()
-    assert (entry.plate, entry.state, entry.reason, entry.hotlist.name) == ("ABC123", "TX", "Armed robbery suspect", "BOLO")
+    assert (entry.plate, entry.state, entry.reason, entry.hotlist.name) == (
+        "ABC123",
+        "TX",
+        "Armed robbery suspect",
+        "BOLO",
+    )
     log = AuditLog.objects.get(action="hotlist.bolo")
     assert log.username == "officer1" and log.reason == "Armed robbery suspect"
 
@@ -120,28 +135,39 @@ def test_officer_adds_a_bolo_that_needs_a_reason_and_expiry_and_is_logged(client
 @pytest.mark.django_db
 def test_auditors_cannot_add_bolos(client, auditor):
     client.force_login(auditor)
-    assert client.post("/hotlists/bolo/", {"plate": "ABC123", "reason": "x", "expires": "2030-01-01T00:00"}).status_code == 403
+    assert (
+        client.post("/hotlists/bolo/", {"plate": "ABC123", "reason": "x", "expires": "2030-01-01T00:00"}).status_code
+        == 403
+    )
 
 
 @pytest.mark.django_db
-def test_new_entries_are_checked_against_recent_reads_as_historical_hits(client, camera_and_token, officer, fake_pipeline,
-                                                                        django_capture_on_commit_callbacks):
+def test_new_entries_are_checked_against_recent_reads_as_historical_hits(
+    client, camera_and_token, officer, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     fake_pipeline("A8C123")
     process(client, token, django_capture_on_commit_callbacks)  # seen before anyone listed it
     assert not Alert.objects.exists()
     client.force_login(officer)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/hotlists/bolo/", {"plate": "ABC123", "reason": "Stolen yesterday",
-                                                   "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")})
+        response = client.post(
+            "/hotlists/bolo/",
+            {
+                "plate": "ABC123",
+                "reason": "Stolen yesterday",
+                "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            },
+        )
     assert response.status_code == 201
     alert = Alert.objects.get()
     assert alert.historical and alert.match_kind == "lookalike" and alert.read.text == "A8C123"
 
 
 @pytest.mark.django_db
-def test_imported_entries_get_historical_hits_too(client, camera_and_token, fake_pipeline, tmp_path,
-                                                  django_capture_on_commit_callbacks):
+def test_imported_entries_get_historical_hits_too(
+    client, camera_and_token, fake_pipeline, tmp_path, django_capture_on_commit_callbacks
+):
     from django.core.management import call_command
 
     _, token = camera_and_token
@@ -155,15 +181,18 @@ def test_imported_entries_get_historical_hits_too(client, camera_and_token, fake
 
 
 @pytest.mark.django_db
-def test_preview_shows_accepted_misreads_and_recent_reads(client, admin_user, camera_and_token, fake_pipeline,
-                                                          django_capture_on_commit_callbacks):
+def test_preview_shows_accepted_misreads_and_recent_reads(
+    client, admin_user, camera_and_token, fake_pipeline, django_capture_on_commit_callbacks
+):
     _, token = camera_and_token
     fake_pipeline("A8C123")
     process(client, token, django_capture_on_commit_callbacks)
     entry = make_list(plate="ZZZ999")
     client.force_login(admin_user)
     url = f"/hotlists/{entry.hotlist_id}/preview"
-    lenient = client.post(url, {"plate": "abc-123", "match_mode": "lenient", "lookalike_budget": 1, "edit_budget": 0}).json()
+    lenient = client.post(
+        url, {"plate": "abc-123", "match_mode": "lenient", "lookalike_budget": 1, "edit_budget": 0}
+    ).json()
     assert "A8C123" in lenient["lookalike_variants"] and "ABC1Z3" in lenient["lookalike_variants"]
     assert lenient["lookalike_count"] == 3  # B->8, 1->I, 2->Z
     assert [h["read"] for h in lenient["recent_hits"]] == ["A8C123"]
@@ -190,9 +219,16 @@ def test_budgets_can_depend_on_plate_length():
 
 
 def bolo(client, plate="ABC123", **extra):
-    return client.post("/hotlists/bolo/", {"plate": plate, "reason": "Armed robbery suspect", "case_number": "C-1",
-                                           "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-                                           **extra})
+    return client.post(
+        "/hotlists/bolo/",
+        {
+            "plate": plate,
+            "reason": "Armed robbery suspect",
+            "case_number": "C-1",
+            "expires": (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            **extra,
+        },
+    )
 
 
 @pytest.mark.django_db
@@ -212,8 +248,9 @@ def test_an_officer_cannot_overwrite_another_officers_bolo(client, make_user, ad
 
 
 @pytest.mark.django_db
-def test_a_bolo_is_checked_only_against_recent_reads(client, officer, camera, settings,
-                                                     django_capture_on_commit_callbacks):
+def test_a_bolo_is_checked_only_against_recent_reads(
+    client, officer, camera, settings, django_capture_on_commit_callbacks
+):
     from audit.tests.test_search import make_read
 
     settings.BOLO_HISTORY_HOURS = 4
@@ -226,28 +263,46 @@ def test_a_bolo_is_checked_only_against_recent_reads(client, officer, camera, se
     sightings = Alert.objects.filter(historical=True)
     assert [round((now - a.read.captured_at).total_seconds() / 3600) for a in sightings] == [1]
 
+
 def test_list_settings_refuse_a_placeholder_expiry_year():
     from hotlist.forms import HotlistSettingsForm
 
-    base = {"match_mode": "lenient", "lookalike_budget": 1, "edit_budget": 0, "lookalike_min_length": 0,
-            "edit_min_length": 0, "priority": "normal", "colour": "#b3261e", "sound": "chime", "refresh_hours": 24,
-            "history_days": 7}
+    base = {
+        "match_mode": "lenient",
+        "lookalike_budget": 1,
+        "edit_budget": 0,
+        "lookalike_min_length": 0,
+        "edit_min_length": 0,
+        "priority": "normal",
+        "colour": "#b3261e",
+        "sound": "chime",
+        "refresh_hours": 24,
+        "history_days": 7,
+    }
     assert HotlistSettingsForm(data={**base, "expires_at": "2030-01-01T00:00"}).is_valid()
     form = HotlistSettingsForm(data={**base, "expires_at": "9999-12-31T23:59"})
     assert not form.is_valid() and "between 1900 and 2199" in str(form.errors["expires_at"])
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field, value, message", [
-    ("state", "\u0422\u0425", "letters A-Z only"),  # Cyrillic Te Kha, which look like TX
-    ("state", "T1", "letters A-Z only"),
-    ("plate", "A\u0301BC123", "combining marks"),  # an accent written apart: stripped, it is another plate
-    ("plate", "\u0410BC123", "other than A-Z"),  # Cyrillic A
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("state", "\u0422\u0425", "letters A-Z only"),  # Cyrillic Te Kha, which look like TX
+        ("state", "T1", "letters A-Z only"),
+        ("plate", "A\u0301BC123", "combining marks"),  # an accent written apart: stripped, it is another plate
+        ("plate", "\u0410BC123", "other than A-Z"),  # Cyrillic A
+    ],
+)
 def test_a_bolo_with_a_lookalike_state_or_an_accented_plate_is_refused(client, officer, field, value, message):
     client.force_login(officer)
-    data = {"plate": "ABC123", "state": "TX", "reason": "Armed robbery suspect",
-            "expires": (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"), field: value}
+    data = {
+        "plate": "ABC123",
+        "state": "TX",
+        "reason": "Armed robbery suspect",
+        "expires": (timezone.now() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+        field: value,
+    }
     response = client.post("/hotlists/bolo/", data)
     assert response.status_code == 400
     assert message in response.json()["errors"][field][0]

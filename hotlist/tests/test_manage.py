@@ -9,14 +9,25 @@ from hotlist.models import Entry, Hotlist
 @pytest.fixture
 def entry(db):
     hotlist = Hotlist.objects.create(name="Stolen")
-    return Entry.objects.create(hotlist=hotlist, plate="ABC123", plate_raw="ABC-123", state="TX", reason="Stolen vehicle",
-                                make="Ford")
+    return Entry.objects.create(
+        hotlist=hotlist, plate="ABC123", plate_raw="ABC-123", state="TX", reason="Stolen vehicle", make="Ford"
+    )
 
 
 def edit(client, entry, **changes):
-    data = {"plate": entry.plate, "state": entry.state, "reason": entry.reason, "case_number": entry.case_number,
-            "make": entry.make, "model": entry.model, "colour": entry.colour, "vehicle_year": entry.vehicle_year,
-            "expires_at": "", "notes": entry.notes, "change_reason": "Corrected from the NCIC record"}
+    data = {
+        "plate": entry.plate,
+        "state": entry.state,
+        "reason": entry.reason,
+        "case_number": entry.case_number,
+        "make": entry.make,
+        "model": entry.model,
+        "colour": entry.colour,
+        "vehicle_year": entry.vehicle_year,
+        "expires_at": "",
+        "notes": entry.notes,
+        "change_reason": "Corrected from the NCIC record",
+    }
     data.update(changes)
     return client.post(f"/hotlists/entries/{entry.pk}/", data)
 
@@ -104,8 +115,12 @@ def test_officers_and_auditors_cannot_change_lists(client, officer, auditor, ent
         client.force_login(user)
         assert edit(client, entry, make="X").status_code == 403
         assert client.post(f"/hotlists/entries/{entry.pk}/delete/", {"change_reason": "nope nope"}).status_code == 403
-        assert client.post(f"/hotlists/{entry.hotlist_id}/delete/",
-                           {"confirm": "Stolen", "change_reason": "nope nope"}).status_code == 403
+        assert (
+            client.post(
+                f"/hotlists/{entry.hotlist_id}/delete/", {"confirm": "Stolen", "change_reason": "nope nope"}
+            ).status_code
+            == 403
+        )
     assert Entry.objects.filter(pk=entry.pk, make="Ford").exists()
 
 
@@ -119,13 +134,15 @@ def upload(client, capture, content: bytes, **fields):
 
 @pytest.mark.django_db
 def test_an_upload_that_would_remove_entries_asks_first_and_changes_nothing_until_confirmed(
-        client, admin_user, entry, django_capture_on_commit_callbacks):
+    client, admin_user, entry, django_capture_on_commit_callbacks
+):
     from hotlist.models import ImportJob
 
     Entry.objects.create(hotlist=entry.hotlist, plate="XYZ789", plate_raw="XYZ789", state="TX")
     client.force_login(admin_user)
-    response = upload(client, django_capture_on_commit_callbacks, b"plate,state,reason\nNEW111,TX,Stolen\n",
-                      hotlist=entry.hotlist.pk)
+    response = upload(
+        client, django_capture_on_commit_callbacks, b"plate,state,reason\nNEW111,TX,Stolen\n", hotlist=entry.hotlist.pk
+    )
     job = ImportJob.objects.get()
     assert response.status_code == 302
     state = client.get(f"/hotlists/imports/{job.pk}/status").json()
@@ -148,8 +165,9 @@ def test_a_cancelled_import_leaves_the_list_alone(client, admin_user, entry, dja
     from hotlist.models import ImportJob
 
     client.force_login(admin_user)
-    upload(client, django_capture_on_commit_callbacks, b"plate,state,reason\nNEW111,TX,Stolen\n",
-           hotlist=entry.hotlist.pk)
+    upload(
+        client, django_capture_on_commit_callbacks, b"plate,state,reason\nNEW111,TX,Stolen\n", hotlist=entry.hotlist.pk
+    )
     job = ImportJob.objects.get()
     client.post(f"/hotlists/imports/{job.pk}/cancel/")
     job.refresh_from_db()
@@ -162,8 +180,12 @@ def test_an_upload_that_only_adds_runs_at_once(client, admin_user, entry, django
     from hotlist.models import ImportJob
 
     client.force_login(admin_user)
-    upload(client, django_capture_on_commit_callbacks, b"plate,state,reason\nABC123,TX,Stolen vehicle\nNEW111,TX,x\n",
-           hotlist=entry.hotlist.pk)
+    upload(
+        client,
+        django_capture_on_commit_callbacks,
+        b"plate,state,reason\nABC123,TX,Stolen vehicle\nNEW111,TX,x\n",
+        hotlist=entry.hotlist.pk,
+    )
     assert ImportJob.objects.get().status == "done"
     assert Entry.objects.count() == 2
 
@@ -175,8 +197,9 @@ def test_a_typo_in_a_list_name_does_not_create_a_list(client, admin_user, entry,
     assert taken.status_code == 400 and "exists already" in taken.content.decode()
     neither = upload(client, django_capture_on_commit_callbacks, b"plate\nNEW111\n")
     assert neither.status_code == 400 and "Pick the list" in neither.content.decode()
-    both = upload(client, django_capture_on_commit_callbacks, b"plate\nNEW111\n", list_name="Other",
-                  hotlist=entry.hotlist.pk)
+    both = upload(
+        client, django_capture_on_commit_callbacks, b"plate\nNEW111\n", list_name="Other", hotlist=entry.hotlist.pk
+    )
     assert both.status_code == 400
     assert Hotlist.objects.count() == 1
     created = upload(client, django_capture_on_commit_callbacks, b"plate\nNEW111\n", list_name="Wanted persons")
@@ -194,8 +217,12 @@ def test_officers_see_and_cancel_the_bolos_they_entered(client, officer, make_us
     for user, plate in ((officer, "MINE1"), (other, "THEIRS1")):
         client.force_login(user)
         with django_capture_on_commit_callbacks(execute=True):
-            assert client.post("/hotlists/bolo/", {"plate": plate, "reason": "Armed robbery",
-                                                   "expires": expires}).status_code == 201
+            assert (
+                client.post(
+                    "/hotlists/bolo/", {"plate": plate, "reason": "Armed robbery", "expires": expires}
+                ).status_code
+                == 201
+            )
     client.force_login(officer)
     page = client.get("/hotlists/bolo/mine/")
     assert [e.plate for e in page.context["entries"]] == ["MINE1"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pytest
 
@@ -37,6 +37,7 @@ def how(plate: str, read, policy: MatchPolicy) -> tuple[str, int, int] | None:
 
 
 # -- look-alikes and budgets ------------------------------------------------
+
 
 def test_default_lookalike_pair_hits_with_explanation():
     m = match("ABC123", "A8C123", L1)
@@ -123,6 +124,7 @@ def test_configurable_lookalike_sets():
 
 # -- wildcards ----------------------------------------------------------
 
+
 def test_wildcard_entries():
     assert match("S*K3*7", "SK37", L1).kind == "wildcard"
     assert how("S*K3*7", "SXYK3ZZ7", L1) == ("wildcard", 0, 0)
@@ -141,6 +143,7 @@ def test_wildcard_entries():
 
 
 # -- candidates, per-list policy, ordering --------------------------------
+
 
 def test_every_candidate_is_matched_and_best_is_kept_per_entry():
     rows = [(1, "ABC123", E1), (2, "XYZ789", E1), (3, "QRS456", E1)]
@@ -198,10 +201,11 @@ def test_index_holder_swaps_atomically_and_rebuilds_in_background():
 
 # -- the alignment against an independent reference ------------------------
 
+
 def _reference(entry: str, read: str, la: LookalikeSets):
     """All (look-alikes, plain edits) counts of all alignments, by plain recursion."""
 
-    @lru_cache(maxsize=None)
+    @cache
     def go(i: int, j: int) -> frozenset:
         if i == len(entry) and j == len(read):
             return frozenset({(0, 0)})
@@ -268,8 +272,9 @@ def test_alignment_matches_independent_reference():
                 assert (s + p, p) == min(ok), (entry, read, L, K, got)
                 assert _apply(entry, got) == read
                 for d in got:
-                    assert (d.kind == "lookalike") == (d.kind in ("lookalike", "substitution")
-                                                       and la.is_lookalike(d.entry_char, d.read_char))
+                    assert (d.kind == "lookalike") == (
+                        d.kind in ("lookalike", "substitution") and la.is_lookalike(d.entry_char, d.read_char)
+                    )
 
 
 # -- the index returns exactly what brute force returns ----------------------
@@ -300,7 +305,7 @@ def test_index_equals_brute_force_on_random_lists(seed):
     total = 0
     for r in range(300):
         cands = []
-        for c in range(rng.randint(1, 3)):
+        for _c in range(rng.randint(1, 3)):
             base = list(rows[rng.randrange(len(rows) - 11)][1]) if rng.random() < 0.7 else list(plate())
             for _ in range(rng.randint(0, 3)):
                 k = rng.randrange(len(base))

@@ -71,8 +71,9 @@ def test_worker_configured_for_easyocr_without_it_refuses_to_start():
     )
     env = {**os.environ, "ALPR_OCR": "easyocr", "DJANGO_SETTINGS_MODULE": "config.settings_test"}
     env.pop("REDIS_URL", None)
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
-                          cwd=str(config.REPO_ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, cwd=str(config.REPO_ROOT)
+    )
     assert done.returncode != 0
     assert "worker not started: ALPR_OCR=easyocr needs easyocr" in done.stderr + done.stdout
     assert "requirements-easyocr.txt" in done.stderr + done.stdout
@@ -86,8 +87,9 @@ def test_onnx_sessions_share_one_thread_pool_unless_told_otherwise(pool, shared)
         f"build_pipeline(ocr='crnn', ort_pool='{pool}');"
         "print(config._global_pool, config.ort_session_options().use_per_session_threads)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(detector.config.REPO_ROOT)).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=str(detector.config.REPO_ROOT)
+    ).stdout.split()
     assert out == [str(shared), str(not shared)]
 
 
@@ -104,11 +106,14 @@ def test_a_plate_cut_off_by_the_frame_edge_keeps_its_box():
     assert [(d.box.x, d.box.w, d.box.h) for d in dets] == [(380, 20, 50)]
 
 
-@pytest.mark.parametrize(("small", "size", "passes"), [
-    (False, (480, 640), [640]),            # a small frame: one pass by default
-    (True, (480, 640), [640, 1280]),       # ... and a second, upscaled, with det_fallback_small
-    (False, (720, 1280), [640, 1280]),     # a large frame gets the second pass either way
-])
+@pytest.mark.parametrize(
+    ("small", "size", "passes"),
+    [
+        (False, (480, 640), [640]),  # a small frame: one pass by default
+        (True, (480, 640), [640, 1280]),  # ... and a second, upscaled, with det_fallback_small
+        (False, (720, 1280), [640, 1280]),  # a large frame gets the second pass either way
+    ],
+)
 def test_second_pass_runs_on_small_frames_only_when_asked(small, size, passes, monkeypatch):
     det = build_pipeline(VisionSettings().with_text([f"det_fallback_small={int(small)}"]), ocr="crnn").detector
     assert det.fallback_small is small

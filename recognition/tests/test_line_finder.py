@@ -20,7 +20,14 @@ from recognition.vision.synth import render_plate
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
-PLATES = [("KDT4421", "us"), ("7XYZ123", "us"), ("RK755AJ", "eu"), ("BA302OZ", "eu"), ("BRA2E19", "br"), ("ODC9387", "br")]
+PLATES = [
+    ("KDT4421", "us"),
+    ("7XYZ123", "us"),
+    ("RK755AJ", "eu"),
+    ("BA302OZ", "eu"),
+    ("BRA2E19", "br"),
+    ("ODC9387", "br"),
+]
 
 
 def _detector_like_crop(text: str, style: str, seed: int) -> np.ndarray:
@@ -42,7 +49,10 @@ def _agree(a: TextLineFinder, b: TextLineFinder, crops: list[np.ndarray], tolera
             return False
         h, w = crop.shape[:2]
         for (ax, ay, aw, ah), (bx, by, bw, bh) in zip(la, lb):
-            if max(abs(ax - bx) / w, abs(ax + aw - bx - bw) / w, abs(ay - by) / h, abs(ay + ah - by - bh) / h) > tolerance:
+            if (
+                max(abs(ax - bx) / w, abs(ax + aw - bx - bw) / w, abs(ay - by) / h, abs(ay + ah - by - bh) / h)
+                > tolerance
+            ):
                 return False
     return True
 

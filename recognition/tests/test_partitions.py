@@ -40,8 +40,19 @@ def make_read(camera, text, when, *, hit=False):
     frame.image.save("f.jpg", ContentFile(b"jpeg"), save=False)
     frame.save()
     Frame.objects.filter(pk=frame.pk).update(received_at=when)
-    read = Read(frame=frame, camera=camera, captured_at=when, text=text, confidence=0.9, box_x=0, box_y=0, box_w=1,
-                box_h=1, detector_confidence=0.9, engine="t")
+    read = Read(
+        frame=frame,
+        camera=camera,
+        captured_at=when,
+        text=text,
+        confidence=0.9,
+        box_x=0,
+        box_y=0,
+        box_w=1,
+        box_h=1,
+        detector_confidence=0.9,
+        engine="t",
+    )
     read.crop.save("c.jpg", ContentFile(b"crop"), save=False)
     read.save()
     if hit:
@@ -53,8 +64,9 @@ def make_read(camera, text, when, *, hit=False):
 def drops_new_days():
     """For tests outside a rolled-back transaction: the day partitions they add are dropped after them, so
     that later purges in the session do not find them due."""
-    before = {t: set(partitions.day_partitions(t)) for t in partitions.TABLES} \
-        if connection.vendor == "postgresql" else {}
+    before = (
+        {t: set(partitions.day_partitions(t)) for t in partitions.TABLES} if connection.vendor == "postgresql" else {}
+    )
     yield
     if connection.vendor == "postgresql" and partitions.is_partitioned():
         with connection.cursor() as cur:
@@ -65,8 +77,10 @@ def drops_new_days():
 
 
 def test_the_beat_schedule_creates_partitions_hourly(settings):
-    assert settings.CELERY_BEAT_SCHEDULE["create-partitions"] == {"task": "recognition.create_partitions",
-                                                                   "schedule": 3600.0}
+    assert settings.CELERY_BEAT_SCHEDULE["create-partitions"] == {
+        "task": "recognition.create_partitions",
+        "schedule": 3600.0,
+    }
 
 
 @pytest.mark.django_db
@@ -95,8 +109,11 @@ def test_the_beat_task_creates_the_missing_days_ahead(settings):
             cur.execute(f'DROP TABLE "{partitions.name_of(table, gone)}"')
     settings.PARTITION_DAYS_AHEAD = 9
     created = create_partitions.delay().get()
-    assert set(created) == {partitions.name_of(t, d) for t in partitions.TABLES
-                            for d in (gone, today + timedelta(days=8), today + timedelta(days=9))}
+    assert set(created) == {
+        partitions.name_of(t, d)
+        for t in partitions.TABLES
+        for d in (gone, today + timedelta(days=8), today + timedelta(days=9))
+    }
     for table in partitions.TABLES:
         assert {today + timedelta(days=k) for k in range(10)} <= set(partitions.day_partitions(table))
     assert create_partitions.delay().get() == []  # safe to run twice
@@ -230,8 +247,9 @@ def test_search_finds_reads_across_partitions(camera, old_day):
     make_read(camera, "OTHER99", now)
     found = list(search_reads(plate="SPREAD1"))
     assert [r.pk for r in found] == [r.pk for r in sorted(reads, key=lambda r: r.captured_at, reverse=True)]
-    assert [r.pk for r in search_reads(plate="SPREAD*", start=now - timedelta(days=2), end=now + timedelta(days=1))] \
-        == [reads[1].pk, reads[0].pk]
+    assert [
+        r.pk for r in search_reads(plate="SPREAD*", start=now - timedelta(days=2), end=now + timedelta(days=1))
+    ] == [reads[1].pk, reads[0].pk]
     if connection.vendor == "postgresql":
         assert len({where("recognition_read", r.pk) for r in reads}) >= 4  # days, and the default partition
 
@@ -271,24 +289,47 @@ def test_migration_moves_existing_rows_into_partitions(drops_new_days):
     need_postgresql()
     from django.db.migrations.executor import MigrationExecutor
 
-    before = [("recognition", "0004_read_country"), ("alerts", "0006_alert_vehicle_and_sightings"),
-              ("cameras", "0007_region_country_codes")]
+    before = [
+        ("recognition", "0004_read_country"),
+        ("alerts", "0006_alert_vehicle_and_sightings"),
+        ("cameras", "0007_region_country_codes"),
+    ]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     assert not partitions.is_partitioned("recognition_read")
     apps = executor.loader.project_state(before).apps
-    Camera, Frame_, Read_, Alert_, Sighting_ = (apps.get_model(m) for m in (
-        "cameras.Camera", "cameras.Frame", "recognition.Read", "alerts.Alert", "alerts.Sighting"))
+    Camera, Frame_, Read_, Alert_, Sighting_ = (
+        apps.get_model(m)
+        for m in ("cameras.Camera", "cameras.Frame", "recognition.Read", "alerts.Alert", "alerts.Sighting")
+    )
     cam = Camera.objects.create(name="old", token_hash="x" * 64, token_hint="x")
     now = timezone.now()
     ids = {}
     for days in (0, 3, 60, 1000):
         when = now - timedelta(days=days)
-        frame = Frame_.objects.create(camera=cam, content_type="image/jpeg", width=1, height=1, captured_at=when,
-                                      image="f.jpg", idempotency_key=f"k{days}")
-        read = Read_.objects.create(frame=frame, camera=cam, captured_at=when, text=f"OLD{days}", confidence=1,
-                                    box_x=0, box_y=0, box_w=1, box_h=1, detector_confidence=1, crop="c.jpg",
-                                    engine="e")
+        frame = Frame_.objects.create(
+            camera=cam,
+            content_type="image/jpeg",
+            width=1,
+            height=1,
+            captured_at=when,
+            image="f.jpg",
+            idempotency_key=f"k{days}",
+        )
+        read = Read_.objects.create(
+            frame=frame,
+            camera=cam,
+            captured_at=when,
+            text=f"OLD{days}",
+            confidence=1,
+            box_x=0,
+            box_y=0,
+            box_w=1,
+            box_h=1,
+            detector_confidence=1,
+            crop="c.jpg",
+            engine="e",
+        )
         alert = Alert_.objects.create(read=read, hotlist_name="L", entry_plate="X", camera=cam)
         Sighting_.objects.create(alert=alert, read=read, captured_at=when)  # its key to the read must go too
         ids[days] = read.pk
@@ -310,8 +351,10 @@ def test_migration_moves_existing_rows_into_partitions(drops_new_days):
     newer = make_read(LiveCamera.objects.get(pk=cam.pk), "NEW000", now)
     assert newer.pk > max(ids.values()) and newer.frame_id > Read.objects.get(pk=ids[0]).frame_id
     with connection.cursor() as cur:
-        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'cameras_frame' "
-                    "AND indexname = 'one_frame_per_camera_idempotency_key'")
+        cur.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'cameras_frame' "
+            "AND indexname = 'one_frame_per_camera_idempotency_key'"
+        )
         assert cur.fetchone()
 
 
@@ -352,8 +395,10 @@ def test_bench_search_fills_one_partition_per_day_and_searches_them(capsys, monk
             cur.execute("SELECT count(*) FROM recognition_read_default")
             assert cur.fetchone()[0] == 0
             # The indexes dropped for the load are built again on every partition.
-            cur.execute("SELECT count(*), count(*) FILTER (WHERE i.indisvalid) FROM pg_index i "
-                        "WHERE i.indrelid = 'recognition_read'::regclass")
+            cur.execute(
+                "SELECT count(*), count(*) FILTER (WHERE i.indisvalid) FROM pg_index i "
+                "WHERE i.indrelid = 'recognition_read'::regclass"
+            )
             total, valid = cur.fetchone()
             assert total >= 8 and valid == total
 
@@ -389,8 +434,11 @@ def test_creating_a_day_does_not_scan_the_kept_months(camera, old_day):
     kept = partitions.kept_of("recognition_read", old_day)
     assert where("recognition_read", Read.objects.get(text="HIT333").pk) == kept
     with connection.cursor() as cur:
-        cur.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass(%s) "
-                    "AND contype = 'c' AND conname = %s", [kept, f"{kept}_range"])
+        cur.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = to_regclass(%s) "
+            "AND contype = 'c' AND conname = %s",
+            [kept, f"{kept}_range"],
+        )
         assert "captured_at >=" in cur.fetchone()[0]
         cur.execute("SET LOCAL client_min_messages = debug1")  # PostgreSQL says which partitions it skips
     said = []
@@ -408,8 +456,9 @@ def test_creating_a_day_does_not_scan_the_kept_months(camera, old_day):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_day_whose_tables_stay_busy_waits_for_the_next_purge_which_is_still_recorded(camera, monkeypatch,
-                                                                                        drops_new_days):
+def test_a_day_whose_tables_stay_busy_waits_for_the_next_purge_which_is_still_recorded(
+    camera, monkeypatch, drops_new_days
+):
     need_postgresql()
     import psycopg
 
@@ -418,8 +467,13 @@ def test_a_day_whose_tables_stay_busy_waits_for_the_next_purge_which_is_still_re
     plain = make_read(camera, "OLD111", partitions.bounds(day)[0] + timedelta(hours=1))
     monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
     settings = connection.settings_dict
-    other = psycopg.connect(host=settings["HOST"] or "localhost", port=settings["PORT"] or 5432,
-                            user=settings["USER"], dbname=settings["NAME"], password=settings["PASSWORD"] or None)
+    other = psycopg.connect(
+        host=settings["HOST"] or "localhost",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        dbname=settings["NAME"],
+        password=settings["PASSWORD"] or None,
+    )
     try:
         other.execute("LOCK TABLE recognition_read IN ROW EXCLUSIVE MODE")  # a frame being stored, say
         counts = purge()

@@ -16,9 +16,35 @@ from recognition.vision.ocr import (
 from recognition.vision.pipeline import read_country
 from recognition.vision.types import Candidate
 
-ISSUE_COUNTRIES = (
-    "us ca mx br fr de it es pt gb ie nl be lu at ch pl cz sk hu hr si ro dk se no fi".split()
-)
+ISSUE_COUNTRIES = [
+    "us",
+    "ca",
+    "mx",
+    "br",
+    "fr",
+    "de",
+    "it",
+    "es",
+    "pt",
+    "gb",
+    "ie",
+    "nl",
+    "be",
+    "lu",
+    "at",
+    "ch",
+    "pl",
+    "cz",
+    "sk",
+    "hu",
+    "hr",
+    "si",
+    "ro",
+    "dk",
+    "se",
+    "no",
+    "fi",
+]
 
 
 def test_every_country_the_product_promises_has_layouts_and_a_source():
@@ -185,7 +211,6 @@ def test_groups_alone_keep_the_group_rules_and_bad_settings_read_without_rules()
     assert decode_plate(_probs("AB123CD"), "fr,xx")[0].text == "AB123CD"
     rules = country_rules("fr,eu")
     assert rules is not None and rules.weights["fr"] > rules.weights["de"] > 1
-
 
 
 def test_the_ensemble_stops_early_on_a_country_layout_but_asks_again_about_custom_reads():

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.vision import o0, parse_ground_truth, transform_box, rotate_frame, shear_frame
+from benchmarks.vision import o0, parse_ground_truth, rotate_frame, shear_frame, transform_box
 from recognition.vision.ocr import CROP_MARGIN_X, CROP_MARGIN_Y
 from recognition.vision.pipeline import PlatePipeline, build_pipeline, decode_image, expand_box
 from recognition.vision.rectify import MIN_ANGLE, MIN_SHEAR, level_crop, plate_angle, plate_shear, plate_size
@@ -69,7 +69,7 @@ def _turned_crop_with_surround(plate: np.ndarray, degrees: float, share: tuple[f
     """The plate in a darker surround (a recess) that takes up 1 - ``share`` of the
     box around it, all turned; cropped like the pipeline crops the turned box."""
     h, w = plate.shape[:2]
-    bw, bh = int(round(w / share[0])), int(round(h / share[1]))
+    bw, bh = round(w / share[0]), round(h / share[1])
     boxed = np.full((bh, bw, 3), 60, np.uint8)
     boxed[(bh - h) // 2 : (bh - h) // 2 + h, (bw - w) // 2 : (bw - w) // 2 + w] = plate
     return _crop_after(rotate_frame, boxed, degrees)
@@ -86,8 +86,12 @@ def test_a_turned_plate_in_a_looser_box_is_levelled_using_the_plates_share_of_th
     level, angle, _ = level_crop(crop, CROP_MARGIN_X, CROP_MARGIN_Y, plate_in_box=PLATE_BOX_SCALE)
     assert angle == pytest.approx(degrees, abs=2.5)
     # cut like an upright crop of the box: the box's proportions with the pipeline's margins
-    want = plate.shape[1] / PLATE_BOX_SCALE[0] * (1 + 2 * CROP_MARGIN_X) / (
-        plate.shape[0] / PLATE_BOX_SCALE[1] * (1 + 2 * CROP_MARGIN_Y))
+    want = (
+        plate.shape[1]
+        / PLATE_BOX_SCALE[0]
+        * (1 + 2 * CROP_MARGIN_X)
+        / (plate.shape[0] / PLATE_BOX_SCALE[1] * (1 + 2 * CROP_MARGIN_Y))
+    )
     assert level.shape[1] / level.shape[0] == pytest.approx(want, rel=0.2)
     assert abs(plate_angle(level)) < MIN_ANGLE
 
@@ -149,7 +153,9 @@ def test_the_pipeline_levels_turned_plates_by_default(pipelines):
         VisionSettings().with_text(["rectify=maybe"])
 
 
-@pytest.mark.parametrize(("text", "seed", "style", "degrees"), [("RK755AJ", 3, "eu", -15.0), ("KDT4421", 2, "us", 25.0)])
+@pytest.mark.parametrize(
+    ("text", "seed", "style", "degrees"), [("RK755AJ", 3, "eu", -15.0), ("KDT4421", 2, "us", 25.0)]
+)
 def test_pipeline_reads_a_turned_rendered_scene(pipelines, text, seed, style, degrees):
     image, box = render_vehicle_scene(text, seed=seed, style=style)
     turned, m = rotate_frame(image, degrees)
@@ -180,7 +186,7 @@ def test_levelling_reads_more_of_the_real_photos_turned_by_20_degrees(pipelines)
 def test_cv2_turn_direction_matches_the_angle_convention():
     # a bar whose right end is higher: turned counter-clockwise, a positive angle
     img = np.full((80, 240), 255, np.uint8)
-    for i, x in enumerate(range(30, 210, 30)):
+    for _i, x in enumerate(range(30, 210, 30)):
         cv2.rectangle(img, (x, 20), (x + 14, 60), 0, -1)
     turned, _ = rotate_frame(cv2.cvtColor(img, cv2.COLOR_GRAY2BGR), 10.0)
     assert plate_angle(turned) == pytest.approx(10.0, abs=2.0)

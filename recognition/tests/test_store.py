@@ -54,8 +54,9 @@ def test_two_reads_of_one_plate_in_a_frame_join_one_event_with_both_votes(camera
 
 
 @pytest.mark.django_db
-def test_a_read_joins_the_open_event_of_its_look_alike_plate_without_building_an_index(camera, fake_pipeline,
-                                                                                        monkeypatch):
+def test_a_read_joins_the_open_event_of_its_look_alike_plate_without_building_an_index(
+    camera, fake_pipeline, monkeypatch
+):
     from hotlist.matching import HotlistIndex
     from recognition.models import PlateEvent, Read
     from recognition.services import do_process_frame

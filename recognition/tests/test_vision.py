@@ -22,8 +22,8 @@ from recognition.vision.ocr import (
     fits_any_layout,
     fits_layout,
     fits_region_format,
-    merge_candidates,
     greedy_decode,
+    merge_candidates,
     rank_by_region_format,
     rank_candidates,
     select_plate_lines,
@@ -84,8 +84,10 @@ def test_reads_report_the_plate_not_the_detectors_looser_box(pipeline):
         (read,) = _read_at(pipeline, image, box)
         assert read.box == plate_box(det.box, image.shape[1], image.shape[0])
         assert read.box.iou(box) > det.box.iou(box) and read.box.iou(box) > 0.75
-        assert read.crop.shape[:2] == (expand_box(det.box, image.shape[1], image.shape[0]).h,
-                                       expand_box(det.box, image.shape[1], image.shape[0]).w)
+        assert read.crop.shape[:2] == (
+            expand_box(det.box, image.shape[1], image.shape[0]).h,
+            expand_box(det.box, image.shape[1], image.shape[0]).w,
+        )
 
 
 def test_a_weak_box_without_a_plate_does_not_keep_the_larger_pass_from_running(pipeline):
@@ -143,7 +145,7 @@ def test_scene_plate_has_a_plausible_size():
         image, box = render_vehicle_scene("ABC1234", seed=seed)
         assert box is not None
         assert 120 <= box.w <= 220
-        assert 0 <= box.x and box.x + box.w <= image.shape[1] and box.y + box.h <= image.shape[0]
+        assert box.x >= 0 and box.x + box.w <= image.shape[1] and box.y + box.h <= image.shape[0]
 
 
 def test_scene_is_deterministic_for_a_seed():

@@ -30,8 +30,15 @@ def test_from_env_reads_the_operator_settings_and_leaves_the_knobs_at_their_defa
     }
     got = VisionSettings.from_env(env)
     assert got == VisionSettings(
-        detector="yolo", ocr="crnn", det_precision="fp32", line_precision="fp32", threads=3,
-        crnn_model=tmp_path / "m.onnx", model_cache=tmp_path, min_read_conf=0.1, dark_mean=0.0,
+        detector="yolo",
+        ocr="crnn",
+        det_precision="fp32",
+        line_precision="fp32",
+        threads=3,
+        crnn_model=tmp_path / "m.onnx",
+        model_cache=tmp_path,
+        min_read_conf=0.1,
+        dark_mean=0.0,
     )
     assert set(env) == set(ENVIRONMENT)
     assert VisionSettings.from_env({}) == VisionSettings()
@@ -40,14 +47,17 @@ def test_from_env_reads_the_operator_settings_and_leaves_the_knobs_at_their_defa
         got.threads = 1  # type: ignore[misc]  # frozen
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("ALPR_THREADS", "0", "ALPR_THREADS: threads must be >= 1"),
-    ("ALPR_THREADS", "two", "ALPR_THREADS: threads must be an integer"),
-    ("ALPR_OCR", "tesseract", "ALPR_OCR: ocr must be one of"),
-    ("ALPR_PRECISION", "fp16", "ALPR_PRECISION: det_precision must be one of"),
-    ("ALPR_MIN_READ_CONF", "1", r"ALPR_MIN_READ_CONF: min_read_conf must be in \[0, 1\)"),
-    ("ALPR_DARK_MEAN", "nan", "ALPR_DARK_MEAN: dark_mean must be a number"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ALPR_THREADS", "0", "ALPR_THREADS: threads must be >= 1"),
+        ("ALPR_THREADS", "two", "ALPR_THREADS: threads must be an integer"),
+        ("ALPR_OCR", "tesseract", "ALPR_OCR: ocr must be one of"),
+        ("ALPR_PRECISION", "fp16", "ALPR_PRECISION: det_precision must be one of"),
+        ("ALPR_MIN_READ_CONF", "1", r"ALPR_MIN_READ_CONF: min_read_conf must be in \[0, 1\)"),
+        ("ALPR_DARK_MEAN", "nan", "ALPR_DARK_MEAN: dark_mean must be a number"),
+    ],
+)
 def test_a_bad_value_names_its_variable(name, value, message):
     with pytest.raises(ValueError, match=message):
         VisionSettings.from_env({name: value})
@@ -63,10 +73,17 @@ def test_a_retired_variable_that_is_still_set_is_refused_with_where_it_went():
 
 
 def test_set_texts_change_any_field_and_refuse_unknown_ones():
-    s = VisionSettings().with_text(["ocr_exit=0.9", "crnn_views=1", "rectify=0", "det_fallback_small=1",
-                                     "model_cache=/tmp/x", "ort_pool=session"])
+    s = VisionSettings().with_text(
+        ["ocr_exit=0.9", "crnn_views=1", "rectify=0", "det_fallback_small=1", "model_cache=/tmp/x", "ort_pool=session"]
+    )
     assert (s.ocr_exit, s.crnn_views, s.rectify, s.det_fallback_small, s.model_cache, s.ort_pool) == (
-        0.9, 1, False, True, Path("/tmp/x"), "session")
+        0.9,
+        1,
+        False,
+        True,
+        Path("/tmp/x"),
+        "session",
+    )
     with pytest.raises(ValueError, match="unknown vision setting 'ocr_exits'"):
         VisionSettings().with_text(["ocr_exits=0.9"])
     with pytest.raises(ValueError, match="expected name=value"):
@@ -77,8 +94,18 @@ def test_set_texts_change_any_field_and_refuse_unknown_ones():
 
 def test_build_pipeline_passes_the_settings_to_the_constructors():
     settings = VisionSettings().with_text(
-        ["ocr_exit=0.9", "ocr_exit_custom=0.95", "crnn_views=1", "rectify=0", "det_conf=0.3",
-         "det_imgsz=480", "det_fallback_imgsz=0", "min_read_conf=0.01", "dark_mean=30"])
+        [
+            "ocr_exit=0.9",
+            "ocr_exit_custom=0.95",
+            "crnn_views=1",
+            "rectify=0",
+            "det_conf=0.3",
+            "det_imgsz=480",
+            "det_fallback_imgsz=0",
+            "min_read_conf=0.01",
+            "dark_mean=30",
+        ]
+    )
     p = pipeline.build_pipeline(settings)
     assert isinstance(p.ocr, EnsemblePlateOCR)
     crnn, rapid = p.ocr.engines
@@ -122,8 +149,14 @@ def test_the_vision_core_imports_no_django():
         "import benchmarks.vision;"
         "print(sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(config.REPO_ROOT), env={"PATH": "/usr/bin:/bin"}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(config.REPO_ROOT),
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout
     assert out.strip() == "[]"
 
 

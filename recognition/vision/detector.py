@@ -76,8 +76,8 @@ def _to_detections(xyxy: np.ndarray, scores: np.ndarray, width: int, height: int
     for (x1, y1, x2, y2), s in zip(xyxy, scores, strict=True):
         if x2 - x1 < MIN_PLATE_ASPECT * (y2 - y1):
             continue
-        x1, y1 = max(0, int(round(x1))), max(0, int(round(y1)))
-        x2, y2 = min(width, int(round(x2))), min(height, int(round(y2)))
+        x1, y1 = max(0, round(x1)), max(0, round(y1))
+        x2, y2 = min(width, round(x2)), min(height, round(y2))
         if x2 - x1 >= 2 and y2 - y1 >= 2:
             dets.append(Detection(Box(x1, y1, x2 - x1, y2 - y1), float(s)))
     dets.sort(key=lambda d: d.confidence, reverse=True)
@@ -103,7 +103,9 @@ class YoloPlateDetector:
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         # Without stream=True predict gives one Results per image, and a detect model sets boxes.
-        results = cast("list[Results]", self._model.predict(image, conf=self.conf, iou=self.iou, imgsz=self.imgsz, verbose=False))
+        results = cast(
+            "list[Results]", self._model.predict(image, conf=self.conf, iou=self.iou, imgsz=self.imgsz, verbose=False)
+        )
         boxes = results[0].boxes
         assert boxes is not None, "a detect model gives boxes"
         h, w = image.shape[:2]
@@ -118,7 +120,7 @@ def letterbox(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, tuple[i
     """
     h, w = image.shape[:2]
     scale = min(imgsz / h, imgsz / w)
-    nw, nh = int(round(w * scale)), int(round(h * scale))
+    nw, nh = round(w * scale), round(h * scale)
     resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nw, nh) != (w, h) else image
     pw, ph = (-nw) % STRIDE, (-nh) % STRIDE
     left, top = pw // 2, ph // 2

@@ -99,9 +99,7 @@ _DIGITS = np.arange(27, 37)
 _ANY = np.arange(1, 37)
 
 
-def decode_with_pattern(
-    probs: np.ndarray, pattern: str, path: list[tuple[int, int]] | None = None
-) -> Candidate | None:
+def decode_with_pattern(probs: np.ndarray, pattern: str, path: list[tuple[int, int]] | None = None) -> Candidate | None:
     """Re-read the best path position by position under a plate pattern.
 
     ``pattern`` holds ``L`` (letter), ``D`` (digit) or ``A`` (either) per
@@ -188,15 +186,23 @@ REGION_PATTERNS: dict[str, tuple[str, ...]] = {
     "br": ("LLLDADD",),
     "eu": (
         "LLDDDLL",  # FR, IT, SK (BA-123AB), HR (ZG 123-AB)
-        "LLDDDL", "LLDDDDL", "LLDDDDLL",  # HR
+        "LLDDDL",
+        "LLDDDDL",
+        "LLDDDDLL",  # HR
         "LLDDLLL",  # UK, RO
         "DDDDLLL",  # ES
-        "DLDDDDD", "DLLDDDD",  # CZ
-        "LLDDDDD", "LLLDDDD", "LLLDDLL",  # PL
-        "LLDDLL", "DDLLDD",  # PT, NL side codes
+        "DLDDDDD",
+        "DLLDDDD",  # CZ
+        "LLDDDDD",
+        "LLLDDDD",
+        "LLLDDLL",  # PL
+        "LLDDLL",
+        "DDLLDD",  # PT, NL side codes
         "DLLLDDD",  # BE
-        "LLLDDD", "LLLLDDD",  # HU
-        "LLLDDDL", "LLDDDD",  # DE (district letters, letters, digits: common lengths)
+        "LLLDDD",
+        "LLLLDDD",  # HU
+        "LLLDDDL",
+        "LLDDDD",  # DE (district letters, letters, digits: common lengths)
     ),
     # US: every layout of 5 to 7 characters with at least two digits that
     # three or more plates of the US training crops have (the training part of
@@ -208,12 +214,35 @@ REGION_PATTERNS: dict[str, tuple[str, ...]] = {
         "DDDLLL",  # AR AZ CO CT FL IA ID IN KS KY ME MN MO MS NV OK OR TN TX UT WA WI
         "LLLDDD",  # AK AR GA HI ID LA MD MN MS ND NE NJ NM OR SC VT WI WV
         "LLLDDDD",  # AZ CO GA IL MI NC NY OH PA VA
-        "DDDDDD", "LLDDDD", "DDDDLL", "LLDDD", "LLLDDL", "DLLLDDD",  # ... CA (DLLLDDD)
-        "DDDDDDD", "LDDDDDD", "DDDDD", "DLLDDD", "LDDDLL", "LLDLDDD",  # ... TX (LLDLDDD)
-        "DDLLDD", "DLDDDDL", "DDDDDL", "DLLLDD", "LLDLDL", "DDDDL",  # ... AL (DLDDDDL), MO (LLDLDL)
-        "LDDDDD", "LLLLLDD", "LDDDD", "DLLDDDD", "DLDDD", "DDDLLD", "DLDDDD",
+        "DDDDDD",
+        "LLDDDD",
+        "DDDDLL",
+        "LLDDD",
+        "LLLDDL",
+        "DLLLDDD",  # ... CA (DLLLDDD)
+        "DDDDDDD",
+        "LDDDDDD",
+        "DDDDD",
+        "DLLDDD",
+        "LDDDLL",
+        "LLDLDDD",  # ... TX (LLDLDDD)
+        "DDLLDD",
+        "DLDDDDL",
+        "DDDDDL",
+        "DLLLDD",
+        "LLDLDL",
+        "DDDDL",  # ... AL (DLDDDDL), MO (LLDLDL)
+        "LDDDDD",
+        "LLLLLDD",
+        "LDDDD",
+        "DLLDDDD",
+        "DLDDD",
+        "DDDLLD",
+        "DLDDDD",
     ),
 }
+
+
 # How many times likelier a read is taken to be when it fits one of its
 # region's layouts. EU: enough to prefer "RK896AO" over "RK896A0" when the
 # recogniser finds O and 0 about equally likely, not enough to override a
@@ -236,7 +265,42 @@ LAYOUT_PRIOR: dict[str, LayoutPrior] = {"eu": LayoutPrior(30.0), "us": LayoutPri
 # codes, diacritics dropped); "BA3020Z" is then no HR plate, and the Slovak
 # "BA302OZ" (LLDDDLL) is the only layout it can be (settle_o0_by_layout).
 HR_DISTRICTS = frozenset(
-    "BJ BM CK DA DE DJ DU GS IM KA KC KR KT KZ MA NA NG OG OS PU PZ RI SB SI SK SL ST VK VT VU VZ ZD ZG ZU".split()
+    [
+        "BJ",
+        "BM",
+        "CK",
+        "DA",
+        "DE",
+        "DJ",
+        "DU",
+        "GS",
+        "IM",
+        "KA",
+        "KC",
+        "KR",
+        "KT",
+        "KZ",
+        "MA",
+        "NA",
+        "NG",
+        "OG",
+        "OS",
+        "PU",
+        "PZ",
+        "RI",
+        "SB",
+        "SI",
+        "SK",
+        "SL",
+        "ST",
+        "VK",
+        "VT",
+        "VU",
+        "VZ",
+        "ZD",
+        "ZG",
+        "ZU",
+    ]
 )
 LAYOUT_PREFIXES: dict[str, dict[str, frozenset[str]]] = {
     "eu": {"LLDDDL": HR_DISTRICTS, "LLDDDDL": HR_DISTRICTS, "LLDDDDLL": HR_DISTRICTS},
@@ -356,7 +420,8 @@ def settle_o0_by_layout(text: str, region: str | None) -> str:
         if len(pattern) != len(text):
             continue
         fixed = "".join(
-            ("O" if k == "L" else "0" if k == "D" else c) if c in "O0" else c for c, k in zip(text, pattern, strict=True)
+            ("O" if k == "L" else "0" if k == "D" else c) if c in "O0" else c
+            for c, k in zip(text, pattern, strict=True)
         )
         if fits_any_layout(fixed, region):
             fits.add(fixed)
@@ -387,7 +452,11 @@ def drop_edge_mark(candidates: list[Candidate], region: str | None) -> list[Cand
         if len(c.text) <= US_STANDARD_LONGEST or fits_any_layout(c.text, region):
             continue
         for shorter in (c.text[1:], c.text[:-1]):
-            if shorter in confidence and fits_any_layout(shorter, region) and confidence[shorter] * weight >= c.confidence:
+            if (
+                shorter in confidence
+                and fits_any_layout(shorter, region)
+                and confidence[shorter] * weight >= c.confidence
+            ):
                 target[c.text] = shorter
                 break
     return _merge_texts(candidates, lambda text: target.get(text, text))
@@ -431,8 +500,24 @@ COUNTRY_PRIOR_FLOOR = 3.0
 # countries' layouts may swap one for the other where a layout asks for the
 # other kind (settle_by_country).
 LOOK_ALIKES: dict[str, str] = {
-    "0": "OQD", "O": "0", "Q": "0", "D": "0", "1": "I", "I": "1", "2": "Z", "Z": "2",
-    "5": "S", "S": "5", "8": "B", "B": "8", "6": "G", "G": "6", "4": "A", "A": "4", "7": "T", "T": "7",
+    "0": "OQD",
+    "O": "0",
+    "Q": "0",
+    "D": "0",
+    "1": "I",
+    "I": "1",
+    "2": "Z",
+    "Z": "2",
+    "5": "S",
+    "S": "5",
+    "8": "B",
+    "B": "8",
+    "6": "G",
+    "G": "6",
+    "4": "A",
+    "A": "4",
+    "7": "T",
+    "T": "7",
 }
 LEGACY_GROUPS = frozenset(REGION_FORMATS)
 CUSTOM_LENGTHS = (2, 10)
@@ -508,14 +593,14 @@ def drop_band(text: str, rules: CountryRules) -> str:
         return text
     for country in rules.countries:
         for band in country.band:
-            rest = text[len(band):]
+            rest = text[len(band) :]
             if text.startswith(band) and rest and country.fits(rest):
                 return rest
             # a two-line plate's band stands left of both lines: read between them
             for layout in country.layouts:
                 if layout.lines == 2:
                     cut = layout.first_line
-                    rest = text[:cut] + text[cut + len(band):]
+                    rest = text[:cut] + text[cut + len(band) :]
                     if text[cut : cut + len(band)] == band and layout.fits(rest):
                         return rest
         for shape in country.right_band:
@@ -747,7 +832,7 @@ class TextLineFinder:
         """Text boxes (x, y, w, h, score) in crop pixels, any order."""
         h, w = crop.shape[:2]
         scale = self.width / w
-        nh = max(32, int(round(h * scale / 32)) * 32)
+        nh = max(32, round(h * scale / 32) * 32)
         img = cv2.resize(crop, (self.width, nh), interpolation=cv2.INTER_CUBIC)
         pred = self._session.run(None, {self._input: _normalize(img)})[0][0, 0]
         mask = (pred > self.thresh).astype(np.uint8)
@@ -770,8 +855,8 @@ class TextLineFinder:
                 (
                     int(x0 * sx),
                     int(y0 * sy),
-                    max(1, int(math.ceil((x1 - x0) * sx))),
-                    max(1, int(math.ceil((y1 - y0) * sy))),
+                    max(1, math.ceil((x1 - x0) * sx)),
+                    max(1, math.ceil((y1 - y0) * sy)),
                     score,
                 )
             )
@@ -857,14 +942,14 @@ class RapidPlateOCR:
         """Reduced (T, 37) softmax of one text line image (BGR)."""
         h, w = line.shape[:2]
         rh = self.rec_height
-        rw = max(8, int(math.ceil(rh * w * self.stretch / h)))
+        rw = max(8, math.ceil(rh * w * self.stretch / h))
         img = cv2.resize(line, (rw, rh), interpolation=cv2.INTER_CUBIC if h < rh else cv2.INTER_AREA)
         x = np.zeros((1, 3, rh, max(rw, rh * 320 // 48)), dtype=np.float32)
         x[:, :, :, :rw] = _normalize(img)
         probs = self._rec.run(None, {self._rec_input: x})[0][0]
         # Drop the timesteps that only see padding.
         steps = probs.shape[0]
-        used = min(steps, int(math.ceil(steps * rw / x.shape[3])) + 1)
+        used = min(steps, math.ceil(steps * rw / x.shape[3]) + 1)
         return reduce_to_plate_alphabet(probs[:used], self._columns)
 
     def _line_crops(self, crop: np.ndarray) -> list[np.ndarray]:
@@ -946,9 +1031,7 @@ class PlateCrnnOCR:
     def __init__(self, top: int = 5, model_path: Path | None = None, views: int = DEFAULT_CRNN_VIEWS) -> None:
         path = Path(model_path or CRNN_MODEL_PATH)
         if not path.exists():
-            raise RuntimeError(
-                f"{path} not found; train it with python -m training.train --out {path}"
-            )
+            raise RuntimeError(f"{path} not found; train it with python -m training.train --out {path}")
         if views not in (1, 2):
             raise ValueError(f"crnn_views must be 1 or 2, got {views}")
         self._session = _session(path)
@@ -1028,7 +1111,9 @@ class EnsemblePlateOCR:
         exit_confidence: float = DEFAULT_EXIT_CONFIDENCE,
         custom_exit_confidence: float = DEFAULT_CUSTOM_EXIT_CONFIDENCE,
     ) -> None:
-        self.engines: list[RapidPlateOCR | PlateCrnnOCR] = engines if engines is not None else [PlateCrnnOCR(top=10), RapidPlateOCR(top=10)]
+        self.engines: list[RapidPlateOCR | PlateCrnnOCR] = (
+            engines if engines is not None else [PlateCrnnOCR(top=10), RapidPlateOCR(top=10)]
+        )
         self.top = top
         for name, value in (("ocr_exit", exit_confidence), ("ocr_exit_custom", custom_exit_confidence)):
             if not 0.0 < value <= 1.0:  # NaN fails too
@@ -1109,8 +1194,11 @@ def _easyocr_model_dir() -> Path:
     return Path(easyocr_en_models.model_dir())
 
 
-def ocr_from_settings(settings: VisionSettings, top: int = 5) -> RapidPlateOCR | PlateCrnnOCR | EnsemblePlateOCR | EasyPlateOCR:
+def ocr_from_settings(
+    settings: VisionSettings, top: int = 5
+) -> RapidPlateOCR | PlateCrnnOCR | EnsemblePlateOCR | EasyPlateOCR:
     """The OCR engine ``settings.ocr`` with the settings' models and knobs."""
+
     def crnn(n: int) -> PlateCrnnOCR:
         return PlateCrnnOCR(top=n, model_path=settings.crnn_model, views=settings.crnn_views)
 

@@ -52,7 +52,7 @@ def expand_box(
     box: Box, width: int, height: int, margin_x: float = CROP_MARGIN_X, margin_y: float = CROP_MARGIN_Y
 ) -> Box:
     """Grow a box by a margin (fraction of its size) and clip it to the frame."""
-    dx, dy = int(round(box.w * margin_x)), int(round(box.h * margin_y))
+    dx, dy = round(box.w * margin_x), round(box.h * margin_y)
     x0, y0 = max(0, box.x - dx), max(0, box.y - dy)
     x1, y1 = min(width, box.x + box.w + dx), min(height, box.y + box.h + dy)
     return Box(x0, y0, x1 - x0, y1 - y0)
@@ -74,9 +74,9 @@ PLATE_BOX_SCALE = (0.9, 0.7)
 
 def plate_box(box: Box, width: int, height: int, scale: tuple[float, float] = PLATE_BOX_SCALE) -> Box:
     """The plate inside a detector box: the box scaled by ``scale`` about its centre, clipped to the frame."""
-    w, h = max(1, int(round(box.w * scale[0]))), max(1, int(round(box.h * scale[1])))
-    x = min(max(0, int(round(box.x + (box.w - w) / 2))), max(0, width - 1))
-    y = min(max(0, int(round(box.y + (box.h - h) / 2))), max(0, height - 1))
+    w, h = max(1, round(box.w * scale[0])), max(1, round(box.h * scale[1]))
+    x = min(max(0, round(box.x + (box.w - w) / 2)), max(0, width - 1))
+    y = min(max(0, round(box.y + (box.h - h) / 2)), max(0, height - 1))
     return Box(x, y, min(w, width - x), min(h, height - y))
 
 
@@ -158,7 +158,9 @@ class PlatePipeline:
             crop = image_bgr[crop_box.y : crop_box.y + crop_box.h, crop_box.x : crop_box.x + crop_box.w]
             lit = crop if gain == 1.0 else cv2.convertScaleAbs(crop, alpha=gain)
             # a turned plate or leaning characters are set level first (rectify.py)
-            level = level_crop(lit, CROP_MARGIN_X, CROP_MARGIN_Y, plate_in_box=PLATE_BOX_SCALE)[0] if self.rectify else lit
+            level = (
+                level_crop(lit, CROP_MARGIN_X, CROP_MARGIN_Y, plate_in_box=PLATE_BOX_SCALE)[0] if self.rectify else lit
+            )
             result = self.ocr.read(level, region=region)
             if len(result.text) < self.min_chars or result.confidence < self.min_confidence:
                 continue

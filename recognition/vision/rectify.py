@@ -79,8 +79,10 @@ def _strokes(crop: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray] | N
     if h < 8 or w < 8:
         return None
     scale = height / h
-    small = cv2.resize(grey, (max(8, int(round(w * scale))), height), interpolation=cv2.INTER_AREA)
-    strokes = cv2.adaptiveThreshold(small, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 2 * (height // 4) + 1, 5)
+    small = cv2.resize(grey, (max(8, round(w * scale)), height), interpolation=cv2.INTER_AREA)
+    strokes = cv2.adaptiveThreshold(
+        small, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 2 * (height // 4) + 1, 5
+    )
     ys, xs = np.nonzero(strokes)
     if len(ys) < 16:
         return None
@@ -188,7 +190,7 @@ def _turn_level(
         return crop, 0.0
     m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), -angle, 1.0)
     turned = cv2.warpAffine(crop, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    cut_w = min(w, int(round(size[0] * grow[0] * (1 + 2 * margin_x))))
-    cut_h = min(h, int(round(size[1] * grow[1] * (1 + 2 * margin_y))))
+    cut_w = min(w, round(size[0] * grow[0] * (1 + 2 * margin_x)))
+    cut_h = min(h, round(size[1] * grow[1] * (1 + 2 * margin_y)))
     x0, y0 = (w - cut_w) // 2, (h - cut_h) // 2
     return turned[y0 : y0 + cut_h, x0 : x0 + cut_w], angle

@@ -59,7 +59,9 @@ def _cpu_count() -> int:
     return os.cpu_count() or 1
 
 
-def _in_range(name: str, value: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> None:
+def _in_range(
+    name: str, value: float, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> None:
     above = value > low if low_open else value >= low
     below = value < high if high_open else value <= high
     if not (above and below):  # NaN fails both

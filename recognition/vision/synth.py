@@ -52,7 +52,7 @@ def render_plate(text: str, style: str = "us", seed: int = 0, width: int = 520) 
         raise ValueError(f"style must be one of {STYLES}, got {style!r}")
     rng = random.Random(seed)
     mw, mh = _PLATE_MM[style]
-    w, h = width, int(round(width * mh / mw))
+    w, h = width, round(width * mh / mw)
     text = text.upper()
     if style == "us":
         bg = (rng.randint(236, 252), rng.randint(236, 252), rng.randint(236, 252))
@@ -218,7 +218,7 @@ def render_vehicle_scene(
     # plate in a recess between the lights and the bumper
     pw = int(rng.uniform(140, 200) * s) if style == "us" else int(rng.uniform(170, 220) * s)
     mw, mh = _PLATE_MM[style]
-    ph = int(round(pw * mh / mw))
+    ph = round(pw * mh / mw)
     px = cx - pw // 2 + int(rng.uniform(-0.02, 0.02) * cw)
     py = bumper_y - ph - int(ch * 0.03)
     rec = int(6 * s)

@@ -22,7 +22,7 @@ class Box:
     w: int
     h: int
 
-    def iou(self, other: "Box") -> float:
+    def iou(self, other: Box) -> float:
         x1, y1 = max(self.x, other.x), max(self.y, other.y)
         x2 = min(self.x + self.w, other.x + other.w)
         y2 = min(self.y + self.h, other.y + other.h)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from recognition.tests.test_line_finder import SHARED_DATA, _agree, crops, fp32_finder  # noqa: F401 (fixtures)
+from recognition.tests.test_line_finder import SHARED_DATA, _agree, crops, fp32_finder
 from recognition.vision import config, ocr
 from recognition.vision.ocr import TextLineFinder
 
@@ -23,8 +23,21 @@ def test_quantize_line_finder_recipe_makes_a_working_model(tmp_path, crops, fp32
     # which a process using the shared thread pool cannot make.
     out = tmp_path / "lf.onnx"
     subprocess.run(
-        [sys.executable, "-m", "training.quantize_line_finder", "--data", str(SHARED_DATA), "--crops", "24", "--out", str(out)],
-        cwd=str(config.REPO_ROOT), check=True, capture_output=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "training.quantize_line_finder",
+            "--data",
+            str(SHARED_DATA),
+            "--crops",
+            "24",
+            "--out",
+            str(out),
+        ],
+        cwd=str(config.REPO_ROOT),
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["calibration_crops"] == 24
@@ -52,10 +65,18 @@ def _finds_plates(det) -> int:
 def test_export_detector_makes_the_float_model_the_fp32_setting_loads(tmp_path, monkeypatch):
     from recognition.vision import detector
 
-    subprocess.run([sys.executable, "-m", "training.export_detector"], cwd=str(config.REPO_ROOT), check=True,
-                   capture_output=True, timeout=600, env={**os.environ, "ALPR_MODEL_CACHE": str(tmp_path)})
+    subprocess.run(
+        [sys.executable, "-m", "training.export_detector"],
+        cwd=str(config.REPO_ROOT),
+        check=True,
+        capture_output=True,
+        timeout=600,
+        env={**os.environ, "ALPR_MODEL_CACHE": str(tmp_path)},
+    )
     out = tmp_path / detector.FP32_MODEL_NAME
-    assert json.loads(out.with_suffix(".json").read_text())["weights_sha256_12"] == config.file_digest(detector.weights_path())
+    assert json.loads(out.with_suffix(".json").read_text())["weights_sha256_12"] == config.file_digest(
+        detector.weights_path()
+    )
     assert _finds_plates(detector.OnnxPlateDetector(precision="fp32", model_cache=tmp_path)) >= 5
 
 
@@ -64,7 +85,22 @@ def test_quantize_detector_recipe_makes_a_working_model(tmp_path):
     from recognition.vision import detector
 
     out = tmp_path / "det.onnx"
-    subprocess.run([sys.executable, "-m", "training.quantize_detector", "--data", str(SHARED_DATA), "--frames", "12",
-                    "--out", str(out)], cwd=str(config.REPO_ROOT), check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training.quantize_detector",
+            "--data",
+            str(SHARED_DATA),
+            "--frames",
+            "12",
+            "--out",
+            str(out),
+        ],
+        cwd=str(config.REPO_ROOT),
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     assert json.loads(out.with_suffix(".json").read_text())["calibration_frames"] == 12
     assert _finds_plates(detector.OnnxPlateDetector(model_path=out)) >= 5

@@ -10,8 +10,10 @@ import pytest
 from recognition.vision import plates
 from training.synth_plates import SynthAssets, default_data_dir
 
-pytestmark = [pytest.mark.training,
-              pytest.mark.skipif(not (default_data_dir() / "backgrounds").is_dir(), reason="needs ../shared/data")]
+pytestmark = [
+    pytest.mark.training,
+    pytest.mark.skipif(not (default_data_dir() / "backgrounds").is_dir(), reason="needs ../shared/data"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +65,10 @@ def test_two_line_plates_are_drawn_on_two_rows(assets):
     two = next(layout for layout in sk.layouts if layout.lines == 2)
     plate = render_country_plate(sk, two, "BA/123CD", random.Random(4), assets)
     assert plate.shape[0] / plate.shape[1] > 0.5  # square-ish, not a long one-line plate
-    ink = (plate.mean(axis=2) < 90)[:, int(plate.shape[1] * 0.2):]
+    ink = (plate.mean(axis=2) < 90)[:, int(plate.shape[1] * 0.2) :]
     rows = ink.mean(axis=1)
-    middle = rows[int(len(rows) * 0.45): int(len(rows) * 0.55)].mean()
-    assert middle < rows[: len(rows) // 2].max() / 3 and middle < rows[len(rows) // 2:].max() / 3
+    middle = rows[int(len(rows) * 0.45) : int(len(rows) * 0.55)].mean()
+    assert middle < rows[: len(rows) // 2].max() / 3 and middle < rows[len(rows) // 2 :].max() / 3
 
 
 def test_the_test_set_is_the_same_on_every_run_and_not_a_training_stream(assets):

@@ -16,6 +16,19 @@ import pytest
 pytestmark = pytest.mark.training
 torch = pytest.importorskip("torch")
 
+from recognition.vision.ocr import (
+    CRNN_HEIGHT,
+    CRNN_MODEL_PATH,
+    CRNN_WIDTH,
+    PLATE_ALPHABET,
+    REGION_PATTERNS,
+    EnsemblePlateOCR,
+    PlateCrnnOCR,
+    crnn_preprocess,
+    merge_candidates,
+)
+from recognition.vision.synth import render_plate
+from recognition.vision.types import Candidate, OcrResult
 from training.dataset import (
     CHAR_TO_CLASS,
     PlateSamples,
@@ -39,19 +52,6 @@ from training.synth_plates import (
     random_text,
     synth_sample,
 )
-from recognition.vision.ocr import (
-    CRNN_HEIGHT,
-    CRNN_MODEL_PATH,
-    CRNN_WIDTH,
-    PLATE_ALPHABET,
-    REGION_PATTERNS,
-    EnsemblePlateOCR,
-    PlateCrnnOCR,
-    crnn_preprocess,
-    merge_candidates,
-)
-from recognition.vision.synth import render_plate
-from recognition.vision.types import Candidate, OcrResult
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} is absent")
@@ -72,7 +72,9 @@ def test_labels_encode_to_ctc_classes_without_the_blank():
 
 
 def test_validation_split_keeps_every_frame_of_a_plate_on_one_side():
-    crops = [RealCrop(Path(f"{i}.jpg"), t, "br") for i, t in enumerate(["ABC1234", "XYZ9876", "ABC1234", "QWE1111"] * 20)]
+    crops = [
+        RealCrop(Path(f"{i}.jpg"), t, "br") for i, t in enumerate(["ABC1234", "XYZ9876", "ABC1234", "QWE1111"] * 20)
+    ]
     train, val = split_real_crops(crops, val_percent=50)
     assert not {c.text for c in train} & {c.text for c in val}
     assert len(train) + len(val) == len(crops)
@@ -375,9 +377,9 @@ def test_crnn_model_setting_loads_another_model_or_names_the_missing_file(monkey
 
 def test_box_scale_recovers_the_factor_between_detector_and_labelled_boxes():
     from benchmarks.vision import plate_fold
-    from training.box_scale import Pair, best_scale, fit
     from recognition.vision.pipeline import plate_box
     from recognition.vision.types import Box
+    from training.box_scale import Pair, best_scale, fit
 
     pairs = []
     for i in range(12):

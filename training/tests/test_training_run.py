@@ -18,11 +18,11 @@ import pytest
 pytestmark = pytest.mark.training
 torch = pytest.importorskip("torch")
 
+from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, PlateCrnnOCR
+from recognition.vision.synth import render_plate
 from training import train
 from training.dataset import PlateSamples, load_real_crops, split_real_crops
 from training.synth_plates import SynthAssets
-from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, PlateCrnnOCR
-from recognition.vision.synth import render_plate
 
 US_TEXTS = ["KDT4421", "ABC1234", "7XYZ123", "RDN464", "FE9N6K", "6TIX874", "PADDL10", "AVP2403", "JQS5683", "8P62983"]
 BR_TEXTS = ["OKL0817", "PJB2414", "NZF7823", "GWT2180", "MTW5608", "ODC9387", "JRK5336", "OZU5764"]
@@ -106,11 +106,28 @@ def test_device_and_channel_options_are_checked():
 
 def test_a_sized_model_trains_with_a_sample_worker_and_exports_a_model_the_pipeline_reads(data_dir, tmp_path):
     out = tmp_path / "m.onnx"
-    rc = train.main([
-        "--data-dir", str(data_dir), "--minutes", "0.05", "--eval-minutes", "10", "--workers", "1",
-        "--batch", "8", "--channels", "8,8,16,16", "--hidden", "16", "--out", str(out),
-        "--checkpoint", str(tmp_path / "m.pt"),
-    ])
+    rc = train.main(
+        [
+            "--data-dir",
+            str(data_dir),
+            "--minutes",
+            "0.05",
+            "--eval-minutes",
+            "10",
+            "--workers",
+            "1",
+            "--batch",
+            "8",
+            "--channels",
+            "8,8,16,16",
+            "--hidden",
+            "16",
+            "--out",
+            str(out),
+            "--checkpoint",
+            str(tmp_path / "m.pt"),
+        ]
+    )
     assert rc == 0
     summary = json.loads(out.with_suffix(".json").read_text())
     assert summary["workers"] == 1 and summary["channels"] == [8, 8, 16, 16] and summary["hidden"] == 16

@@ -43,11 +43,18 @@ class Command(BaseCommand):
         base = f"http://{host}:{port}"
         procs = []
         env = dict(os.environ)
-        procs.append(subprocess.Popen([sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
-                                       "config.asgi:application"], env=env))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "config.asgi:application"], env=env
+            )
+        )
         if not settings.CELERY_TASK_ALWAYS_EAGER:
-            procs.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info",
-                                           "--concurrency", "1"], env=env))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "1"],
+                    env=env,
+                )
+            )
         stopping = threading.Event()
 
         def stop(*_):
@@ -72,10 +79,16 @@ class Command(BaseCommand):
             ]
             self.stdout.write("\n".join(lines))
             self.stdout.flush()
-            feeder = threading.Thread(target=feed, args=(base, setup.token),
-                                      kwargs={"frames": frames, "interval": interval,
-                                              "log": lambda m: (self.stdout.write(m), self.stdout.flush())},
-                                      daemon=True)
+            feeder = threading.Thread(
+                target=feed,
+                args=(base, setup.token),
+                kwargs={
+                    "frames": frames,
+                    "interval": interval,
+                    "log": lambda m: (self.stdout.write(m), self.stdout.flush()),
+                },
+                daemon=True,
+            )
             feeder.start()
             while feeder.is_alive() and not stopping.is_set():
                 feeder.join(0.5)

@@ -42,16 +42,22 @@ class ProgressBar:
 
 
 class Command(BaseCommand):
-    help = "Import a hotlist file (CSV, NCIC fixed width, state layouts, one plate per line) into a list, all or nothing."
+    help = (
+        "Import a hotlist file (CSV, NCIC fixed width, state layouts, one plate per line) into a list, all or nothing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file")
         parser.add_argument("--list", required=True, dest="list_name", help="Hotlist name (created if missing).")
         parser.add_argument("--mode", choices=IMPORT_MODES, default="replace")
-        parser.add_argument("--format", choices=FORMATS, default=None, dest="fmt",
-                            help="Override the detected format.")
-        parser.add_argument("--map", action="append", default=[], metavar="COLUMN=FIELD",
-                            help="CSV column mapping, e.g. --map 'Tag Number=plate' (repeatable).")
+        parser.add_argument("--format", choices=FORMATS, default=None, dest="fmt", help="Override the detected format.")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="COLUMN=FIELD",
+            help="CSV column mapping, e.g. --map 'Tag Number=plate' (repeatable).",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, file, list_name, mode, fmt, map, no_progress, **opts):
@@ -73,14 +79,24 @@ class Command(BaseCommand):
                 self.stderr.write(str(error))
             if len(outcome.errors) > 200:
                 self.stderr.write(f"... and {len(outcome.errors) - 200} more")
-            do_log(None, "hotlist.import_rejected", username="manage.py load_hotlist",
-                   query={"list": list_name, "file": path.name, "mode": mode}, result_count=len(outcome.errors))
+            do_log(
+                None,
+                "hotlist.import_rejected",
+                username="manage.py load_hotlist",
+                query={"list": list_name, "file": path.name, "mode": mode},
+                result_count=len(outcome.errors),
+            )
             raise CommandError(f"{len(outcome.errors)} error(s) in {file}; nothing was imported.")
         counts = outcome.counts
         hotlist = outcome.hotlist
         assert hotlist is not None  # a successful import names its list
-        do_log(None, "hotlist.import", username="manage.py load_hotlist",
-               query={"list": hotlist.name, "file": path.name, "mode": mode, "format": outcome.format, **counts})
+        do_log(
+            None,
+            "hotlist.import",
+            username="manage.py load_hotlist",
+            query={"list": hotlist.name, "file": path.name, "mode": mode, "format": outcome.format, **counts},
+        )
         self.stdout.write(
             f"List {hotlist.name!r} ({outcome.format}): {counts['added']} added, {counts['updated']} updated, "
-            f"{counts['removed']} removed, {counts['unchanged']} unchanged, {outcome.duplicates} duplicate row(s) merged.")
+            f"{counts['removed']} removed, {counts['unchanged']} unchanged, {outcome.duplicates} duplicate row(s) merged."
+        )

@@ -14,8 +14,10 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run, **opts):
         counts = purge(dry_run=dry_run)
         verb = "Would delete" if dry_run else "Deleted"
-        self.stdout.write(f"{verb}: {counts['non_hit_reads']} read(s) without hits (older than {counts['non_hit_days']} days), "
-                          f"{counts['hit_reads']} read(s) with hits (older than {counts['hit_days']} days), "
-                          f"{counts['empty_frames']} frame(s) left without reads, {counts['audit_records']} audit record(s) "
-                          f"(older than {counts['audit_days']} days).")
+        self.stdout.write(
+            f"{verb}: {counts['non_hit_reads']} read(s) without hits (older than {counts['non_hit_days']} days), "
+            f"{counts['hit_reads']} read(s) with hits (older than {counts['hit_days']} days), "
+            f"{counts['empty_frames']} frame(s) left without reads, {counts['audit_records']} audit record(s) "
+            f"(older than {counts['audit_days']} days)."
+        )
         self.stdout.write(json.dumps(counts, default=str))

@@ -34,8 +34,59 @@ FONTS = ("fe", "din", "sans")
 # The states and DC (USPS codes): a state without a table of its own in the
 # data file reads with the US-wide layouts (``us``).
 US_STATES = frozenset(
-    "al ak az ar ca co ct de dc fl ga hi id il in ia ks ky la me md ma mi mn ms mo mt ne nv nh nj nm ny nc nd "
-    "oh ok or pa ri sc sd tn tx ut vt va wa wv wi wy".split()
+    [
+        "al",
+        "ak",
+        "az",
+        "ar",
+        "ca",
+        "co",
+        "ct",
+        "de",
+        "dc",
+        "fl",
+        "ga",
+        "hi",
+        "id",
+        "il",
+        "in",
+        "ia",
+        "ks",
+        "ky",
+        "la",
+        "me",
+        "md",
+        "ma",
+        "mi",
+        "mn",
+        "ms",
+        "mo",
+        "mt",
+        "ne",
+        "nv",
+        "nh",
+        "nj",
+        "nm",
+        "ny",
+        "nc",
+        "nd",
+        "oh",
+        "ok",
+        "or",
+        "pa",
+        "ri",
+        "sc",
+        "sd",
+        "tn",
+        "tx",
+        "ut",
+        "vt",
+        "va",
+        "wa",
+        "wv",
+        "wi",
+        "wy",
+    ]
 )
 _CODE = re.compile(r"^[a-z]{2}(-[a-z]{2})?$")
 _TOKEN = re.compile(r"([LSDA]|\[[A-Z0-9]+\])(?:\{(\d+)(?:,(\d+))?\})?|([ \-/])")
@@ -122,7 +173,7 @@ def expand_format(fmt: str) -> list[str]:
     pos = 0
     for m in _TOKEN.finditer(fmt):
         if m.start() != pos:
-            raise ValueError(f"format {fmt!r}: unexpected {fmt[pos:m.start()]!r}")
+            raise ValueError(f"format {fmt!r}: unexpected {fmt[pos : m.start()]!r}")
         pos = m.end()
         kind, low, high, sep = m.groups()
         if sep:
@@ -156,9 +207,7 @@ def _layouts(code: str, table: dict) -> tuple[Layout, ...]:
             "A": (own or letters) | frozenset(DIGITS),
         }
         for display in expand_format(entry["format"]):
-            allowed = tuple(
-                sets[k] if k in sets else frozenset(k[1:-1]) for k in _POSITION.findall(display)
-            )
+            allowed = tuple(sets[k] if k in sets else frozenset(k[1:-1]) for k in _POSITION.findall(display))
             if not 1 <= len(allowed) <= longest or display in seen:
                 continue
             seen.add(display)
