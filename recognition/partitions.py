@@ -10,7 +10,7 @@ Django still sees ``id`` as the primary key, and the foreign keys that point at 
 (``Read.frame``, ``Alert.read``) have no database constraint (see docs/architecture.md).
 
 Beat's ``recognition.create_partitions`` creates the partitions of today and the next ``PARTITION_DAYS_AHEAD``
-days; retention (audit/retention.py) drops whole days with :func:`drop_day`.
+days; retention (oversight/retention.py) drops whole days with :func:`drop_day`.
 """
 
 from __future__ import annotations

@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from audit.models import AuditLog, RetentionRun
-from audit.retention import purge
-from audit.search import search_reads
 from cameras.ingest import ImageInfo
 from cameras.models import Frame
 from cameras.services import do_accept_frame
 from conftest import require
+from oversight.retention import purge
+from oversight.search import search_reads
 from recognition import partitions
 from recognition.models import Read
 
