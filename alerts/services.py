@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from accounts.roles import ADMIN, has_role
 from config import clock
+from config.commit import after_commit
 from hotlist.matching import Match
 from hotlist.models import Entry, Hotlist
 from recognition.models import PlateEvent, Read
@@ -232,7 +232,7 @@ def do_update_event_alerts(event: PlateEvent) -> None:
         AlertEvent.objects.create(
             alert_id=alert_id, kind="consensus", detail={"plate": event.plate, "reads": event.read_count}
         )
-        transaction.on_commit(partial(broadcast, "alert.updated", alert_id), robust=True)
+        after_commit(broadcast, "alert.updated", alert_id)
 
 
 def _entry_copy(entry: Entry, hotlist: Hotlist) -> dict[str, Any]:
@@ -308,7 +308,7 @@ def do_create_alerts(
                     repeats=F("repeats") + 1, last_seen_at=Greatest(F("last_seen_at"), read.captured_at)
                 )
                 AlertEvent.objects.create(alert=previous, kind="repeated", detail={"read": read.pk, "text": read.text})
-                transaction.on_commit(partial(broadcast, "alert.updated", previous.pk), robust=True)
+                after_commit(broadcast, "alert.updated", previous.pk)
             continue
         alert, created = Alert.objects.get_or_create(
             read=read,
@@ -333,8 +333,8 @@ def do_create_alerts(
                 alert=alert, kind="created", detail={"read": read.pk, "match": match.kind, "historical": historical}
             )
             alerts.append(alert)
-            transaction.on_commit(partial(broadcast, "alert.new", alert.pk), robust=True)
-            transaction.on_commit(partial(alert_raised.send, sender=Alert, alert_id=alert.pk), robust=True)
+            after_commit(broadcast, "alert.new", alert.pk)
+            after_commit(alert_raised.send, sender=Alert, alert_id=alert.pk)
     return alerts
 
 
@@ -346,7 +346,7 @@ def do_acknowledge(alert_id: int, user: User) -> Alert:
         )
         if changed:
             AlertEvent.objects.create(alert_id=alert_id, user=user, kind="acknowledged")
-            transaction.on_commit(lambda: broadcast("alert.updated", alert_id), robust=True)
+            after_commit(broadcast, "alert.updated", alert_id)
     return Alert.objects.get(pk=alert_id)
 
 
@@ -386,7 +386,7 @@ def do_disposition(alert_id: int, user: User, disposition: str, note: str = "") 
         AlertEvent.objects.create(
             alert=alert, user=user, kind="dispositioned", detail={"disposition": disposition, "note": note[:2000]}
         )
-        transaction.on_commit(lambda: broadcast("alert.updated", alert_id), robust=True)
+        after_commit(broadcast, "alert.updated", alert_id)
     return alert
 
 

@@ -59,10 +59,10 @@ class Command(BaseCommand):
                 "%s + make_interval(secs => g * %s), 'done', '', '', '' FROM generate_series(0, %s - 1) g "
                 "RETURNING id, camera_id, captured_at) "
                 "INSERT INTO recognition_read (frame_id, camera_id, captured_at, text, confidence, candidates, "
-                "box_x, box_y, box_w, box_h, detector_confidence, crop, engine, created_at) "
+                "box_x, box_y, box_w, box_h, detector_confidence, crop, engine, created_at, country) "
                 "SELECT f.id, f.camera_id, f.captured_at, "
                 "substr(md5(f.id::text), 1, 3) || mod(f.id, 10000)::text, 0.9, '[]', 10, 20, 120, 40, 0.9, "
-                "'', 'bench', f.captured_at FROM f",
+                "'', 'bench', f.captured_at, '' FROM f",
                 [camera.pk, start, step, start, step, n],
             )
             every = max(1, round(1 / hit_rate)) if hit_rate > 0 else 0

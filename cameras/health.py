@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from config import clock
+from config.commit import after_commit
 
 from .models import Camera, CameraIncident, Frame
 from .signals import camera_notice
@@ -78,33 +78,27 @@ def do_check_health(now=None) -> dict:
                     camera=camera, kind="silent", detail=f"no frame for more than {camera.silence_minutes} min"
                 )
                 opened += 1
-                transaction.on_commit(
-                    partial(
-                        _notify,
-                        {
-                            "type": "camera.silent",
-                            "camera": camera.name,
-                            "id": camera.pk,
-                            "message": f"{camera.name} has sent nothing for {camera.silence_minutes} minutes",
-                        },
-                    ),
-                    robust=True,
+                after_commit(
+                    _notify,
+                    {
+                        "type": "camera.silent",
+                        "camera": camera.name,
+                        "id": camera.pk,
+                        "message": f"{camera.name} has sent nothing for {camera.silence_minutes} minutes",
+                    },
                 )
             elif not silent and incident is not None:
                 incident.resolved_at = now
                 incident.save(update_fields=["resolved_at"])
                 resolved += 1
-                transaction.on_commit(
-                    partial(
-                        _notify,
-                        {
-                            "type": "camera.back",
-                            "camera": camera.name,
-                            "id": camera.pk,
-                            "message": f"{camera.name} is sending again",
-                        },
-                    ),
-                    robust=True,
+                after_commit(
+                    _notify,
+                    {
+                        "type": "camera.back",
+                        "camera": camera.name,
+                        "id": camera.pk,
+                        "message": f"{camera.name} is sending again",
+                    },
                 )
     return {"opened": opened, "resolved": resolved}
 

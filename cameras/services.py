@@ -6,13 +6,14 @@ import logging
 import secrets
 import uuid
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from celery import Task, current_app
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+
+from config.commit import after_commit
 
 from .ingest import ImageInfo
 from .models import Camera, Frame, hash_token
@@ -170,7 +171,7 @@ def _store_frame(
         with transaction.atomic():
             frame.save()
             Camera.objects.filter(pk=camera.pk).update(last_frame_at=timezone.now())
-            transaction.on_commit(partial(enqueue_frame, frame.pk), robust=True)
+            after_commit(enqueue_frame, frame.pk)
     except IntegrityError:
         frame.image.delete(save=False)
         existing = frame_for_key(camera, idempotency_key)
