@@ -18,6 +18,29 @@ def setup_django() -> None:
     django.setup()
 
 
+def worker_command(node_name: str) -> list[str]:
+    """A Celery worker as the benchmarks and stack tests start one: one prefork process, no gossip or
+    mingle between the workers (they start and stop often), named ``node_name``."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--concurrency",
+        "1",
+        "--pool",
+        "prefork",
+        "-l",
+        "info",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        node_name,
+    ]
+
+
 def run_command(command: object, prog: str, argv: list[str] | None = None) -> None:
     """Run a Django ``BaseCommand`` instance as this module's command line."""
     args = sys.argv[1:] if argv is None else argv

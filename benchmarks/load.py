@@ -52,6 +52,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks import worker_command
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -520,24 +522,7 @@ def start_stack(args, log_dir: Path) -> tuple[list[Node], list[Child]]:
         workers = [
             Child(
                 f"{prefix}worker {i + 1}",
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--concurrency",
-                    "1",
-                    "--pool",
-                    "prefork",
-                    "-l",
-                    "info",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "-n",
-                    f"loadtest-{port}-{i + 1}@%h",
-                ],
+                worker_command(f"loadtest-{port}-{i + 1}@%h"),
                 env,
                 log_dir,
             )

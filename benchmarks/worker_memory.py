@@ -17,11 +17,11 @@ import argparse
 import json
 import os
 import secrets
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import worker_command
 from benchmarks.load import Child, stop_children
 
 
@@ -73,24 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     worker = Child(
         "worker",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "-l",
-            "info",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"worker-memory-{os.getpid()}@%h",
-        ],
+        worker_command(f"worker-memory-{os.getpid()}@%h"),
         dict(env),
         var_dir,
     )

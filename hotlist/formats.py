@@ -307,7 +307,8 @@ LIMITS = {
     "action": 10,
 }
 _UPPER = ("state", "nic", "ori", "vin", "plate_type")
-_MERGE_FIELDS = (
+# Entry fields a record carries besides its plate and state (an import writes them; duplicates merge them).
+RECORD_FIELDS = (
     "reason",
     "case_number",
     "notes",
@@ -536,7 +537,7 @@ class _Builder:
             return
         self.result.duplicates += 1
         first = self.rows[index]
-        fill = {name: record[name] for name in _MERGE_FIELDS if not getattr(first, name) and record[name]}
+        fill = {name: record[name] for name in RECORD_FIELDS if not getattr(first, name) and record[name]}
         if fill:
             self.rows[index] = replace(first, **fill)
 

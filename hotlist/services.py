@@ -31,6 +31,7 @@ from audit.models import AuditLog
 from config import clock
 from recognition.models import Read
 
+from .formats import RECORD_FIELDS
 from .importing import EntryRow
 from .matching import HotlistIndex, Match, MatchPolicy
 from .models import Entry, Hotlist
@@ -40,24 +41,7 @@ from .tasks import check_history
 IMPORT_MODES = ("replace", "append", "delta")
 BATCH = 5000
 # Entry fields written by an import (the key is plate + state).
-DATA_FIELDS = (
-    "plate_raw",
-    "reason",
-    "case_number",
-    "notes",
-    "expires_at",
-    "category",
-    "nic",
-    "ori",
-    "vin",
-    "make",
-    "model",
-    "colour",
-    "vehicle_year",
-    "plate_year",
-    "plate_type",
-    "entered_at",
-)
+DATA_FIELDS = ("plate_raw", *RECORD_FIELDS)
 Progress = Callable[[str, int, int], None]
 
 

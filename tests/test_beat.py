@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 
+from benchmarks import worker_command
 from conftest import png_bytes, require
 from tests.conftest import Proc, free_port, stack_env, start_beat
 
@@ -74,24 +75,7 @@ def test_beat_requeues_a_lost_frame_and_checks_camera_health_on_its_own(beat_env
     frame = _stored_frame(camera, env["MEDIA_ROOT"], timedelta(minutes=5))
     worker = Proc(
         "celery worker",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--concurrency",
-            "1",
-            "--pool",
-            "prefork",
-            "-l",
-            "info",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"beat-{free_port()}@%h",
-        ],
+        worker_command(f"beat-{free_port()}@%h"),
         env,
     )
     beat = start_beat(env, var_dir)

@@ -22,6 +22,7 @@ import time
 
 import pytest
 
+from benchmarks import worker_command
 from conftest import jpeg_bytes, require
 from tests.conftest import ROOT, Proc, free_port, make_stack_user, stack_env, start_beat
 
@@ -54,24 +55,7 @@ class FaultStack:
         n = len(self.workers) + 1
         worker = Proc(
             f"celery worker {n}",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--concurrency",
-                "1",
-                "--pool",
-                "prefork",
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                f"faults-{n}-{free_port()}@%h",
-            ],
+            worker_command(f"faults-{n}-{free_port()}@%h"),
             self.env,
         )
         self.procs.append(worker)
