@@ -51,6 +51,7 @@ SYSTEM_SANS = (
     Path("/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
 )
 TEST_SEED_PREFIX = "country-test-set:"
+VALIDATION_SEED_PREFIX = "country-val-set:"
 # The countries the product promises to read (US-wide, not state by state).
 RENDERED_COUNTRIES = [
     "us",
@@ -226,11 +227,13 @@ def add_dirt(plate: np.ndarray, rng: random.Random) -> np.ndarray:
 CURRENT_WEIGHT = 3.0
 
 
-def pick_layout(country: plates.Country, rng: random.Random) -> plates.Layout:
+def pick_layout(country: plates.Country, rng: random.Random, one_line: bool = False) -> plates.Layout:
     """A layout of the country: one of its formats (one-line ones still issued
-    CURRENT_WEIGHT times as often), then one of that format's lengths."""
+    CURRENT_WEIGHT times as often), then one of that format's lengths.
+    ``one_line``: only its one-line layouts (where it has any)."""
+    layouts = [lay for lay in country.layouts if lay.lines == 1] if one_line else []
     entries: dict[int, list[plates.Layout]] = {}
-    for layout in country.layouts:
+    for layout in layouts or country.layouts:
         entries.setdefault(layout.entry, []).append(layout)
     groups = list(entries.values())
     weights = [CURRENT_WEIGHT if g[0].until is None and g[0].lines == 1 else 1.0 for g in groups]
@@ -238,11 +241,16 @@ def pick_layout(country: plates.Country, rng: random.Random) -> plates.Layout:
 
 
 def country_sample(
-    assets: SynthAssets, code: str, rng: random.Random, margins: CropMargins = DETECTOR_MARGINS
+    assets: SynthAssets,
+    code: str,
+    rng: random.Random,
+    margins: CropMargins = DETECTOR_MARGINS,
+    one_line: bool = False,
 ) -> tuple[np.ndarray, str]:
-    """One crop (BGR) of a rendered plate of ``code`` as the detector would crop it, and its label."""
+    """One crop (BGR) of a rendered plate of ``code`` as the detector would crop it, and its label.
+    ``one_line``: one-line layouts only (the CRNN reads one line; PP-OCR's line finder splits two)."""
     country = plates.countries()[code]
-    layout = pick_layout(country, rng)
+    layout = pick_layout(country, rng, one_line)
     drawn, label = random_plate(layout, rng)
     if country.zero_for_o:  # read there as 0, as the product reports it
         label = label.replace("O", "0")
@@ -251,6 +259,13 @@ def country_sample(
     plate = cv2.resize(plate, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     crop = place_and_crop(plate, rng.choice(assets.backgrounds), rng, margins)
     return degrade(crop, rng), label
+
+
+def country_validation_set(code: str, n: int, assets: SynthAssets) -> list[tuple[np.ndarray, str]]:
+    """Crops for choosing a training checkpoint: seeded ``country-val-set:<code>``, apart from
+    both the training stream and the test set; one-line layouts, as the CRNN is trained on."""
+    rng = random.Random(VALIDATION_SEED_PREFIX + code)
+    return [country_sample(assets, code, rng, one_line=True) for _ in range(n)]
 
 
 def country_test_set(code: str, n: int, assets: SynthAssets) -> list[tuple[np.ndarray, str]]:

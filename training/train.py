@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, greedy_decode
+from recognition.vision.ocr import CRNN_HEIGHT, CRNN_WIDTH, crnn_preprocess, greedy_decode
 
 from .dataset import (
     REAL_CROP_MARGINS,
@@ -55,6 +55,7 @@ from .dataset import (
 )
 from .model import PlateCRNN, SoftmaxExport, count_parameters
 from .onnx_init import load_onnx_weights
+from .synth_countries import RENDERED_COUNTRIES, country_validation_set
 from .synth_plates import DETECTOR_MARGINS, CropMargins, SynthAssets, default_data_dir
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -189,6 +190,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="share of the synthetic crops rendered as plates of each country (synth_countries)",
     )
+    ap.add_argument(
+        "--country-val",
+        type=int,
+        default=0,
+        help="also validate on this many rendered one-line plates per country (synth_countries, "
+        "a seed apart from training and the test sets), as source 'countries'",
+    )
     ap.add_argument("--val-percent", type=int, default=20)
     ap.add_argument("--eval-minutes", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -264,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         country_fraction=args.country_fraction,
     )
     val = load_validation(val_real, loose=assets.backgrounds if args.detector_margins else None)
+    if args.country_val > 0:
+        val += [
+            (crnn_preprocess(crop), label, "countries")
+            for code in RENDERED_COUNTRIES
+            for crop, label in country_validation_set(code, args.country_val, assets)
+        ]
     model = PlateCRNN(channels=args.channels, hidden=args.hidden)
     if args.init is not None and args.init.suffix == ".onnx":
         model = load_onnx_weights(args.init, samples.batch(96)[0])
@@ -335,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
         "samples_per_s": round(seen / max(1e-9, time.monotonic() - start), 1),
         "batch": args.batch,
         "real_fraction": args.real_fraction,
+        "country_fraction": args.country_fraction,
+        "country_val": args.country_val,
         "detector_margins": args.detector_margins,
         "val_percent": args.val_percent,
         "train_real_crops": len(train_real),
