@@ -112,13 +112,15 @@ def _purge_anchor(record: AuditLog) -> tuple[int, str] | None:
     return (through, through_hash) if isinstance(through, int) and isinstance(through_hash, str) else None
 
 
-def verify_chain() -> tuple[int, AuditLog | None, str]:
-    """Check every record's keyed hash and link, the start of the chain, and its end against the checkpoint.
+def verify_chain(*, against_file: bool = False) -> tuple[int, AuditLog | None, str]:
+    """Check every record's keyed hash and link, the start of the chain, and its end against the checkpoint
+    (the configured one; with ``against_file``, the file at ``AUDIT_CHECKPOINT_PATH`` whatever the store).
 
     Returns (records checked, first bad record or None, why); ``why`` is empty when all is well.
     """
     try:
-        mark = checkpoint.read()
+        mark = checkpoint.read_file() if against_file else checkpoint.read()
+        where = str(checkpoint.path()) if against_file else checkpoint.where()
     except checkpoint.CheckpointError as exc:
         return 0, None, f"the checkpoint cannot be trusted: {exc}"
     legacy_through = mark["legacy_through"] if mark else 0
@@ -169,7 +171,7 @@ def verify_chain() -> tuple[int, AuditLog | None, str]:
             checked,
             None,
             (
-                f"there is no checkpoint at {checkpoint.path()}, so removal of the last records "
+                f"there is no checkpoint at {where}, so removal of the last records "
                 "cannot be ruled out (a new server: check the chain, then run verify_audit --adopt)"
             ),
         )

@@ -208,7 +208,8 @@ LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # Audit chain: records are HMAC-SHA256 chained under this key, which the database never holds (empty: derived
 # from SECRET_KEY, so changing SECRET_KEY then breaks verification: set it on its own to rotate SECRET_KEY).
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
-# The signed checkpoint of the chain's head, outside the database (shared by every process that logs).
+# The signed checkpoint of the chain's head, outside the database (shared by every process that logs):
+# this file on local disk; with S3_BUCKET set, objects under audit/checkpoint/ in the bucket instead.
 AUDIT_CHECKPOINT_PATH = env_str("AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit" / "checkpoint.json"))
 
 # --- Transport security -------------------------------------------------------

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 
 from accounts.roles import ADMIN, AUDITOR, OFFICER, user_roles
 from alerts.services import may_see_media
+from audit.checkpoint import OBJECT_PREFIX as CHECKPOINT_PREFIX
 
 
 def home(request):
@@ -21,6 +22,8 @@ def home(request):
 
 
 _MEDIA_PREFIXES = ("frames/", "thumbs/", "crops/")
+# The same bucket holds the audit chain's signed checkpoint: never served, whatever the list above becomes.
+_NEVER_SERVED = ("audit/", CHECKPOINT_PREFIX)
 
 
 def media(request, path: str):
@@ -30,7 +33,9 @@ def media(request, path: str):
     bucket stays private and unreachable from browsers; no signed link ever leaves the server."""
     if not user_roles(request.user):
         raise PermissionDenied
-    if not path.startswith(_MEDIA_PREFIXES) or ".." in path.split("/") or not may_see_media(request.user, path):
+    if not path.startswith(_MEDIA_PREFIXES) or path.startswith(_NEVER_SERVED) or ".." in path.split("/"):
+        raise Http404
+    if not may_see_media(request.user, path):
         raise Http404
     try:
         handle = default_storage.open(path, "rb")

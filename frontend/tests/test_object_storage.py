@@ -245,3 +245,19 @@ def test_evidence_is_written_and_read_in_single_requests(s3_media, monkeypatch):
     other = default_storage.save("sources/pass.avi", ContentFile(b"video"))
     assert default_storage.save("sources/pass.avi", ContentFile(b"other video")) != other  # never overwritten
     assert calls.count("HeadObject") >= 2
+
+
+@pytest.mark.django_db
+def test_the_audit_checkpoint_in_the_bucket_is_never_served_as_media(
+    s3_media, client, admin_user, django_capture_on_commit_callbacks
+):
+    from audit.services import append
+
+    with django_capture_on_commit_callbacks(execute=True):
+        append(action="search.reads", username="auditor1")
+    key = "audit/checkpoint/head-00000000000000000001.json"
+    assert key in bucket_keys(s3_media)
+    client.force_login(admin_user)
+    for path in (key, f"frames/../{key}", f"crops/2026/../../{key}", "audit/", f"/{key}"):
+        response = client.get(f"/media/{path}")
+        assert response.status_code == 404, path

@@ -17,13 +17,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--adopt",
             action="store_true",
-            help="Where there is no checkpoint yet (a new server, or a chain written before keyed "
-            "hashes): check the chain and write a checkpoint for it as it is now.",
+            help="Where there is no checkpoint yet (a new server, a chain written before keyed "
+            "hashes, or a checkpoint file to move into the object store): check the chain and write a "
+            "checkpoint for it as it is now.",
         )
 
     def handle(self, *args, adopt=False, **opts):
         if adopt:
-            self._adopt()
+            try:
+                self._adopt()
+            except checkpoint.CheckpointError as exc:
+                raise CommandError(f"the checkpoint cannot be read or written: {exc}") from exc
         checked, bad, why = verify_chain()
         if not why:
             self.stdout.write(f"Audit chain intact: {checked} record(s) verified.")
@@ -37,11 +41,19 @@ class Command(BaseCommand):
         sys.exit(1)
 
     def _adopt(self):
-        if checkpoint.path().exists():
+        where = checkpoint.where()
+        if checkpoint.exists():
             raise CommandError(
-                f"{checkpoint.path()} exists: adopting would hide records removed since it was "
+                f"{where} exists: adopting would hide records removed since it was "
                 "written. Move it away first if you really mean to start again."
             )
+        moved_from = None
+        if checkpoint.in_bucket() and checkpoint.path().exists():
+            # Moving to the object store: the chain must still reach the head the old file signed.
+            _checked, _bad, why = verify_chain(against_file=True)
+            if why:
+                raise CommandError(f"the chain does not verify against {checkpoint.path()} ({why}): not adopted.")
+            moved_from = checkpoint.path()
         legacy_through = 0
         head = None
         for record in AuditLog.objects.order_by("seq").iterator(chunk_size=2000):
@@ -55,7 +67,7 @@ class Command(BaseCommand):
         checkpoint.adopt(head.seq if head else 0, head.hash if head else "", legacy_through)
         checked, _bad, why = verify_chain()
         if why:
-            checkpoint.path().unlink()
+            checkpoint.discard()
             raise CommandError(f"the chain does not verify ({why}): not adopted.")
         append(
             action="audit.adopt",
@@ -63,6 +75,7 @@ class Command(BaseCommand):
             query={"head": head.seq if head else 0, "legacy_through": legacy_through},
         )
         self.stdout.write(
-            f"Checkpoint written for {checked} record(s)"
-            + (f" (records up to #{legacy_through} carry plain SHA-256 hashes)." if legacy_through else ".")
+            f"Checkpoint written to {where} for {checked} record(s)"
+            + (f" (records up to #{legacy_through} carry plain SHA-256 hashes)" if legacy_through else "")
+            + (f"; {moved_from} is no longer used and may be removed." if moved_from else ".")
         )
