@@ -534,13 +534,13 @@ class CountryRules(NamedTuple):
     within_length: bool
 
     def fits(self, text: str) -> bool:
-        return any(layout.fits(text) for layout in self.by_length.get(len(text), ()))
+        return any(country.fits(text) for country in self.countries)
 
     def weight(self, text: str) -> float:
         """The prior of the likeliest country whose layouts ``text`` fits; 1 for none."""
-        for layout in self.by_length.get(len(text), ()):
-            if layout.fits(text):
-                return self.weights[layout.country]
+        for country in self.countries:  # likeliest first, as by_length
+            if country.fits(text):
+                return self.weights[country.code]
         return 1.0
 
 
@@ -597,12 +597,11 @@ def drop_band(text: str, rules: CountryRules) -> str:
             if text.startswith(band) and rest and country.fits(rest):
                 return rest
             # a two-line plate's band stands left of both lines: read between them
-            for layout in country.layouts:
-                if layout.lines == 2:
-                    cut = layout.first_line
-                    rest = text[:cut] + text[cut + len(band) :]
-                    if text[cut : cut + len(band)] == band and layout.fits(rest):
-                        return rest
+            for layout in country.two_line_layouts:
+                cut = layout.first_line
+                rest = text[:cut] + text[cut + len(band) :]
+                if text[cut : cut + len(band)] == band and layout.fits(rest):
+                    return rest
         for shape in country.right_band:
             for kinds in plates.expand_format(shape):
                 n = len(kinds)

@@ -20,7 +20,7 @@ import itertools
 import re
 import string
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,13 +132,21 @@ class Layout:
     def __len__(self) -> int:
         return len(self.allowed)
 
+    @functools.cached_property
+    def pattern(self) -> str:
+        """A regular expression of the plates of this layout (prefixes as a lookahead)."""
+        body = "".join("[" + "".join(sorted(a)) + "]" for a in self.allowed)
+        if self.prefixes:
+            body = "(?=" + "|".join(sorted(self.prefixes)) + ")" + body
+        return body
+
+    @functools.cached_property
+    def _match(self) -> Callable[[str], re.Match[str] | None]:
+        return re.compile(self.pattern).fullmatch
+
     def fits(self, text: str) -> bool:
         """Whether ``text`` (A-Z0-9, no separators) is a plate of this layout."""
-        if len(text) != len(self.allowed):
-            return False
-        if any(c not in a for c, a in zip(text, self.allowed, strict=True)):
-            return False
-        return not self.prefixes or any(text.startswith(p) for p in self.prefixes)
+        return len(text) == len(self.allowed) and self._match(text) is not None
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,8 @@ class Country:
     font: str = "din"
 
     def fits(self, text: str) -> bool:
-        return any(layout.fits(text) for layout in self._by_length.get(len(text), ()))
+        match = self._matchers.get(len(text))
+        return match is not None and match(text) is not None
 
     @functools.cached_property
     def _by_length(self) -> dict[int, tuple[Layout, ...]]:
@@ -163,6 +172,20 @@ class Country:
         for layout in self.layouts:
             out.setdefault(len(layout), []).append(layout)
         return {n: tuple(ls) for n, ls in out.items()}
+
+    @functools.cached_property
+    def _matchers(self) -> dict[int, Callable[[str], re.Match[str] | None]]:
+        """One regular expression per length for all the layouts of that length."""
+        return {n: any_layout(ls) for n, ls in self._by_length.items()}
+
+    @functools.cached_property
+    def two_line_layouts(self) -> tuple[Layout, ...]:
+        return tuple(layout for layout in self.layouts if layout.lines == 2)
+
+
+def any_layout(layouts: Iterable[Layout]) -> Callable[[str], re.Match[str] | None]:
+    """A full-match function for a plate of any of ``layouts``."""
+    return re.compile("|".join(f"(?:{layout.pattern})" for layout in layouts)).fullmatch
 
 
 def expand_format(fmt: str) -> list[str]:
