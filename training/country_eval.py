@@ -5,8 +5,9 @@ Usage::
     python -m training.country_eval [--countries fr,de,...] [--per-country N] [--json]
 
 Each country's fixed test set (``synth_countries.country_test_set``: crops
-drawn from the seed ``country-test-set:<code>``, which training never uses)
-is read by the OCR engine (``--ocr``, default the product's ``rapid+crnn``)
+drawn from the seed ``country-test-set:<code>``, which training never uses;
+a crop the degradations left illegible is drawn again, ``redrawn`` counts
+them: ``synth_countries.legible``) is read by the OCR engine (``--ocr``, default the product's ``rapid+crnn``)
 twice: with the country as the camera's setting (``exact``) and with its
 region group, as cameras were set before countries (``exact_group``:
 ``eu``, ``us``, ``br``; none for Canada and Mexico). A read counts when its
@@ -48,7 +49,8 @@ def evaluate(
     for code in codes:
         country = plates.countries()[code]
         group = GROUP_SETTING.get(country.group)
-        items = country_test_set(code, per_country, assets)
+        redrawn: list[int] = []
+        items = country_test_set(code, per_country, assets, redrawn)
         exact = exact_group = fits = 0
         for i, (crop, label) in enumerate(items):
             t = time.perf_counter()
@@ -68,6 +70,7 @@ def evaluate(
             "exact": round(100.0 * exact / n, 1) if n else 0.0,
             "exact_group": round(100.0 * exact_group / n, 1) if n and group else None,
             "fits_country": round(100.0 * fits / n, 1) if n else 0.0,
+            "redrawn": redrawn[0],
         }
     if save is not None:
         with (save / "labels.csv").open("w", newline="") as f:

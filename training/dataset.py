@@ -204,7 +204,7 @@ class PlateSamples:
             backgrounds = self.assets.backgrounds if self.assets else None
             img = degrade(jitter_crop(img, rng, backgrounds, self.margins[0]), rng, strength=0.6)
         elif self.countries and rng.random() < self.country_fraction:
-            img, text = country_sample(self.assets, rng.choice(self.countries), rng, self.margins[1], one_line=True)
+            img, text = country_sample(self.assets, rng.choice(self.countries), rng, self.margins[1], unfold=True)
         else:
             img, text = synth_sample(self.assets, rng, self.margins[1])
         return crnn_preprocess(img), text

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from recognition.vision import plates
+from recognition.vision.ocr import unfold_lines
 
 from .synth_plates import (
     DETECTOR_MARGINS,
@@ -227,17 +228,31 @@ def add_dirt(plate: np.ndarray, rng: random.Random) -> np.ndarray:
 CURRENT_WEIGHT = 3.0
 
 
-def pick_layout(country: plates.Country, rng: random.Random, one_line: bool = False) -> plates.Layout:
+def pick_layout(country: plates.Country, rng: random.Random) -> plates.Layout:
     """A layout of the country: one of its formats (one-line ones still issued
-    CURRENT_WEIGHT times as often), then one of that format's lengths.
-    ``one_line``: only its one-line layouts (where it has any)."""
-    layouts = [lay for lay in country.layouts if lay.lines == 1] if one_line else []
+    CURRENT_WEIGHT times as often), then one of that format's lengths."""
     entries: dict[int, list[plates.Layout]] = {}
-    for layout in layouts or country.layouts:
+    for layout in country.layouts:
         entries.setdefault(layout.entry, []).append(layout)
     groups = list(entries.values())
     weights = [CURRENT_WEIGHT if g[0].until is None and g[0].lines == 1 else 1.0 for g in groups]
     return rng.choice(rng.choices(groups, weights=weights)[0])
+
+
+def _render_sample(
+    assets: SynthAssets, code: str, rng: random.Random, margins: CropMargins
+) -> tuple[np.ndarray, np.ndarray, str, plates.Layout]:
+    """(crop before the camera's degradations, crop, label, layout) of one rendered plate."""
+    country = plates.countries()[code]
+    layout = pick_layout(country, rng)
+    drawn, label = random_plate(layout, rng)
+    if country.zero_for_o:  # read there as 0, as the product reports it
+        label = label.replace("O", "0")
+    plate = add_frame_and_bolts(add_dirt(render_country_plate(country, layout, drawn, rng, assets), rng), rng)
+    scale = rng.uniform(0.35, 0.7)
+    plate = cv2.resize(plate, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    clean = place_and_crop(plate, rng.choice(assets.backgrounds), rng, margins)
+    return clean, degrade(clean, rng), label, layout
 
 
 def country_sample(
@@ -245,31 +260,71 @@ def country_sample(
     code: str,
     rng: random.Random,
     margins: CropMargins = DETECTOR_MARGINS,
-    one_line: bool = False,
+    unfold: bool = False,
 ) -> tuple[np.ndarray, str]:
     """One crop (BGR) of a rendered plate of ``code`` as the detector would crop it, and its label.
-    ``one_line``: one-line layouts only (the CRNN reads one line; PP-OCR's line finder splits two)."""
-    country = plates.countries()[code]
-    layout = pick_layout(country, rng, one_line)
-    drawn, label = random_plate(layout, rng)
-    if country.zero_for_o:  # read there as 0, as the product reports it
-        label = label.replace("O", "0")
-    plate = add_frame_and_bolts(add_dirt(render_country_plate(country, layout, drawn, rng, assets), rng), rng)
-    scale = rng.uniform(0.35, 0.7)
-    plate = cv2.resize(plate, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    crop = place_and_crop(plate, rng.choice(assets.backgrounds), rng, margins)
-    return degrade(crop, rng), label
+    ``unfold``: a two-line plate's crop as the CRNN reads it (ocr.unfold_lines), for training it."""
+    _, crop, label, layout = _render_sample(assets, code, rng, margins)
+    if unfold and layout.lines == 2:
+        crop = unfold_lines(crop)
+    return crop, label
+
+
+# Stacked degradations (night, then low contrast, then a dark cast) can leave a crop that nobody
+# could read: black, white, or noise. A test or validation crop is drawn again when the
+# degradations leave less than LEGIBLE_MIN_STD grey levels of contrast (standard deviation) or
+# less than LEGIBLE_MIN_CORR correlation with the same crop undegraded. The floors are the 2nd
+# and 1st percentiles of crops the product read right on a development draw of its own seed
+# (docs/research-log.md); training keeps every crop.
+LEGIBLE_MIN_STD = 8.0
+LEGIBLE_MIN_CORR = 0.5
+
+
+def legible(clean: np.ndarray, degraded: np.ndarray) -> bool:
+    """Whether ``degraded`` keeps enough of ``clean`` (the same crop undegraded) to be read."""
+    a = cv2.cvtColor(clean, cv2.COLOR_BGR2GRAY).astype(np.float32).ravel()
+    b = cv2.cvtColor(degraded, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    if b.shape[:2] != clean.shape[:2]:
+        b = cv2.resize(b, (clean.shape[1], clean.shape[0]))
+    b = b.ravel()
+    if b.std() < LEGIBLE_MIN_STD or a.std() < 1.0:
+        return False
+    return abs(float(np.corrcoef(a, b)[0, 1])) >= LEGIBLE_MIN_CORR
+
+
+def legible_sample(
+    assets: SynthAssets, code: str, rng: random.Random, unfold: bool = False
+) -> tuple[np.ndarray, str, int]:
+    """Like :func:`country_sample` (detector margins), drawn again until :func:`legible`;
+    also how many crops were drawn again."""
+    redrawn = 0
+    while True:
+        clean, crop, label, layout = _render_sample(assets, code, rng, DETECTOR_MARGINS)
+        if legible(clean, crop):
+            return (unfold_lines(crop) if unfold and layout.lines == 2 else crop), label, redrawn
+        redrawn += 1
 
 
 def country_validation_set(code: str, n: int, assets: SynthAssets) -> list[tuple[np.ndarray, str]]:
     """Crops for choosing a training checkpoint: seeded ``country-val-set:<code>``, apart from
-    both the training stream and the test set; one-line layouts, as the CRNN is trained on."""
+    both the training stream and the test set; legible; two-line plates unfolded, as the CRNN
+    reads them."""
     rng = random.Random(VALIDATION_SEED_PREFIX + code)
-    return [country_sample(assets, code, rng, one_line=True) for _ in range(n)]
+    return [legible_sample(assets, code, rng, unfold=True)[:2] for _ in range(n)]
 
 
-def country_test_set(code: str, n: int, assets: SynthAssets) -> list[tuple[np.ndarray, str]]:
-    """The fixed test set of one country: ``n`` crops drawn from the seed
-    ``country-test-set:<code>`` (the same crops on every run and machine)."""
+def country_test_set(
+    code: str, n: int, assets: SynthAssets, redrawn: list[int] | None = None
+) -> list[tuple[np.ndarray, str]]:
+    """The fixed test set of one country: ``n`` legible crops drawn from the seed
+    ``country-test-set:<code>`` (the same crops on every run and machine). ``redrawn``, when
+    given, gets the number of crops drawn again for being illegible appended."""
     rng = random.Random(TEST_SEED_PREFIX + code)
-    return [country_sample(assets, code, rng) for _ in range(n)]
+    items, again = [], 0
+    for _ in range(n):
+        crop, label, k = legible_sample(assets, code, rng)
+        items.append((crop, label))
+        again += k
+    if redrawn is not None:
+        redrawn.append(again)
+    return items

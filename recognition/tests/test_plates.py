@@ -223,3 +223,40 @@ def test_the_ensemble_stops_early_on_a_country_layout_but_asks_again_about_custo
     assert ensemble.stops_early(fits, "fr")
     assert not ensemble.stops_early(custom, "fr")
     assert not ensemble.stops_early(fits, "es")  # no Spanish layout: a custom read there
+
+
+def test_a_two_line_crop_is_unfolded_into_one_line():
+    from recognition.vision.ocr import unfold_lines
+
+    crop = np.full((60, 90, 3), 230, np.uint8)
+    crop[8:26, 10:80] = 20  # the top line's "characters"
+    crop[34:54, 10:80:6] = 20  # the bottom line: thin strokes
+    out = unfold_lines(crop)
+    assert out.shape[0] < crop.shape[0] and out.shape[1] > 1.5 * crop.shape[1]
+    half = out.shape[1] // 2
+    left, right = out[:, :half].mean(axis=2), out[:, half:].mean(axis=2)
+    assert (left < 100).mean() > 0.3  # the solid top line on the left
+    assert 0.05 < (right < 100).mean() < 0.3  # the strokes of the bottom line on the right
+    assert unfold_lines(crop[:4]).shape[0] >= 1  # tiny crops do not fail
+
+
+def test_the_crnn_also_reads_narrow_crops_unfolded_where_countries_issue_two_line_plates(monkeypatch):
+    from recognition.vision import ocr
+
+    seen: list[int] = []
+    real = ocr.unfold_lines
+
+    def spy(crop):
+        seen.append(crop.shape[1])
+        return real(crop)
+
+    monkeypatch.setattr(ocr, "unfold_lines", spy)
+    engine = ocr.PlateCrnnOCR()
+    square = np.full((100, 150, 3), 200, np.uint8)
+    long = np.full((60, 300, 3), 200, np.uint8)
+    engine.read(square, region="sk")
+    assert seen == [150]
+    engine.read(long, region="sk")  # one-line shape
+    engine.read(square, region="it")  # Italy has no two-line layouts in the data file
+    engine.read(square, region="eu")
+    assert seen == [150]

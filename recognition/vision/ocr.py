@@ -532,6 +532,7 @@ class CountryRules(NamedTuple):
     by_length: dict[int, tuple[plates.Layout, ...]]  # layouts of each length, likeliest country first
     zero_for_o: bool
     within_length: bool
+    two_line: bool = False  # one of the countries issues two-line plates
 
     def fits(self, text: str) -> bool:
         return any(country.fits(text) for country in self.countries)
@@ -580,6 +581,7 @@ def country_rules(region: str | None) -> CountryRules | None:
         by_length={n: tuple(ls) for n, ls in by_length.items()},
         zero_for_o=all(c.zero_for_o for c in chosen),
         within_length=us_only,
+        two_line=any(c.two_line_layouts for c in chosen),
     )
 
 
@@ -1013,6 +1015,45 @@ def inner_view(crop: np.ndarray) -> np.ndarray:
     return crop[dy : h - dy, dx : w - dx]
 
 
+# A crop narrower than this (width / height) may hold a two-line plate: one-line European plates
+# are about 4.7 times as wide as tall, and 2 or more as the detector crops them (its margins,
+# synth_plates.DETECTOR_MARGINS); square and two-line ones about 1.4, and 2.2 at most.
+TWO_LINE_MAX_ASPECT = 2.2
+
+
+def unfold_lines(crop: np.ndarray) -> np.ndarray:
+    """A two-line plate crop as one line: its top half, then its bottom half, side by side.
+
+    The cut is the row in the middle third of the crop with the least horizontal
+    gradient (the gap between the lines); both halves are scaled to one height.
+    The CRNN is trained on plates unfolded this way (training.synth_countries).
+    """
+    grey = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    h = grey.shape[0]
+    lo, hi = int(h * 0.33), int(h * 0.67)
+    split = h // 2
+    if hi - lo >= 3:
+        ink = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)).sum(axis=1)
+        ink = np.convolve(ink, np.ones(3, np.float32) / 3, mode="same")
+        split = lo + int(np.argmin(ink[lo:hi]))
+    top, bottom = crop[:split], crop[split:]
+    height = max(top.shape[0], bottom.shape[0], 1)
+    halves = [
+        cv2.resize(half, (max(1, round(half.shape[1] * height / max(1, half.shape[0]))), height))
+        for half in (top, bottom)
+    ]
+    return np.hstack(halves)
+
+
+def _merge_best(results: list[OcrResult], region: str | None, top: int) -> OcrResult:
+    """Candidates of differently cut views of one crop, each text at its best probability."""
+    scores: dict[str, float] = {}
+    for r in results:
+        for c in r.candidates:
+            scores[c.text] = max(scores.get(c.text, 0.0), c.confidence)
+    return OcrResult(tuple(rank_candidates([Candidate(t, p) for t, p in scores.items()], region, top)))
+
+
 class PlateCrnnOCR:
     """The project's plate CRNN (``recognition/models/plate_crnn.onnx``) on the whole crop.
 
@@ -1023,6 +1064,9 @@ class PlateCrnnOCR:
     ``views`` (VisionSettings.crnn_views, default 2): with 2 it also reads the
     crop without the pipeline's margin (:func:`inner_view`), in the same
     model run, and merges the two reads' candidates (mean probability).
+    Where the region's countries issue two-line plates, a crop narrow enough to
+    be one (TWO_LINE_MAX_ASPECT) is also read unfolded (:func:`unfold_lines`),
+    each text kept at its better probability.
     """
 
     name = "crnn"
@@ -1051,9 +1095,16 @@ class PlateCrnnOCR:
             inner = inner_view(crop)
             if inner.shape[0] >= 4 and inner.shape[1] >= 4:
                 views.append(inner)
+        n = len(views)
+        rules = country_rules(region)
+        if rules is not None and rules.two_line and crop.shape[1] < TWO_LINE_MAX_ASPECT * crop.shape[0]:
+            views.append(unfold_lines(crop))
         probs = self._session.run(None, {self._input: np.stack([crnn_preprocess(v) for v in views])})[0]
         results = [OcrResult(tuple(decode_plate(p, region, self.top))) for p in probs]
-        return results[0] if len(results) == 1 else merge_candidates(results, region, self.top)
+        one_line = results[0] if n == 1 else merge_candidates(results[:n], region, self.top)
+        if len(results) == n:
+            return one_line
+        return _merge_best([one_line, results[n]], region, self.top)
 
 
 def merge_candidates(results: list[OcrResult], region: str | None, top: int = 5) -> OcrResult:

@@ -104,3 +104,32 @@ def test_training_samples_can_draw_country_plates(assets):
     assert all(any(plates.countries()[c].fits(t) for c in samples.countries) for t in texts)
     assert samples.countries[0] == "us" and "fi" in samples.countries
     assert PlateSamples([], assets, seed=5).countries == []  # off unless asked
+
+
+def test_illegible_crops_are_drawn_again_for_the_test_sets(assets):
+    from training.synth_countries import country_test_set, legible
+
+    rng = np.random.default_rng(3)
+    clean = rng.integers(0, 255, (40, 160, 3), dtype=np.uint8)
+    assert legible(clean, clean)
+    assert not legible(clean, (clean * 0.02).astype(np.uint8))  # a night look taken to black
+    assert not legible(clean, np.full_like(clean, 250))  # washed out
+    assert not legible(clean, rng.integers(0, 255, clean.shape, dtype=np.uint8))  # noise, nothing of the plate
+    redrawn: list[int] = []
+    items = country_test_set("de", 40, assets, redrawn)
+    assert len(items) == 40 and redrawn[0] >= 0
+    assert all(crop.std() >= 8.0 for crop, _ in items)
+
+
+def test_training_unfolds_two_line_plates_as_the_crnn_reads_them(assets):
+    from training.synth_countries import country_sample
+
+    unfolded = 0
+    for seed in range(30):
+        crop, label = country_sample(assets, "sk", random.Random(seed))
+        again, same = country_sample(assets, "sk", random.Random(seed), unfold=True)
+        assert label == same
+        if crop.shape != again.shape:  # a two-line plate: one long line now
+            unfolded += 1
+            assert again.shape[1] / again.shape[0] > 3 * crop.shape[1] / crop.shape[0]
+    assert 0 < unfolded < 30
