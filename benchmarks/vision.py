@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.vision DIR [--json] [--limit N] [--detector X] [--ocr Y] [--set NAME=VALUE ...] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F] [--spread]
+    python -m benchmarks.vision DIR [--json] [--limit N] [--detector X] [--ocr Y] [--set NAME=VALUE ...] [--rotate DEG] [--shear K] [--look L] [--scale S] [--fold F] [--spread] [--baseline NAME=VALUE ...]
 
 DIR holds region folders (``us/``, ``eu/``, ``br/``, or a country: ``fr/``) of images, each with a
 ``.txt`` ground truth next to it (``IMAGE X Y W H PLATE``, whitespace
@@ -36,6 +36,12 @@ applied after the shear and turn, before the timer starts.
 the benchmark (``plate_fold``, a hash of the plate text): the half that a
 CRNN trained with ``train.py --bench-fold`` on the other half has not seen
 (``ALPR_CRNN_MODEL`` picks that model).
+
+``--baseline NAME=VALUE`` (repeatable) also reads every photo with a second
+pipeline that has these changes on top of ``--set``, the two taking turns
+to read a photo first, so both see the same load on a shared machine; its
+figures are under ``baseline`` (e.g. ``--baseline det_closeup_shrink=0
+--baseline det_full_imgsz=0``: the pipeline without its last two passes).
 
 ``--spread`` reads the photos four more times, resized by 0.9, 0.95, 1.05
 and 1.1 (times ``--scale``), and adds ``spread``: each run's exact,
@@ -98,6 +104,7 @@ class ImageScore:
     ms: float
     ious: tuple[float, ...] = ()  # per detected plate: IoU of the read that counts with the labelled box
     countries: tuple[str, ...] = ()  # per detected plate: the country its read fits ('' none)
+    got: tuple = ()  # type: ignore[type-arg]  # (text, next two candidates) per read, for --verbose
 
 
 def parse_ground_truth(text: str) -> list[GroundTruth]:
@@ -289,6 +296,7 @@ def run(  # type: ignore[type-arg]
     look: str | None = None,
     scale: float = 1.0,
     fold: int | None = None,
+    baseline: VisionSettings | None = None,
 ) -> dict:
     from recognition.vision.pipeline import build_pipeline, decode_image
 
@@ -298,33 +306,50 @@ def run(  # type: ignore[type-arg]
     t0 = time.perf_counter()
     pipeline = build_pipeline(settings)
     load_s = time.perf_counter() - t0
+    # --baseline: a second pipeline reads every photo too, the two taking turns to go first
+    other = build_pipeline(baseline) if baseline is not None else None
     all_scores: list[ImageScore] = []
+    other_scores: list[ImageScore] = []
     per_region: dict[str, dict] = {}  # type: ignore[type-arg]
+    other_regions: dict[str, dict] = {}  # type: ignore[type-arg]
     cpu0 = time.process_time()
+    turn = 0
     for folder in regions:
         items = find_labelled_images(folder)
         if fold is not None:
             items = [(image, truths) for image, truths in items if all(plate_fold(t.plate) == fold for t in truths)]
         items = items[:limit] if limit else items
-        scores = []
+        scores, others = [], []
         for image, truths in items:
             start = time.perf_counter()
             frame = decode_image(image.read_bytes())
+            decode_ms = (time.perf_counter() - start) * 1000.0
             if shear or rotate or look or scale != 1.0:  # the test input is made before the timer restarts
                 frame, truths = vary_photo(frame, truths, image.name, shear, rotate, look, scale)
-                start = time.perf_counter()
-            reads = pipeline.read(frame, region=folder.name)
-            ms = (time.perf_counter() - start) * 1000.0
-            score = score_image(truths, reads, ms)
+                decode_ms = 0.0
+            turn += 1
+            if other is not None and turn % 2:
+                others.append(_timed_score(other, frame, truths, folder.name, decode_ms))
+            score = _timed_score(pipeline, frame, truths, folder.name, decode_ms)
+            if other is not None and not turn % 2:
+                others.append(_timed_score(other, frame, truths, folder.name, decode_ms))
             scores.append(score)
             if verbose and score.exact < score.plates:
-                got = [(r.text, [c.text for c in r.candidates[1:3]]) for r in reads]
-                print(f"{folder.name}/{image.name}: want {[t.plate for t in truths]} got {got}", file=sys.stderr)
+                print(f"{folder.name}/{image.name}: want {[t.plate for t in truths]} got {score.got}", file=sys.stderr)
         per_region[folder.name] = summarize(scores)
         all_scores.extend(scores)
+        if other is not None:
+            other_regions[folder.name] = summarize(others)
+            other_scores.extend(others)
     result = summarize(all_scores)
+    if baseline is not None:
+        result["baseline"] = {
+            **summarize(other_scores),
+            "settings": changed_settings(baseline),
+            "regions": other_regions,
+        }
     result.update(
-        cpu_ms_mean=round(1000.0 * (time.process_time() - cpu0) / max(1, len(all_scores)), 1),
+        cpu_ms_mean=round(1000.0 * (time.process_time() - cpu0) / max(1, len(all_scores) + len(other_scores)), 1),
         detector=pipeline.detector.name,
         ocr=pipeline.ocr.name,
         load_s=round(load_s, 2),
@@ -337,6 +362,15 @@ def run(  # type: ignore[type-arg]
         regions=per_region,
     )
     return result
+
+
+def _timed_score(pipeline, frame, truths: list[GroundTruth], region: str, decode_ms: float) -> ImageScore:  # type: ignore[no-untyped-def]
+    """The pipeline's reads of one photo, scored, and its time (plus the photo's decoding)."""
+    start = time.perf_counter()
+    reads = pipeline.read(frame, region=region)
+    ms = decode_ms + (time.perf_counter() - start) * 1000.0
+    score = score_image(truths, reads, ms)
+    return dataclasses.replace(score, got=tuple((r.text, tuple(c.text for c in r.candidates[1:3])) for r in reads))
 
 
 def changed_settings(settings: VisionSettings) -> dict[str, str]:
@@ -404,6 +438,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"also read the photos resized by {', '.join(map(str, SPREAD_SCALES))} and report the spread of exact",
     )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="also read every photo with a pipeline that has these changes too (repeatable); "
+        "its figures go under baseline",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list misread images on stderr")
     args = parser.parse_args(argv)
     if not args.dir.is_dir():
@@ -415,10 +457,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.replace(
             **{k: v for k, v in (("detector", args.detector), ("ocr", args.ocr)) if v is not None}
         )
+        baseline = settings.with_text(args.baseline) if args.baseline else None
     except ValueError as exc:
         parser.error(str(exc))
 
-    def bench_at(scale: float) -> dict:  # type: ignore[type-arg]
+    def bench_at(scale: float, baseline: VisionSettings | None = None) -> dict:  # type: ignore[type-arg]
         return run(
             args.dir,
             args.limit,
@@ -429,9 +472,10 @@ def main(argv: list[str] | None = None) -> int:
             look=args.look,
             scale=scale,
             fold=args.fold,
+            baseline=baseline,
         )
 
-    result = bench_at(args.scale)
+    result = bench_at(args.scale, baseline)
     if args.spread:
         result["spread"] = spread(result, {f: bench_at(args.scale * f) for f in SPREAD_SCALES})
     print(json.dumps(result) if args.json else format_table(result))

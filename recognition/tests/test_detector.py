@@ -109,20 +109,63 @@ def test_a_plate_cut_off_by_the_frame_edge_keeps_its_box():
 @pytest.mark.parametrize(
     ("small", "size", "passes"),
     [
-        (False, (480, 640), [640]),  # a small frame: one pass by default
-        (True, (480, 640), [640, 1280]),  # ... and a second, upscaled, with det_fallback_small
-        (False, (720, 1280), [640, 1280]),  # a large frame gets the second pass either way
+        # a small frame: the first pass and the close-up pass (shrunk by a third)
+        (False, (480, 640), [(640, 1.0), (640, 0.33)]),
+        # ... and the larger pass, upscaled, with det_fallback_small
+        (True, (480, 640), [(640, 1.0), (640, 0.33), (1280, 1.0)]),
+        # a large frame gets the larger pass either way ...
+        (False, (720, 1280), [(640, 1.0), (640, 0.33), (1280, 1.0)]),
+        # ... and one larger than that a pass at its own size, up to det_full_imgsz
+        (False, (1080, 1920), [(640, 1.0), (640, 0.33), (1280, 1.0), (1920, 1.0)]),
+        (False, (2160, 3840), [(640, 1.0), (640, 0.33), (1280, 1.0), (1920, 1.0)]),
     ],
 )
-def test_second_pass_runs_on_small_frames_only_when_asked(small, size, passes, monkeypatch):
-    det = build_pipeline(VisionSettings().with_text([f"det_fallback_small={int(small)}"]), ocr="crnn").detector
+def test_further_passes_run_in_turn_while_none_finds_a_box(small, size, passes, monkeypatch):
+    settings = VisionSettings().with_text([f"det_fallback_small={int(small)}", "det_full_imgsz=1920"])
+    det = build_pipeline(settings, ocr="crnn").detector
     assert det.fallback_small is small
-    seen: list[int] = []
-    monkeypatch.setattr(det, "_detect", lambda image, imgsz: seen.append(imgsz) or [])
+    seen: list[tuple[int, float]] = []
+    monkeypatch.setattr(det, "_detect", lambda image, imgsz, shrink=1.0: seen.append((imgsz, shrink)) or [])
     assert det.detect(np.zeros((*size, 3), np.uint8)) == []
     assert seen == passes
     with pytest.raises(ValueError, match="det_fallback_small must be 0 or 1"):
         VisionSettings().with_text(["det_fallback_small=yes"])
+
+
+def test_the_passes_stop_at_the_first_that_finds_a_box_and_each_can_be_turned_off(monkeypatch):
+    plate = detector.Detection(detector.Box(100, 100, 800, 300), 0.7)
+    assert VisionSettings().det_full_imgsz == 0  # the full-size pass is off unless asked for
+    det = build_pipeline(VisionSettings().with_text(["det_full_imgsz=1920"]), ocr="crnn").detector
+    seen: list[tuple[int, float]] = []
+    monkeypatch.setattr(det, "_detect", lambda image, imgsz, shrink=1.0: seen.append((imgsz, shrink)) or [plate])
+    assert det.detect(np.zeros((1080, 1920, 3), np.uint8)) == [plate] and seen == [(640, 1.0)]
+    off = build_pipeline(VisionSettings().with_text(["det_closeup_shrink=0", "det_full_imgsz=0"]), ocr="crnn").detector
+    seen.clear()
+    monkeypatch.setattr(off, "_detect", lambda image, imgsz, shrink=1.0: seen.append((imgsz, shrink)) or [])
+    assert off.detect(np.zeros((1080, 1920, 3), np.uint8)) == [] and seen == [(640, 1.0), (1280, 1.0)]
+    with pytest.raises(ValueError, match="det_closeup_shrink must be in"):
+        VisionSettings().with_text(["det_closeup_shrink=1"])
+    with pytest.raises(ValueError, match="det_full_imgsz must be >= 0"):
+        VisionSettings().with_text(["det_full_imgsz=-1"])
+
+
+def test_the_close_up_pass_keeps_only_boxes_wide_for_the_frame(monkeypatch):
+    # In the shrunk copy of a large frame a sign becomes a plate-sized box; only a box at least
+    # CLOSEUP_MIN_WIDTH of the frame's width is the close-up plate that pass is for.
+    det = build_pipeline(VisionSettings(), ocr="crnn").detector
+    wide = detector.Detection(detector.Box(100, 100, 500, 200), 0.6)
+    narrow = detector.Detection(detector.Box(900, 100, 300, 120), 0.9)
+    monkeypatch.setattr(det, "_detect", lambda image, imgsz, shrink=1.0: [narrow, wide] if shrink < 1 else [])
+    assert next(det.detect_more(np.zeros((1080, 1920, 3), np.uint8))) == [wide]
+
+
+def test_the_close_up_canvas_maps_boxes_back_to_the_frame():
+    # letterbox(shrink=...) keeps the first pass's canvas and centres the shrunk frame on it
+    image = np.zeros((480, 640, 3), np.uint8)
+    padded, scale, (left, top) = detector.letterbox(image, 640, 0.33)
+    assert padded.shape[:2] == detector.letterbox(image, 640)[0].shape[:2] == (480, 640)
+    assert abs(scale - 0.33) < 1e-9 and (left, top) == ((640 - 211) // 2, (480 - 158) // 2)
+    assert (padded[:top] == 114).all() and (padded[top : top + 158, left : left + 211] == 0).all()
 
 
 def test_ort_spin_is_an_on_off_setting(monkeypatch):

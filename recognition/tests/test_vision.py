@@ -105,20 +105,43 @@ def test_a_weak_box_without_a_plate_does_not_keep_the_larger_pass_from_running(p
             self.calls.append("first")
             return first_pass
 
-        def detect_larger(self, frame):
+        def detect_more(self, frame):
+            self.calls.append("close-up")
+            yield []
             self.calls.append("larger")
-            return real.detect_first(frame)
+            yield real.detect_first(frame)
+            self.calls.append("full")
+            yield []
 
     stub = Detector()
     two_pass = PlatePipeline(stub, pipeline.ocr)
     first_pass = [Detection(Box(10, 10, 80, 30), 0.3)]  # sky: nothing to read there
     reads = two_pass.read(image, region="us")
-    assert stub.calls == ["first", "larger"] and [r.text for r in reads] == ["KDT4421"]
+    assert stub.calls == ["first", "close-up", "larger"] and [r.text for r in reads] == ["KDT4421"]
     assert reads[0].box.iou(box) > 0.5
     # a first pass that reads the plate is enough
     stub.calls.clear()
     first_pass = real.detect_first(image)
     assert [r.text for r in two_pass.read(image, region="us")] == ["KDT4421"] and stub.calls == ["first"]
+
+
+def test_a_distant_plate_in_a_large_frame_is_read_by_the_full_size_pass():
+    # A car far down the road: its plate 14 px tall in a 1920 x 1080 frame. At 640 and 1280 px the
+    # detector sees it 5 and 9 px tall and finds nothing; the pass at the frame's own size reads it.
+    without = build_pipeline(det_closeup_shrink=0.0, det_full_imgsz=0)
+    full = build_pipeline(det_full_imgsz=1920)  # off by default (MODEL_CARD "Limits")
+    old = new = 0
+    for seed in (1, 4, 6):
+        scene, box = render_vehicle_scene("KDT4421", seed=seed)
+        k = 14 / box.h
+        small = cv2.resize(scene, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        frame = np.full((1080, 1920, 3), 100, np.uint8)
+        frame[500 : 500 + small.shape[0], 800 : 800 + small.shape[1]] = small
+        plate = Box(800 + round(box.x * k), 500 + round(box.y * k), round(box.w * k), round(box.h * k))
+        old += any(r.text == "KDT4421" for r in without.read(frame, region="us"))
+        reads = [r for r in full.read(frame, region="us") if r.box.iou(plate) > 0.3]
+        new += bool(reads) and reads[0].text == "KDT4421"
+    assert old == 0 and new >= 2, (old, new)
 
 
 def test_plate_box_scales_about_the_centre_and_stays_in_the_frame():

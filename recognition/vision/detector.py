@@ -17,6 +17,7 @@ never exports or quantises them: it loads model files made beforehand.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -69,6 +70,14 @@ model_file = installed.detector_file
 MIN_PLATE_ASPECT = 0.6
 
 
+# The close-up pass keeps only boxes at least this fraction of the frame's
+# width: it is there for plates that fill much of the frame (the first pass
+# finds those up to about a third of its width). In a large frame the shrunk
+# copy turns signs and lettering into plate-sized boxes, and a read of one
+# would stop the passes before the larger one finds a distant plate.
+CLOSEUP_MIN_WIDTH = 0.2
+
+
 def _to_detections(xyxy: np.ndarray, scores: np.ndarray, width: int, height: int) -> list[Detection]:
     """Boxes clipped to the frame, best first; slivers and boxes too tall for a plate dropped
     (by the model's box, before clipping: a plate cut off by the frame's edge keeps its shape)."""
@@ -113,16 +122,22 @@ class YoloPlateDetector:
         return _to_detections(found.xyxy, found.conf, w, h)
 
 
-def letterbox(image: np.ndarray, imgsz: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+def letterbox(image: np.ndarray, imgsz: int, shrink: float = 1.0) -> tuple[np.ndarray, float, tuple[int, int]]:
     """Resize keeping aspect so the long side is ``imgsz``, pad to a multiple of 32.
 
+    With ``shrink`` < 1 the image is made ``shrink`` times that size and
+    centred on a grey canvas of the same padded size (the close-up pass).
     Returns the padded image, the scale and the (left, top) padding.
     """
     h, w = image.shape[:2]
-    scale = min(imgsz / h, imgsz / w)
-    nw, nh = round(w * scale), round(h * scale)
-    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nw, nh) != (w, h) else image
-    pw, ph = (-nw) % STRIDE, (-nh) % STRIDE
+    full = min(imgsz / h, imgsz / w)
+    canvas_w, canvas_h = round(w * full), round(h * full)
+    canvas_w, canvas_h = canvas_w + (-canvas_w) % STRIDE, canvas_h + (-canvas_h) % STRIDE
+    scale = full * shrink
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interpolation = cv2.INTER_AREA if shrink < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (nw, nh), interpolation=interpolation) if (nw, nh) != (w, h) else image
+    pw, ph = canvas_w - nw, canvas_h - nh
     left, top = pw // 2, ph // 2
     padded = cv2.copyMakeBorder(resized, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(114, 114, 114))
     return padded, scale, (left, top)
@@ -143,6 +158,8 @@ class OnnxPlateDetector:
         precision: str = "int8",
         fallback_small: bool = False,
         model_cache: Path | None = None,
+        closeup_shrink: float = 0.0,
+        full_imgsz: int = 0,
     ) -> None:
         import onnxruntime as ort
 
@@ -156,6 +173,17 @@ class OnnxPlateDetector:
         # of that pass on every small frame without a plate).
         self.fallback_imgsz = fallback_imgsz
         self.fallback_small = fallback_small
+        # Where those find nothing readable either: a close-up pass (the frame
+        # shrunk by ``closeup_shrink`` onto a grey canvas of the first pass's
+        # size, so that a plate filling much of the frame is as large in the
+        # model's input as the plates it was trained on; 0 turns it off) and a
+        # pass at the frame's own size, up to ``full_imgsz``, for frames larger
+        # than ``fallback_imgsz`` (plates 12-20 px tall in a 1920 px frame; 0
+        # turns it off). docs/research-log.md, "Plates that are found".
+        if not 0.0 <= closeup_shrink < 1.0:
+            raise ValueError(f"closeup_shrink must be in [0, 1), got {closeup_shrink}")
+        self.closeup_shrink = closeup_shrink
+        self.full_imgsz = full_imgsz
         self.iou = iou
         self.precision = precision
         path = model_path or model_file(precision, model_cache)
@@ -165,8 +193,27 @@ class OnnxPlateDetector:
         self._input = self._session.get_inputs()[0].name
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """The first pass, and the larger one where the first finds nothing."""
-        return self.detect_first(image) or self.detect_larger(image)
+        """The first pass, and each further pass in turn while none has found a box."""
+        found = self.detect_first(image)
+        if found:
+            return found
+        for more in self.detect_more(image):  # a pass runs only when asked for
+            if more:
+                return more
+        return []
+
+    def detect_more(self, image: np.ndarray) -> Iterator[list[Detection]]:
+        """The passes after the first, cheapest first, each run only when the
+        caller asks for the next: the close-up pass (the cost of the first),
+        the larger pass and the pass at the frame's own size."""
+        if self.closeup_shrink > 0:
+            wide = CLOSEUP_MIN_WIDTH * image.shape[1]
+            yield [d for d in self._detect(image, self.imgsz, self.closeup_shrink) if d.box.w >= wide]
+        if self._larger_applies(image):
+            yield self._detect(image, self.fallback_imgsz)
+        full = min(self.full_imgsz, max(image.shape[:2]))
+        if full > max(self.imgsz, self.fallback_imgsz):
+            yield self._detect(image, full)
 
     def detect_first(self, image: np.ndarray) -> list[Detection]:
         """The first pass alone, at ``imgsz``."""
@@ -177,13 +224,14 @@ class OnnxPlateDetector:
         frame ([] where not). The pipeline also runs it when the first pass
         found boxes but no readable plate in them: a weak box on something else
         (a badge, a window) would otherwise keep it from running."""
-        if self.fallback_imgsz > self.imgsz and (self.fallback_small or max(image.shape[:2]) > self.imgsz):
-            return self._detect(image, self.fallback_imgsz)
-        return []
+        return self._detect(image, self.fallback_imgsz) if self._larger_applies(image) else []
 
-    def _detect(self, image: np.ndarray, imgsz: int) -> list[Detection]:
+    def _larger_applies(self, image: np.ndarray) -> bool:
+        return self.fallback_imgsz > self.imgsz and (self.fallback_small or max(image.shape[:2]) > self.imgsz)
+
+    def _detect(self, image: np.ndarray, imgsz: int, shrink: float = 1.0) -> list[Detection]:
         h, w = image.shape[:2]
-        padded, scale, (left, top) = letterbox(image, imgsz)
+        padded, scale, (left, top) = letterbox(image, imgsz, shrink)
         blob = cv2.dnn.blobFromImage(padded, 1 / 255.0, swapRB=True)
         out = self._session.run(None, {self._input: blob})[0][0]  # (5, N): cx cy w h score
         scores = out[4]

@@ -134,17 +134,23 @@ class PlatePipeline:
         # as they are for OCR. The stored crop stays as the camera sent it.
         gain = dark_frame_gain(image_bgr, self.dark_mean) if self.dark_mean > 0 else 1.0
         seen = image_bgr if gain == 1.0 else cv2.convertScaleAbs(cv2.GaussianBlur(image_bgr, (3, 3), 0), alpha=gain)
-        # A detector with a larger second pass (small, distant plates; the ONNX
-        # one) runs it where the first finds no box, and also where it finds
-        # boxes but no plate is read in them: a weak box on a badge or a window
-        # must not hide the plate. Boxes the first pass had are not read twice.
+        # A detector with further passes (the ONNX one: close-ups, then small,
+        # distant plates) runs them one by one while no plate has been read:
+        # where a pass finds no box, and also where it finds boxes but no plate
+        # is read in them (a weak box on a badge or a window must not hide the
+        # plate). A box an earlier pass had is not read twice.
         first = getattr(self.detector, "detect_first", self.detector.detect)
-        larger = getattr(self.detector, "detect_larger", None)
+        more_passes = getattr(self.detector, "detect_more", None)
         dets = first(seen)
         reads = self._read_detections(image_bgr, dets, gain, region)
-        if not reads and larger is not None:
-            more = [d for d in larger(seen) if all(d.box.iou(o.box) <= 0.5 for o in dets)]
-            reads = self._read_detections(image_bgr, more, gain, region)
+        if reads or more_passes is None:
+            return reads
+        for found in more_passes(seen):
+            new = [d for d in found if all(d.box.iou(o.box) <= 0.5 for o in dets)]
+            reads = self._read_detections(image_bgr, new, gain, region)
+            if reads:
+                break
+            dets = dets + new
         return reads
 
     def _read_detections(
@@ -205,6 +211,8 @@ def build_pipeline(settings: VisionSettings | None = None, **changes: object) ->
         det_kwargs["precision"] = settings.det_precision
         det_kwargs["fallback_small"] = settings.det_fallback_small
         det_kwargs["model_cache"] = settings.model_cache
+        det_kwargs["closeup_shrink"] = settings.det_closeup_shrink
+        det_kwargs["full_imgsz"] = settings.det_full_imgsz
     return PlatePipeline(
         get_detector(settings.detector, **det_kwargs),
         ocr_from_settings(settings),
