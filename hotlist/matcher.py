@@ -24,7 +24,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -178,7 +178,11 @@ def refresh(force: bool = False) -> None:
 
 def match_entries(candidates: Candidates) -> list[Match]:
     """Index hits of ``candidates`` ([(text, confidence), ...]) on the lists as committed now, best first."""
-    base, overlay = current()
+    return _match(current(), candidates)
+
+
+def _match(indexes: tuple[_Index, _Index | None], candidates: Candidates) -> list[Match]:
+    base, overlay = indexes
     matches = base.index.match(candidates) if base.index is not None else []
     if overlay is not None:
         matches = [m for m in matches if m.list_id not in overlay.lists]
@@ -217,9 +221,21 @@ def _live_entries(ids: list[int], at: datetime) -> dict[int, Entry]:
 def match_candidates(candidates: Iterable[tuple[str, float]], at: datetime | None = None) -> list[tuple[Entry, Match]]:
     """Entries hit by any of ``candidates`` ([(text, confidence), ...]) that alert at ``at`` (default now):
     entry not expired, list active, not expired and inside its hours. Best first, with explanations."""
-    matches = match_entries([(str(t), float(c)) for t, c in candidates if t])
-    if not matches:
-        return []
-    at = at or timezone.now()
-    live = _live_entries([m.entry_id for m in matches], at)
-    return [(live[m.entry_id], m) for m in matches if m.entry_id in live and live[m.entry_id].hotlist.alerting_at(at)]
+    return match_many([(candidates, at or timezone.now())])[0]
+
+
+def match_many(reads: Sequence[tuple[Iterable[tuple[str, float]], datetime]]) -> list[list[tuple[Entry, Match]]]:
+    """``match_candidates`` for each of ``reads`` ([(candidates, at), ...]), all against the lists as
+    committed now: the lists' state is checked once for all of them (the reads of one batch of frames)."""
+    indexes = current()
+    found: list[list[tuple[Entry, Match]]] = []
+    for candidates, at in reads:
+        matches = _match(indexes, [(str(t), float(c)) for t, c in candidates if t])
+        if not matches:
+            found.append([])
+            continue
+        live = _live_entries([m.entry_id for m in matches], at)
+        found.append(
+            [(live[m.entry_id], m) for m in matches if m.entry_id in live and live[m.entry_id].hotlist.alerting_at(at)]
+        )
+    return found
