@@ -175,7 +175,10 @@ def _worker(
         import pstats
 
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(35)
+        stats = pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
+        stats.print_stats(35)
+        if os.environ.get("BENCH_CALLEES"):  # e.g. do_assign_events: what the functions of that name spent it on
+            stats.print_callees(os.environ["BENCH_CALLEES"])
         print(out.getvalue(), file=sys.stderr)
     results.put(
         {

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DataError, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
@@ -57,6 +57,11 @@ class Snapshot:
     lists: dict[int, tuple]  # list id -> values of STATE_FIELDS
     top: int  # highest entry id
 
+    @classmethod
+    def of(cls, rows: list) -> Snapshot:
+        """From rows of (list id, *STATE_FIELDS, highest entry id)."""
+        return cls({row[0]: tuple(row[1:-1]) for row in rows}, (rows[0][-1] or 0) if rows else 0)
+
     def active(self, pk: int) -> bool:
         return pk in self.lists and bool(self.lists[pk][_ACTIVE])
 
@@ -72,11 +77,24 @@ _lock = threading.Lock()
 _state: dict = {"base": None, "overlay": None, "checked": 0.0, "building": None}
 
 
+_SNAPSHOT_SQL: list[str] = []
+
+
 def snapshot() -> Snapshot:
-    """The lists' state, in one query (the highest entry id is an uncorrelated subquery, run once)."""
-    top = Subquery(Entry.objects.order_by("-id").values("id")[:1])
-    rows = list(Hotlist.objects.annotate(top_entry=top).values_list("id", *STATE_FIELDS, "top_entry"))
-    return Snapshot({row[0]: tuple(row[1:-1]) for row in rows}, (rows[0][-1] or 0) if rows else 0)
+    """The lists' state, in one query (the highest entry id is an uncorrelated subquery, run once).
+
+    Run before every batch of reads: its SQL is built by the ORM once and kept (building it each time
+    cost more than running it)."""
+    if not _SNAPSHOT_SQL:
+        top = Subquery(Entry.objects.order_by("-id").values("id")[:1])
+        query = Hotlist.objects.order_by().annotate(top_entry=top).values_list("id", *STATE_FIELDS, "top_entry")
+        sql, params = query.query.sql_with_params()
+        if params:  # none expected; should the ORM ever bind one, keep to the ORM
+            return Snapshot.of(list(query))
+        _SNAPSHOT_SQL.append(sql)
+    with connection.cursor() as cursor:
+        cursor.execute(_SNAPSHOT_SQL[0])
+        return Snapshot.of(cursor.fetchall())
 
 
 def _policy(state: tuple) -> MatchPolicy:

@@ -4,6 +4,7 @@ confidence-weighted consensus of all its reads (recognition/vision/voting.py).""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -36,6 +37,13 @@ def _same_plate(events: list[PlateEvent], candidates: list[tuple[str, float]]) -
 
 
 def _first_same_plate(events: list[PlateEvent], candidates: list[tuple[str, float]]) -> PlateEvent | None:
+    """The first of ``events`` that is the same plate as a candidate. Most reads repeat a text of the
+    vehicle's event exactly: that event is a hit without a scan, and only the events before it are scanned."""
+    texts = {t for t, _ in candidates if t}
+    for i, event in enumerate(events):
+        if event.plate in texts or not texts.isdisjoint(event.votes):
+            earlier = _same_plate(events[:i], candidates) if i else []
+            return earlier[0] if earlier else event
     found = _same_plate(events, candidates)
     return found[0] if found else None
 
@@ -54,6 +62,52 @@ def _serialise(cameras: Iterable[int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%s::integer[]) AS k", [CAMERA_EVENTS_LOCK, keys]
+        )
+
+
+def _open_events(spans: dict[int, tuple[datetime, datetime]]) -> list[PlateEvent]:
+    """The events of each camera in ``spans`` ({camera id: (from, to)}) seen in its span, locked in id order
+    (so that two batches that share cameras cannot deadlock on them)."""
+    if connection.vendor != "postgresql":
+        near = Q()
+        for camera_id, (lo, hi) in spans.items():
+            near |= Q(camera_id=camera_id, last_seen_at__gte=lo, started_at__lte=hi)
+        return list(PlateEvent.objects.select_for_update().filter(near).order_by("pk"))
+    cameras = list(spans)
+    # One statement whatever the number of cameras (built by the ORM, an OR of them cost more than the rest).
+    return list(
+        PlateEvent.objects.raw(
+            f"""SELECT e.* FROM {PlateEvent._meta.db_table} e
+            JOIN unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS s(camera_id, lo, hi)
+              ON e.camera_id = s.camera_id AND e.last_seen_at >= s.lo AND e.started_at <= s.hi
+            ORDER BY e.id FOR UPDATE OF e""",
+            [cameras, [spans[c][0] for c in cameras], [spans[c][1] for c in cameras]],
+        )
+    )
+
+
+def _update_events(events: list[PlateEvent]) -> None:
+    """Save the consensus fields of ``events``, in one statement."""
+    if connection.vendor != "postgresql":
+        PlateEvent.objects.bulk_update(events, _UPDATED)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {PlateEvent._meta.db_table} e SET plate = v.plate, confidence = v.confidence,
+              votes = v.votes, read_count = v.read_count, started_at = v.started_at, last_seen_at = v.last_seen_at
+            FROM unnest(%s::bigint[], %s::text[], %s::float8[], %s::text[]::jsonb[], %s::integer[],
+                        %s::timestamptz[], %s::timestamptz[])
+              AS v(id, plate, confidence, votes, read_count, started_at, last_seen_at)
+            WHERE e.id = v.id""",
+            [
+                [e.pk for e in events],
+                [e.plate for e in events],
+                [e.confidence for e in events],
+                [json.dumps(e.votes) for e in events],
+                [e.read_count for e in events],
+                [e.started_at for e in events],
+                [e.last_seen_at for e in events],
+            ],
         )
 
 
@@ -78,11 +132,7 @@ def do_assign_events(reads: list[Read]) -> list[tuple[PlateEvent, str, float, bo
         lo, hi = spans.get(read.camera_id, (read.captured_at, read.captured_at))
         spans[read.camera_id] = (min(lo, read.captured_at), max(hi, read.captured_at))
     _serialise(spans)
-    near = Q()
-    for camera_id, (lo, hi) in spans.items():
-        near |= Q(camera_id=camera_id, last_seen_at__gte=lo - window, started_at__lte=hi + window)
-    # Locked in id order, so that two batches that share cameras cannot deadlock on them.
-    stored = list(PlateEvent.objects.select_for_update().filter(near).order_by("pk"))
+    stored = _open_events({c: (lo - window, hi + window) for c, (lo, hi) in spans.items()})
     candidates = [_candidates(read) for read in reads]
     # Only an event whose plate or votes are the same plate as one of the reads can ever take one (its
     # plate and votes change only when it takes a read): load those events' stored reads, in one query.
@@ -144,7 +194,7 @@ def do_assign_events(reads: list[Read]) -> list[tuple[PlateEvent, str, float, bo
     if created:
         PlateEvent.objects.bulk_create(created)
     if changed:
-        PlateEvent.objects.bulk_update(list(changed.values()), _UPDATED)
+        _update_events(list(changed.values()))
     for read in reads:
         read.event = read.event  # sets event_id from the event's id, now that new events have one
     return assigned

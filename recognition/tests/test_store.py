@@ -32,11 +32,12 @@ def test_storing_a_frame_with_three_reads_takes_a_fixed_handful_of_statements(ca
     frame = queued_frame(camera)
     # look at the frame and claim it, load it, finish it, the camera's event lock, its open events, one
     # INSERT for the new events, one for the reads, and once the hotlist index's freshness check
-    # (HOTLIST_REFRESH_SECONDS is 0 in the tests): the same nine whatever the number of reads.
+    # (HOTLIST_REFRESH_SECONDS is 0 in the tests): the same nine whatever the number of reads (eight on
+    # SQLite, which has no event locks: one writer at a time).
     with CaptureQueriesContext(connection) as captured:
         reads = do_process_frame(frame.pk)
     statements = [q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
-    assert len(statements) == 9, "\n".join(statements)
+    assert len(statements) == (9 if connection.vendor == "postgresql" else 8), "\n".join(statements)
     assert sorted(r.text for r in reads) == ["ABC123", "JKL456", "XYZ789"]
     stored = Read.objects.filter(frame=frame).select_related("event")
     assert all(r.event is not None and r.event.plate == r.text and r.event.read_count == 1 for r in stored)
