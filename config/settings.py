@@ -288,7 +288,7 @@ FRAME_LOST_AFTER_SECONDS = env_int("FRAME_LOST_AFTER_SECONDS", 60)
 FRAME_REQUEUE_INTERVAL_SECONDS = env_int("FRAME_REQUEUE_INTERVAL_SECONDS", 30)
 # A worker that finds other frames queued takes up to FRAME_BATCH_SIZE at once (as many as it prepares in
 # FRAME_BATCH_MS by its own average) and stores them in one transaction (recognition/services.py).
-FRAME_BATCH_SIZE = env_int("FRAME_BATCH_SIZE", 32)
+FRAME_BATCH_SIZE = env_int("FRAME_BATCH_SIZE", 64)
 FRAME_BATCH_MS = env_int("FRAME_BATCH_MS", 100)
 if FRAME_BATCH_SIZE < 1 or FRAME_BATCH_MS < 0:
     raise ImproperlyConfigured("FRAME_BATCH_SIZE must be 1 or more and FRAME_BATCH_MS 0 or more.")
