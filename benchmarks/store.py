@@ -1,19 +1,20 @@
 """How many reads per second the store step sustains into PostgreSQL, with the models taken out.
 
-    DATABASE_URL=postgres://... python -m benchmarks.store --processes 2 --frames 6000 [--batch 32] [--json]
+    DATABASE_URL=postgres://... python -m benchmarks.store --processes 2 --frames 6000 [--batch 64] [--json]
 
 Everything a worker does for a frame except the models: claim the frame, load and decode its
 (tiny) image, the thumbnail and crop files, the Read rows, event assignment, hotlist matching
 (against ``--entries`` listed plates) and alerts, in ``--processes`` processes that each call
 ``recognition.services.do_process_frame`` in a loop, as Celery workers would. The pipeline is
-replaced by one that returns ``--reads-per-frame`` plates instantly (the frame's own: each frame's tiny
-image carries its number). ``--batch N`` is the workers' FRAME_BATCH_SIZE: a process that finds other
-frames queued takes up to N at once, as workers do, and stores them in one transaction; the frames it
-took from the others' share are then skipped by them, as their tasks would be. Each camera sees a vehicle
-in 3 consecutive frames half a second apart (one plate event per vehicle); every
-``--hot-every``-th vehicle carries a listed plate and raises an alert. Cameras are shared out
-between the processes. Media go to a temporary folder (or to the object store if S3_BUCKET is
-set); with REDIS_URL the alerts are broadcast through Redis.
+replaced by one that returns ``--reads-per-frame`` plates instantly (the frame's own: each frame's
+tiny image carries its number). ``--batch N`` is the workers' FRAME_BATCH_SIZE (default: as set,
+else 64): a process that finds other frames queued takes up to N at once (as many as it prepares in
+FRAME_BATCH_MS), as workers do, and stores them in one transaction; the frames it took from the
+others' share are then skipped by them, as their tasks would be. ``--batch 1``: one frame at a time.
+Each camera sees a vehicle in 3 consecutive frames half a second apart (one plate event per
+vehicle); every ``--hot-every``-th vehicle carries a listed plate and raises an alert. Cameras are
+shared out between the processes. Media go to a temporary folder (``TMPDIR``; or to the object store
+if S3_BUCKET is set); with REDIS_URL the alerts are broadcast through Redis.
 
 Printed: reads_per_s and frames_per_s (all processes, from a common start to the last frame),
 ms_per_frame (per process), queries_per_frame, the CPU time per frame of the worker processes and
@@ -203,12 +204,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=10000, help="listed plates; default 10000")
     parser.add_argument("--hot-every", type=int, default=50, help="every Nth vehicle is listed; default 50")
     parser.add_argument(
-        "--batch", type=int, default=1, help="frames a process may take and store at once (FRAME_BATCH_SIZE); default 1"
+        "--batch",
+        type=int,
+        default=None,
+        help="frames a process may take and store at once; default FRAME_BATCH_SIZE (64); 1: one at a time",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="print the first process's cProfile (slower)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.batch is None:
+        args.batch = int(os.environ.get("FRAME_BATCH_SIZE") or 64)
     if min(args.processes, args.frames, args.cameras, args.hot_every, args.batch) < 1 or args.reads_per_frame < 0:
         parser.error("every count must be positive (--reads-per-frame may be 0: frames without plates)")
     url = os.environ.get("DATABASE_URL", "")
