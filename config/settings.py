@@ -308,7 +308,7 @@ PARTITION_DAYS_AHEAD = env_int("PARTITION_DAYS_AHEAD", 7)
 # A new BOLO is checked against the reads of at most this many past hours (0: none), not its list's window:
 # a BOLO is for finding a car now, not a week of any plate's movements without a logged search.
 BOLO_HISTORY_HOURS = env_int("BOLO_HISTORY_HOURS", 4)
-# Workers check for changed hotlists at most this often (seconds); 0: before every read, so a list
+# Workers check for changed hotlists at most this often (seconds); 0: before every batch of reads, so a list
 # change (a BOLO) alerts on the very next frame processed after it is saved.
 HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "0"))
 # Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.

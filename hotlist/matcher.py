@@ -1,7 +1,8 @@
 """The per-process hotlist index that every new read is matched against.
 
 Each worker (or the web process, in the demo) keeps a *base* index of every active list, built
-from a snapshot of the lists. Before matching it reads the lists' state again: one short query
+from a snapshot of the lists. Before matching (a frame's reads, or those of the frames a worker
+stores together) it reads the lists' state again: one short query
 over the lists (each list's change time, active flag and policy) and the highest entry id. An
 import, a BOLO or a settings change alters it. When the state differs from the base's snapshot,
 the lists that changed (and any list holding entries newer than the base) are read from the
@@ -9,9 +10,9 @@ database and indexed in line on their own, a small index (a BOLO list, or the on
 imported), matched together with the base, whose hits on those lists are dropped. A full rebuild
 runs on a thread meanwhile and replaces the base when it is done.
 
-So a read is always matched against the lists as they were committed when its matching began:
+So a read is always matched against the lists as they were committed when its batch's matching began:
 correctness never waits for, or depends on, the rebuild thread. ``HOTLIST_REFRESH_SECONDS``
-(default 0: check before every read) may space the checks out, at the price of a list change
+(default 0: check before every batch) may space the checks out, at the price of a list change
 taking up to that long to alert.
 
 Expiry and the list's active flag and hours are checked in the database for the few entries that

@@ -141,12 +141,13 @@ def _prepared_cursor() -> Iterator[CursorWrapper]:
 
 
 def _look_at_frame(frame_id: int) -> tuple | None:
-    """The frame's (status, claimed_at, claim_token), without a lock."""
+    """The frame's (status, claimed_at, claim_token, captured_at), without a lock."""
     from django.db import connection
 
     if connection.vendor != "postgresql":  # SQLite: the ORM turns its stored texts into times
-        return Frame.objects.filter(pk=frame_id).values_list("status", "claimed_at", "claim_token").first()
-    sql = f"SELECT status, claimed_at, claim_token FROM {Frame._meta.db_table} WHERE id = %s"
+        fields = ("status", "claimed_at", "claim_token", "captured_at")
+        return Frame.objects.filter(pk=frame_id).values_list(*fields).first()
+    sql = f"SELECT status, claimed_at, claim_token, captured_at FROM {Frame._meta.db_table} WHERE id = %s"
     started = time.monotonic()
     with _prepared_cursor() as cursor:
         cursor.execute(sql, [frame_id])
@@ -175,6 +176,11 @@ def claim_frames(frame_id: int, token: str = "", limit: int = 1) -> list[int]:
     too); another only once the claim is stale (older than the task's hard time limit). The other
     frames' own tasks find them done or claimed, and skip them.
     """
+    return list(_claim_frames(frame_id, token, limit))
+
+
+def _claim_frames(frame_id: int, token: str = "", limit: int = 1) -> dict[int, datetime]:
+    """``claim_frames``, with each frame's capture time: {id: captured_at}."""
     from django.db import connection
 
     now = timezone.now()
@@ -182,18 +188,19 @@ def claim_frames(frame_id: int, token: str = "", limit: int = 1) -> list[int]:
     # A look first, without a lock: a frame another worker took (in its batch) or finished is skipped
     # at the cost of one read, instead of a transaction that would wait for that worker's to end.
     row = _look_at_frame(frame_id)
-    if row is None or not _may_claim(*row, token=token, now=now):
-        return []
+    if row is None or not _may_claim(*row[:3], token=token, now=now):
+        return {}
+    captured_at = row[3]  # with it PostgreSQL looks in the frame's own partition only (frames never move)
     with transaction.atomic():
-        taken = Frame.objects.filter(_claimable(token, now), pk=frame_id).update(
+        taken = Frame.objects.filter(_claimable(token, now), pk=frame_id, captured_at=captured_at).update(
             status=Frame.Status.PROCESSING, claimed_at=now, claim_token=token
         )
         if not taken:
-            return []
+            return {}
         if len(connection.atomic_blocks) == 1:  # only a transaction of its own may skip the flush
             _claim_without_waiting_for_disk()
         if limit <= 1:
-            return [frame_id]
+            return {frame_id: captured_at}
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""UPDATE {table} f SET status = %s, claimed_at = %s, claim_token = %s
@@ -201,7 +208,7 @@ def claim_frames(frame_id: int, token: str = "", limit: int = 1) -> list[int]:
                       WHERE (status = %s OR (status = %s AND claim_token = %s AND claim_token <> ''))
                         AND id <> %s
                       ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) q
-                WHERE f.id = q.id AND f.captured_at = q.captured_at RETURNING f.id""",
+                WHERE f.id = q.id AND f.captured_at = q.captured_at RETURNING f.id, f.captured_at""",
                 [
                     Frame.Status.PROCESSING,
                     now,
@@ -213,8 +220,8 @@ def claim_frames(frame_id: int, token: str = "", limit: int = 1) -> list[int]:
                     limit - 1,
                 ],
             )
-            others = sorted(row[0] for row in cursor.fetchall())
-    return [frame_id, *others]
+            others = sorted(cursor.fetchall())
+    return {frame_id: captured_at, **dict(others)}
 
 
 def claim_frame(frame_id: int, token: str = "") -> bool:
@@ -272,12 +279,14 @@ def do_process_frame(frame_id: int, claim_token: str = "", batch: int | None = N
 
     With ``batch`` (default FRAME_BATCH_SIZE) above 1 it also takes other queued frames, as many as
     ``batch_size`` allows, and stores them all in one transaction. Returns the reads of all of them."""
-    ids = claim_frames(frame_id, claim_token, batch_size(batch))
+    taken = _claim_frames(frame_id, claim_token, batch_size(batch))
+    ids = list(taken)
     if not ids:
         # the usual fate of a frame taken in another task's batch: not worth a line of the log each time
         log.debug("frame %s already processed or in progress; skipping", frame_id)
         return []
-    frames = Frame.objects.select_related("camera").in_bulk(ids)
+    # their capture times let PostgreSQL look in their partitions only
+    frames = Frame.objects.select_related("camera").filter(captured_at__in=set(taken.values())).in_bulk(ids)
     prepared = [p for p in (_prepare(frames[pk]) for pk in ids if pk in frames) if p is not None]
     if not prepared:
         return []
@@ -364,9 +373,9 @@ def _finish_frames(prepared: list[_Prepared]) -> set[int]:
     if connection.vendor != "postgresql" or len(prepared) == 1:
         finished = set()
         for p in prepared:
-            if Frame.objects.filter(pk=p.frame.pk, status=Frame.Status.PROCESSING).update(
-                status=Frame.Status.DONE, thumbnail=p.thumb_name, processed_at=now, processing_ms=p.elapsed_ms
-            ):
+            if Frame.objects.filter(
+                pk=p.frame.pk, captured_at=p.frame.captured_at, status=Frame.Status.PROCESSING
+            ).update(status=Frame.Status.DONE, thumbnail=p.thumb_name, processed_at=now, processing_ms=p.elapsed_ms):
                 finished.add(p.frame.pk)
         return finished
     table = Frame._meta.db_table
