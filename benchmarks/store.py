@@ -105,7 +105,9 @@ def _table_bytes() -> int:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname = ANY(%s)",
+            # a partitioned table holds nothing itself: its partitions (and theirs) do
+            "SELECT sum(pg_total_relation_size(t.relid)) FROM pg_class c, pg_partition_tree(c.oid) t"
+            " WHERE c.relname = ANY(%s)",
             [list(GROWING_TABLES)],
         )
         return int(cursor.fetchone()[0] or 0)

@@ -19,6 +19,7 @@ from .vision.voting import vote
 
 # "The same plate": at most two look-alike characters and one other difference apart.
 SAME_PLATE = MatchPolicy.lenient(lookalike=2, edits=1)
+ZERO = timedelta(0)
 _UPDATED = ["plate", "confidence", "votes", "read_count", "started_at", "last_seen_at"]
 
 
@@ -157,10 +158,12 @@ def do_assign_events(reads: list[Read]) -> list[tuple[PlateEvent, str, float, bo
     assigned = []
     for read, cands in zip(reads, candidates):
         t = read.captured_at
+        # The five nearest in time: for reads stored in capture order, the five seen last. A read stored
+        # after later ones of its camera (another worker's batch committed first) still finds its own
+        # vehicle's event rather than the newer ones.
         open_events = sorted(
             (e for e in pool.get(read.camera_id, ()) if e.last_seen_at >= t - window and e.started_at <= t + window),
-            key=lambda e: e.last_seen_at,
-            reverse=True,
+            key=lambda e: max(e.started_at - t, t - e.last_seen_at, ZERO),
         )[:5]
         found = _first_same_plate(open_events, cands)
         if found is None:

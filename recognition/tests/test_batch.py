@@ -313,3 +313,19 @@ def test_the_alert_of_a_frame_stored_in_a_batch_reaches_the_websocket(client, of
         await comm.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db
+def test_a_read_stored_after_later_ones_of_its_camera_joins_its_own_vehicle(camera, reads_plates):
+    """Workers may commit a camera's frames out of order; the five open events nearest in time are
+    considered, not the five seen last, so a late read still finds its vehicle's event."""
+    from recognition.models import PlateEvent, Read
+    from recognition.services import do_process_frame
+
+    plates = ["ABC123", "KLM456", "PQR789", "STU234", "VWX567", "DEF890", "GHJ345"]
+    reads_plates({n: [(plate, 0.9, ())] for n, plate in enumerate(plates)} | {9: [("ABC123", 0.9, ())]})
+    for n in range(len(plates)):  # ABC123 at 0 s, then six other vehicles up to 3 s
+        do_process_frame(make_frame(camera, n, 0.5 * n).pk, batch=1)
+    (late,) = do_process_frame(make_frame(camera, 9, 0.25).pk, batch=1)  # ABC123's second frame, stored last
+    assert late.event_id == Read.objects.get(text="ABC123", captured_at=T0).event_id
+    assert PlateEvent.objects.count() == len(plates)
