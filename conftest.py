@@ -189,3 +189,14 @@ def bucket_keys(store) -> list[str]:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket)
         for item in page.get("Contents", [])
     )
+
+
+@pytest.fixture(autouse=True)
+def _one_frame_at_a_time_until_measured():
+    """Each test starts as a worker that has prepared no frame yet: it takes one frame at a time until it
+    has (recognition.services.batch_size), whatever the tests before it processed."""
+    import sys
+
+    services = sys.modules.get("recognition.services")
+    if services is not None:
+        services._prepare_ms["average"] = None

@@ -10,7 +10,7 @@
 from django.dispatch import receiver
 
 from cameras.signals import camera_notice
-from hotlist.services import match_read
+from hotlist.services import match_reads
 from hotlist.signals import entries_deleting, history_matched
 from recognition.signals import reads_stored
 
@@ -20,10 +20,22 @@ from .services import do_create_alerts, do_update_event_alerts, notify_admins
 
 @receiver(reads_stored, dispatch_uid="alerts.on_reads_stored")
 def on_reads_stored(sender, reads, **kwargs) -> None:
-    for read, event, plate, confidence, consensus_changed in reads:
-        do_create_alerts(read, match_read(read, also=[(plate, confidence)]), event=event)
+    # One check of the lists' state for the whole batch; the index lookups are per read.
+    hits = match_reads([(read, [(plate, confidence)]) for read, _, plate, confidence, _ in reads])
+    # The alerts of the events whose consensus moves, as a read-by-read pass would find them at each
+    # move: those stored before (one query), then those this batch raises, as it raises them.
+    moved = {event.pk for _, event, _, _, changed in reads if changed}
+    event_alerts: dict[int, list[int]] = {pk: [] for pk in moved}
+    if moved:
+        for alert_id, event_id in Alert.objects.filter(event_id__in=moved).values_list("pk", "event_id"):
+            event_alerts[event_id].append(alert_id)
+    for (read, event, _, _, consensus_changed), pairs in zip(reads, hits):
+        if pairs:
+            for alert in do_create_alerts(read, pairs, event=event):
+                if alert.event_id in event_alerts:
+                    event_alerts[alert.event_id].append(alert.pk)
         if consensus_changed:
-            do_update_event_alerts(event)
+            do_update_event_alerts(event, event_alerts[event.pk])
 
 
 @receiver(history_matched, dispatch_uid="alerts.on_history_matched")

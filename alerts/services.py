@@ -226,9 +226,11 @@ def dedup_window() -> timedelta:
     return timedelta(seconds=getattr(settings, "ALERT_DEDUP_SECONDS", 120))
 
 
-def do_update_event_alerts(event: PlateEvent) -> None:
-    """The consensus plate of an event changed: its alerts show the new one."""
-    for alert_id in Alert.objects.filter(event=event).values_list("pk", flat=True):
+def do_update_event_alerts(event: PlateEvent, alert_ids: Iterable[int] | None = None) -> None:
+    """The consensus plate of an event changed: its alerts (``alert_ids``, default all) show the new one."""
+    if alert_ids is None:
+        alert_ids = Alert.objects.filter(event=event).values_list("pk", flat=True)
+    for alert_id in alert_ids:
         AlertEvent.objects.create(
             alert_id=alert_id, kind="consensus", detail={"plate": event.plate, "reads": event.read_count}
         )

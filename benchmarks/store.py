@@ -1,22 +1,27 @@
 """How many reads per second the store step sustains into PostgreSQL, with the models taken out.
 
-    DATABASE_URL=postgres://... python -m benchmarks.store --processes 2 --frames 6000 [--json]
+    DATABASE_URL=postgres://... python -m benchmarks.store --processes 2 --frames 6000 [--batch 64] [--json]
 
 Everything a worker does for a frame except the models: claim the frame, load and decode its
 (tiny) image, the thumbnail and crop files, the Read rows, event assignment, hotlist matching
 (against ``--entries`` listed plates) and alerts, in ``--processes`` processes that each call
 ``recognition.services.do_process_frame`` in a loop, as Celery workers would. The pipeline is
-replaced by one that returns ``--reads-per-frame`` plates instantly. Each camera sees a vehicle
-in 3 consecutive frames half a second apart (one plate event per vehicle); every
-``--hot-every``-th vehicle carries a listed plate and raises an alert. Cameras are shared out
-between the processes. Media go to a temporary folder (or to the object store if S3_BUCKET is
-set); with REDIS_URL the alerts are broadcast through Redis.
+replaced by one that returns ``--reads-per-frame`` plates instantly (the frame's own: each frame's
+tiny image carries its number). ``--batch N`` is the workers' FRAME_BATCH_SIZE (default: as set,
+else 64): a process that finds other frames queued takes up to N at once (as many as it prepares in
+FRAME_BATCH_MS), as workers do, and stores them in one transaction; the frames it took from the
+others' share are then skipped by them, as their tasks would be. ``--batch 1``: one frame at a time.
+Each camera sees a vehicle in 3 consecutive frames half a second apart (one plate event per
+vehicle); every ``--hot-every``-th vehicle carries a listed plate and raises an alert. Cameras are
+shared out between the processes. Media go to a temporary folder (``TMPDIR``; or to the object store
+if S3_BUCKET is set); with REDIS_URL the alerts are broadcast through Redis.
 
 Printed: reads_per_s and frames_per_s (all processes, from a common start to the last frame),
 ms_per_frame (per process), queries_per_frame, the CPU time per frame of the worker processes and
 of their PostgreSQL backends (read from /proc, so PostgreSQL must run on this machine; on a busy
 machine these say more than the rates), and the database's growth per read (tables and their
-indexes: reads, frames, events, alerts). ``--profile`` prints the first process's profile.
+indexes: reads, frames, events, alerts), and the plate events and alerts made (the same for any
+``--batch``). ``--profile`` prints the first process's profile.
 The rows it makes stay in the database: use a database of the benchmark's own.
 """
 
@@ -57,17 +62,18 @@ def _setup(media_root: str) -> None:
 class InstantPipeline:
     """Stands in for the models: returns the plates it is told to, at once."""
 
-    def __init__(self):
+    def __init__(self, texts: list[list[str]]):
         import numpy as np
 
         self.detector = type("D", (), {"name": "bench"})()
         self.ocr = type("O", (), {"name": "instant"})()
-        self.texts: list[str] = []
+        self.texts = texts  # per frame number
         self.crop = np.full((24, 96, 3), 200, np.uint8)
 
     def read(self, image, region=None):
         from recognition.vision.types import Box, Candidate, PlateRead
 
+        b, g, r = (int(v) for v in image[0, 0])
         return [
             PlateRead(
                 box=Box(10 + 120 * i, 10, 96, 24),
@@ -78,8 +84,20 @@ class InstantPipeline:
                 crop=self.crop,
                 ocr_engine="instant",
             )
-            for i, text in enumerate(self.texts)
+            for i, text in enumerate(self.texts[b | g << 8 | r << 16])
         ]
+
+
+def _frame_png(number: int) -> bytes:
+    """A tiny image whose first pixel carries the frame's number (PNG: exactly)."""
+    import cv2
+    import numpy as np
+
+    image = np.full((48, 64, 3), 128, np.uint8)
+    image[0, 0] = (number & 255, number >> 8 & 255, number >> 16 & 255)
+    ok, png = cv2.imencode(".png", image)
+    assert ok
+    return png.tobytes()
 
 
 def _table_bytes() -> int:
@@ -87,7 +105,9 @@ def _table_bytes() -> int:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname = ANY(%s)",
+            # a partitioned table holds nothing itself: its partitions (and theirs) do
+            "SELECT sum(pg_total_relation_size(t.relid)) FROM pg_class c, pg_partition_tree(c.oid) t"
+            " WHERE c.relname = ANY(%s)",
             [list(GROWING_TABLES)],
         )
         return int(cursor.fetchone()[0] or 0)
@@ -103,7 +123,15 @@ def _cpu_seconds(pid: int) -> float | None:
 
 
 def _worker(
-    media_root: str, plan: list[tuple[int, list[str]]], ready, start, results, index: int, profile: bool
+    media_root: str,
+    plan: list[int],
+    texts: list[list[str]],
+    batch: int,
+    ready,
+    start,
+    results,
+    index: int,
+    profile: bool,
 ) -> None:
     _setup(media_root)
     from django.db import connection
@@ -111,7 +139,7 @@ def _worker(
     import recognition.services as services
     from hotlist.matcher import refresh
 
-    pipeline = InstantPipeline()
+    pipeline = InstantPipeline(texts)
     services.pipeline = lambda: pipeline
     refresh(force=True)  # the hotlist index is built before timing, as a worker does at its first frame
     queries = [0]
@@ -124,7 +152,8 @@ def _worker(
     if profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        # BENCH_CLOCK=cpu: CPU time (what the process computes) instead of wall time (with its waits)
+        profiler = cProfile.Profile(time.process_time) if os.environ.get("BENCH_CLOCK") == "cpu" else cProfile.Profile()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
@@ -136,9 +165,8 @@ def _worker(
     with connection.execute_wrapper(count):
         if profiler:
             profiler.enable()
-        for frame_id, texts in plan:
-            pipeline.texts = texts
-            reads += len(services.do_process_frame(frame_id, claim_token=f"bench-{index}"))
+        for frame_id in plan:  # each call stands for one task, with a task id of its own
+            reads += len(services.do_process_frame(frame_id, claim_token=f"bench-{index}-{frame_id}", batch=batch))
         if profiler:
             profiler.disable()
     elapsed = time.perf_counter() - began
@@ -150,7 +178,10 @@ def _worker(
         import pstats
 
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(35)
+        stats = pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
+        stats.print_stats(35)
+        if os.environ.get("BENCH_CALLEES"):  # e.g. do_assign_events: what the functions of that name spent it on
+            stats.print_callees(os.environ["BENCH_CALLEES"])
         print(out.getvalue(), file=sys.stderr)
     results.put(
         {
@@ -174,11 +205,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, default=40, help="cameras; default 40")
     parser.add_argument("--entries", type=int, default=10000, help="listed plates; default 10000")
     parser.add_argument("--hot-every", type=int, default=50, help="every Nth vehicle is listed; default 50")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="frames a process may take and store at once; default FRAME_BATCH_SIZE (64); 1: one at a time",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="print the first process's cProfile (slower)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if min(args.processes, args.frames, args.cameras, args.hot_every) < 1 or args.reads_per_frame < 0:
+    if args.batch is None:
+        args.batch = int(os.environ.get("FRAME_BATCH_SIZE") or 64)
+    if min(args.processes, args.frames, args.cameras, args.hot_every, args.batch) < 1 or args.reads_per_frame < 0:
         parser.error("every count must be positive (--reads-per-frame may be 0: frames without plates)")
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
@@ -209,14 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     cameras = [
         do_create_camera(name=f"Store bench {run} camera {i + 1}", region="us")[0].pk for i in range(args.cameras)
     ]
-    import cv2
-    import numpy as np
-
-    _, png = cv2.imencode(".png", np.full((48, 64, 3), 128, np.uint8))
-    image = default_storage.save(f"frames/bench/{run}.png", ContentFile(png.tobytes()))
     per_camera = -(-args.frames // args.cameras)
     base = datetime.now(UTC) - timedelta(days=1)
-    frames, texts = [], []
+    frames: list = []
+    texts: list[list[str]] = []  # per frame number
+    owners: list[int] = []  # the process whose share the frame is in
     seen = 0  # vehicles so far: every hot_every-th one is listed
     for c, camera_id in enumerate(cameras):
         vehicles = []
@@ -231,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             vehicles.append(plates)
         for k in range(per_camera):
+            number = len(frames)
+            image = default_storage.save(f"frames/bench/{run}-{number}.png", ContentFile(_frame_png(number)))
             frames.append(
                 Frame(
                     camera_id=camera_id,
@@ -241,18 +279,22 @@ def main(argv: list[str] | None = None) -> int:
                     captured_at=base + k * FRAME_GAP,
                 )
             )
-            texts.append((c, vehicles[k // VEHICLE_FRAMES]))
+            owners.append(c % args.processes)
+            texts.append(vehicles[k // VEHICLE_FRAMES])
     frames = Frame.objects.bulk_create(frames, batch_size=5000)
-    plans: list[list[tuple[int, list[str]]]] = [[] for _ in range(args.processes)]
-    for frame, (c, plates) in zip(frames, texts):
-        plans[c % args.processes].append((frame.pk, plates))
+    plans: list[list[int]] = [[] for _ in range(args.processes)]
+    for frame, owner in zip(frames, owners):
+        plans[owner].append(frame.pk)
     size_before = _table_bytes()
     connections.close_all()
 
     ctx = mp.get_context("spawn")
     ready, start, results = ctx.Queue(), ctx.Event(), ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(media_root, plan, ready, start, results, i, args.profile and i == 0))
+        ctx.Process(
+            target=_worker,
+            args=(media_root, plan, texts, args.batch, ready, start, results, i, args.profile and i == 0),
+        )
         for i, plan in enumerate(plans)
     ]
     for p in procs:
@@ -269,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     reads = sum(d["reads"] for d in done)
     size_after = _table_bytes()
     from alerts.models import Alert
+    from recognition.models import PlateEvent
 
     report = {
         "reads_per_s": round(reads / wall, 1),
@@ -276,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         "reads": reads,
         "frames": frames_done,
         "alerts": Alert.objects.filter(hotlist=hotlist).count(),
+        "events": PlateEvent.objects.filter(camera_id__in=cameras).count(),
+        "batch": args.batch,
         "seconds": round(wall, 2),
         "processes": args.processes,
         "reads_per_frame": args.reads_per_frame,

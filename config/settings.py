@@ -287,6 +287,12 @@ LOGGING = {
 # FRAME_LOST_AFTER_SECONDS: with the defaults, within about 90 s of the broker's return.
 FRAME_LOST_AFTER_SECONDS = env_int("FRAME_LOST_AFTER_SECONDS", 60)
 FRAME_REQUEUE_INTERVAL_SECONDS = env_int("FRAME_REQUEUE_INTERVAL_SECONDS", 30)
+# A worker that finds other frames queued takes up to FRAME_BATCH_SIZE at once (as many as it prepares in
+# FRAME_BATCH_MS by its own average) and stores them in one transaction (recognition/services.py).
+FRAME_BATCH_SIZE = env_int("FRAME_BATCH_SIZE", 64)
+FRAME_BATCH_MS = env_int("FRAME_BATCH_MS", 100)
+if FRAME_BATCH_SIZE < 1 or FRAME_BATCH_MS < 0:
+    raise ImproperlyConfigured("FRAME_BATCH_SIZE must be 1 or more and FRAME_BATCH_MS 0 or more.")
 CAMERA_HEALTH_INTERVAL_SECONDS = env_int("CAMERA_HEALTH_INTERVAL_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-frames": {
@@ -303,7 +309,7 @@ PARTITION_DAYS_AHEAD = env_int("PARTITION_DAYS_AHEAD", 7)
 # A new BOLO is checked against the reads of at most this many past hours (0: none), not its list's window:
 # a BOLO is for finding a car now, not a week of any plate's movements without a logged search.
 BOLO_HISTORY_HOURS = env_int("BOLO_HISTORY_HOURS", 4)
-# Workers check for changed hotlists at most this often (seconds); 0: before every read, so a list
+# Workers check for changed hotlists at most this often (seconds); 0: before every batch of reads, so a list
 # change (a BOLO) alerts on the very next frame processed after it is saved.
 HOTLIST_REFRESH_SECONDS = float(env_str("HOTLIST_REFRESH_SECONDS", "0"))
 # Reads of the same entry at the same camera within this many seconds are one vehicle pass: one alert.

@@ -1,7 +1,8 @@
 """The per-process hotlist index that every new read is matched against.
 
 Each worker (or the web process, in the demo) keeps a *base* index of every active list, built
-from a snapshot of the lists. Before matching it reads the lists' state again: one short query
+from a snapshot of the lists. Before matching (a frame's reads, or those of the frames a worker
+stores together) it reads the lists' state again: one short query
 over the lists (each list's change time, active flag and policy) and the highest entry id. An
 import, a BOLO or a settings change alters it. When the state differs from the base's snapshot,
 the lists that changed (and any list holding entries newer than the base) are read from the
@@ -9,9 +10,9 @@ database and indexed in line on their own, a small index (a BOLO list, or the on
 imported), matched together with the base, whose hits on those lists are dropped. A full rebuild
 runs on a thread meanwhile and replaces the base when it is done.
 
-So a read is always matched against the lists as they were committed when its matching began:
+So a read is always matched against the lists as they were committed when its batch's matching began:
 correctness never waits for, or depends on, the rebuild thread. ``HOTLIST_REFRESH_SECONDS``
-(default 0: check before every read) may space the checks out, at the price of a list change
+(default 0: check before every batch) may space the checks out, at the price of a list change
 taking up to that long to alert.
 
 Expiry and the list's active flag and hours are checked in the database for the few entries that
@@ -24,12 +25,12 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DataError, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
@@ -57,6 +58,11 @@ class Snapshot:
     lists: dict[int, tuple]  # list id -> values of STATE_FIELDS
     top: int  # highest entry id
 
+    @classmethod
+    def of(cls, rows: list) -> Snapshot:
+        """From rows of (list id, *STATE_FIELDS, highest entry id)."""
+        return cls({row[0]: tuple(row[1:-1]) for row in rows}, (rows[0][-1] or 0) if rows else 0)
+
     def active(self, pk: int) -> bool:
         return pk in self.lists and bool(self.lists[pk][_ACTIVE])
 
@@ -72,11 +78,24 @@ _lock = threading.Lock()
 _state: dict = {"base": None, "overlay": None, "checked": 0.0, "building": None}
 
 
+_SNAPSHOT_SQL: list[str] = []
+
+
 def snapshot() -> Snapshot:
-    """The lists' state, in one query (the highest entry id is an uncorrelated subquery, run once)."""
-    top = Subquery(Entry.objects.order_by("-id").values("id")[:1])
-    rows = list(Hotlist.objects.annotate(top_entry=top).values_list("id", *STATE_FIELDS, "top_entry"))
-    return Snapshot({row[0]: tuple(row[1:-1]) for row in rows}, (rows[0][-1] or 0) if rows else 0)
+    """The lists' state, in one query (the highest entry id is an uncorrelated subquery, run once).
+
+    Run before every batch of reads: its SQL is built by the ORM once and kept (building it each time
+    cost more than running it)."""
+    if not _SNAPSHOT_SQL:
+        top = Subquery(Entry.objects.order_by("-id").values("id")[:1])
+        query = Hotlist.objects.order_by().annotate(top_entry=top).values_list("id", *STATE_FIELDS, "top_entry")
+        sql, params = query.query.sql_with_params()
+        if params:  # none expected; should the ORM ever bind one, keep to the ORM
+            return Snapshot.of(list(query))
+        _SNAPSHOT_SQL.append(sql)
+    with connection.cursor() as cursor:
+        cursor.execute(_SNAPSHOT_SQL[0])
+        return Snapshot.of(cursor.fetchall())
 
 
 def _policy(state: tuple) -> MatchPolicy:
@@ -178,7 +197,11 @@ def refresh(force: bool = False) -> None:
 
 def match_entries(candidates: Candidates) -> list[Match]:
     """Index hits of ``candidates`` ([(text, confidence), ...]) on the lists as committed now, best first."""
-    base, overlay = current()
+    return _match(current(), candidates)
+
+
+def _match(indexes: tuple[_Index, _Index | None], candidates: Candidates) -> list[Match]:
+    base, overlay = indexes
     matches = base.index.match(candidates) if base.index is not None else []
     if overlay is not None:
         matches = [m for m in matches if m.list_id not in overlay.lists]
@@ -217,9 +240,21 @@ def _live_entries(ids: list[int], at: datetime) -> dict[int, Entry]:
 def match_candidates(candidates: Iterable[tuple[str, float]], at: datetime | None = None) -> list[tuple[Entry, Match]]:
     """Entries hit by any of ``candidates`` ([(text, confidence), ...]) that alert at ``at`` (default now):
     entry not expired, list active, not expired and inside its hours. Best first, with explanations."""
-    matches = match_entries([(str(t), float(c)) for t, c in candidates if t])
-    if not matches:
-        return []
-    at = at or timezone.now()
-    live = _live_entries([m.entry_id for m in matches], at)
-    return [(live[m.entry_id], m) for m in matches if m.entry_id in live and live[m.entry_id].hotlist.alerting_at(at)]
+    return match_many([(candidates, at or timezone.now())])[0]
+
+
+def match_many(reads: Sequence[tuple[Iterable[tuple[str, float]], datetime]]) -> list[list[tuple[Entry, Match]]]:
+    """``match_candidates`` for each of ``reads`` ([(candidates, at), ...]), all against the lists as
+    committed now: the lists' state is checked once for all of them (the reads of one batch of frames)."""
+    indexes = current()
+    found: list[list[tuple[Entry, Match]]] = []
+    for candidates, at in reads:
+        matches = _match(indexes, [(str(t), float(c)) for t, c in candidates if t])
+        if not matches:
+            found.append([])
+            continue
+        live = _live_entries([m.entry_id for m in matches], at)
+        found.append(
+            [(live[m.entry_id], m) for m in matches if m.entry_id in live and live[m.entry_id].hotlist.alerting_at(at)]
+        )
+    return found

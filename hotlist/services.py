@@ -170,13 +170,21 @@ def do_import_entries(
 def match_read(read: Read, also: Iterable[tuple[str, float]] = ()) -> list[tuple[Entry, Match]]:
     """(entry, match) pairs for every live entry that any OCR candidate of ``read`` (or the texts in
     ``also``, e.g. its plate event's consensus) hits under its list's policy."""
-    from .matcher import match_candidates
+    return match_reads([(read, also)])[0]
 
-    candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
-    if read.text and read.text not in {t for t, _ in candidates}:
-        candidates.insert(0, (read.text, read.confidence))
-    candidates += [(t, c) for t, c in also if t and t not in {x for x, _ in candidates}]
-    return match_candidates(candidates, at=read.captured_at)
+
+def match_reads(reads: list[tuple[Read, Iterable[tuple[str, float]]]]) -> list[list[tuple[Entry, Match]]]:
+    """``match_read`` for each (read, also) of ``reads``, checking the lists' state once for all of them."""
+    from .matcher import match_many
+
+    items = []
+    for read, also in reads:
+        candidates = [(t, c) for t, c in read.candidates] or [(read.text, read.confidence)]
+        if read.text and read.text not in {t for t, _ in candidates}:
+            candidates.insert(0, (read.text, read.confidence))
+        candidates += [(t, c) for t, c in also if t and t not in {x for x, _ in candidates}]
+        items.append((candidates, read.captured_at))
+    return match_many(items)
 
 
 def do_check_history(
