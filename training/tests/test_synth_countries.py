@@ -133,3 +133,29 @@ def test_training_unfolds_two_line_plates_as_the_crnn_reads_them(assets):
             unfolded += 1
             assert again.shape[1] / again.shape[0] > 3 * crop.shape[1] / crop.shape[0]
     assert 0 < unfolded < 30
+
+
+def test_the_crnn_reads_clean_two_line_plates_unfolded(assets, monkeypatch):
+    import cv2
+
+    from recognition.vision import ocr
+    from training.synth_countries import random_plate, render_country_plate
+
+    crops = []
+    for code in ("cz", "sk", "de", "fr"):
+        country = plates.countries()[code]
+        two = [layout for layout in country.layouts if layout.lines == 2]
+        rng = random.Random("two-line-check:" + code)
+        for _ in range(5):
+            layout = rng.choice(two)
+            drawn, label = random_plate(layout, rng)
+            plate = render_country_plate(country, layout, drawn, rng, assets)
+            plate = cv2.resize(plate, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+            crops.append(
+                (cv2.copyMakeBorder(plate, 12, 12, 8, 8, cv2.BORDER_CONSTANT, value=(90, 90, 90)), code, label)
+            )
+    engine = ocr.PlateCrnnOCR()
+    unfolded = sum(engine.read(crop, region=code).text == label for crop, code, label in crops)
+    monkeypatch.setattr(ocr, "TWO_LINE_MAX_ASPECT", 0.0)  # as one line only
+    as_one_line = sum(engine.read(crop, region=code).text == label for crop, code, label in crops)
+    assert unfolded >= 0.8 * len(crops) and as_one_line <= 0.2 * len(crops), (unfolded, as_one_line)
