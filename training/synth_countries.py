@@ -53,36 +53,8 @@ SYSTEM_SANS = (
 )
 TEST_SEED_PREFIX = "country-test-set:"
 VALIDATION_SEED_PREFIX = "country-val-set:"
-# The countries the product promises to read (US-wide, not state by state).
-RENDERED_COUNTRIES = [
-    "us",
-    "ca",
-    "mx",
-    "br",
-    "fr",
-    "de",
-    "it",
-    "es",
-    "pt",
-    "gb",
-    "ie",
-    "nl",
-    "be",
-    "lu",
-    "at",
-    "ch",
-    "pl",
-    "cz",
-    "sk",
-    "hu",
-    "hr",
-    "si",
-    "ro",
-    "dk",
-    "se",
-    "no",
-    "fi",
-]
+# Every country of the data file, in its order (US-wide, not state by state).
+RENDERED_COUNTRIES = [code for code in plates.countries() if "-" not in code]
 
 
 def _hex(colour: str) -> tuple[int, int, int]:
