@@ -254,18 +254,29 @@ def _list_heads() -> list[int]:
     return sorted(heads)
 
 
+READ_ATTEMPTS = 5  # listings taken while concurrent writers prune the head just listed
+
+
 def _read_bucket() -> tuple[dict | None, list[int]]:
-    """(the highest head's body or None, every head's number)."""
-    heads = _list_heads()
-    if not heads:
-        return None, heads
-    bucket, client = _bucket()
-    key = _key(heads[-1])
-    name = f"s3://{bucket}/{key}"
-    try:
-        raw = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except Exception as exc:
-        raise CheckpointError(f"cannot read {name}: {exc}") from exc
+    """(the highest head's body or None, every head's number).
+
+    A head listed but gone when read was pruned by a writer of a higher one: the listing is taken again.
+    """
+    for attempt in range(READ_ATTEMPTS):
+        heads = _list_heads()
+        if not heads:
+            return None, heads
+        bucket, client = _bucket()
+        key = _key(heads[-1])
+        name = f"s3://{bucket}/{key}"
+        try:
+            raw = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            break
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404") and attempt + 1 < READ_ATTEMPTS:
+                continue
+            raise CheckpointError(f"cannot read {name}: {exc}") from exc
     body = _parse(raw, name)
     if body["head_seq"] != heads[-1]:  # an older signed head copied under a higher name
         raise CheckpointError(f"{name} holds the head #{body['head_seq']}, not the one its name says")

@@ -148,3 +148,18 @@ def test_a_chain_truncated_before_the_move_is_not_adopted(
     with pytest.raises(CommandError, match="does not verify against .*records after #3 are missing"):
         call_command("verify_audit", "--adopt", stdout=io.StringIO())
     assert bucket_keys(store) == []
+
+
+def test_a_head_pruned_between_listing_and_reading_is_listed_again(db, s3_media, monkeypatch):
+    checkpoint.advance(1, "h1")
+    checkpoint.advance(2, "h2")  # prunes #1
+    real = checkpoint._list_heads
+    stale = [[1]]  # a listing taken before #2 was written
+
+    def listing():
+        return stale.pop() if stale else real()
+
+    monkeypatch.setattr(checkpoint, "_list_heads", listing)
+    checkpoint.advance(3, "h3")
+    head = checkpoint.read()
+    assert head["head_seq"] == 3 and head["head_hash"] == "h3"
