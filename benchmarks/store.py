@@ -13,8 +13,8 @@ FRAME_BATCH_MS), as workers do, and stores them in one transaction; the frames i
 others' share are then skipped by them, as their tasks would be. ``--batch 1``: one frame at a time.
 Each camera sees a vehicle in 3 consecutive frames half a second apart (one plate event per
 vehicle); every ``--hot-every``-th vehicle carries a listed plate and raises an alert. Cameras are
-shared out between the processes. Media go to a temporary folder (``TMPDIR``; or to the object store
-if S3_BUCKET is set); with REDIS_URL the alerts are broadcast through Redis.
+shared out between the processes. Media go to a new folder in ``--media-dir`` (default ``var/``,
+beside the default MEDIA_ROOT; or to the object store if S3_BUCKET is set); with REDIS_URL the alerts are broadcast through Redis.
 
 Printed: reads_per_s and frames_per_s (all processes, from a common start to the last frame),
 ms_per_frame (per process), queries_per_frame, the CPU time per frame of the worker processes and
@@ -212,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
         help="frames a process may take and store at once; default FRAME_BATCH_SIZE (64); 1: one at a time",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--media-dir",
+        type=Path,
+        default=None,
+        help="folder for the run's media folder (default var/ of the checkout, where MEDIA_ROOT is by default)",
+    )
     parser.add_argument("--profile", action="store_true", help="print the first process's cProfile (slower)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -225,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
             "store_bench: set DATABASE_URL to a PostgreSQL database of the benchmark's own, e.g.\n"
             "  DATABASE_URL=postgres://postgres@127.0.0.1:5432/alpr_bench python -m benchmarks.store"
         )
-    media_root = tempfile.mkdtemp(prefix="alpr-store-bench-")
+    media_dir = args.media_dir or ROOT / "var"
+    media_dir.mkdir(parents=True, exist_ok=True)
+    media_root = tempfile.mkdtemp(prefix="alpr-store-bench-", dir=media_dir)
     _setup(media_root)
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
@@ -241,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     run = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
     listed = sorted({random_plate_text(rng.randrange(10**9)) for _ in range(args.entries)})
+    # the lists of earlier runs in this database are switched off: each run matches its own --entries
+    Hotlist.objects.filter(name__startswith="Store bench ", active=True).update(
+        active=False, updated_at=datetime.now(UTC)
+    )
     hotlist = Hotlist.objects.create(name=f"Store bench {run}")
     Entry.objects.bulk_create(
         [Entry(hotlist=hotlist, plate=p, plate_raw=p, reason="Store bench") for p in listed], batch_size=5000
@@ -281,6 +293,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             owners.append(c % args.processes)
             texts.append(vehicles[k // VEHICLE_FRAMES])
+    # the frames' days get their partitions, as beat makes them for frames that come in on time (a
+    # new database has none for yesterday: its frames would all go to the partition for stray ones)
+    from recognition.partitions import create_day, is_partitioned
+
+    if is_partitioned():
+        for day in sorted({f.captured_at.date() for f in frames}):
+            create_day(day)
     frames = Frame.objects.bulk_create(frames, batch_size=5000)
     plans: list[list[int]] = [[] for _ in range(args.processes)]
     for frame, owner in zip(frames, owners):
