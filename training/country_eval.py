@@ -11,7 +11,8 @@ them: ``synth_countries.legible``) is read by the OCR engine (``--ocr``, default
 twice: with the country as the camera's setting (``exact``) and with its
 region group, as cameras were set before countries (``exact_group``:
 ``eu``, ``us``, ``br``; none for Canada and Mexico). A read counts when its
-text equals the plate's label. ``--save DIR`` also writes the crops as PNG
+text equals the plate's label; ``misses`` lists the others as (label, read)
+pairs. ``--save DIR`` also writes the crops as PNG
 files with a ``labels.csv`` (file, country, plate) for a look at them.
 """
 
@@ -52,11 +53,14 @@ def evaluate(
         redrawn: list[int] = []
         items = country_test_set(code, per_country, assets, redrawn)
         exact = exact_group = fits = 0
+        misses: list[list[str]] = []
         for i, (crop, label) in enumerate(items):
             t = time.perf_counter()
             text = engine.read(crop, region=code).text
             ms.append((time.perf_counter() - t) * 1000.0)
             exact += text == label
+            if text != label:
+                misses.append([label, text])
             fits += plates.fit_country(text, code) == code
             if group:
                 exact_group += engine.read(crop, region=group).text == label
@@ -71,6 +75,7 @@ def evaluate(
             "exact_group": round(100.0 * exact_group / n, 1) if n and group else None,
             "fits_country": round(100.0 * fits / n, 1) if n else 0.0,
             "redrawn": redrawn[0],
+            "misses": misses,
         }
     if save is not None:
         with (save / "labels.csv").open("w", newline="") as f:
