@@ -219,6 +219,10 @@ class Command(BaseCommand):
                     # nothing on the partitions.
                     cur.execute(definition.replace(" ON ONLY ", " ON ", 1))
                     self.log(f"index {name} rebuilt in {time.perf_counter() - t1:.1f}s")
+                if saved and partitions.to_regclass(partitions.READ_TEXTS):  # its trigger was off for the load
+                    t1 = time.perf_counter()
+                    partitions.add_all_texts()
+                    self.log(f"distinct texts added in {time.perf_counter() - t1:.1f}s")
         return have + todo
 
     # ------------------------------------------------------------------ searches
@@ -272,6 +276,8 @@ class Command(BaseCommand):
             if connection.vendor == "postgresql":
                 self.log("VACUUM ANALYZE ...")
                 cur.execute("VACUUM ANALYZE recognition_read")
+                if partitions.to_regclass(partitions.READ_TEXTS):
+                    cur.execute(f"VACUUM ANALYZE {partitions.READ_TEXTS}")
                 cur.execute("VACUUM ANALYZE cameras_frame")
             else:
                 cur.execute("ANALYZE")

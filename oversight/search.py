@@ -1,10 +1,12 @@
 """Read search for auditors: plate (exact, wildcard or lenient), camera, time range, hotlist hits.
 
-Speed (PostgreSQL, indexes from recognition/migrations/0002_search_indexes.py):
+Speed (PostgreSQL, indexes from recognition/migrations/0002_search_indexes.py and 0006):
 
-* exact: ``text = X`` on the (text, captured_at) btree, newest first, LIMIT page;
-* prefix ``ABC*``: ``text LIKE 'ABC%'`` on the ``varchar_pattern_ops`` btree;
-* other wildcards: a regular expression on the pg_trgm GIN index;
+* exact: ``text = X`` on the (text varchar_pattern_ops, captured_at, id) btree, newest first, LIMIT page;
+* prefix ``ABC*``: ``text LIKE 'ABC%'`` on the same btree; page keys and counts from it alone
+  (``page_of``, ``capped_count``);
+* other wildcards: a regular expression on the pg_trgm GIN index of the distinct texts
+  (``matching_texts``), then ``text IN (...)`` on the reads;
 * lenient: the searched plate is a one-entry "hotlist" for the matcher library
   (``hotlist.matching``), so search and alerting agree. Candidate texts come from
   the canonical form of ``text`` (look-alike groups mapped to one character,
@@ -282,15 +284,33 @@ def search_reads(
             where = plate_filter(spec.plate)
             if "text__regex" in where and connection.vendor == "postgresql":
                 # Infix / '?' patterns: PostgreSQL misjudges how many rows a regex keeps and may walk the
-                # captured_at index backwards over millions of rows. Find the distinct matching texts on the
-                # trigram index first, then page over ``text IN (...)`` on the (text, captured_at) btree.
-                texts = list(
-                    qs.filter(**where).order_by().values_list("text", flat=True).distinct()[: WILDCARD_TEXTS_MAX + 1]
-                )
+                # captured_at index backwards over millions of rows. Find the distinct matching texts first,
+                # then page over ``text IN (...)`` on the (text, captured_at, id) btree.
+                texts = matching_texts(where["text__regex"], WILDCARD_TEXTS_MAX + 1)
+                if texts is None:  # no table of texts (yet): the reads' own trigram index
+                    texts = list(
+                        qs.filter(**where)
+                        .order_by()
+                        .values_list("text", flat=True)
+                        .distinct()[: WILDCARD_TEXTS_MAX + 1]
+                    )
                 if len(texts) <= WILDCARD_TEXTS_MAX:
                     where = {"text__in": texts}
             qs = qs.filter(**where)
     return qs.select_related("camera", "frame").order_by("-captured_at", "-pk")
+
+
+def matching_texts(regex: str, limit: int) -> list[str] | None:
+    """Up to ``limit`` distinct read texts matching ``regex``, from the table of every text the reads hold
+    (PostgreSQL, recognition/migrations/0007_read_texts.py, on its trigram index); None without it."""
+    from recognition.partitions import READ_TEXTS
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [READ_TEXTS])
+        if not cur.fetchone()[0]:
+            return None
+        cur.execute(f"SELECT text FROM {READ_TEXTS} WHERE text ~ %s LIMIT %s", [regex, limit])
+        return [row[0] for row in cur.fetchall()]
 
 
 def capped_count(qs, cap: int = COUNT_CAP) -> tuple[int, bool]:
@@ -300,8 +320,18 @@ def capped_count(qs, cap: int = COUNT_CAP) -> tuple[int, bool]:
 
 
 def page_of(qs, page: int, size: int = PAGE_SIZE) -> list:
+    """One page of ``qs`` (newest first). On PostgreSQL the page's keys come first, then its rows: the keys
+    of a prefix or wildcard search come from the (text, captured_at, id) index alone, so only the page's
+    reads are fetched from the table instead of every matching one (which the sort would otherwise need)."""
     page = max(1, page)
-    return list(qs[(page - 1) * size : page * size])
+    window = slice((page - 1) * size, page * size)
+    if connection.vendor != "postgresql":
+        return list(qs[window])
+    keys = list(qs.values_list("pk", "captured_at")[window])
+    if not keys:
+        return []
+    # the capture times let PostgreSQL look in those days' partitions only
+    return list(qs.filter(pk__in=[k for k, _ in keys], captured_at__in={at for _, at in keys}))
 
 
 def hits_for(user, read_ids) -> dict[int, list[dict]]:

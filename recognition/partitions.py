@@ -28,6 +28,8 @@ FRAMES = "cameras_frame"
 READS = "recognition_read"
 TABLES = (FRAMES, READS)
 KEY = "captured_at"
+# Every distinct text of the reads, kept by a trigger (recognition/migrations/0007_read_texts.py).
+READ_TEXTS = "recognition_readtext"
 DEFAULT_DAYS_AHEAD = 7
 # How long a partition purge waits for its locks before giving up until the next run, so that ingest is
 # never held up behind it for long.
@@ -307,10 +309,40 @@ def finish_day(day: date, delete_file) -> DayPurge:
             cur.execute(f'DROP TABLE "{name}"')
         if table == READS:
             out.reads = rows
+            prune_texts(day)
         else:
             out.frames = rows
         out.files_deleted += deleted
     return out
+
+
+def add_all_texts() -> None:
+    """Add every text the reads hold to ``READ_TEXTS`` (after a bulk load that bypassed its trigger)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""INSERT INTO {READ_TEXTS} (text, last_day)
+            SELECT text, max(({KEY} AT TIME ZONE 'UTC')::date) FROM {READS} GROUP BY text
+            ON CONFLICT (text) DO UPDATE SET last_day = GREATEST({READ_TEXTS}.last_day, EXCLUDED.last_day)"""
+        )
+
+
+def prune_texts(day: date) -> int:
+    """After ``day``'s reads went: remove the distinct texts (``READ_TEXTS``, for wildcard searches) last
+    read on that day or before, then add back those of the reads still held from before its end (hits
+    kept longer, stray rows). Returns the texts removed for good."""
+    if not to_regclass(READ_TEXTS):
+        return 0
+    _, end = bounds(day)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {READ_TEXTS} WHERE last_day <= %s", [day])
+        removed = cur.rowcount
+        cur.execute(
+            f"""INSERT INTO {READ_TEXTS} (text, last_day)
+            SELECT text, max(({KEY} AT TIME ZONE 'UTC')::date) FROM {READS} WHERE {KEY} < %s GROUP BY text
+            ON CONFLICT (text) DO NOTHING""",
+            [end],
+        )
+        return removed - cur.rowcount
 
 
 def drop_day(day: date, delete_file) -> DayPurge:

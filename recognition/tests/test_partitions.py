@@ -489,3 +489,73 @@ def test_a_day_whose_tables_stay_busy_waits_for_the_next_purge_which_is_still_re
     assert AuditLog.objects.get(action="retention.run").query["partitions_postponed"] == [day.isoformat()]
     assert purge()["partitions_dropped"] == [day.isoformat()]
     assert not Read.objects.filter(pk=plain.pk).exists()
+
+
+def read_texts() -> dict[str, str]:
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT text, last_day::text FROM {partitions.READ_TEXTS}")
+        return dict(cur.fetchall())
+
+
+@pytest.mark.django_db
+def test_every_stored_text_is_listed_with_the_last_day_it_was_read(camera, old_day):
+    need_postgresql()
+    start = partitions.bounds(old_day)[0]
+    make_read(camera, "TWICE12", start + timedelta(hours=1))
+    make_read(camera, "ONCE345", start + timedelta(hours=2))
+    later = timezone.now() - timedelta(days=1)
+    make_read(camera, "TWICE12", later)
+    texts = read_texts()
+    assert texts["ONCE345"] == old_day.isoformat()
+    assert texts["TWICE12"] == later.astimezone(UTC).date().isoformat()  # a later read moves it on
+    make_read(camera, "TWICE12", start + timedelta(hours=3))  # an older read (a late upload) does not
+    assert read_texts()["TWICE12"] == later.astimezone(UTC).date().isoformat()
+
+
+@pytest.mark.django_db
+def test_a_purged_day_takes_its_texts_except_those_read_again_or_kept(camera, old_day):
+    need_postgresql()
+    start = partitions.bounds(old_day)[0]
+    make_read(camera, "GONE111", start + timedelta(hours=1))
+    make_read(camera, "KEPT222", start + timedelta(hours=2), hit=True)
+    make_read(camera, "AGAIN33", start + timedelta(hours=3))
+    make_read(camera, "AGAIN33", timezone.now() - timedelta(days=1))
+    purge()
+    texts = read_texts()
+    assert "GONE111" not in texts  # the plate of a purged read is not kept here either
+    assert {"KEPT222", "AGAIN33"} <= set(texts)
+    # Searches still find what is held, through the table of texts.
+    assert [r.text for r in search_reads(plate="*EPT2*")] == ["KEPT222"]
+    assert [r.text for r in search_reads(plate="*ONE1*")] == []
+
+
+@pytest.mark.django_db
+def test_an_infix_search_finds_its_texts_in_the_table_of_texts(camera, monkeypatch):
+    need_postgresql()
+    from oversight import search
+
+    now = timezone.now()
+    a = make_read(camera, "QXZ4471", now - timedelta(days=1))
+    b = make_read(camera, "7QXZ440", now)
+    make_read(camera, "QXY4471", now)
+    asked = []
+    real = search.matching_texts
+    monkeypatch.setattr(search, "matching_texts", lambda regex, limit: asked.append(regex) or real(regex, limit))
+    assert [r.pk for r in search_reads(plate="*QXZ44*")] == [b.pk, a.pk]
+    assert [r.pk for r in search_reads(plate="?QXZ44?")] == [b.pk]
+    assert asked == ["^.*QXZ44.*$", "^.QXZ44.$"]
+
+
+@pytest.mark.django_db
+def test_pages_are_read_by_key_in_order_across_days(camera):
+    need_postgresql()
+    from oversight.search import capped_count, page_of
+
+    now = timezone.now()
+    reads = [make_read(camera, f"PAGE{i:03d}", now - timedelta(days=i % 3, minutes=i)) for i in range(7)]
+    newest = sorted(reads, key=lambda r: (r.captured_at, r.pk), reverse=True)
+    qs = search_reads(plate="PAGE*")
+    assert [r.pk for r in page_of(qs, 1, size=3)] == [r.pk for r in newest[:3]]
+    assert [r.pk for r in page_of(qs, 3, size=3)] == [newest[6].pk]
+    assert page_of(qs, 4, size=3) == []
+    assert capped_count(qs) == (7, False) and capped_count(qs, cap=5) == (5, True)
