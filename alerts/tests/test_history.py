@@ -15,32 +15,7 @@ from audit.models import AuditLog
 from cameras.models import Frame
 from hotlist.matching import MatchPolicy
 from recognition.models import Read
-
-
-def make_read(camera, text, when):
-    frame = Frame.objects.create(
-        camera=camera,
-        image="frames/x.jpg",
-        content_type="image/jpeg",
-        width=1,
-        height=1,
-        captured_at=when,
-        status="done",
-    )
-    return Read.objects.create(
-        frame=frame,
-        camera=camera,
-        captured_at=when,
-        text=text,
-        confidence=0.9,
-        candidates=[[text, 0.9]],
-        box_x=0,
-        box_y=0,
-        box_w=1,
-        box_h=1,
-        detector_confidence=0.9,
-        engine="test",
-    )
+from recognition.tests.factories import make_read
 
 
 def raise_alert(entry, camera, when):

@@ -15,7 +15,7 @@ WHY = {"reason": "Case 26-1182 stolen car", "case_number": "26-1182", "plate": "
 
 @pytest.mark.django_db
 def test_a_search_link_without_the_session_token_is_shown_but_not_run(client, auditor, camera):
-    from audit.tests.test_search import make_read
+    from recognition.tests.factories import make_read
 
     make_read(camera, "ABC123", timezone.now() - timedelta(hours=1))
     client.force_login(auditor)

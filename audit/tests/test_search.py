@@ -8,33 +8,7 @@ from cameras.models import Frame
 from cameras.services import do_create_camera
 from oversight.search import plate_filter
 from recognition.models import Read
-
-
-def make_read(camera, text, when):
-    frame = Frame.objects.create(
-        camera=camera,
-        image="frames/x.jpg",
-        content_type="image/jpeg",
-        width=1,
-        height=1,
-        captured_at=when,
-        status="done",
-    )
-    return Read.objects.create(
-        frame=frame,
-        camera=camera,
-        captured_at=when,
-        text=text,
-        confidence=0.9,
-        candidates=[[text, 0.9]],
-        box_x=0,
-        box_y=0,
-        box_w=1,
-        box_h=1,
-        detector_confidence=0.9,
-        crop="",
-        engine="test",
-    )
+from recognition.tests.factories import make_read
 
 
 def t(hour):

@@ -23,39 +23,13 @@ from oversight.search import (
 )
 from oversight.search_views import safe_cell
 from recognition.models import Read
+from recognition.tests.factories import make_read
 
 WHY = {"reason": "Case 26-1182 stolen car", "case_number": "26-1182"}
 
 
 def t(hour, minute=0):
     return datetime(2026, 11, 20, hour, minute, tzinfo=UTC)
-
-
-def make_read(camera, text, when, candidates=None, crop=""):
-    frame = Frame.objects.create(
-        camera=camera,
-        image="frames/x.jpg",
-        content_type="image/jpeg",
-        width=1,
-        height=1,
-        captured_at=when,
-        status="done",
-    )
-    return Read.objects.create(
-        frame=frame,
-        camera=camera,
-        captured_at=when,
-        text=text,
-        confidence=0.9,
-        candidates=candidates or [[text, 0.9]],
-        box_x=0,
-        box_y=0,
-        box_w=1,
-        box_h=1,
-        detector_confidence=0.9,
-        crop=crop,
-        engine="test",
-    )
 
 
 def hit(read, name, *, covert=False, visible_to=()):

@@ -251,7 +251,7 @@ def test_an_officer_cannot_overwrite_another_officers_bolo(client, make_user, ad
 def test_a_bolo_is_checked_only_against_recent_reads(
     client, officer, camera, settings, django_capture_on_commit_callbacks
 ):
-    from audit.tests.test_search import make_read
+    from recognition.tests.factories import make_read
 
     settings.BOLO_HISTORY_HOURS = 4
     now = timezone.now()
