@@ -11,32 +11,11 @@ from audit.models import AuditLog, RetentionPolicy, RetentionRun
 from audit.services import append, verify_chain
 from cameras.models import Frame
 from recognition.models import Read
+from recognition.tests.factories import make_stored_read
 
 
 def make_read(camera, text, days_ago, *, hit=False):
-    when = timezone.now() - timedelta(days=days_ago)
-    frame = Frame(camera=camera, content_type="image/jpeg", width=10, height=10, captured_at=when)
-    frame.image.save("f.jpg", ContentFile(b"jpeg"), save=False)
-    frame.save()
-    Frame.objects.filter(pk=frame.pk).update(received_at=when)
-    read = Read(
-        frame=frame,
-        camera=camera,
-        captured_at=when,
-        text=text,
-        confidence=0.9,
-        box_x=0,
-        box_y=0,
-        box_w=1,
-        box_h=1,
-        detector_confidence=0.9,
-        engine="t",
-    )
-    read.crop.save("c.jpg", ContentFile(b"crop"), save=False)
-    read.save()
-    if hit:
-        Alert.objects.create(read=read, hotlist_name="L", entry_plate=text, camera=camera)
-    return read
+    return make_stored_read(camera, text, timezone.now() - timedelta(days=days_ago), hit=hit)
 
 
 @pytest.mark.django_db

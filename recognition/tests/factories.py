@@ -32,3 +32,34 @@ def make_read(camera, text, when, candidates=None, crop=""):
         crop=crop,
         engine="test",
     )
+
+
+def make_stored_read(camera, text, when, *, hit=False):
+    """A read at ``when`` with its frame image and crop saved in the media storage (retention deletes
+    them), received when it was captured; ``hit``: with an alert pointing at it."""
+    from django.core.files.base import ContentFile
+
+    from alerts.models import Alert
+
+    frame = Frame(camera=camera, content_type="image/jpeg", width=10, height=10, captured_at=when)
+    frame.image.save("f.jpg", ContentFile(b"jpeg"), save=False)
+    frame.save()
+    Frame.objects.filter(pk=frame.pk).update(received_at=when)
+    read = Read(
+        frame=frame,
+        camera=camera,
+        captured_at=when,
+        text=text,
+        confidence=0.9,
+        box_x=0,
+        box_y=0,
+        box_w=1,
+        box_h=1,
+        detector_confidence=0.9,
+        engine="t",
+    )
+    read.crop.save("c.jpg", ContentFile(b"crop"), save=False)
+    read.save()
+    if hit:
+        Alert.objects.create(read=read, hotlist_name="L", entry_plate=text, camera=camera)
+    return read

@@ -22,6 +22,7 @@ from oversight.retention import purge
 from oversight.search import search_reads
 from recognition import partitions
 from recognition.models import Read
+from recognition.tests.factories import make_stored_read as make_read
 
 
 def need_postgresql():
@@ -33,31 +34,6 @@ def where(table: str, pk: int) -> str:
         cur.execute(f'SELECT tableoid::regclass::text FROM "{table}" WHERE id = %s', [pk])
         row = cur.fetchone()
     return row[0] if row else ""
-
-
-def make_read(camera, text, when, *, hit=False):
-    frame = Frame(camera=camera, content_type="image/jpeg", width=10, height=10, captured_at=when)
-    frame.image.save("f.jpg", ContentFile(b"jpeg"), save=False)
-    frame.save()
-    Frame.objects.filter(pk=frame.pk).update(received_at=when)
-    read = Read(
-        frame=frame,
-        camera=camera,
-        captured_at=when,
-        text=text,
-        confidence=0.9,
-        box_x=0,
-        box_y=0,
-        box_w=1,
-        box_h=1,
-        detector_confidence=0.9,
-        engine="t",
-    )
-    read.crop.save("c.jpg", ContentFile(b"crop"), save=False)
-    read.save()
-    if hit:
-        Alert.objects.create(read=read, hotlist_name="L", entry_plate=text, camera=camera)
-    return read
 
 
 @pytest.fixture
