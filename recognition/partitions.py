@@ -317,13 +317,23 @@ def finish_day(day: date, delete_file) -> DayPurge:
 
 
 def add_all_texts() -> None:
-    """Add every text the reads hold to ``READ_TEXTS`` (after a bulk load that bypassed its trigger)."""
+    """Add every text the reads hold to ``READ_TEXTS`` (after a bulk load that bypassed its trigger). Its
+    secondary indexes are built again afterwards: far faster than adding millions of texts to them."""
     with connection.cursor() as cur:
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname <> %s",
+            [READ_TEXTS, f"{READ_TEXTS}_pkey"],
+        )
+        saved = cur.fetchall()
+        for name, _ in saved:
+            cur.execute(f'DROP INDEX "{name}"')
         cur.execute(
             f"""INSERT INTO {READ_TEXTS} (text, last_day)
             SELECT text, max(({KEY} AT TIME ZONE 'UTC')::date) FROM {READS} GROUP BY text
             ON CONFLICT (text) DO UPDATE SET last_day = GREATEST({READ_TEXTS}.last_day, EXCLUDED.last_day)"""
         )
+        for _, definition in saved:
+            cur.execute(definition)
 
 
 def prune_texts(day: date) -> int:

@@ -17,10 +17,14 @@ from django.db import migrations
 
 TABLE = "recognition_readtext"
 
-CREATE = [
-    f"CREATE TABLE IF NOT EXISTS {TABLE} (text varchar(16) PRIMARY KEY, last_day date NOT NULL)",
+TABLE_SQL = f"CREATE TABLE IF NOT EXISTS {TABLE} (text varchar(16) PRIMARY KEY, last_day date NOT NULL)"
+# Made after the existing texts are in: building a trigram index once is far faster than adding
+# millions of texts to it one by one.
+INDEXES = [
     f"CREATE INDEX IF NOT EXISTS {TABLE}_trgm_idx ON {TABLE} USING gin (text gin_trgm_ops)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_day_idx ON {TABLE} (last_day)",
+]
+TRIGGER = [
     # Texts in order, so that two transactions adding the same new texts take their row locks in the
     # same order (no deadlock); a text's row is written once a day at most.
     f"""CREATE OR REPLACE FUNCTION {TABLE}_add() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -44,9 +48,13 @@ ON CONFLICT (text) DO UPDATE SET last_day = GREATEST({TABLE}.last_day, EXCLUDED.
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for sql in CREATE:
+    schema_editor.execute(TABLE_SQL)
+    # The trigger first: its lock holds new reads back until the migration commits, so none is missed.
+    for sql in TRIGGER:
         schema_editor.execute(sql)
     schema_editor.execute(BACKFILL)
+    for sql in INDEXES:
+        schema_editor.execute(sql)
 
 
 def backwards(apps, schema_editor):
