@@ -200,10 +200,10 @@ def test_history_pages_and_filters_and_auditors_read_alerts_and_repeats(stack, b
 
     from alerts.models import Alert
     from alerts.services import do_create_alerts, do_disposition
-    from recognition.tests.factories import make_read
     from cameras.services import do_create_camera
     from hotlist.matching import HotlistIndex, MatchPolicy
     from hotlist.models import Entry, Hotlist
+    from recognition.tests.factories import make_read
 
     officer = make_stack_user("officer-h", "officer", "officer-h-password")
     make_stack_user("auditor-h", "auditor", "auditor-h-password")
