@@ -58,8 +58,9 @@ lint: venv-test
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy $(PRODUCT)
 
-# The gate before `make test`: lint and types, migrations in step with the models, the fast tests.
-check: lint
+# The gate before `make test`: lint and types, migrations in step with the models, the fast tests (the
+# RTSP reader test among them needs the Debian packages above).
+check: lint system-deps
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
 	$(VENV)/bin/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
