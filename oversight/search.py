@@ -303,12 +303,11 @@ def search_reads(
 def matching_texts(regex: str, limit: int) -> list[str] | None:
     """Up to ``limit`` distinct read texts matching ``regex``, from the table of every text the reads hold
     (PostgreSQL, recognition/migrations/0007_read_texts.py, on its trigram index); None without it."""
-    from recognition.partitions import READ_TEXTS
+    from recognition.partitions import READ_TEXTS, to_regclass
 
+    if not to_regclass(READ_TEXTS):
+        return None
     with connection.cursor() as cur:
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [READ_TEXTS])
-        if not cur.fetchone()[0]:
-            return None
         cur.execute(f"SELECT text FROM {READ_TEXTS} WHERE text ~ %s LIMIT %s", [regex, limit])
         return [row[0] for row in cur.fetchall()]
 

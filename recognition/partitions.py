@@ -327,11 +327,7 @@ def add_all_texts() -> None:
         saved = cur.fetchall()
         for name, _ in saved:
             cur.execute(f'DROP INDEX "{name}"')
-        cur.execute(
-            f"""INSERT INTO {READ_TEXTS} (text, last_day)
-            SELECT text, max(({KEY} AT TIME ZONE 'UTC')::date) FROM {READS} GROUP BY text
-            ON CONFLICT (text) DO UPDATE SET last_day = GREATEST({READ_TEXTS}.last_day, EXCLUDED.last_day)"""
-        )
+        _add_texts(cur, "", [], f"DO UPDATE SET last_day = GREATEST({READ_TEXTS}.last_day, EXCLUDED.last_day)")
         for _, definition in saved:
             cur.execute(definition)
 
@@ -346,13 +342,19 @@ def prune_texts(day: date) -> int:
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(f"DELETE FROM {READ_TEXTS} WHERE last_day <= %s", [day])
         removed = cur.rowcount
-        cur.execute(
-            f"""INSERT INTO {READ_TEXTS} (text, last_day)
-            SELECT text, max(({KEY} AT TIME ZONE 'UTC')::date) FROM {READS} WHERE {KEY} < %s GROUP BY text
-            ON CONFLICT (text) DO NOTHING""",
-            [end],
-        )
-        return removed - cur.rowcount
+        return removed - _add_texts(cur, f"WHERE {KEY} < %s", [end], "DO NOTHING")
+
+
+def _add_texts(cur, where: str, params: list, on_conflict: str) -> int:
+    """Add the texts of the reads ``where`` selects to ``READ_TEXTS`` with their last day; returns the rows
+    written."""
+    cur.execute(
+        f"""INSERT INTO {READ_TEXTS} (text, last_day)
+        SELECT text, max(({KEY} AT TIME ZONE 'UTC')::date) FROM {READS} {where} GROUP BY text
+        ON CONFLICT (text) {on_conflict}""",
+        params,
+    )
+    return cur.rowcount
 
 
 def drop_day(day: date, delete_file) -> DayPurge:

@@ -153,26 +153,10 @@ def test_removed_entries_leave_their_alerts_intact(tmp_path, camera):
     from django.utils import timezone
 
     from alerts.models import Alert
-    from cameras.models import Frame
-    from recognition.models import Read
+    from recognition.tests.factories import make_read
 
     call_command("load_hotlist", write(tmp_path, "plate,reason\nAAA111,stolen\n"), "--list", "L")
-    frame = Frame.objects.create(
-        camera=camera, image="frames/x.jpg", content_type="image/jpeg", width=1, height=1, captured_at=timezone.now()
-    )
-    read = Read.objects.create(
-        frame=frame,
-        camera=camera,
-        captured_at=frame.captured_at,
-        text="AAA111",
-        confidence=0.9,
-        box_x=0,
-        box_y=0,
-        box_w=1,
-        box_h=1,
-        detector_confidence=0.9,
-        engine="t",
-    )
+    read = make_read(camera, "AAA111", timezone.now())
     entry = Entry.objects.get()
     Alert.objects.create(
         read=read, entry=entry, hotlist=entry.hotlist, hotlist_name="L", entry_plate="AAA111", reason="stolen"

@@ -535,3 +535,20 @@ def test_pages_are_read_by_key_in_order_across_days(camera):
     assert [r.pk for r in page_of(qs, 3, size=3)] == [newest[6].pk]
     assert page_of(qs, 4, size=3) == []
     assert capped_count(qs) == (7, False) and capped_count(qs, cap=5) == (5, True)
+
+
+@pytest.mark.django_db
+def test_adding_all_texts_after_a_bulk_load_keeps_the_texts_indexes(camera):
+    need_postgresql()
+    make_read(camera, "BULK123", timezone.now() - timedelta(days=1))
+    make_read(camera, "BULK123", timezone.now())
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {partitions.READ_TEXTS}")  # as if loaded with the trigger off
+        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
+        indexes = cur.fetchone()[0]
+    partitions.add_all_texts()
+    assert read_texts() == {"BULK123": timezone.now().astimezone(UTC).date().isoformat()}
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
+        assert cur.fetchone()[0] == indexes == 3
+    assert [r.text for r in search_reads(plate="*ULK12*")] == ["BULK123", "BULK123"]
