@@ -229,8 +229,12 @@ class Command(BaseCommand):
     def specs(self, rng: random.Random, n: int):
         texts: list[str] = []
         with connection.cursor() as cur:
-            if connection.vendor == "postgresql":  # a 1 % page sample: cheap on millions of reads
-                cur.execute("SELECT text FROM recognition_read TABLESAMPLE SYSTEM (1) LIMIT %s", [n * 6])
+            if connection.vendor == "postgresql":  # a 1 % page sample: cheap on millions of reads; the same pages
+                # for the same seed, so that two runs on one database time the same searches
+                cur.execute(
+                    "SELECT text FROM recognition_read TABLESAMPLE SYSTEM (1) REPEATABLE (%s) LIMIT %s",
+                    [rng.randrange(1 << 30), n * 6],
+                )
                 texts = [r[0] for r in cur.fetchall()]
             if len(texts) < n * 6:  # a small table: its sample may hold no page at all
                 cur.execute("SELECT text FROM recognition_read ORDER BY RANDOM() LIMIT %s", [n * 6])

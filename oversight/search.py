@@ -6,7 +6,9 @@ Speed (PostgreSQL, indexes from recognition/migrations/0002_search_indexes.py an
 * prefix ``ABC*``: ``text LIKE 'ABC%'`` on the same btree; page keys and counts from it alone
   (``page_of``, ``capped_count``);
 * other wildcards: a regular expression on the pg_trgm GIN index of the distinct texts
-  (``matching_texts``), then ``text IN (...)`` on the reads;
+  (``matching_texts``), then ``text IN (...)``, asked of each day's partition only for the texts read on
+  that day (``DaySplit``, from the texts' day masks): a text is read on a few of the 30 days, and
+  one ``IN`` over every partition descended each text in each partition's index;
 * lenient: the searched plate is a one-entry "hotlist" for the matcher library
   (``hotlist.matching``), so search and alerting agree. Candidate texts come from
   the canonical form of ``text`` (look-alike groups mapped to one character,
@@ -29,12 +31,12 @@ from datetime import timedelta
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import BooleanField, CharField, Func
+from django.db.models import BooleanField, CharField, Func, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from alerts.services import hit_filter, visible_alerts, visible_hits
-from cameras.models import Camera
+from cameras.models import Camera, Frame
 from hotlist.matching import HotlistIndex, MatchPolicy, normalize_pattern
 from recognition.models import Read
 
@@ -286,35 +288,122 @@ def search_reads(
                 # Infix / '?' patterns: PostgreSQL misjudges how many rows a regex keeps and may walk the
                 # captured_at index backwards over millions of rows. Find the distinct matching texts first,
                 # then page over ``text IN (...)`` on the (text, captured_at, id) btree.
-                texts = matching_texts(where["text__regex"], WILDCARD_TEXTS_MAX + 1)
-                if texts is None:  # no table of texts (yet): the reads' own trigram index
-                    texts = list(
+                masks = matching_texts(where["text__regex"], WILDCARD_TEXTS_MAX + 1)
+                if masks is None:  # no table of texts (yet): the reads' own trigram index
+                    masks = dict.fromkeys(
                         qs.filter(**where)
                         .order_by()
                         .values_list("text", flat=True)
-                        .distinct()[: WILDCARD_TEXTS_MAX + 1]
+                        .distinct()[: WILDCARD_TEXTS_MAX + 1],
+                        0,
                     )
-                if len(texts) <= WILDCARD_TEXTS_MAX:
-                    where = {"text__in": texts}
+                if len(masks) <= WILDCARD_TEXTS_MAX:
+                    base = qs.select_related("camera").order_by("-captured_at", "-pk")
+                    qs = base.filter(text__in=sorted(masks))
+                    setattr(qs, "day_split", DaySplit.of(base, masks, spec.start, spec.end))  # noqa: B010
+                    return qs
             qs = qs.filter(**where)
-    return qs.select_related("camera", "frame").order_by("-captured_at", "-pk")
+    # Not the frames: a join on a frame's id alone is planned over every day partition of frames (20 ms
+    # with 38, and a scan of all of them where frames are few); ``frame_images`` loads them by key.
+    return qs.select_related("camera").order_by("-captured_at", "-pk")
 
 
-def matching_texts(regex: str, limit: int) -> list[str] | None:
-    """Up to ``limit`` distinct read texts matching ``regex``, from the table of every text the reads hold
-    (PostgreSQL, recognition/migrations/0007_read_texts.py, on its trigram index); None without it."""
+@dataclass
+class DaySplit:
+    """An infix search by capture time, newest first: ``segments`` are (start, end, texts) with the texts
+    that can have reads between start (inclusive) and end (exclusive), None for open ends; together they
+    cover all time once. ``base`` is the search without its plate filter.
+
+    ``search_reads`` puts it on the queryset it returns as ``day_split``; ``page_of``, ``capped_count`` and
+    ``aggregates`` then ask the segments one by one. A queryset made from that one (``.filter``, ...) has
+    no ``day_split`` and is searched as one ``text IN (...)``: the same reads, more slowly."""
+
+    base: QuerySet
+    segments: list[tuple]
+
+    @classmethod
+    def of(cls, base, masks: dict[str, int], start=None, end=None) -> DaySplit:
+        """``masks``: text -> day mask (``recognition.partitions.day_bit``; 0: any day). A day partition is
+        asked for the texts whose mask has its bit; the time no day partition holds (the default partition:
+        kept hits, stray captures) for every text."""
+        from recognition.partitions import bounds, day_bit, day_partitions
+
+        everything = sorted(masks)
+        segments: list[tuple] = []
+        upper = None  # where the time covered so far begins (None: nothing covered yet)
+        for day in sorted(day_partitions(), reverse=True):
+            lo, hi = bounds(day)
+            if upper is None or hi < upper:
+                segments.append((hi, upper, everything))
+            bit = day_bit(day)
+            segments.append((lo, hi, [t for t in everything if not masks[t] or masks[t] & bit]))
+            upper = lo
+        segments.append((None, upper, everything))
+        segments = [
+            (lo, hi, texts)
+            for lo, hi, texts in segments
+            if texts and (start is None or hi is None or hi > start) and (end is None or lo is None or lo < end)
+        ]
+        return cls(base, segments)
+
+    def querysets(self):
+        """One queryset per segment, newest segment first, each ordered newest first."""
+        for lo, hi, texts in self.segments:
+            qs = self.base.filter(text__in=texts)
+            if lo is not None:
+                qs = qs.filter(captured_at__gte=lo)
+            if hi is not None:
+                qs = qs.filter(captured_at__lt=hi)
+            yield qs
+
+    def newest(self, fields: tuple[str, ...], n: int) -> list[tuple]:
+        """``fields`` of the newest ``n`` matching reads, newest first."""
+        out: list[tuple] = []
+        for qs in self.querysets():
+            out += qs.values_list(*fields)[: n - len(out)]
+            if len(out) >= n:
+                break
+        return out
+
+    def count(self, cap: int) -> int:
+        """Matching reads, counting at most ``cap``."""
+        n = 0
+        for qs in self.querysets():
+            n += qs.order_by().values("pk")[: cap - n].count()
+            if n >= cap:
+                break
+        return n
+
+
+def matching_texts(regex: str, limit: int) -> dict[str, int] | None:
+    """Up to ``limit`` distinct read texts matching ``regex`` with their day masks, from the table of every
+    text the reads hold (PostgreSQL, recognition/migrations/0007_read_texts.py and 0008, on its trigram
+    index); None without it."""
     from recognition.partitions import READ_TEXTS, to_regclass
 
     if not to_regclass(READ_TEXTS):
         return None
     with connection.cursor() as cur:
-        cur.execute(f"SELECT text FROM {READ_TEXTS} WHERE text ~ %s LIMIT %s", [regex, limit])
-        return [row[0] for row in cur.fetchall()]
+        cur.execute(f"SELECT text, days FROM {READ_TEXTS} WHERE text ~ %s LIMIT %s", [regex, limit])
+        return dict(cur.fetchall())
+
+
+def frame_images(reads) -> dict[int, str]:
+    """frame id -> image name of ``reads``' frames, by their full key (id and capture time: a read has its
+    frame's), so that PostgreSQL looks in those days' partitions only."""
+    if not reads:
+        return {}
+    return dict(
+        Frame.objects.filter(
+            pk__in={r.frame_id for r in reads}, captured_at__in={r.captured_at for r in reads}
+        ).values_list("pk", "image")
+    )
 
 
 def capped_count(qs, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """(count, capped): counts at most ``cap + 1`` rows."""
-    n = qs.order_by().values("pk")[: cap + 1].count()
+    split = getattr(qs, "day_split", None)
+    n = split.count(cap + 1) if split else qs.order_by().values("pk")[: cap + 1].count()
     return min(n, cap), n > cap
 
 
@@ -326,7 +415,12 @@ def page_of(qs, page: int, size: int = PAGE_SIZE) -> list:
     window = slice((page - 1) * size, page * size)
     if connection.vendor != "postgresql":
         return list(qs[window])
-    keys = list(qs.values_list("pk", "captured_at")[window])
+    split = getattr(qs, "day_split", None)
+    if split:
+        keys = split.newest(("pk", "captured_at"), window.stop)[window]
+        qs = split.base  # the keys say which reads: no need for the long text list again
+    else:
+        keys = list(qs.values_list("pk", "captured_at")[window])
     if not keys:
         return []
     # the capture times let PostgreSQL look in those days' partitions only
@@ -368,10 +462,17 @@ def hits_for(user, read_ids) -> dict[int, list[dict]]:
 
 def aggregates(qs, user, cap: int = AGG_CAP) -> dict:
     """Map points (per camera) and per-hour chart series (reads and hits per camera) of the newest ``cap`` reads."""
-    rows = list(qs.order_by("-captured_at", "-pk").values_list("pk", "camera_id", "captured_at")[:cap])
-    ids_subquery = qs.order_by("-captured_at", "-pk").values("pk")[:cap]
+    split = getattr(qs, "day_split", None)
+    if split:
+        rows = split.newest(("pk", "camera_id", "captured_at"), cap)
+        ids = Read.objects.filter(pk__in=[r[0] for r in rows])
+        if rows:  # their time span lets PostgreSQL look in those days' partitions only
+            ids = ids.filter(captured_at__range=(rows[-1][2], rows[0][2]))
+    else:
+        rows = list(qs.order_by("-captured_at", "-pk").values_list("pk", "camera_id", "captured_at")[:cap])
+        ids = qs.order_by("-captured_at", "-pk").values("pk")[:cap]
     hit_ids = (
-        set(Read.objects.filter(pk__in=ids_subquery).filter(hit_filter_for(user)).values_list("pk", flat=True))
+        set(Read.objects.filter(pk__in=ids).filter(hit_filter_for(user)).values_list("pk", flat=True))
         if rows
         else set()
     )

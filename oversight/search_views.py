@@ -22,6 +22,7 @@ from .search import (
     aggregates,
     capped_count,
     explain,
+    frame_images,
     hits_for,
     page_of,
     search_reads,
@@ -136,6 +137,7 @@ def _export_rows(qs, user, capped: bool, base: str = ""):
 
     def flush(batch):
         hits = hits_for(user, [r.pk for r in batch])
+        images = frame_images(batch)
         out = []
         for r in batch:
             cam = r.camera
@@ -154,7 +156,7 @@ def _export_rows(qs, user, capped: bool, base: str = ""):
                 cam.longitude,
                 "; ".join(h["list"] for h in read_hits),
                 r.crop.name if r.crop else "",
-                base + reverse("media", args=[r.frame.image.name]) if r.frame.image else "",
+                base + reverse("media", args=[images[r.frame_id]]) if images.get(r.frame_id) else "",
                 base + reverse("media", args=[r.crop.name]) if r.crop else "",
                 " ".join(sorted({base + reverse("alerts:detail", args=[h["alert"]]) for h in read_hits})),
             ]

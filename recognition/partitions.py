@@ -28,8 +28,11 @@ FRAMES = "cameras_frame"
 READS = "recognition_read"
 TABLES = (FRAMES, READS)
 KEY = "captured_at"
-# Every distinct text of the reads, kept by a trigger (recognition/migrations/0007_read_texts.py).
+# Every distinct text of the reads with its last day and a mask of its days, kept by a trigger
+# (recognition/migrations/0007_read_texts.py, 0008_read_text_days.py).
 READ_TEXTS = "recognition_readtext"
+TEXT_DAYS_EPOCH = date(2000, 1, 1)
+_DAY_BIT_SQL = f"(1::bigint << mod(mod(({KEY} AT TIME ZONE 'UTC')::date - DATE '2000-01-01', 64) + 64, 64))"
 DEFAULT_DAYS_AHEAD = 7
 # How long a partition purge waits for its locks before giving up until the next run, so that ingest is
 # never held up behind it for long.
@@ -327,9 +330,20 @@ def add_all_texts() -> None:
         saved = cur.fetchall()
         for name, _ in saved:
             cur.execute(f'DROP INDEX "{name}"')
-        _add_texts(cur, "", [], f"DO UPDATE SET last_day = GREATEST({READ_TEXTS}.last_day, EXCLUDED.last_day)")
+        _add_texts(
+            cur,
+            "",
+            [],
+            f"DO UPDATE SET last_day = GREATEST({READ_TEXTS}.last_day, EXCLUDED.last_day), "
+            f"days = {READ_TEXTS}.days | EXCLUDED.days",
+        )
         for _, definition in saved:
             cur.execute(definition)
+
+
+def day_bit(day: date) -> int:
+    """The bit of ``day`` in ``READ_TEXTS.days`` (the same as the trigger's)."""
+    return 1 << ((day - TEXT_DAYS_EPOCH).days % 64)
 
 
 def prune_texts(day: date) -> int:
@@ -346,11 +360,11 @@ def prune_texts(day: date) -> int:
 
 
 def _add_texts(cur, where: str, params: list, on_conflict: str) -> int:
-    """Add the texts of the reads ``where`` selects to ``READ_TEXTS`` with their last day; returns the rows
-    written."""
+    """Add the texts of the reads ``where`` selects to ``READ_TEXTS`` with their last day and days; returns
+    the rows written."""
     cur.execute(
-        f"""INSERT INTO {READ_TEXTS} (text, last_day)
-        SELECT text, max(({KEY} AT TIME ZONE 'UTC')::date) FROM {READS} {where} GROUP BY text
+        f"""INSERT INTO {READ_TEXTS} (text, last_day, days)
+        SELECT text, max(({KEY} AT TIME ZONE 'UTC')::date), bit_or({_DAY_BIT_SQL}) FROM {READS} {where} GROUP BY text
         ON CONFLICT (text) {on_conflict}""",
         params,
     )

@@ -473,6 +473,20 @@ def read_texts() -> dict[str, str]:
         return dict(cur.fetchall())
 
 
+def text_days(text: str) -> int:
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT days FROM {partitions.READ_TEXTS} WHERE text = %s", [text])
+        return cur.fetchone()[0]
+
+
+def bits(*days) -> int:
+    """The day mask of ``days`` as PostgreSQL returns it (a signed 64-bit integer)."""
+    mask = 0
+    for day in days:
+        mask |= partitions.day_bit(day)
+    return mask - (1 << 64) if mask >= 1 << 63 else mask
+
+
 @pytest.mark.django_db
 def test_every_stored_text_is_listed_with_the_last_day_it_was_read(camera, old_day):
     need_postgresql()
@@ -486,6 +500,98 @@ def test_every_stored_text_is_listed_with_the_last_day_it_was_read(camera, old_d
     assert texts["TWICE12"] == later.astimezone(UTC).date().isoformat()  # a later read moves it on
     make_read(camera, "TWICE12", start + timedelta(hours=3))  # an older read (a late upload) does not
     assert read_texts()["TWICE12"] == later.astimezone(UTC).date().isoformat()
+
+
+@pytest.mark.django_db
+def test_every_text_has_the_mask_of_the_days_it_was_read_on(camera, old_day):
+    need_postgresql()
+    from datetime import date
+
+    yesterday = timezone.now() - timedelta(days=1)
+    make_read(camera, "MASK123", yesterday)
+    make_read(camera, "MASK123", partitions.bounds(old_day)[0] + timedelta(hours=1))  # a late upload adds its day
+    both = bits(yesterday.astimezone(UTC).date(), old_day)
+    assert text_days("MASK123") == both and bin(both).count("1") == 2
+    assert partitions.day_bit(date(2000, 1, 1)) == 1 == partitions.day_bit(date(2000, 3, 5))  # 64 days on
+    assert bits(date(2000, 1, 1) + timedelta(days=63)) == -(1 << 63)  # the sign bit, as bigint holds it
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {partitions.READ_TEXTS}")  # as if loaded with the trigger off
+    partitions.add_all_texts()
+    assert text_days("MASK123") == both
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_days_migration_gives_existing_texts_their_masks(camera):
+    need_postgresql()
+    from django.db.migrations.executor import MigrationExecutor
+
+    today, yesterday = timezone.now(), timezone.now() - timedelta(days=1)
+    make_read(camera, "MIGR123", today)
+    make_read(camera, "MIGR123", yesterday)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("recognition", "0007_read_texts")])
+    assert "days" not in partitions.columns(partitions.READ_TEXTS)
+    make_read(camera, "MIGR456", yesterday)  # added by the old trigger
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
+        indexes = cur.fetchone()[0]
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes("recognition"))
+    assert text_days("MIGR123") == bits(today.astimezone(UTC).date(), yesterday.astimezone(UTC).date())
+    assert text_days("MIGR456") == bits(yesterday.astimezone(UTC).date())
+    assert read_texts()["MIGR123"] == today.astimezone(UTC).date().isoformat()
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
+        assert cur.fetchone()[0] == indexes == 3
+    make_read(camera, "MIGR456", today)  # the new trigger adds the day
+    assert text_days("MIGR456") == bits(today.astimezone(UTC).date(), yesterday.astimezone(UTC).date())
+
+
+@pytest.mark.django_db
+def test_an_infix_search_asks_each_day_only_for_the_texts_read_on_it(camera, old_day, auditor):
+    """Page by page, counted and sampled for the map, the split search gives what one ``text IN`` gives:
+    reads in day partitions, a kept hit and a stray capture in the default partition, a text whose mask
+    is not known (0)."""
+    need_postgresql()
+    from oversight import search
+
+    now = timezone.now()
+    days = [now - timedelta(days=k) for k in range(4)]
+    for k, at in enumerate(days):
+        partitions.create_day(at.astimezone(UTC).date())
+        for i in range(k + 1):
+            make_read(camera, f"SPL{k}{i}99", at - timedelta(minutes=i))
+    make_read(camera, "SPLKEPT", partitions.bounds(old_day)[0] + timedelta(hours=2), hit=True)
+    make_read(camera, "SPLGONE", partitions.bounds(old_day)[0] + timedelta(hours=3))
+    purge()  # the old day goes; its hit stays, in the default partition
+    make_read(camera, "SPLSTRAY", now - timedelta(days=400))  # no day partition: the default partition
+    unknown = make_read(camera, "SPLUNKN", days[2])
+    make_read(camera, "OTHER12", days[1])
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {partitions.READ_TEXTS} SET days = 0 WHERE text = 'SPLUNKN'")
+    qs = search_reads(plate="*SPL*")
+    plain = list(qs.order_by("-captured_at", "-pk"))  # a derived queryset: one text IN (...)
+    assert not hasattr(qs.order_by("-captured_at", "-pk"), "day_split")
+    assert len(plain) == 10 + 3 and {"SPLGONE", "OTHER12"}.isdisjoint(r.text for r in plain)
+    day_segments = 0
+    for lo, hi, texts in qs.day_split.segments:
+        if lo is not None and hi is not None:  # a day partition: the texts read that day, and the unknown
+            read_then = {r.text for r in plain if lo <= r.captured_at < hi}
+            assert set(texts) == read_then | {"SPLUNKN"}, lo
+            day_segments += 1
+    assert day_segments == len(partitions.day_partitions())
+    pages = [search.page_of(qs, p, size=4) for p in (1, 2, 3, 4, 5)]
+    assert [[r.pk for r in page] for page in pages] == [[r.pk for r in plain[i : i + 4]] for i in range(0, 20, 4)]
+    assert unknown.pk in {r.pk for page in pages for r in page}
+    assert search.capped_count(qs) == (13, False) and search.capped_count(qs, cap=6) == (6, True)
+    agg = search.aggregates(qs, auditor)
+    assert agg["sampled"] == 13 and agg["map"]["points"][0]["hits"] == 1  # the kept hit
+    assert search.aggregates(qs, auditor, cap=5)["sampled"] == 5
+    # a time range asks only the segments that overlap it
+    since = days[1] - timedelta(hours=1)
+    ranged = search_reads(plate="*SPL*", start=since, end=now + timedelta(hours=1))
+    assert search.capped_count(ranged) == (3, False)
+    assert all(hi is None or hi > since for _, hi, _ in ranged.day_split.segments)
 
 
 @pytest.mark.django_db
