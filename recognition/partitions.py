@@ -32,7 +32,7 @@ KEY = "captured_at"
 # (recognition/migrations/0007_read_texts.py, 0008_read_text_days.py).
 READ_TEXTS = "recognition_readtext"
 TEXT_DAYS_EPOCH = date(2000, 1, 1)
-_DAY_BIT_SQL = f"(1::bigint << mod(mod(({KEY} AT TIME ZONE 'UTC')::date - DATE '2000-01-01', 64) + 64, 64))"
+_DAY_BIT_SQL = f"(1::bigint << mod(mod(({KEY} AT TIME ZONE 'UTC')::date - DATE '{TEXT_DAYS_EPOCH}', 64) + 64, 64))"
 DEFAULT_DAYS_AHEAD = 7
 # How long a partition purge waits for its locks before giving up until the next run, so that ingest is
 # never held up behind it for long.

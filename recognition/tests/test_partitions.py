@@ -473,6 +473,12 @@ def read_texts() -> dict[str, str]:
         return dict(cur.fetchall())
 
 
+def text_indexes() -> int:
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
+        return cur.fetchone()[0]
+
+
 def text_days(text: str) -> int:
     with connection.cursor() as cur:
         cur.execute(f"SELECT days FROM {partitions.READ_TEXTS} WHERE text = %s", [text])
@@ -532,17 +538,13 @@ def test_the_days_migration_gives_existing_texts_their_masks(camera):
     executor.migrate([("recognition", "0007_read_texts")])
     assert "days" not in partitions.columns(partitions.READ_TEXTS)
     make_read(camera, "MIGR456", yesterday)  # added by the old trigger
-    with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
-        indexes = cur.fetchone()[0]
+    indexes = text_indexes()
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes("recognition"))
     assert text_days("MIGR123") == bits(today.astimezone(UTC).date(), yesterday.astimezone(UTC).date())
     assert text_days("MIGR456") == bits(yesterday.astimezone(UTC).date())
     assert read_texts()["MIGR123"] == today.astimezone(UTC).date().isoformat()
-    with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
-        assert cur.fetchone()[0] == indexes == 3
+    assert text_indexes() == indexes == 3
     make_read(camera, "MIGR456", today)  # the new trigger adds the day
     assert text_days("MIGR456") == bits(today.astimezone(UTC).date(), yesterday.astimezone(UTC).date())
 
@@ -650,11 +652,8 @@ def test_adding_all_texts_after_a_bulk_load_keeps_the_texts_indexes(camera):
     make_read(camera, "BULK123", timezone.now())
     with connection.cursor() as cur:
         cur.execute(f"DELETE FROM {partitions.READ_TEXTS}")  # as if loaded with the trigger off
-        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
-        indexes = cur.fetchone()[0]
+    indexes = text_indexes()
     partitions.add_all_texts()
     assert read_texts() == {"BULK123": timezone.now().astimezone(UTC).date().isoformat()}
-    with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [partitions.READ_TEXTS])
-        assert cur.fetchone()[0] == indexes == 3
+    assert text_indexes() == indexes == 3
     assert [r.text for r in search_reads(plate="*ULK12*")] == ["BULK123", "BULK123"]
