@@ -252,12 +252,28 @@ def _small_text(rng: random.Random) -> str:
     return " ".join(rng.choice(words) for _ in range(rng.randint(1, 3)))
 
 
+# Ink of the characters on a US blank: dark on a light plate, light on a dark one (Vermont's
+# green, Delaware's blue and Indiana's navy blanks carry white characters). Five inks each, so
+# that a draw takes the same number of random numbers on every blank.
+US_DARK_INKS = ((20, 30, 110), (25, 25, 25), (120, 20, 20), (20, 70, 30), (10, 10, 60))
+US_LIGHT_INKS = ((245, 245, 245), (235, 235, 225), (250, 240, 200), (225, 230, 240), (255, 255, 255))
+US_LIGHT_INK_BELOW = 110  # mean grey level of the number's area under which the ink is light
+
+
+def us_inks(bg_rgb: np.ndarray) -> tuple[tuple[int, int, int], ...]:
+    """The inks a number may be drawn in on this blank (RGB, 400x200): by the mean grey level of
+    the area the number covers."""
+    h, w = bg_rgb.shape[:2]
+    area = cv2.cvtColor(bg_rgb[int(h * 0.3) : int(h * 0.75), int(w * 0.05) : int(w * 0.95)], cv2.COLOR_RGB2GRAY)
+    return US_LIGHT_INKS if float(area.mean()) < US_LIGHT_INK_BELOW else US_DARK_INKS
+
+
 def render_us(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray:
     blank = rng.choice(assets.blanks)
     w, h = 400, 200
     bg = cv2.cvtColor(cv2.resize(blank, (w, h), interpolation=cv2.INTER_CUBIC), cv2.COLOR_BGR2RGB)
     img = Image.fromarray(bg).convert("RGBA")
-    ink = rng.choice([(20, 30, 110), (25, 25, 25), (120, 20, 20), (20, 70, 30), (10, 10, 60)])
+    ink = rng.choice(us_inks(bg))
     if " " in drawn and rng.random() < 0.7:  # a mark or emblem between the groups
         patch = _grouped_text(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]), rng, us=True)
     else:

@@ -159,3 +159,30 @@ def test_the_crnn_reads_clean_two_line_plates_unfolded(assets, monkeypatch):
     monkeypatch.setattr(ocr, "TWO_LINE_MAX_ASPECT", 0.0)  # as one line only
     as_one_line = sum(engine.read(crop, region=code).text == label for crop, code, label in crops)
     assert unfolded >= 0.8 * len(crops) and as_one_line <= 0.2 * len(crops), (unfolded, as_one_line)
+
+
+def test_us_numbers_stand_out_from_every_blank_plate(assets):
+    """A dark blank (Vermont's green, Indiana's navy) gets light characters: no US number is
+    drawn in an ink close to its plate's grey."""
+    import cv2
+
+    from training.synth_plates import US_DARK_INKS, US_LIGHT_INKS, render_us, us_inks
+
+    def grey(rgb):
+        r, g, b = rgb
+        return 0.299 * r + 0.587 * g + 0.114 * b
+
+    kinds = set()
+    for blank in assets.blanks:
+        bg = cv2.cvtColor(cv2.resize(blank, (400, 200), interpolation=cv2.INTER_CUBIC), cv2.COLOR_BGR2RGB)
+        area = cv2.cvtColor(bg[60:150, 20:380], cv2.COLOR_RGB2GRAY).mean()
+        inks = us_inks(bg)
+        kinds.add(inks)
+        assert min(abs(grey(ink) - area) for ink in inks) > 60
+    assert kinds == {US_DARK_INKS, US_LIGHT_INKS}  # the shared blanks have both kinds
+
+    # and the drawn number differs from the plate around it
+    dark = min(assets.blanks, key=lambda b: float(b.mean()))
+    one = type(assets)(assets.fonts, [dark], assets.backgrounds)
+    plate = cv2.cvtColor(render_us(one, "ABC123", random.Random(3)), cv2.COLOR_BGR2GRAY)
+    assert np.percentile(plate[60:150, 20:380], 99) > 180
