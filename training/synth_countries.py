@@ -4,7 +4,10 @@ Each country's layouts (one and two lines), the letters it issues, its
 colours, its band (the EU band with the country code, the French and
 Italian right bands) and a font close to its own: the FE and DIN fonts of
 ``../shared/data/fonts`` (read from there, never copied) and the DejaVu and
-Liberation fonts that Debian installs. US and Brazilian plates use the
+Liberation fonts that Debian installs. Where ``../shared/data/glyphs`` has a
+sheet of characters cut from a country's real plates (its ``glyphs``: BE, DE,
+FR, GB, NL), half of its plates are set from those instead of a font
+(:data:`GLYPH_SHARE`). US and Brazilian plates use the
 renderers of :mod:`.synth_plates` (blank state plates, Mercosur band). The
 plate is then dirtied, placed on a street frame, warped and cropped as the
 detector crops, and given blur, noise, night and IR looks (``degrade``).
@@ -74,6 +77,36 @@ def country_fonts(kind: str, data_dir: Path | None = None) -> tuple[str, ...]:
     return tuple(str(p) for p in found) or (PILLOW_FONT,)
 
 
+# Share of the plates of a country with a sheet of real characters (its `glyphs` in
+# countries.toml) that are set from those characters instead of a font.
+GLYPH_SHARE = 0.5
+ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+@functools.cache
+def glyph_sheet(name: str, data_dir: Path | None = None) -> dict[str, list[np.ndarray]]:
+    """The characters of one sheet of ``../shared/data/glyphs`` (``name``.box and .tif, read in
+    place): character -> its ink images (uint8, 255 = ink), each cut out of a real plate. The box
+    file has one line per character, ``CHAR LEFT BOTTOM RIGHT TOP PAGE`` with the origin at the
+    bottom left (Tesseract's box format). Empty when the sheet is not there."""
+    root = (data_dir or default_data_dir()) / "glyphs"
+    boxes = sorted(root.glob(f"*/{name}.box"))
+    page = cv2.imread(str(boxes[0].with_suffix(".tif")), cv2.IMREAD_GRAYSCALE) if boxes else None
+    if page is None:
+        return {}
+    height = page.shape[0]
+    out: dict[str, list[np.ndarray]] = {}
+    for line in boxes[0].read_text().splitlines():
+        parts = line.split()
+        if len(parts) < 5 or parts[0] not in ALPHABET:
+            continue
+        left, bottom, right, top = (int(v) for v in parts[1:5])
+        glyph = page[max(0, height - top) : max(0, height - bottom), max(0, left) : right]
+        if glyph.shape[0] >= 8 and glyph.shape[1] >= 2:
+            out.setdefault(parts[0], []).append(255 - glyph)
+    return out
+
+
 def random_plate(layout: plates.Layout, rng: random.Random) -> tuple[str, str]:
     """(text as drawn, with separators and ``/`` between lines; label) of a layout:
     each position one of the characters its country issues there, and the
@@ -136,6 +169,11 @@ def render_country_plate(
     img = Image.new("RGBA", (w, h), paper + (255,))
     d = ImageDraw.Draw(img)
     font = rng.choice(country_fonts(country.font))
+    glyphs = None
+    if country.glyphs and rng.random() < GLYPH_SHARE:
+        sheet = glyph_sheet(country.glyphs)
+        if sheet and all(c in sheet for c in drawn if c not in " -/"):
+            glyphs = sheet
     left = right = 0
     top, bottom = 0.0, float(h)
     if country.band and country.group == "eu":
@@ -165,7 +203,7 @@ def render_country_plate(
     rows = len(lines)
     row_h = (bottom - top) / rows
     for i, line in enumerate(lines):
-        patch = _grouped_text(line, font, ink, rng.choice([0, 0, 1]), rng)
+        patch = _grouped_text(line, font, ink, rng.choice([0, 0, 1]), rng, glyphs=glyphs)
         ch = row_h * rng.uniform(0.66, 0.8)
         cw = min(avail_w, ch * patch.width / patch.height * rng.uniform(0.85, 1.1))
         cx = left + 8 + avail_w / 2

@@ -223,12 +223,48 @@ def _gap_mark(height: int, ink: tuple[int, int, int], rng: random.Random, us: bo
     return img
 
 
-def _grouped_text(
-    drawn: str, font_path: str, ink: tuple[int, int, int], stroke: int, rng: random.Random, us: bool = False
+def glyph_patch(
+    text: str, sheet: dict[str, list[np.ndarray]], ink: tuple[int, int, int], gap: float, rng: random.Random
 ) -> Image.Image:
-    """Character groups (split at spaces and dashes) laid out with marks between them."""
+    """RGBA image of ``text`` set from real characters (``sheet``: character -> ink images, as
+    :func:`training.synth_countries.glyph_sheet` gives), each scaled to 96 px, ``gap`` (a fraction
+    of the height) apart."""
+    height, pad = 96, 2
+    pieces = []
+    for char in text:
+        glyph = rng.choice(sheet[char])
+        width = max(1, round(glyph.shape[1] * height / glyph.shape[0]))
+        shrink = glyph.shape[0] > height
+        pieces.append(cv2.resize(glyph, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC))
+    space = round(gap * height)
+    alpha = np.zeros(
+        (height + 2 * pad, sum(p.shape[1] for p in pieces) + space * (len(pieces) - 1) + 2 * pad), np.uint8
+    )
+    x = pad
+    for piece in pieces:
+        alpha[pad : pad + height, x : x + piece.shape[1]] = piece
+        x += piece.shape[1] + space
+    rgba = np.dstack([np.full_like(alpha, c) for c in ink] + [alpha])
+    return Image.fromarray(rgba, "RGBA")
+
+
+def _grouped_text(
+    drawn: str,
+    font_path: str,
+    ink: tuple[int, int, int],
+    stroke: int,
+    rng: random.Random,
+    us: bool = False,
+    glyphs: dict[str, list[np.ndarray]] | None = None,
+) -> Image.Image:
+    """Character groups (split at spaces and dashes) laid out with marks between them; set from
+    the real characters of ``glyphs`` when given (it must hold every character), else in the font."""
     groups = [g for g in drawn.replace("-", " ").split(" ") if g]
-    patches = [_text_patch(g, font_path, ink, stroke) for g in groups]
+    if glyphs:
+        gap = rng.uniform(0.05, 0.16)
+        patches = [glyph_patch(g, glyphs, ink, gap, rng) for g in groups]
+    else:
+        patches = [_text_patch(g, font_path, ink, stroke) for g in groups]
     height = max(p.height for p in patches)
     parts: list[Image.Image] = []
     for i, p in enumerate(patches):

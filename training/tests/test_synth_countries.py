@@ -186,3 +186,47 @@ def test_us_numbers_stand_out_from_every_blank_plate(assets):
     one = type(assets)(assets.fonts, [dark], assets.backgrounds)
     plate = cv2.cvtColor(render_us(one, "ABC123", random.Random(3)), cv2.COLOR_BGR2GRAY)
     assert np.percentile(plate[60:150, 20:380], 99) > 180
+
+
+def test_glyph_sheets_give_real_characters_of_each_country_named():
+    from training.synth_countries import glyph_sheet
+
+    named = {c.glyphs for c in plates.countries().values() if c.glyphs}
+    assert {"leu.germany.exp0", "luk.uk.exp0"} <= named
+    for name in named:
+        sheet = glyph_sheet(name)
+        assert set("0123456789BCDFGHJKLNPRSTVXZ") <= set(sheet), name
+        glyphs = [g for gs in sheet.values() for g in gs]
+        assert all(g.dtype == np.uint8 and g.shape[0] >= 8 and g.max() > 200 for g in glyphs), name
+        assert 40 < np.mean([g.mean() for g in glyphs]) < 200, name  # ink on paper, not blank cuts
+    assert glyph_sheet("no-such-sheet") == {}
+
+
+def test_glyph_countries_set_some_plates_from_real_characters(assets, monkeypatch):
+    """About GLYPH_SHARE of a glyph country's plates are set from its sheet; a plate with a
+    character the sheet lacks is drawn in the font."""
+    import training.synth_countries as sc
+    import training.synth_plates as sp
+
+    used: list[str] = []
+    real_patch = sp.glyph_patch
+    monkeypatch.setattr(sp, "glyph_patch", lambda text, *a: used.append(text) or real_patch(text, *a))
+    gb = plates.countries()["gb"]
+    rng = random.Random(4)
+    set_from_glyphs = 0
+    for _ in range(60):
+        layout = sc.pick_layout(gb, rng)
+        drawn, _label = sc.random_plate(layout, rng)
+        before = len(used)
+        plate = sc.render_country_plate(gb, layout, drawn, rng, assets)
+        assert plate.ndim == 3
+        set_from_glyphs += len(used) > before
+    assert 0.25 < set_from_glyphs / 60 < 0.75
+
+    used.clear()
+    sheet = sc.glyph_sheet(gb.glyphs)
+    missing = next(c for c in "IQ" if c not in sheet)
+    layout = gb.layouts[0]
+    for seed in range(20):
+        sc.render_country_plate(gb, layout, f"AB12 C{missing}E", random.Random(seed), assets)
+    assert used == []

@@ -161,6 +161,7 @@ class Country:
     zero_for_o: bool = False
     colours: tuple[tuple[str, str], ...] = (("#f5f5f2", "#101010"),)
     font: str = "din"
+    glyphs: str = ""
 
     def fits(self, text: str) -> bool:
         match = self._matchers.get(len(text))
@@ -289,6 +290,7 @@ def load(path: Path = DATA_FILE) -> dict[str, Country]:
             zero_for_o=bool(table.get("zero_for_o", False)),
             colours=colours,
             font=font,
+            glyphs=str(table.get("glyphs", "")),
         )
     if "us" in out:
         us = out["us"]
