@@ -183,12 +183,16 @@ class PlateSamples:
         seed: int = 0,
         margins: tuple[CropMargins, CropMargins] = (REAL_CROP_MARGINS, CropMargins()),
         country_fraction: float = 0.0,
+        country_weights: dict[str, float] | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         # share of the synthetic crops drawn as plates of the countries of
-        # recognition/vision/plates (synth_countries), each country alike
+        # recognition/vision/plates (synth_countries), each country alike unless weighted
         self.country_fraction = country_fraction
         self.countries = list(RENDERED_COUNTRIES) if country_fraction > 0 else []
+        self.country_weights: list[float] | None = None
+        if country_weights:
+            self.set_country_weights(country_weights)
         self.margins = margins  # real crops, synthetic crops
         self.images = [_read_crop(c) for c in real]
         self.real = [(im, c.text) for im, c in zip(self.images, real, strict=True) if im is not None]
@@ -197,6 +201,13 @@ class PlateSamples:
         if assets is None and not self.real:
             raise ValueError("no real crops and no synthetic assets")
 
+    def set_country_weights(self, weights: dict[str, float]) -> None:
+        """Draw each country ``weights[code]`` times as often as one not named (weight 1)."""
+        unknown = set(weights) - set(RENDERED_COUNTRIES)
+        if unknown:
+            raise ValueError(f"country weights for countries that are not rendered: {sorted(unknown)}")
+        self.country_weights = [weights.get(c, 1.0) for c in self.countries]
+
     def sample(self) -> tuple[np.ndarray, str]:
         rng = self.rng
         if self.assets is None or rng.random() < self.real_fraction:
@@ -204,7 +215,11 @@ class PlateSamples:
             backgrounds = self.assets.backgrounds if self.assets else None
             img = degrade(jitter_crop(img, rng, backgrounds, self.margins[0]), rng, strength=0.6)
         elif self.countries and rng.random() < self.country_fraction:
-            img, text = country_sample(self.assets, rng.choice(self.countries), rng, self.margins[1], unfold=True)
+            if self.country_weights:
+                code = rng.choices(self.countries, weights=self.country_weights)[0]
+            else:
+                code = rng.choice(self.countries)
+            img, text = country_sample(self.assets, code, rng, self.margins[1], unfold=True)
         else:
             img, text = synth_sample(self.assets, rng, self.margins[1])
         return crnn_preprocess(img), text

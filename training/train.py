@@ -156,6 +156,36 @@ def evaluate(model: PlateCRNN, val: list[tuple[np.ndarray, str, str]], batch: in
     return out
 
 
+# --country-weights auto: a country is drawn 1 + (its error / the mean error) times as often,
+# at most this many times, by the initial model's errors on the countries' validation plates.
+MAX_COUNTRY_WEIGHT = 4.0
+
+
+def country_weights_from_errors(exact: dict[str, float]) -> dict[str, float]:
+    """Sampling weight per country from its exact rate (percent) on its validation plates."""
+    errors = {code: max(0.0, 100.0 - rate) for code, rate in exact.items()}
+    mean = sum(errors.values()) / max(1, len(errors))
+    if mean <= 0:
+        return dict.fromkeys(exact, 1.0)
+    return {code: round(min(MAX_COUNTRY_WEIGHT, 1.0 + err / mean), 2) for code, err in errors.items()}
+
+
+def parse_country_weights(text: str) -> dict[str, float] | str:
+    """``auto`` or ``fr=3,gb=2.5`` (countries not named: 1)."""
+    if text == "auto":
+        return text
+    out = {}
+    for part in text.split(","):
+        code, _, weight = part.partition("=")
+        try:
+            out[code.strip().lower()] = float(weight)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r}: expected CODE=WEIGHT, e.g. fr=3") from None
+        if out[code.strip().lower()] <= 0:
+            raise argparse.ArgumentTypeError(f"{part!r}: a weight must be positive")
+    return out
+
+
 def export_onnx(model: PlateCRNN, out: Path) -> None:
     """``model`` (on any device) as ONNX at ``out``, exported from a CPU copy."""
     model = copy.deepcopy(model).cpu()
@@ -189,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.0,
         help="share of the synthetic crops rendered as plates of each country (synth_countries)",
+    )
+    ap.add_argument(
+        "--country-weights",
+        type=parse_country_weights,
+        default=None,
+        help="draw countries unequally: CODE=WEIGHT,... or auto (by the --init model's errors on each "
+        "country's validation plates, --country-val of them; MAX_COUNTRY_WEIGHT at most)",
     )
     ap.add_argument(
         "--country-val",
@@ -272,12 +309,12 @@ def main(argv: list[str] | None = None) -> int:
         country_fraction=args.country_fraction,
     )
     val = load_validation(val_real, loose=assets.backgrounds if args.detector_margins else None)
-    if args.country_val > 0:
-        val += [
-            (crnn_preprocess(crop), label, "countries")
-            for code in RENDERED_COUNTRIES
-            for crop, label in country_validation_set(code, args.country_val, assets)
-        ]
+    by_country = [
+        (crnn_preprocess(crop), label, code)
+        for code in (RENDERED_COUNTRIES if args.country_val > 0 else [])
+        for crop, label in country_validation_set(code, args.country_val, assets)
+    ]
+    val += [(x, label, "countries") for x, label, _ in by_country]
     model = PlateCRNN(channels=args.channels, hidden=args.hidden)
     if args.init is not None and args.init.suffix == ".onnx":
         model = load_onnx_weights(args.init, samples.batch(96)[0])
@@ -285,6 +322,15 @@ def main(argv: list[str] | None = None) -> int:
     elif args.init is not None:
         model.load_state_dict(torch.load(args.init, map_location="cpu"))
         print(f"initialised from {args.init}", flush=True)
+    weights = args.country_weights
+    if weights == "auto":
+        if not by_country:
+            raise SystemExit("--country-weights auto needs --country-val and --country-fraction above 0")
+        exact = {k: v for k, v in evaluate(model, by_country).items() if k in RENDERED_COUNTRIES}
+        weights = country_weights_from_errors(exact)
+    if weights:
+        samples.set_country_weights(weights)  # before the sample workers start
+        print(f"country weights {json.dumps(weights)}", flush=True)
     model.to(device)
     print(
         f"params {count_parameters(model)} on {device}, {args.workers} sample workers; real train {len(train_real)} "
@@ -351,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         "real_fraction": args.real_fraction,
         "country_fraction": args.country_fraction,
         "country_val": args.country_val,
+        "country_weights": weights or None,
         "detector_margins": args.detector_margins,
         "val_percent": args.val_percent,
         "train_real_crops": len(train_real),

@@ -146,3 +146,37 @@ def test_sample_rate_measures_one_cores_samples_per_second(data_dir, monkeypatch
     ticks = iter([0.0, 0.5, 1.0, 1.25, 2.0, 3.0])
     monkeypatch.setattr(time, "perf_counter", lambda: next(ticks))
     assert sample_rate(data_dir, batches=3, size=4) == 4 / 0.5  # the median batch, not the mean (6.9/s)
+
+
+def test_country_weights_follow_each_countrys_validation_errors():
+    weights = train.country_weights_from_errors({"fr": 100.0, "gb": 90.0, "de": 80.0})
+    assert weights == {"fr": 1.0, "gb": 2.0, "de": 3.0}  # 1 + error / mean error (10 points)
+    capped = train.country_weights_from_errors({"fr": 100.0, "gb": 100.0, "de": 100.0, "at": 0.0})
+    assert capped["at"] == train.MAX_COUNTRY_WEIGHT and capped["fr"] == 1.0
+    assert train.country_weights_from_errors({"fr": 100.0, "gb": 100.0}) == {"fr": 1.0, "gb": 1.0}
+    assert train.parse_country_weights("auto") == "auto"
+    assert train.parse_country_weights("FR=3, gb=2.5") == {"fr": 3.0, "gb": 2.5}
+    for bad in ("fr", "fr=0", "fr=x"):
+        with pytest.raises(Exception, match="CODE=WEIGHT|positive"):
+            train.parse_country_weights(bad)
+
+
+def test_weighted_countries_are_drawn_as_often_as_weighed(data_dir, monkeypatch):
+    import training.dataset as dataset
+
+    drawn: list[str] = []
+
+    def fake_country_sample(assets, code, rng, margins, unfold=False):
+        drawn.append(code)
+        return np.full((30, 100, 3), 128, np.uint8), "AB123"
+
+    monkeypatch.setattr(dataset, "country_sample", fake_country_sample)
+    samples = _samples(data_dir)
+    samples.real_fraction, samples.country_fraction = 0.0, 1.0
+    samples.countries = ["fr", "gb", "de"]
+    with pytest.raises(ValueError, match="not rendered"):
+        samples.set_country_weights({"xx": 2.0})
+    samples.set_country_weights({"gb": 4.0})
+    for _ in range(600):
+        samples.sample()
+    assert drawn.count("gb") > 2.5 * drawn.count("fr") and drawn.count("de") > 60
