@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from recognition.vision import plates
-from recognition.vision.ocr import unfold_lines
+from recognition.vision.ocr import PLATE_ALPHABET, unfold_lines
 
 from .synth_plates import (
     DETECTOR_MARGINS,
@@ -80,7 +80,6 @@ def country_fonts(kind: str, data_dir: Path | None = None) -> tuple[str, ...]:
 # Share of the plates of a country with a sheet of real characters (its `glyphs` in
 # countries.toml) that are set from those characters instead of a font.
 GLYPH_SHARE = 0.5
-ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 @functools.cache
@@ -98,7 +97,7 @@ def glyph_sheet(name: str, data_dir: Path | None = None) -> dict[str, list[np.nd
     out: dict[str, list[np.ndarray]] = {}
     for line in boxes[0].read_text().splitlines():
         parts = line.split()
-        if len(parts) < 5 or parts[0] not in ALPHABET:
+        if len(parts) < 5 or len(parts[0]) != 1 or parts[0] not in PLATE_ALPHABET:
             continue
         left, bottom, right, top = (int(v) for v in parts[1:5])
         glyph = page[max(0, height - top) : max(0, height - bottom), max(0, left) : right]
