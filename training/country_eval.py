@@ -40,10 +40,19 @@ GROUP_SETTING = {"us": "us", "eu": "eu", "br": "br"}
 
 
 def evaluate(
-    codes: list[str], per_country: int, ocr_name: str, data_dir: Path | None = None, save: Path | None = None
+    codes: list[str],
+    per_country: int,
+    ocr_name: str,
+    data_dir: Path | None = None,
+    save: Path | None = None,
+    crnn_model: Path | None = None,
 ) -> dict:  # type: ignore[type-arg]
+    """``crnn_model``: the CRNN to read with (default: the settings', ALPR_CRNN_MODEL)."""
     assets = SynthAssets.load(data_dir)
-    engine = ocr_from_settings(VisionSettings.from_env().replace(ocr=ocr_name))
+    settings = VisionSettings.from_env().replace(ocr=ocr_name)
+    if crnn_model is not None:
+        settings = settings.replace(crnn_model=crnn_model)
+    engine = ocr_from_settings(settings)
     rows = []
     out: dict[str, dict] = {}  # type: ignore[type-arg]
     ms: list[float] = []
