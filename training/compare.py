@@ -37,7 +37,7 @@ from recognition.vision.settings import VisionSettings
 
 from . import country_eval
 from .dataset import default_data_dir, load_real_crops, split_real_crops
-from .eval_ocr import build_engines, score
+from .eval_ocr import build_engines, read_all
 
 
 def bench(new: Path, old: Path, root: Path, limit: int | None = None) -> dict[str, dict]:  # type: ignore[type-arg]
@@ -66,9 +66,8 @@ def heldout(new: Path, old: Path, data_dir: Path | None, limit: int | None = Non
     out = {}
     for name, path in (("new", new), ("old", old)):
         engine = build_engines(["rapid+crnn"], path, settings)["rapid+crnn"]
-        r = score(engine, items)
-        # "us": "123/141 (87.2 %)" -> hits
-        out[name] = {k: int(str(v).split("/")[0]) for k, v in r.items() if k in ("us", "br")}
+        hits, _, _ = read_all(engine, items)
+        out[name] = {region: sum(v) for region, v in hits.items()}
     return out
 
 
