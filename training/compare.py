@@ -79,6 +79,8 @@ def countries(new: Path, old: Path, per_country: int, data_dir: Path | None) -> 
         out[name] = {
             "exact_mean": r["exact_mean"],
             "exact_min": r["exact_min"],
+            "in_spec_mean": r["in_spec_mean"],  # shown, not checked: a subset of the same crops
+            "in_spec_min": r["in_spec_min"],
             "per_country": {c: v["exact"] for c, v in r["countries"].items()},
         }
     return out

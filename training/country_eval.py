@@ -32,7 +32,7 @@ from recognition.vision import plates
 from recognition.vision.ocr import ocr_from_settings
 from recognition.vision.settings import OCR_ENGINES, VisionSettings
 
-from .synth_countries import RENDERED_COUNTRIES, country_test_set
+from .synth_countries import CAMERA_MIN_CHAR_PX, RENDERED_COUNTRIES, country_test_set
 from .synth_plates import SynthAssets
 
 DEFAULT_COUNTRIES = RENDERED_COUNTRIES
@@ -60,14 +60,19 @@ def evaluate(
         country = plates.countries()[code]
         group = GROUP_SETTING.get(country.group)
         redrawn: list[int] = []
-        items = country_test_set(code, per_country, assets, redrawn)
+        heights: list[float] = []
+        items = country_test_set(code, per_country, assets, redrawn, heights)
         exact = exact_group = fits = 0
+        in_spec = in_spec_exact = 0
         misses: list[list[str]] = []
         for i, (crop, label) in enumerate(items):
             t = time.perf_counter()
             text = engine.read(crop, region=code).text
             ms.append((time.perf_counter() - t) * 1000.0)
             exact += text == label
+            if heights[i] >= CAMERA_MIN_CHAR_PX:
+                in_spec += 1
+                in_spec_exact += text == label
             if text != label:
                 misses.append([label, text])
             fits += plates.fit_country(text, code) == code
@@ -83,6 +88,8 @@ def evaluate(
             "exact": round(100.0 * exact / n, 1) if n else 0.0,
             "exact_group": round(100.0 * exact_group / n, 1) if n and group else None,
             "fits_country": round(100.0 * fits / n, 1) if n else 0.0,
+            "in_spec": round(100.0 * in_spec_exact / in_spec, 1) if in_spec else None,
+            "plates_in_spec": in_spec,
             "redrawn": redrawn[0],
             "misses": misses,
         }
@@ -90,11 +97,14 @@ def evaluate(
         with (save / "labels.csv").open("w", newline="") as f:
             csv.writer(f).writerows([("file", "country", "plate"), *rows])
     total = sum(r["plates"] for r in out.values())
+    spec = [r["in_spec"] for r in out.values() if r["in_spec"] is not None]
     return {
         "ocr": engine.name,
         "per_country": per_country,
         "exact_mean": round(float(np.mean([r["exact"] for r in out.values()])), 1) if out else 0.0,
         "exact_min": min((r["exact"] for r in out.values()), default=0.0),
+        "in_spec_mean": round(float(np.mean(spec)), 1) if spec else None,
+        "in_spec_min": min(spec, default=None),
         "plates": total,
         "ms_median": round(float(np.median(ms)), 1) if ms else 0.0,
         "countries": out,
@@ -104,17 +114,22 @@ def evaluate(
 def format_table(result: dict) -> str:  # type: ignore[type-arg]
     lines = [
         f"ocr={result['ocr']}, {result['per_country']} rendered plates per country",
-        f"{'country':<8}{'exact':>8}{'group':>8}{'fits':>8}",
+        f"{'country':<8}{'exact':>8}{'group':>8}{'fits':>8}{'in spec':>12}",
     ]
     for code, r in result["countries"].items():
         group = "-" if r["exact_group"] is None else r["exact_group"]
-        lines.append(f"{code:<8}{r['exact']:>8}{group:>8}{r['fits_country']:>8}")
+        spec = "-" if r["in_spec"] is None else f"{r['in_spec']} ({r['plates_in_spec']})"
+        lines.append(f"{code:<8}{r['exact']:>8}{group:>8}{r['fits_country']:>8}{spec:>12}")
     lines.append(
-        f"mean exact {result['exact_mean']} %, lowest {result['exact_min']} %; ms_median {result['ms_median']} per crop"
+        f"mean exact {result['exact_mean']} %, lowest {result['exact_min']} %; "
+        f"in spec mean {result['in_spec_mean']} %, lowest {result['in_spec_min']} %; "
+        f"ms_median {result['ms_median']} per crop"
     )
     lines.append(
         "exact: % read right with the country set; group: with its region group set; "
-        "fits: % of reads that fit the country's layouts"
+        "fits: % of reads that fit the country's layouts; in spec: exact on the crops whose "
+        f"characters are at least {CAMERA_MIN_CHAR_PX:g} px tall (how many), the size plate cameras "
+        "are installed for"
     )
     return "\n".join(lines)
 

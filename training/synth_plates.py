@@ -304,7 +304,9 @@ def us_inks(bg_rgb: np.ndarray) -> tuple[tuple[int, int, int], ...]:
     return US_LIGHT_INKS if float(area.mean()) < US_LIGHT_INK_BELOW else US_DARK_INKS
 
 
-def render_us(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray:
+def render_us(assets: SynthAssets, drawn: str, rng: random.Random, info: dict | None = None) -> np.ndarray:
+    """A clean BGR US plate showing ``drawn``; ``info``, when given, gets ``char_px``: the height
+    of its characters in the plate's pixels."""
     blank = rng.choice(assets.blanks)
     w, h = 400, 200
     bg = cv2.cvtColor(cv2.resize(blank, (w, h), interpolation=cv2.INTER_CUBIC), cv2.COLOR_BGR2RGB)
@@ -315,6 +317,8 @@ def render_us(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
     else:
         patch = _text_patch(drawn, _text_font(assets, rng), ink, rng.choice([0, 1, 2, 3]))
     ch = h * rng.uniform(0.38, 0.55)
+    if info is not None:
+        info["char_px"] = ch
     cw = min(w * 0.92, ch * patch.width / patch.height * rng.uniform(0.75, 1.25))
     cx, cy = w / 2 + rng.uniform(-0.04, 0.04) * w, h * rng.uniform(0.48, 0.58)
     _place(img, patch, (cx - cw / 2, cy - ch / 2, cx + cw / 2, cy + ch / 2))
@@ -360,10 +364,14 @@ def render_eu(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
     return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR)
 
 
-def render_br(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray:
+def render_br(assets: SynthAssets, drawn: str, rng: random.Random, info: dict | None = None) -> np.ndarray:
+    """A clean BGR Brazilian plate (Mercosul or the older grey one); ``info`` as in :func:`render_us`."""
     w, h = 400, 130
+    # a Mercosur plate (blue BRASIL band) always carries a Mercosur number (LLLDLDD: the old
+    # numbers were converted when cars got the new plate, CONTRAN Resolução 780/2019); the
+    # grey plate an old one (LLL-DDDD)
     mercosul = "-" not in drawn and not drawn[4].isdigit()
-    if mercosul or rng.random() < 0.3:
+    if mercosul:
         img = Image.new("RGBA", (w, h), (246, 246, 246, 255))
         d = ImageDraw.Draw(img)
         band = int(h * 0.22)
@@ -387,6 +395,8 @@ def render_br(assets: SynthAssets, drawn: str, rng: random.Random) -> np.ndarray
     d.rounded_rectangle((1, 1, w - 2, h - 2), radius=8, outline=(20, 20, 20, 255), width=3)
     patch = _text_patch(drawn, _text_font(assets, rng), (15, 15, 15), rng.choice([0, 1, 2]))
     ch = (h - top) * rng.uniform(0.68, 0.82)
+    if info is not None:
+        info["char_px"] = ch
     cw = min(w * 0.92, ch * patch.width / patch.height * rng.uniform(0.85, 1.2))
     cy = top + (h - top) * 0.5
     _place(img, patch, (w / 2 - cw / 2, cy - ch / 2, w / 2 + cw / 2, cy + ch / 2))
@@ -482,8 +492,9 @@ def place_and_crop(
     return out[cut_y : out_h - cut_y or None, cut_x : out_w - cut_x or None]
 
 
-def degrade(img: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.ndarray:
-    """Camera-like degradations on a BGR crop; ``strength`` scales their probability."""
+def degrade(img: np.ndarray, rng: random.Random, strength: float = 1.0, info: dict | None = None) -> np.ndarray:
+    """Camera-like degradations on a BGR crop; ``strength`` scales their probability. ``info``,
+    when given, gets ``downscale``: the smallest scale the crop passed through (1.0 if none)."""
     nrng = np.random.default_rng(rng.randrange(1 << 30))
     out = img.astype(np.float32)
 
@@ -518,6 +529,8 @@ def degrade(img: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.nd
     if p(0.5):  # distant plate: down- and up-scale
         h, w = out.shape[:2]
         tw = rng.randint(40, 120)
+        if info is not None:
+            info["downscale"] = min(1.0, tw / w)
         small = cv2.resize(out, (tw, max(8, int(h * tw / w))), interpolation=cv2.INTER_AREA)
         out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     if p(0.4):

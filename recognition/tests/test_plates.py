@@ -68,6 +68,14 @@ def test_countries_issue_only_their_own_letters():
     assert known["nl"].fits("12BDF3") and not known["nl"].fits("12ABC3")  # no vowels
     assert known["pl"].fits("WA12345") and not known["pl"].fits("WA1234B")  # no B in a Polish serial
     assert known["se"].fits("ABC12D") and not known["se"].fits("ABC12I")
+    # British numbers before 2001 run from 1: KBO 9 is a plate, KB 09 is not
+    assert known["gb"].fits("KBO9") and not known["gb"].fits("KB09")
+    assert known["gb"].fits("A815ACE") and not known["gb"].fits("A015ACE")
+    assert known["gb"].fits("ABC105D") and not known["gb"].fits("ABC05D")
+    # Slovenia issues no O after the region code (Postojna's PO keeps it); Austria's personalised
+    # plates no Q and no 0 first in their digits
+    assert known["si"].fits("PO12A0B") and not known["si"].fits("PO12AOB")
+    assert known["at"].fits("WHANS1") and not known["at"].fits("WHANQ1") and not known["at"].fits("WHANS01")
 
 
 def test_formats_expand_repeats_fixed_letters_and_two_line_plates():

@@ -92,6 +92,9 @@ def test_country_eval_reports_every_country_asked(assets, capsys):
     result = json.loads(capsys.readouterr().out)
     assert set(result["countries"]) == {"it", "ca"}
     assert result["countries"]["ca"]["exact_group"] is None and result["countries"]["it"]["plates"] == 2
+    for r in result["countries"].values():  # the crops with camera-sized characters, of the same crops
+        assert 0 <= r["plates_in_spec"] <= r["plates"]
+        assert (r["in_spec"] is None) == (r["plates_in_spec"] == 0)
     with pytest.raises(SystemExit):
         main(["--countries", "xx"])
 
@@ -230,3 +233,39 @@ def test_glyph_countries_set_some_plates_from_real_characters(assets, monkeypatc
     for seed in range(20):
         sc.render_country_plate(gb, layout, f"AB12 C{missing}E", random.Random(seed), assets)
     assert used == []
+
+
+def test_character_heights_follow_the_plate_through_the_distant_look(assets):
+    from training.synth_countries import DETECTOR_MARGINS, _render_sample, country_test_set
+    from training.synth_plates import degrade
+
+    # degrade reports the smallest scale a crop passed through (a distant plate's down- and
+    # up-scaling), and 1.0 is left out when there was none
+    crop = np.full((60, 300, 3), 200, np.uint8)
+    scales = []
+    for seed in range(40):
+        info: dict = {}
+        out = degrade(crop, random.Random(seed), info=info)
+        assert out.shape == crop.shape
+        scales.append(info.get("downscale", 1.0))
+    assert any(s == 1.0 for s in scales) and all(40 / 300 <= s <= 1.0 for s in scales)
+    assert any(s < 0.5 for s in scales)
+    # the same draw with and without the report: the report does not change the crop
+    assert np.array_equal(degrade(crop, random.Random(7)), degrade(crop, random.Random(7), info={}))
+    # a rendered crop's characters: the plate's, times the plate's scale and the downscale
+    heights = [_render_sample(assets, "de", random.Random(s), DETECTOR_MARGINS)[4] for s in range(20)]
+    assert all(1.0 < h < 0.8 * 110 * 0.7 + 1e-6 for h in heights)
+    px: list[float] = []
+    assert len(country_test_set("fr", 6, assets, char_px=px)) == 6 and len(px) == 6
+
+
+def test_brazilian_plates_carry_the_number_of_their_generation(assets):
+    from training.synth_plates import render_br
+
+    def blue_band(plate):  # the Mercosur band: the top rows blue
+        b, _, r = (float(v) for v in plate[5:20, 100:300].reshape(-1, 3).mean(axis=0))
+        return b > 100 and b > r + 60
+
+    for seed in range(12):
+        assert blue_band(render_br(assets, "ABC1D23", random.Random(seed)))
+        assert not blue_band(render_br(assets, "ABC-1234", random.Random(seed)))
