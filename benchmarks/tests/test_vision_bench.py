@@ -114,3 +114,15 @@ def test_bench_spread_reads_the_photos_resized_and_summarises_exact(tmp_path, ca
     us = result["spread"]["regions"]["us"]  # one region here: its spread is the whole one
     assert us["runs"] == runs and us["exact_mean"] == result["spread"]["exact_mean"]
     assert main([str(tmp_path)]) == 0 and "spread" not in capsys.readouterr().out
+
+
+def test_the_benchmark_still_runs_under_its_first_name(tmp_path):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "no-such-folder"
+    done = subprocess.run(
+        [sys.executable, "-m", "recognition.bench", str(missing), "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and f"{missing} is not a folder" in done.stderr
+    assert "python -m benchmarks.vision" in done.stderr  # the same program, not a copy
