@@ -316,7 +316,7 @@ def legible(clean: np.ndarray, degraded: np.ndarray) -> bool:
 
 # The smallest characters a plate camera is installed for: vendors of plate readers ask for
 # characters at least 15 px tall (AxxonSoft's ANPR camera requirements: 15 px, strokes of 2 px;
-# Milestone XProtect LPR asks for 2.7 px a stroke, a European plate 170 px wide, about 20 px
+# Milestone XProtect LPR asks for 2.7 px a stroke, a European plate 170 px wide, about 26 px
 # characters). Test crops with smaller characters stay in the test sets; the country report
 # gives the rate on the crops at or above it beside the rate on all (training.country_eval).
 CAMERA_MIN_CHAR_PX = 15.0
