@@ -156,6 +156,11 @@ def evaluate(model: PlateCRNN, val: list[tuple[np.ndarray, str, str]], batch: in
     return out
 
 
+# Steps over which the learning rate rises to --lr, in a continued run too: Adam's moment
+# estimates start at zero either way, and runs continued at full rate from an exported model
+# lost about a point of validation in their first ten minutes (docs/research-log.md).
+WARMUP_STEPS = 200
+
 # --country-weights auto: a country is drawn 1 + (its error / the mean error) times as often,
 # at most this many times, by the initial model's errors on the countries' validation plates.
 MAX_COUNTRY_WEIGHT = 4.0
@@ -316,9 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     ]
     val += [(x, label, "countries") for x, label, _ in by_country]
     model = PlateCRNN(channels=args.channels, hidden=args.hidden)
+    start_val: dict[str, float] | None = None
     if args.init is not None and args.init.suffix == ".onnx":
         model = load_onnx_weights(args.init, samples.batch(96)[0])
-        print(f"initialised from {args.init}: {json.dumps(evaluate(model, val))}", flush=True)
+        start_val = evaluate(model, val)
+        print(f"initialised from {args.init}: {json.dumps(start_val)}", flush=True)
     elif args.init is not None:
         model.load_state_dict(torch.load(args.init, map_location="cpu"))
         print(f"initialised from {args.init}", flush=True)
@@ -342,14 +349,16 @@ def main(argv: list[str] | None = None) -> int:
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     budget = args.minutes * 60.0
     start = last_eval = time.monotonic()
-    step, seen, best, history = 0, 0, -1.0, []
+    # a continued run exports only what beats the model it started from
+    step, seen, best, history = 0, 0, (start_val["all"] if start_val else -1.0), []
+    exported = False
     loss_avg = None
     while True:
         elapsed = time.monotonic() - start
         if elapsed >= budget:
             break
         frac = elapsed / budget
-        warm = 1.0 if args.init is not None else min(1.0, (step + 1) / 200)
+        warm = min(1.0, (step + 1) / WARMUP_STEPS)
         lr = args.lr * warm * 0.5 * (1 + math.cos(math.pi * frac))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -375,14 +384,16 @@ def main(argv: list[str] | None = None) -> int:
                 best = res["all"]
                 torch.save(model.state_dict(), args.checkpoint)
                 export_onnx(model, args.out)
+                exported = True
                 print(f"exported {args.out} (val all {best:.1f})", flush=True)
     res = evaluate(model, val)
     history.append({"minutes": round((time.monotonic() - start) / 60, 1), "step": step, **res})
     print("final val", json.dumps(res), flush=True)
-    if res["all"] >= best:
+    if res["all"] > best or (res["all"] == best and exported):
         best = res["all"]
         torch.save(model.state_dict(), args.checkpoint)
         export_onnx(model, args.out)
+        exported = True
     summary = {
         "command": " ".join(["python -m training.train", *(argv if argv is not None else sys.argv[1:])]),
         "params": count_parameters(model),
@@ -403,10 +414,15 @@ def main(argv: list[str] | None = None) -> int:
         "train_real_crops": len(train_real),
         "val_real_crops": len(val),
         "best_val_all": best,
+        "start_val_all": start_val["all"] if start_val else None,
+        "exported": exported,
         "history": history,
     }
     args.out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"best val all {best:.1f}; wrote {args.out}", flush=True)
+    if exported:
+        print(f"best val all {best:.1f}; wrote {args.out}", flush=True)
+    else:
+        print(f"no export beat the starting model (val all {best:.1f}); {args.out} not written", flush=True)
     return 0
 
 

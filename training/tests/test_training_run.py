@@ -135,6 +135,15 @@ def test_a_sized_model_trains_with_a_sample_worker_and_exports_a_model_the_pipel
     probs = PlateCrnnOCR(model_path=out, views=1).probabilities(render_plate("KDT4421", style="us", width=240))
     assert probs.shape == (CRNN_WIDTH // 4, 37)
     assert np.allclose(probs.sum(-1), 1.0, atol=1e-4)
+    # continued from that export, a run writes a model only if it beats the one it started from
+    again = tmp_path / "again.onnx"
+    common = ["--data-dir", str(data_dir), "--minutes", "0.02", "--eval-minutes", "10", "--batch", "8"]
+    sizes = ["--channels", "8,8,16,16", "--hidden", "16", "--checkpoint", str(tmp_path / "again.pt")]
+    assert train.main([*common, *sizes, "--init", str(out), "--out", str(again)]) == 0
+    second = json.loads(again.with_suffix(".json").read_text())
+    assert second["start_val_all"] is not None and second["exported"] == again.exists()
+    assert second["best_val_all"] >= second["start_val_all"]
+    assert second["exported"] == (second["best_val_all"] > second["start_val_all"])
 
 
 def test_sample_rate_measures_one_cores_samples_per_second(data_dir, monkeypatch):
