@@ -157,8 +157,7 @@ def evaluate(model: PlateCRNN, val: list[tuple[np.ndarray, str, str]], batch: in
 
 
 # Steps over which the learning rate rises to --lr, in a continued run too: Adam's moment
-# estimates start at zero either way, and runs continued at full rate from an exported model
-# lost about a point of validation in their first ten minutes (docs/research-log.md).
+# estimates start at zero either way (docs/research-log.md).
 WARMUP_STEPS = 200
 
 # --country-weights auto: a country is drawn 1 + (its error / the mean error) times as often,
