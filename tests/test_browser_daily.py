@@ -474,15 +474,12 @@ def test_a_user_changes_their_password_after_an_admin_reset_and_scans_the_qr_cod
     image = cv2.copyMakeBorder(image, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=255)
     binary = cv2.threshold(image, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
     detectors = [cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()]
-    text = ""
-    for source in (image, binary):
-        for scale in (1, 2, 3, 4):
-            resized = cv2.resize(source, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-            text = next((t for d in detectors if (t := d.detectAndDecode(resized)[0])), "")
-            if text:
-                break
-        if text:
-            break
+    views = (
+        cv2.resize(source, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+        for source in (image, binary)
+        for scale in (1, 2, 3, 4)
+    )
+    text = next((t for view in views for d in detectors if (t := d.detectAndDecode(view)[0])), "")
     secret = Security.objects.get(user=officer).totp_secret
     assert text.startswith("otpauth://totp/") and f"secret={secret}" in text, text
     screenshot(page, "officer-second-factor-phone.png", full_page=True)
