@@ -248,6 +248,24 @@ def test_a_two_line_crop_is_unfolded_into_one_line():
     assert unfold_lines(crop[:4]).shape[0] >= 1  # tiny crops do not fail
 
 
+def test_only_two_line_texts_of_the_unfolded_view_count(monkeypatch):
+    from recognition.vision import ocr
+
+    layout = plates.countries()["sk"].two_line_layouts[0]
+    two_line_text = "".join(sorted(a)[0] for a in layout.allowed)
+    views = iter(
+        [
+            [Candidate("BA123CD", 0.5)],  # the crop
+            [Candidate("BA123CD", 0.5)],  # the crop without the margin
+            [Candidate("Z7", 0.9), Candidate(two_line_text, 0.6)],  # unfolded
+        ]
+    )
+    monkeypatch.setattr(ocr, "decode_plate", lambda probs, region, top: next(views))
+    texts = [c.text for c in ocr.PlateCrnnOCR().read(np.full((100, 150, 3), 200, np.uint8), region="sk").candidates]
+    assert texts[0] == two_line_text and "BA123CD" in texts
+    assert "Z7" not in texts  # a one-line plate unfolded reads as nonsense
+
+
 def test_the_crnn_also_reads_narrow_crops_unfolded_where_countries_issue_two_line_plates(monkeypatch):
     from recognition.vision import ocr
 
@@ -266,5 +284,7 @@ def test_the_crnn_also_reads_narrow_crops_unfolded_where_countries_issue_two_lin
     assert seen == [150]
     engine.read(long, region="sk")  # one-line shape
     engine.read(square, region="it")  # Italy has no two-line layouts in the data file
-    engine.read(square, region="eu")
+    engine.read(square, region="us")
     assert seen == [150]
+    engine.read(square, region="eu")  # the group: some of its countries issue them
+    assert seen == [150, 150]

@@ -550,6 +550,24 @@ def test_select_plate_lines_reads_two_line_plates_top_to_bottom():
     assert select_plate_lines(boxes, 200, 100) == [(30, 5, 140, 40), (10, 55, 180, 40)]
 
 
+def test_select_plate_lines_finds_a_short_second_line_where_countries_issue_two_line_plates():
+    # a French square plate as the line finder boxed one (XD-331 over XR): the EU band's F, and a
+    # second line of two letters, boxed a little lower than the first; under it a bumper edge
+    # boxed bigger than the second line but too low to be a row of the plate's characters
+    top, band, bottom, edge = (24, 8, 129, 60), (9, 56, 23, 30), (58, 64, 52, 43), (10, 120, 150, 38)
+    boxes = [(*b, 0.9) for b in (top, band, bottom, edge)]
+    assert select_plate_lines(boxes, 160, 170, two_line=True) == [top, bottom]
+    assert select_plate_lines(boxes, 160, 170) == [top]  # elsewhere such rows are not a plate's
+
+
+def test_which_settings_issue_two_line_plates():
+    from recognition.vision.ocr import issues_two_line
+
+    assert issues_two_line("fr") and issues_two_line("it,sk") and issues_two_line("eu")
+    assert not issues_two_line("it") and not issues_two_line("us") and not issues_two_line("br")
+    assert not issues_two_line(None) and not issues_two_line("zz")  # an unknown code reads as none
+
+
 # --------------------------------------------------------------------------- #
 # Bench scoring
 # --------------------------------------------------------------------------- #
