@@ -563,9 +563,18 @@ def test_select_plate_lines_finds_a_short_second_line_where_countries_issue_two_
 def test_which_settings_issue_two_line_plates():
     from recognition.vision.ocr import issues_two_line
 
-    assert issues_two_line("fr") and issues_two_line("it,sk") and issues_two_line("eu")
-    assert not issues_two_line("it") and not issues_two_line("us") and not issues_two_line("br")
+    assert issues_two_line("fr") and issues_two_line("es,sk") and issues_two_line("eu")
+    assert not issues_two_line("es") and not issues_two_line("us") and not issues_two_line("br")
     assert not issues_two_line(None) and not issues_two_line("zz")  # an unknown code reads as none
+
+
+def test_two_line_layouts_of_square_plates():
+    from recognition.vision.ocr import two_line_matcher
+
+    swiss, italian = two_line_matcher("ch"), two_line_matcher("it")
+    assert swiss is not None and italian is not None
+    assert swiss("ZH123456") and swiss("GL9") and not swiss("XX123")  # a canton's code above its number
+    assert italian("AB12345") and not italian("AB123CD")  # motorcycles: two letters above five digits
 
 
 # --------------------------------------------------------------------------- #
