@@ -418,8 +418,10 @@ def test_reads_that_fit_the_region_format_rank_first():
     vanity = [Candidate("NEILDMND", 0.7), Candidate("NELDMND", 0.01)]
     assert rank_by_region_format(vanity, "us")[0].text == "NEILDMND"
     assert fits_region_format("ABC1D23", "br") and not fits_region_format("AB12345", "br")
-    # an eu-group camera reads Irish numbers of 10 characters (year, county, serial)
+    # an eu-group camera reads Irish numbers of 10 characters (year, county, serial) and
+    # Luxembourg's and Austria's short ones
     assert fits_region_format("191D123456", "eu") and not fits_region_format("191D1234567", "eu")
+    assert fits_region_format("957", "eu") and not fits_region_format("95", "eu")
 
 
 def test_eu_reads_prefer_a_standard_layout_when_o_and_0_are_close():

@@ -169,14 +169,15 @@ def beam_decode(probs: np.ndarray, beam: int = 10, top: int = 5, prune: float = 
 # within each group stays by probability. US: up to 8 characters (standard
 # issue has at most 7, but several states issue 8-character vanity plates:
 # 9 of the 741 labelled US crops of ../shared/data are longer than 7, 1 of
-# the bench's 111; docs/research-log.md); EU: up to the longest layout of a
-# European country in countries.toml (Ireland's 10; it was 8, and cameras set
-# to the group read 65 of 100 rendered Irish plates, 88 at 10); BR: old AAA9999
+# the bench's 111; docs/research-log.md); EU: from the shortest to the longest
+# layout of a European country in countries.toml (Austria's 3, Ireland's 10; it
+# was 4 to 8, and cameras set to the group read 65 of 100 rendered Irish plates,
+# 88 with 10, and 70 Luxembourgish, 92 with 3, the split the same); BR: old AAA9999
 # and Mercosul AAA9A99, and a read must fit one of its layouts (REGION_PATTERNS).
-EU_LONGEST = max(len(layout) for c in plates.countries().values() if c.group == "eu" for layout in c.layouts)
+_EU_LENGTHS = [len(layout) for c in plates.countries().values() if c.group == "eu" for layout in c.layouts]
 REGION_FORMATS: dict[str, tuple[int, int, bool]] = {
     "us": (2, 8, False),
-    "eu": (4, EU_LONGEST, False),
+    "eu": (min(_EU_LENGTHS), max(_EU_LENGTHS), False),
     "br": (7, 7, True),
 }
 # Letter/digit layouts per region for decode_with_pattern (L letter, D digit,
