@@ -184,7 +184,9 @@ def render_country_plate(
     if country.band and country.group == "eu":
         left = int(w * (0.16 if two else 0.085))
         _eu_band(img, 0, left, rng.choice(country.band), font)
-    if country.right_band and not two and rng.random() < 0.8:  # FR department, IT province and year
+    # FR department, IT province and year: on the plates of the layouts still issued (the band came
+    # with them; an old French number ends in its department)
+    if country.right_band and not two and layout.until is None and rng.random() < 0.8:
         right = int(w * 0.085)
         _eu_band(img, w - right, right, "", font)
         region_text = "".join(

@@ -269,3 +269,21 @@ def test_brazilian_plates_carry_the_number_of_their_generation(assets):
     for seed in range(12):
         assert blue_band(render_br(assets, "ABC1D23", random.Random(seed)))
         assert not blue_band(render_br(assets, "ABC-1234", random.Random(seed)))
+
+
+def test_the_french_department_band_is_on_current_numbers_only(assets):
+    from training.synth_countries import random_plate, render_country_plate
+
+    france = plates.countries()["fr"]
+    siv = next(layout for layout in france.layouts if layout.until is None and layout.lines == 1)
+    fni = next(layout for layout in france.layouts if layout.until is not None)
+
+    def right_band_blue(layout: plates.Layout, seed: int) -> bool:
+        rng = random.Random(seed)
+        drawn, _ = random_plate(layout, rng)
+        plate = render_country_plate(france, layout, drawn, rng, assets)  # BGR
+        strip = plate[10:-10, -int(plate.shape[1] * 0.07) : -4].reshape(-1, 3).mean(axis=0)
+        return bool(strip[0] > strip[2] + 60)  # the EU blue, not the white plate
+
+    assert sum(right_band_blue(siv, seed) for seed in range(20)) >= 10
+    assert not any(right_band_blue(fni, seed) for seed in range(20))  # FNI numbers end in the department
