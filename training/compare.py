@@ -3,7 +3,7 @@
 Usage::
 
     python -m training.compare NEW.onnx [--old recognition/models/plate_crnn.onnx]
-        [--bench ../shared/bench/openalpr-dev] [--per-country 100] [--json]
+        [--bench ../shared/bench/openalpr-dev] [--per-country 300] [--json]
 
 Both models are measured in the same run, on the same machine:
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--old", type=Path, default=CRNN_MODEL_PATH, help="the model to beat (default: the product's)")
     ap.add_argument("--bench", type=Path, default=None, help="default ../shared/bench/openalpr-dev")
     ap.add_argument("--data", type=Path, default=None, help="the shared data folder (default ../shared/data)")
-    ap.add_argument("--per-country", type=int, default=100)
+    ap.add_argument("--per-country", type=int, default=country_eval.TEST_SET_SIZE)
     ap.add_argument("--slack", type=float, default=0.05, help="how much slower the new model may be (0.05: 5 %%)")
     ap.add_argument(
         "--limit",

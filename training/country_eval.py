@@ -36,6 +36,10 @@ from .synth_countries import CAMERA_MIN_CHAR_PX, RENDERED_COUNTRIES, country_tes
 from .synth_plates import SynthAssets
 
 DEFAULT_COUNTRIES = RENDERED_COUNTRIES
+# Plates per country: at 300 a country read 90 % right is measured to about 1.7 points (one
+# standard error), at 100 to 3. French sets of 100 drawn from two seeds read 87 and 94 % with
+# the same model, 89 % on 400 plates of either.
+TEST_SET_SIZE = 300
 GROUP_SETTING = {"us": "us", "eu": "eu", "br": "br"}
 
 
@@ -141,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(DEFAULT_COUNTRIES),
         help="comma-separated country codes (default: every country the product promises)",
     )
-    ap.add_argument("--per-country", type=int, default=100, help="plates per country (default 100)")
+    ap.add_argument(
+        "--per-country", type=int, default=TEST_SET_SIZE, help=f"plates per country (default {TEST_SET_SIZE})"
+    )
     ap.add_argument("--ocr", choices=OCR_ENGINES, default="rapid+crnn")
     ap.add_argument("--data", type=Path, default=None, help="the shared data folder (default ../shared/data)")
     ap.add_argument("--save", type=Path, default=None, help="also write the crops and labels.csv here")
