@@ -20,6 +20,7 @@ integers (``train.py --seed``), so it never draws these plates.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import random
 from pathlib import Path
 
@@ -47,13 +48,22 @@ from .synth_plates import (
 )
 
 DIGITS = "0123456789"
-# Open fonts of Debian packages (fonts-dejavu-core, fonts-liberation) for the
-# plates drawn in plain sans-serif (UK Charles Wright style, North America).
-SYSTEM_SANS = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf"),
-    Path("/usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf"),
-    Path("/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"),
-)
+
+
+def _matplotlib_font(name: str) -> Path | None:
+    """A font that matplotlib (pinned in requirements-train.txt) ships, without importing it."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf" / name
+    return path if path.exists() else None
+
+
+# The plates drawn in plain sans-serif (UK Charles Wright style, North America) are set in fonts
+# that pinned packages ship: DejaVu Sans Bold (matplotlib) and Pillow's own. Fonts of the system
+# made the test sets depend on the machine: installing fonts-liberation (as the browser tests'
+# setup does) changed which plates the GB, IE, US, CA and MX sets held.
+PINNED_SANS = tuple(p for p in (_matplotlib_font("DejaVuSans-Bold.ttf"),) if p is not None)
 TEST_SEED_PREFIX = "country-test-set:"
 VALIDATION_SEED_PREFIX = "country-val-set:"
 # Every country of the data file, in its order (US-wide, not state by state).
@@ -73,7 +83,7 @@ def country_fonts(kind: str, data_dir: Path | None = None) -> tuple[str, ...]:
     elif kind == "din":
         found = sorted(fonts_dir.glob("din1451*.ttf"))
     else:
-        found = [p for p in SYSTEM_SANS if p.exists()]
+        return tuple(str(p) for p in PINNED_SANS) + (PILLOW_FONT,)
     return tuple(str(p) for p in found) or (PILLOW_FONT,)
 
 

@@ -287,3 +287,14 @@ def test_the_french_department_band_is_on_current_numbers_only(assets):
 
     assert sum(right_band_blue(siv, seed) for seed in range(20)) >= 10
     assert not any(right_band_blue(fni, seed) for seed in range(20))  # FNI numbers end in the department
+
+
+def test_sans_plates_are_set_in_fonts_of_pinned_packages_not_the_systems():
+    # fonts installed on the machine (fonts-liberation, by the browser tests' setup) once changed
+    # which plates the GB, IE and North American test sets held
+    from training.synth_countries import country_fonts
+    from training.synth_plates import PILLOW_FONT
+
+    fonts = country_fonts("sans")
+    assert PILLOW_FONT in fonts and len(fonts) == 2
+    assert all(f == PILLOW_FONT or "/matplotlib/" in f for f in fonts)
