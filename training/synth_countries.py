@@ -63,7 +63,8 @@ def _matplotlib_font(name: str) -> Path | None:
 # that pinned packages ship: DejaVu Sans Bold (matplotlib) and Pillow's own. Fonts of the system
 # made the test sets depend on the machine: installing fonts-liberation (as the browser tests'
 # setup does) changed which plates the GB, IE, US, CA and MX sets held.
-PINNED_SANS = tuple(p for p in (_matplotlib_font("DejaVuSans-Bold.ttf"),) if p is not None)
+_DEJAVU_BOLD = _matplotlib_font("DejaVuSans-Bold.ttf")
+PINNED_SANS = (str(_DEJAVU_BOLD),) if _DEJAVU_BOLD else ()
 TEST_SEED_PREFIX = "country-test-set:"
 VALIDATION_SEED_PREFIX = "country-val-set:"
 # Every country of the data file, in its order (US-wide, not state by state).
@@ -83,7 +84,7 @@ def country_fonts(kind: str, data_dir: Path | None = None) -> tuple[str, ...]:
     elif kind == "din":
         found = sorted(fonts_dir.glob("din1451*.ttf"))
     else:
-        return tuple(str(p) for p in PINNED_SANS) + (PILLOW_FONT,)
+        return PINNED_SANS + (PILLOW_FONT,)
     return tuple(str(p) for p in found) or (PILLOW_FONT,)
 
 
